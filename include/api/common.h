@@ -1,0 +1,63 @@
+/* Helpers shared by the handlers of server/api/: mapping store results to
+ * replies, list cursors, ETags and If-Match, and the JSON form of resources
+ * used by more than one handler. */
+#ifndef RUNOSD_API_COMMON_H
+#define RUNOSD_API_COMMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/accounts_store.h"
+#include "db/db.h"
+#include "db/users_store.h"
+#include "http/request.h"
+
+#define API_LIST_DEFAULT_LIMIT 50
+#define API_LIST_MAX_LIMIT 200
+
+/* Replies for a store result other than DB_OK: 404 "<what>.not_found",
+ * 409, 503 with Retry-After, or 500. what is "api_key", "account", ... */
+void api_reply_db_error(struct request *req, enum db_result r, const char *what,
+			const char *id);
+
+/* An RFC 3339 string, or JSON null for 0. */
+json_t *api_time(int64_t unix_us);
+
+/* A list position: a time and an id, opaque to clients. */
+struct api_cursor {
+	int64_t after_us;
+	char after_id[64];
+};
+
+/* Reads ?limit and ?cursor; on a bad value replies 400 and returns false. */
+bool api_list_params(struct request *req, int *limit, struct api_cursor *cursor)
+	__attribute__((warn_unused_result));
+
+/* The nextCursor value for the last item of a full page, or null. */
+json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id);
+
+/* Sets the ETag header for a resource version. */
+void api_set_etag(struct request *req, int version);
+
+/* Reads If-Match: *version = 0 when absent or "*". On a malformed header
+ * replies 400 and returns false. */
+bool api_if_match(struct request *req, int *version) __attribute__((warn_unused_result));
+
+/* A string member of the validated body, or NULL when absent or null. */
+const char *api_body_string(const struct request *req, const char *name);
+
+#define API_MIN_PASSWORD_LEN 10
+
+/* Refuses (400 validation.weak_password) a password shorter than
+ * API_MIN_PASSWORD_LEN characters. */
+bool api_check_password(struct request *req, const char *field, const char *password)
+	__attribute__((warn_unused_result));
+
+/* True when s is empty or only white space. */
+bool api_blank(const char *s);
+
+json_t *api_user_to_json(const struct user *u);
+json_t *api_account_to_json(const struct account *a);
+
+#endif

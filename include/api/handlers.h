@@ -1,0 +1,38 @@
+/* Every handler of the route table (server/api/routes.c). A handler checks
+ * what the schema cannot, calls a store, and renders the reply; see
+ * include/http/request.h for what it may use. */
+#ifndef RUNOSD_API_HANDLERS_H
+#define RUNOSD_API_HANDLERS_H
+
+struct request;
+
+/* server/api/health.c */
+void api_healthz(struct request *req);
+void api_readyz(struct request *req);
+
+/* server/api/auth.c */
+void api_auth_signup(struct request *req);
+void api_auth_login(struct request *req);
+void api_auth_logout(struct request *req);
+
+/* server/api/user.c */
+void api_user_get(struct request *req);
+void api_user_update(struct request *req);
+
+/* server/api/accounts.c */
+void api_accounts_list(struct request *req);
+void api_accounts_create(struct request *req);
+void api_account_profile_get(struct request *req);
+void api_account_profile_update(struct request *req);
+
+/* server/api/api_keys.c */
+void api_api_keys_create(struct request *req);
+void api_api_keys_list(struct request *req);
+void api_api_keys_get(struct request *req);
+void api_api_keys_update(struct request *req);
+void api_api_keys_delete(struct request *req);
+
+/* server/api/modules.c */
+void api_modules_list(struct request *req);
+
+#endif

@@ -1,0 +1,40 @@
+/* Database access shared by every store: the connection pool and the result
+ * codes callers branch on. Only server/db/ includes libpq; other modules see
+ * these types and the store functions of include/db/<resource>_store.h. */
+#ifndef RUNOSD_DB_DB_H
+#define RUNOSD_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum db_result {
+	DB_OK,
+	DB_NOT_FOUND,
+	DB_CONFLICT,	/* unique violation, or a precondition (version) failed */
+	DB_RETRY,	/* serialization failure or deadlock: safe to run again */
+	DB_UNAVAILABLE, /* no connection to PostgreSQL: answer 503 */
+	DB_ERROR,	/* anything else; already logged */
+};
+
+struct db_pool;
+
+/* Creates a pool of size connections to conninfo (URI or key=value string).
+ * Connections are opened lazily and re-opened by themselves after failures.
+ * Thread safe once created. */
+struct db_pool *db_pool_create(const char *conninfo, int size);
+void db_pool_destroy(struct db_pool *pool);
+
+/* Tries to open one connection until it succeeds or wait_seconds pass. */
+bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds)
+	__attribute__((warn_unused_result));
+
+struct db_pool_stats {
+	int size, in_use, connected;
+};
+void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
+
+/* The database answers and every embedded migration is applied. */
+enum db_result db_check_ready(struct db_pool *pool) __attribute__((warn_unused_result));
+
+#endif

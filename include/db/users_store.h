@@ -1,0 +1,52 @@
+/* Users, and signing up (a user, a personal account, its owner membership and
+ * a first session in one transaction). All functions are thread safe. */
+#ifndef RUNOSD_DB_USERS_STORE_H
+#define RUNOSD_DB_USERS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/password.h"
+#include "crypto/hash.h"
+#include "db/accounts_store.h"
+#include "db/db.h"
+#include "idalloc/ids.h"
+
+struct user {
+	char uid[IDALLOC_UUID_LEN + 1];
+	char email[255];
+	char name[256];
+	bool mfa_enabled;
+	int64_t created_us;
+};
+
+struct signup_input {
+	const char *email;
+	const char *name;
+	const char *password_hash;
+	struct account_input account;
+	uint8_t session_hash[CRYPTO_SHA256_LEN];
+	int64_t session_expires_us;
+};
+
+/* DB_CONFLICT: the email is taken (compared case-insensitively). */
+enum db_result db_users_signup(struct db_pool *db, const struct signup_input *in,
+			       struct user *user_out, struct account *account_out)
+	__attribute__((warn_unused_result));
+
+/* By email, case-insensitively, with the password hash. */
+enum db_result db_users_find_by_email(struct db_pool *db, const char *email, struct user *out,
+				      char password_hash[PASSWORD_HASH_MAX])
+	__attribute__((warn_unused_result));
+
+/* By uid; password_hash may be NULL. */
+enum db_result db_users_get(struct db_pool *db, const char *uid, struct user *out,
+			    char *password_hash) __attribute__((warn_unused_result));
+
+/* Sets the non-NULL of name and password_hash. A new password revokes every
+ * session of the user except keep_session_id. */
+enum db_result db_users_update(struct db_pool *db, const char *uid, const char *name,
+			       const char *password_hash, const char *keep_session_id,
+			       struct user *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,74 @@
+/* What a handler sees of an HTTP request, and how it answers. The http module
+ * fills a struct request, authenticates and validates it against its route,
+ * then calls the route's handler on a worker thread; the handler sets exactly
+ * one reply with request_reply* or request_error. Handlers never see
+ * libmicrohttpd. A request and everything it points to live until the
+ * response has been sent; nothing is shared between requests. */
+#ifndef RUNOSD_HTTP_REQUEST_H
+#define RUNOSD_HTTP_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "http/route.h"
+
+#define REQUEST_MAX_PARAMS 4
+#define REQUEST_MAX_HEADERS 8
+#define REQUEST_TRACE_ID_MAX 65
+
+struct server;
+
+struct request {
+	struct server *server;
+	const struct route *route;
+	const char *method;
+	const char *path;
+	char trace_id[REQUEST_TRACE_ID_MAX];
+	char client_ip[48];
+
+	struct {
+		const char *name; /* from the pattern, without ':' */
+		const char *value;
+	} params[REQUEST_MAX_PARAMS];
+	int nparams;
+
+	json_t *body; /* validated JSON object; {} when the route takes none */
+	struct principal principal; /* who called; kind TOKEN_INVALID on public routes */
+
+	/* The reply, set by the handler. */
+	int status;
+	json_t *reply;	   /* JSON body, or NULL */
+	char *reply_text;  /* other body (reply_type says what), or NULL */
+	const char *reply_type;
+	struct {
+		const char *name;
+		char *value;
+	} headers[REQUEST_MAX_HEADERS];
+	int nheaders;
+};
+
+/* A path parameter (":aid" → "aid"); NULL when the route has none of that name. */
+const char *request_param(const struct request *req, const char *name);
+
+/* A query parameter or request header, or NULL. */
+const char *request_query(const struct request *req, const char *name);
+const char *request_header(const struct request *req, const char *name);
+
+/* Replies with a JSON body (stolen; NULL for an empty 204). */
+void request_reply(struct request *req, int status, json_t *body);
+
+/* Replies with a non-JSON body (copied), e.g. text/yaml. */
+void request_reply_text(struct request *req, int status, const char *content_type,
+			const char *body);
+
+/* The one way to answer an error: {error, code, traceId} plus the members of
+ * extra (stolen, may be NULL), e.g. field or reason. */
+void request_error(struct request *req, int status, const char *code, json_t *extra,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Adds a response header (value copied). */
+void request_set_header(struct request *req, const char *name, const char *value);
+
+#endif

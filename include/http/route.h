@@ -1,0 +1,58 @@
+/* The route table's types. The table itself is server/api/routes.c: one row
+ * per endpoint with method, path pattern, handler, who may call it, the input
+ * schema and the output type. The router, the request path (authentication,
+ * authorisation, validation) and, later, the OpenAPI document and the CLI
+ * manifest all read it. */
+#ifndef RUNOSD_HTTP_ROUTE_H
+#define RUNOSD_HTTP_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/roles.h"
+
+struct request;
+
+/* Who may call a route. There is deliberately no usable zero value: a row that
+ * does not say is refused when the router is built (deny by default). */
+enum route_access {
+	ROUTE_ACCESS_UNSET = 0,
+	ROUTE_PUBLIC,	/* no token */
+	ROUTE_USER,	/* any valid token, not tied to an account (/user, /auth/logout) */
+	ROUTE_SESSION,	/* a session token only (password change, new accounts) */
+	ROUTE_ACCOUNT,	/* /:aid/...: a token with at least min_role in that account */
+};
+
+enum field_type {
+	FIELD_STRING = 1,
+	FIELD_INTEGER,
+	FIELD_BOOLEAN,
+	FIELD_TIME, /* RFC 3339 string */
+	FIELD_ENUM, /* string, one of choices */
+};
+
+struct field_spec {
+	const char *name;
+	enum field_type type;
+	bool required;
+	int min_len, max_len;	    /* characters, for strings; 0 = unbounded */
+	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
+	const char *description;
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/:aid/api-keys/:id" */
+	void (*handler)(struct request *req);
+	enum route_access access;
+	enum role min_role;		 /* ROUTE_ACCOUNT: the least role that may call */
+	bool session_only;		 /* ROUTE_ACCOUNT: refuse personal access tokens */
+	const struct field_spec *input;	 /* body fields, { NULL } terminated; NULL: no body */
+	const char *output;		 /* name of the response type, for documents */
+	const char *summary;
+};
+
+extern const struct route api_routes[];
+extern const size_t api_routes_count;
+
+#endif

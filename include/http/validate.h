@@ -1,0 +1,25 @@
+/* Checks a JSON request body against a route's input schema: an object whose
+ * members are all declared (no mass assignment), each of the declared type and
+ * length, every required one present. Stateless. */
+#ifndef RUNOSD_HTTP_VALIDATE_H
+#define RUNOSD_HTTP_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "http/route.h"
+
+struct validation_error {
+	const char *code; /* "validation.unknown_field", ... */
+	char field[64];
+	char message[256];
+};
+
+/* spec may be NULL (the route takes no body: any member is unknown). */
+bool http_validate_body(const struct field_spec *spec, json_t *body,
+			struct validation_error *err) __attribute__((warn_unused_result));
+
+/* Characters (UTF-8 code points) of a string jansson has already checked. */
+size_t http_utf8_length(const char *s);
+
+#endif

@@ -1,0 +1,23 @@
+/* The one server object: built in main, reached from every request through
+ * request->server. Everything in it is created before the listeners start and
+ * destroyed after they stop; the members are thread safe objects. */
+#ifndef RUNOSD_RUNOSD_H
+#define RUNOSD_RUNOSD_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct db_pool;
+struct auth;
+struct http_server;
+
+struct server {
+	struct config cfg;
+	struct db_pool *db;
+	struct auth *auth;
+	struct http_server *http;
+	int64_t started_us;
+};
+
+#endif

@@ -1,0 +1,236 @@
+/* Handler helpers (see include/api/common.h). Stateless. */
+#include "api/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/validate.h"
+#include "util/timeutil.h"
+
+void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id)
+{
+	char code[64];
+	switch (r) {
+	case DB_NOT_FOUND:
+		snprintf(code, sizeof(code), "%s.not_found", what);
+		request_error(req, 404, code, NULL, "%s %s not found", what, id ? id : "");
+		return;
+	case DB_CONFLICT:
+		snprintf(code, sizeof(code), "%s.conflict", what);
+		request_error(req, 409, code, NULL, "%s %s changed meanwhile; retry", what,
+			      id ? id : "");
+		return;
+	case DB_UNAVAILABLE:
+	case DB_RETRY:
+		request_error(req, 503, "db.unavailable", NULL,
+			      "The database is unavailable; retry shortly");
+		return;
+	case DB_OK:
+	case DB_ERROR:
+		break;
+	}
+	request_error(req, 500, "internal", NULL, "Internal error");
+}
+
+json_t *api_time(int64_t unix_us)
+{
+	if (unix_us == 0)
+		return json_null();
+	char buf[32];
+	time_format_rfc3339(unix_us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* Cursors are "<microseconds>.<id>" in base64url, so clients treat them as
+ * opaque; a cursor only positions a list and grants nothing. */
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void encode_b64url(const char *in, char *out, size_t cap)
+{
+	size_t len = strlen(in), o = 0;
+	for (size_t i = 0; i < len && o + 5 < cap; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)(unsigned char)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)in[i + 2];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = b64url[(v >> 6) & 63];
+		if (i + 2 < len)
+			out[o++] = b64url[v & 63];
+	}
+	out[o] = '\0';
+}
+
+static bool decode_b64url(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (; *in; in++) {
+		const char *p = strchr(b64url, *in);
+		if (!p)
+			return false;
+		acc = (acc << 6) | (uint32_t)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= cap)
+				return false;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id)
+{
+	if (!more)
+		return json_null();
+	char plain[96], encoded[160];
+	snprintf(plain, sizeof(plain), "%lld.%s", (long long)last_us, last_id);
+	encode_b64url(plain, encoded, sizeof(encoded));
+	return json_string(encoded);
+}
+
+static bool parse_cursor(const char *text, struct api_cursor *out)
+{
+	char plain[96];
+	if (strlen(text) > 150 || !decode_b64url(text, plain, sizeof(plain)))
+		return false;
+	char *dot = strchr(plain, '.');
+	if (!dot || dot == plain)
+		return false;
+	*dot = '\0';
+	char *end;
+	errno = 0;
+	long long us = strtoll(plain, &end, 10);
+	if (errno || *end != '\0' || us < 0)
+		return false;
+	const char *id = dot + 1;
+	if (strlen(id) == 0 || strlen(id) >= sizeof(out->after_id))
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return false;
+	out->after_us = us;
+	snprintf(out->after_id, sizeof(out->after_id), "%s", id);
+	return true;
+}
+
+bool api_list_params(struct request *req, int *limit, struct api_cursor *cursor)
+{
+	memset(cursor, 0, sizeof(*cursor));
+	*limit = API_LIST_DEFAULT_LIMIT;
+	const char *text = request_query(req, "limit");
+	if (text) {
+		char *end;
+		errno = 0;
+		long v = strtol(text, &end, 10);
+		if (errno || end == text || *end != '\0' || v < 1 || v > API_LIST_MAX_LIMIT) {
+			request_error(req, 400, "validation.invalid",
+				      json_pack("{s:s}", "field", "limit"),
+				      "limit must be an integer from 1 to %d", API_LIST_MAX_LIMIT);
+			return false;
+		}
+		*limit = (int)v;
+	}
+	text = request_query(req, "cursor");
+	if (text && *text && !parse_cursor(text, cursor)) {
+		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "cursor"),
+			      "cursor is not one this server gave out");
+		return false;
+	}
+	return true;
+}
+
+void api_set_etag(struct request *req, int version)
+{
+	char etag[32];
+	snprintf(etag, sizeof(etag), "\"v%d\"", version);
+	request_set_header(req, "ETag", etag);
+}
+
+bool api_if_match(struct request *req, int *version)
+{
+	*version = 0;
+	const char *text = request_header(req, "If-Match");
+	if (!text)
+		return true;
+	while (*text == ' ')
+		text++;
+	if (strcmp(text, "*") == 0)
+		return true;
+	/* Our ETags are strong: a weak one never matches (RFC 9110 §13.1.1),
+	 * which -1 expresses, as no version is negative. */
+	bool weak = strncmp(text, "W/", 2) == 0;
+	if (weak)
+		text += 2;
+	char *end;
+	long v = -1;
+	if (text[0] == '"' && text[1] == 'v') {
+		errno = 0;
+		v = strtol(text + 2, &end, 10);
+		if (errno || end == text + 2 || strcmp(end, "\"") != 0 || v < 1)
+			v = -1;
+		else
+			*version = weak ? -1 : (int)v;
+	}
+	if (v < 1) {
+		/* A quoted tag of another form is well-formed but can never match. */
+		size_t n = strlen(text);
+		if (n >= 2 && text[0] == '"' && text[n - 1] == '"') {
+			*version = -1;
+			return true;
+		}
+		request_error(req, 400, "validation.if_match", NULL,
+			      "If-Match must be \"*\" or an ETag such as \"v3\"");
+		return false;
+	}
+	return true;
+}
+
+const char *api_body_string(const struct request *req, const char *name)
+{
+	json_t *v = json_object_get(req->body, name);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+bool api_check_password(struct request *req, const char *field, const char *password)
+{
+	if (http_utf8_length(password) < API_MIN_PASSWORD_LEN) {
+		request_error(req, 400, "validation.weak_password", json_pack("{s:s}", "field", field),
+			      "The password must have at least %d characters",
+			      API_MIN_PASSWORD_LEN);
+		return false;
+	}
+	return true;
+}
+
+bool api_blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+json_t *api_user_to_json(const struct user *u)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:o}", "uid", u->uid, "email", u->email, "name",
+			 u->name, "mfaEnabled", u->mfa_enabled, "createdAt",
+			 api_time(u->created_us));
+}
+
+json_t *api_account_to_json(const struct account *a)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "aid", a->aid, "name", a->name,
+			 "companyName", a->company_name, "website", a->website, "baseDomain",
+			 a->base_domain, "createdAt", api_time(a->created_us));
+}

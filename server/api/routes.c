@@ -1,0 +1,96 @@
+/* The route table: the single source of truth for routing, permissions and
+ * input validation (and, later, the OpenAPI document and the CLI manifest).
+ * A row that declares no access level stops the server at start. */
+#include "api/handlers.h"
+#include "http/route.h"
+
+#define NAME_MAX_LEN 100
+
+static const char *const role_choices[] = { "viewer", "member", "admin", "owner", NULL };
+
+static const struct field_spec signup_input[] = {
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company of the account" },
+	{ NULL },
+};
+static const struct field_spec login_input[] = {
+	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password" },
+	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on" },
+	{ NULL },
+};
+static const struct field_spec user_update_input[] = {
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
+	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password" },
+	{ "currentPassword", FIELD_STRING, false, 1, 1024, NULL,
+	  "the present password; required with password" },
+	{ NULL },
+};
+static const struct field_spec account_create_input[] = {
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "account name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
+	{ NULL },
+};
+static const struct field_spec profile_update_input[] = {
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "account name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
+	{ "website", FIELD_STRING, false, 0, 255, NULL, "http(s) URL or empty" },
+	{ NULL },
+};
+static const struct field_spec api_key_create_input[] = {
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "what the key is for" },
+	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year" },
+	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role" },
+	{ NULL },
+};
+static const struct field_spec api_key_update_input[] = {
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "new name" },
+	{ NULL },
+};
+static const struct field_spec no_input[] = { { NULL } };
+
+const struct route api_routes[] = {
+	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, "health",
+	  "The process is running" },
+	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, "health",
+	  "The database answers and migrations are applied" },
+
+	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
+	  "signup", "Create a user, a personal account and a session" },
+	{ "POST", "/auth/login", api_auth_login, ROUTE_PUBLIC, ROLE_NONE, false, login_input,
+	  "session", "Start a session" },
+	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input, NULL,
+	  "Revoke the session used" },
+
+	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, "user",
+	  "The caller's user" },
+	{ "PATCH", "/user", api_user_update, ROUTE_SESSION, ROLE_NONE, false, user_update_input,
+	  "user", "Rename, or change the password (revokes other sessions)" },
+	{ "GET", "/user/accounts", api_accounts_list, ROUTE_USER, ROLE_NONE, false, no_input,
+	  "accounts", "Accounts of the caller" },
+	{ "POST", "/user/accounts", api_accounts_create, ROUTE_SESSION, ROLE_NONE, false,
+	  account_create_input, "account", "Create an account owned by the caller" },
+
+	{ "GET", "/:aid/account/profile", api_account_profile_get, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, "account", "The account's profile" },
+	{ "PATCH", "/:aid/account/profile", api_account_profile_update, ROUTE_ACCOUNT, ROLE_ADMIN,
+	  false, profile_update_input, "account", "Change the account's profile" },
+
+	{ "POST", "/:aid/api-keys", api_api_keys_create, ROUTE_ACCOUNT, ROLE_ADMIN, true,
+	  api_key_create_input, "apiKeyWithToken", "Create a personal access token" },
+	{ "GET", "/:aid/api-keys", api_api_keys_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
+	  "apiKeys", "List API keys (never their tokens)" },
+	{ "GET", "/:aid/api-keys/:id", api_api_keys_get, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, "apiKey", "Show an API key" },
+	{ "PATCH", "/:aid/api-keys/:id", api_api_keys_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  api_key_update_input, "apiKey", "Rename an API key" },
+	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, NULL, "Revoke an API key" },
+
+	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  "modules", "Feature modules of the account" },
+};
+
+const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,0 +1,73 @@
+/* Private to server/db/: libpq connections, prepared statements and the
+ * transaction helper used by every store. */
+#ifndef RUNOSD_DB_INTERNAL_H
+#define RUNOSD_DB_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "db/db.h"
+
+/* A named SQL statement with $n parameters, prepared once per connection on
+ * first use. Stores declare them as static const. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+struct db_conn;
+
+/* Takes a connection for the calling thread (waits a bounded time when all
+ * are busy) and re-opens it if it broke. NULL means PostgreSQL is unreachable
+ * or the pool stayed exhausted: answer DB_UNAVAILABLE. */
+struct db_conn *db_conn_acquire(struct db_pool *pool);
+void db_conn_release(struct db_pool *pool, struct db_conn *conn);
+PGconn *db_conn_pg(struct db_conn *conn);
+
+/* Runs a prepared statement with text parameters (NULL = SQL NULL). On DB_OK
+ * *res (when res is not NULL) holds the result, to be PQclear()ed; the other
+ * results are logged once here with the SQLSTATE and statement name. */
+enum db_result db_exec(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
+		       const char *const *params, PGresult **res)
+	__attribute__((warn_unused_result));
+
+/* db_exec on a connection of its own, for single statements. */
+enum db_result db_query(struct db_pool *pool, const struct db_stmt *stmt, int nparams,
+			const char *const *params, PGresult **res)
+	__attribute__((warn_unused_result));
+
+/* Runs fn inside BEGIN ... COMMIT on one connection. Serialization failures
+ * and deadlocks (DB_RETRY) run the whole function again, at most 5 times; any
+ * other result other than DB_OK rolls back and is returned. */
+typedef enum db_result (*db_tx_fn)(struct db_conn *conn, void *arg);
+enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
+	__attribute__((warn_unused_result));
+
+/* Result helpers. */
+int64_t db_get_int64(const PGresult *res, int row, int col);
+bool db_get_bool(const PGresult *res, int row, int col);
+/* Copies a text value into a fixed buffer, truncating; NULL gives "". */
+void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
+/* The text of an int64 for a parameter; buf holds 24 bytes. */
+const char *db_int64_param(int64_t v, char buf[24]);
+
+/* "\\x<hex>" text form of a bytea parameter; out holds 2 * len + 3 bytes. */
+const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out);
+#define DB_HASH_PARAM_LEN (2 * 32 + 3)
+
+/* SQL fragment: a timestamptz column as microseconds since the epoch. */
+#define DB_US(col) "(extract(epoch from " col ") * 1000000)::int8"
+
+/* SQL fragment: a microseconds-since-epoch int8 parameter as timestamptz. */
+#define DB_TS(param) "(timestamptz 'epoch' + " param "::int8 * interval '1 microsecond')"
+
+/* Statements shared by stores inside one transaction (signup). */
+struct account;
+struct account_input;
+enum db_result db_accounts_insert_owned(struct db_conn *conn, const char *uid,
+					const struct account_input *in, bool is_default,
+					struct account *out) __attribute__((warn_unused_result));
+enum db_result db_sessions_insert(struct db_conn *conn, const char *uid,
+				  const uint8_t hash[32], int64_t expires_us)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,327 @@
+/* Connection pool. Owns a fixed set of libpq connections; each is used by one
+ * thread at a time between db_conn_acquire and db_conn_release, guarded by one
+ * mutex and condition variable. Statements are prepared lazily, once per
+ * connection, and forgotten when the connection is re-opened.
+ *
+ * Failure handling: a connection found broken (on acquire, or by a statement)
+ * is re-opened on its next acquire; attempts are spaced RECONNECT_SPACING_MS
+ * apart so that while PostgreSQL is down every request fails in well under a
+ * second instead of waiting on connects. */
+#include "db_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#define ACQUIRE_WAIT_MS 2000
+#define RECONNECT_SPACING_MS 200
+
+struct db_conn {
+	PGconn *pg;
+	const struct db_stmt **prepared;
+	size_t nprepared, prepared_cap;
+	int64_t next_connect_ms;
+	bool in_use;
+	bool broken;
+};
+
+struct db_pool {
+	char *conninfo;
+	pthread_mutex_t lock;
+	pthread_cond_t released;
+	int size;
+	int in_use;
+	struct db_conn *conns;
+};
+
+static void quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("postgres notice: %s", message);
+}
+
+static void conn_close(struct db_conn *c)
+{
+	if (c->pg)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	c->nprepared = 0;
+}
+
+static bool conn_open(struct db_pool *pool, struct db_conn *c)
+{
+	/* Defaults first: values in the URL given by the operator override them. */
+	static const char *const keys[] = { "connect_timeout", "application_name", "dbname",
+					    NULL };
+	const char *values[] = { "2", "runosd", pool->conninfo, NULL };
+
+	conn_close(c);
+	c->pg = PQconnectdbParams(keys, values, 1);
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		char *msg = PQerrorMessage(c->pg);
+		size_t n = strlen(msg);
+		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		log_warn("database connection failed: %s", msg);
+		conn_close(c);
+		return false;
+	}
+	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	c->broken = false;
+	return true;
+}
+
+/* A connection idle in the pool should have nothing to read. When it does,
+ * the server has sent something (usually a termination notice before closing),
+ * so consume it and look at the state. One poll(2) with no wait. */
+static bool conn_still_good(struct db_conn *c)
+{
+	if (!c->pg || c->broken || PQstatus(c->pg) != CONNECTION_OK)
+		return false;
+	struct pollfd pfd = { .fd = PQsocket(c->pg), .events = POLLIN };
+	if (poll(&pfd, 1, 0) > 0) {
+		if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+			return false;
+		PGnotify *n;
+		while ((n = PQnotifies(c->pg)))
+			PQfreemem(n);
+	}
+	return PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
+struct db_pool *db_pool_create(const char *conninfo, int size)
+{
+	struct db_pool *pool = xcalloc(1, sizeof(*pool));
+	pool->conninfo = xstrdup(conninfo);
+	pool->size = size;
+	pool->conns = xcalloc((size_t)size, sizeof(struct db_conn));
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->released, NULL);
+	return pool;
+}
+
+void db_pool_destroy(struct db_pool *pool)
+{
+	if (!pool)
+		return;
+	for (int i = 0; i < pool->size; i++) {
+		conn_close(&pool->conns[i]);
+		free(pool->conns[i].prepared);
+	}
+	free(pool->conns);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->released);
+	free(pool->conninfo);
+	free(pool);
+}
+
+bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds)
+{
+	int64_t deadline = time_mono_ms() + (int64_t)wait_seconds * 1000;
+	for (;;) {
+		struct db_conn *c = db_conn_acquire(pool);
+		if (c) {
+			db_conn_release(pool, c);
+			return true;
+		}
+		if (time_mono_ms() >= deadline)
+			return false;
+		struct timespec pause = { 0, 500 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+}
+
+static struct db_conn *take_free(struct db_pool *pool)
+{
+	/* Prefer a connection that is open, so a pool that is not fully used
+	 * does not open connections it does not need. */
+	struct db_conn *fallback = NULL;
+	for (int i = 0; i < pool->size; i++) {
+		struct db_conn *c = &pool->conns[i];
+		if (c->in_use)
+			continue;
+		if (c->pg && !c->broken)
+			return c;
+		if (!fallback)
+			fallback = c;
+	}
+	return fallback;
+}
+
+struct db_conn *db_conn_acquire(struct db_pool *pool)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ACQUIRE_WAIT_MS / 1000;
+
+	pthread_mutex_lock(&pool->lock);
+	struct db_conn *c;
+	while (!(c = take_free(pool))) {
+		if (pthread_cond_timedwait(&pool->released, &pool->lock, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&pool->lock);
+			log_warn("database pool exhausted: all %d connections busy for %d ms",
+				 pool->size, ACQUIRE_WAIT_MS);
+			return NULL;
+		}
+	}
+	c->in_use = true;
+	pool->in_use++;
+	pthread_mutex_unlock(&pool->lock);
+
+	if (conn_still_good(c))
+		return c;
+
+	int64_t now = time_mono_ms();
+	if (now >= c->next_connect_ms && conn_open(pool, c))
+		return c;
+	if (now >= c->next_connect_ms)
+		c->next_connect_ms = now + RECONNECT_SPACING_MS;
+	db_conn_release(pool, c);
+	return NULL;
+}
+
+void db_conn_release(struct db_pool *pool, struct db_conn *c)
+{
+	if (!c)
+		return;
+	if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		/* A caller left a transaction open: never hand that to another. */
+		log_error("database connection released inside a transaction; closing it");
+		c->broken = true;
+	}
+	pthread_mutex_lock(&pool->lock);
+	c->in_use = false;
+	pool->in_use--;
+	pthread_cond_signal(&pool->released);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+PGconn *db_conn_pg(struct db_conn *c)
+{
+	return c->pg;
+}
+
+void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
+{
+	pthread_mutex_lock(&pool->lock);
+	out->size = pool->size;
+	out->in_use = pool->in_use;
+	out->connected = 0;
+	for (int i = 0; i < pool->size; i++)
+		out->connected += pool->conns[i].pg && !pool->conns[i].broken;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static bool is_prepared(struct db_conn *c, const struct db_stmt *stmt)
+{
+	for (size_t i = 0; i < c->nprepared; i++)
+		if (c->prepared[i] == stmt)
+			return true;
+	return false;
+}
+
+static enum db_result classify(struct db_conn *c, const struct db_stmt *stmt, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0) {
+		c->broken = true;
+		log_warn("database unavailable during %s: %s", stmt->name,
+			 state ? state : "connection lost");
+		return DB_UNAVAILABLE;
+	}
+	if (strcmp(state, "23505") == 0)
+		return DB_CONFLICT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return DB_RETRY;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	log_error("database error in %s: SQLSTATE %s: %s", stmt->name, state, msg ? msg : "");
+	return DB_ERROR;
+}
+
+enum db_result db_exec(struct db_conn *c, const struct db_stmt *stmt, int nparams,
+		       const char *const *params, PGresult **res_out)
+{
+	if (res_out)
+		*res_out = NULL;
+	if (!is_prepared(c, stmt)) {
+		PGresult *prep = PQprepare(c->pg, stmt->name, stmt->sql, 0, NULL);
+		if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
+			enum db_result r = classify(c, stmt, prep);
+			PQclear(prep);
+			return r;
+		}
+		PQclear(prep);
+		if (c->nprepared == c->prepared_cap) {
+			c->prepared_cap = c->prepared_cap ? 2 * c->prepared_cap : 32;
+			c->prepared = xrealloc(c->prepared, c->prepared_cap * sizeof(*c->prepared));
+		}
+		c->prepared[c->nprepared++] = stmt;
+	}
+
+	PGresult *res = PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		if (res_out)
+			*res_out = res;
+		else
+			PQclear(res);
+		return DB_OK;
+	}
+	enum db_result r = classify(c, stmt, res);
+	PQclear(res);
+	return r;
+}
+
+enum db_result db_query(struct db_pool *pool, const struct db_stmt *stmt, int nparams,
+			const char *const *params, PGresult **res)
+{
+	struct db_conn *c = db_conn_acquire(pool);
+	if (!c) {
+		if (res)
+			*res = NULL;
+		return DB_UNAVAILABLE;
+	}
+	enum db_result r = db_exec(c, stmt, nparams, params, res);
+	db_conn_release(pool, c);
+	return r;
+}
+
+static const struct db_stmt stmt_begin = { "tx_begin", "BEGIN" };
+static const struct db_stmt stmt_commit = { "tx_commit", "COMMIT" };
+static const struct db_stmt stmt_rollback = { "tx_rollback", "ROLLBACK" };
+
+enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
+{
+	struct db_conn *c = db_conn_acquire(pool);
+	if (!c)
+		return DB_UNAVAILABLE;
+
+	enum db_result r = DB_ERROR;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		r = db_exec(c, &stmt_begin, 0, NULL, NULL);
+		if (r != DB_OK)
+			break;
+		r = fn(c, arg);
+		if (r == DB_OK)
+			r = db_exec(c, &stmt_commit, 0, NULL, NULL);
+		if (r == DB_OK)
+			break;
+		if (PQstatus(c->pg) == CONNECTION_OK &&
+		    PQtransactionStatus(c->pg) != PQTRANS_IDLE &&
+		    db_exec(c, &stmt_rollback, 0, NULL, NULL) != DB_OK)
+			break;
+		if (r != DB_RETRY)
+			break;
+	}
+	db_conn_release(pool, c);
+	return r;
+}

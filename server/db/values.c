@@ -1,0 +1,47 @@
+/* Conversions between libpq's text values and C values, for the stores.
+ * Stateless. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+#include "db_internal.h"
+
+int64_t db_get_int64(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool db_get_bool(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap)
+{
+	if (cap == 0)
+		return;
+	const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+	size_t n = strlen(v);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+const char *db_int64_param(int64_t v, char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out)
+{
+	out[0] = '\\';
+	out[1] = 'x';
+	crypto_hex(bytes, len, out + 2);
+	return out;
+}
+

@@ -1,0 +1,42 @@
+/* Private to server/http/: one exchange per HTTP request, holding the
+ * handler-facing struct request and what libmicrohttpd needs. */
+#ifndef RUNOSD_HTTP_INTERNAL_H
+#define RUNOSD_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "http/request.h"
+#include "http/router.h"
+
+/* Bytes of an unwanted body read and dropped before the connection is closed. */
+#define HTTP_MAX_DRAIN (16 * 1024 * 1024)
+
+struct exchange {
+	struct request req; /* first member: request pointers convert back */
+	struct MHD_Connection *conn;
+	struct router_match match;
+	enum router_result routed;
+	int64_t started_ms;
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	size_t drained; /* bytes read and dropped */
+	bool answered; /* a response is queued */
+	size_t reply_bytes;
+	char method[16];
+	char path[1024];
+};
+
+static inline struct exchange *exchange_of(const struct request *req)
+{
+	return (struct exchange *)req;
+}
+
+/* Queues req's reply (or a 500 when the handler set none) on the connection. */
+enum MHD_Result http_queue_reply(struct exchange *ex);
+
+/* Frees what the handler's reply holds. */
+void http_request_clear_reply(struct request *req);
+
+#endif

@@ -1,0 +1,88 @@
+/* The handler-facing request API (see include/http/request.h). A request
+ * belongs to the one worker thread that runs its handler. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "util/xmalloc.h"
+
+const char *request_param(const struct request *req, const char *name)
+{
+	for (int i = 0; i < req->nparams; i++)
+		if (strcmp(req->params[i].name, name) == 0)
+			return req->params[i].value;
+	return NULL;
+}
+
+const char *request_query(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(exchange_of(req)->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *request_header(const struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(exchange_of(req)->conn, MHD_HEADER_KIND, name);
+}
+
+void http_request_clear_reply(struct request *req)
+{
+	json_decref(req->reply);
+	req->reply = NULL;
+	free(req->reply_text);
+	req->reply_text = NULL;
+	req->reply_type = NULL;
+}
+
+void request_reply(struct request *req, int status, json_t *body)
+{
+	http_request_clear_reply(req);
+	req->status = status;
+	req->reply = body;
+}
+
+void request_reply_text(struct request *req, int status, const char *content_type,
+			const char *body)
+{
+	http_request_clear_reply(req);
+	req->status = status;
+	req->reply_text = xstrdup(body);
+	req->reply_type = content_type;
+}
+
+void request_error(struct request *req, int status, const char *code, json_t *extra,
+		   const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	json_t *body = json_pack("{s:s, s:s, s:s}", "error", message, "code", code, "traceId",
+				 req->trace_id);
+	if (extra) {
+		json_object_update_missing(body, extra);
+		json_decref(extra);
+	}
+	if (status == 503)
+		request_set_header(req, "Retry-After", "1");
+	request_reply(req, status, body);
+}
+
+void request_set_header(struct request *req, const char *name, const char *value)
+{
+	for (int i = 0; i < req->nheaders; i++) {
+		if (strcmp(req->headers[i].name, name) == 0) {
+			free(req->headers[i].value);
+			req->headers[i].value = xstrdup(value);
+			return;
+		}
+	}
+	if (req->nheaders == REQUEST_MAX_HEADERS)
+		return;
+	req->headers[req->nheaders].name = name;
+	req->headers[req->nheaders].value = xstrdup(value);
+	req->nheaders++;
+}

@@ -1,0 +1,539 @@
+/* The public API listener (libmicrohttpd, epoll thread pool).
+ *
+ * Request path, per request:
+ *  1. first call of the access handler: allocate the exchange, assign the
+ *     trace id, match the route. A body announced over 1 MiB is refused here
+ *     (413, connection closed); everything else is answered only in a later
+ *     call, because a response queued in the first call costs the client its
+ *     keep-alive connection.
+ *  2. upload calls: append the body up to HTTP_MAX_BODY (past it: 413).
+ *  3. final call: authenticate and authorise, parse and validate the JSON body
+ *     once, run the handler on this worker thread, queue its reply.
+ *  4. completion: write the access-log line, free the exchange.
+ * Worker threads share only the server object; an exchange belongs to the
+ * thread of its connection. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "http/validate.h"
+#include "http_internal.h"
+#include "idalloc/ids.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+struct http_server {
+	struct server *srv;
+	struct http_router *router;
+	struct MHD_Daemon *daemon;
+	atomic_int in_flight;
+};
+
+static const char cors_allow_headers[] =
+	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id";
+static const char cors_expose_headers[] =
+	"X-Request-Id, ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining";
+
+/* An incoming X-Request-Id is kept when it is short and plain, so a caller can
+ * follow its own id through our logs; otherwise a random one is made. */
+static void assign_trace_id(struct exchange *ex)
+{
+	const char *given =
+		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "X-Request-Id");
+	if (given) {
+		size_t n = strlen(given);
+		bool plain = n >= 8 && n < REQUEST_TRACE_ID_MAX;
+		for (size_t i = 0; plain && i < n; i++) {
+			char c = given[i];
+			plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+		}
+		if (plain) {
+			memcpy(ex->req.trace_id, given, n + 1);
+			return;
+		}
+	}
+	uint8_t bytes[16];
+	crypto_random_bytes(bytes, sizeof(bytes));
+	crypto_hex(bytes, sizeof(bytes), ex->req.trace_id);
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!info || !info->client_addr)
+		return;
+	const struct sockaddr *sa = info->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)cap);
+}
+
+static const char *allowed_origin(struct exchange *ex)
+{
+	char **origins = ex->req.server->cfg.cors_origins;
+	if (!origins || !origins[0])
+		return NULL;
+	const char *origin = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Origin");
+	if (!origin)
+		return NULL;
+	for (char **o = origins; *o; o++)
+		if (strcmp(*o, origin) == 0 || strcmp(*o, "*") == 0)
+			return origin;
+	return NULL;
+}
+
+enum MHD_Result http_queue_reply(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	if (req->status == 0) {
+		log_error("handler for %s %s set no reply", ex->method,
+			  req->route ? req->route->pattern : ex->path);
+		request_error(req, 500, "internal", NULL, "Internal error");
+	}
+
+	char *body;
+	size_t len;
+	const char *type;
+	if (req->reply) {
+		body = json_dumps(req->reply, JSON_COMPACT);
+		len = strlen(body);
+		type = "application/json";
+	} else if (req->reply_text) {
+		body = req->reply_text;
+		req->reply_text = NULL;
+		len = strlen(body);
+		type = req->reply_type;
+	} else {
+		body = NULL;
+		len = 0;
+		type = NULL;
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
+								: MHD_RESPMEM_PERSISTENT);
+	if (type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (int i = 0; i < req->nheaders; i++)
+		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+	const char *origin = allowed_origin(ex);
+	if (origin) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers", cors_expose_headers);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+	}
+	ex->reply_bytes = len;
+	ex->answered = true;
+	enum MHD_Result ok = MHD_queue_response(ex->conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static void reply_unauthenticated(struct request *req, enum auth_result r)
+{
+	static const char *const reasons[] = {
+		[AUTH_MISSING] = "missing",	[AUTH_MALFORMED] = "malformed",
+		[AUTH_UNKNOWN] = "unknown",	[AUTH_EXPIRED] = "expired",
+		[AUTH_REVOKED] = "revoked",
+	};
+	if (r == AUTH_UNAVAILABLE) {
+		request_error(req, 503, "db.unavailable", NULL,
+			      "The database is unavailable; retry shortly");
+		return;
+	}
+	json_t *extra = json_pack("{s:s}", "reason", reasons[r]);
+	char when[32];
+	if (r == AUTH_EXPIRED) {
+		time_format_rfc3339(req->principal.expires_us, when, sizeof(when));
+		json_object_set_new(extra, "expiredAt", json_string(when));
+	} else if (r == AUTH_REVOKED) {
+		time_format_rfc3339(req->principal.revoked_us, when, sizeof(when));
+		json_object_set_new(extra, "revokedAt", json_string(when));
+	}
+	request_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	request_error(req, 401, "auth.invalid_token", extra, "Invalid token");
+}
+
+/* Authentication and authorisation by the route's declared access. */
+static bool authorize(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	const struct route *route = req->route;
+	if (route->access == ROUTE_PUBLIC)
+		return true;
+
+	const char *aid = NULL;
+	if (route->access == ROUTE_ACCOUNT) {
+		aid = request_param(req, "aid");
+		if (!idalloc_is_short_id(aid)) {
+			request_error(req, 404, "account.not_found", NULL, "Account %s not found",
+				      aid);
+			return false;
+		}
+	}
+	const char *authorization =
+		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Authorization");
+	enum auth_result r =
+		auth_authenticate(req->server->auth, authorization, aid, &req->principal);
+	if (r != AUTH_OK) {
+		reply_unauthenticated(req, r);
+		return false;
+	}
+	bool session_only = route->access == ROUTE_SESSION || route->session_only;
+	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
+		/* Never 403 across tenants: another account does not exist for you. */
+		request_error(req, 404, "account.not_found", NULL, "Account %s not found", aid);
+		return false;
+	}
+	if (session_only && req->principal.kind != TOKEN_SESSION) {
+		request_error(req, 403, "auth.session_required", NULL,
+			      "This action needs a login session, not an API key");
+		return false;
+	}
+	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid < route->min_role) {
+		request_error(req, 403, "auth.forbidden", NULL,
+			      "Your role (%s) cannot do this; it needs %s",
+			      auth_role_name(req->principal.role_in_aid),
+			      auth_role_name(route->min_role));
+		return false;
+	}
+	return true;
+}
+
+static bool is_json_content_type(const char *type)
+{
+	if (!type)
+		return false;
+	while (*type == ' ')
+		type++;
+	size_t n = strlen("application/json");
+	if (strncasecmp(type, "application/json", n) != 0)
+		return false;
+	type += n;
+	while (*type == ' ')
+		type++;
+	return *type == '\0' || *type == ';';
+}
+
+static bool method_has_body(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	       strcmp(method, "PATCH") == 0;
+}
+
+/* Parses and validates the body; on failure the error reply is set. */
+static bool read_body(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	if (!method_has_body(ex->method) || ex->body_len == 0) {
+		req->body = json_object();
+		return true;
+	}
+	const char *type = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!is_json_content_type(type)) {
+		request_error(req, 415, "request.unsupported_media_type", NULL,
+			      "Send the body as Content-Type: application/json");
+		return false;
+	}
+	json_error_t jerr;
+	req->body = json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!req->body) {
+		bool dup = json_error_code(&jerr) == json_error_duplicate_key;
+		request_error(req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
+			      json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column),
+			      "%s: %s", dup ? "Duplicate key in JSON body" : "Malformed JSON body",
+			      jerr.text);
+		return false;
+	}
+	if (!json_is_object(req->body)) {
+		request_error(req, 400, "validation.not_object", NULL,
+			      "The body must be a JSON object");
+		return false;
+	}
+	struct validation_error verr;
+	if (!http_validate_body(req->route->input, req->body, &verr)) {
+		request_error(req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
+			      verr.message);
+		return false;
+	}
+	return true;
+}
+
+static void answer_options(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	request_reply(req, 204, NULL);
+	char allow[128];
+	snprintf(allow, sizeof(allow), "%s, OPTIONS", ex->match.allow);
+	request_set_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+	if (allowed_origin(ex)) {
+		request_set_header(req, "Access-Control-Allow-Methods", allow);
+		request_set_header(req, "Access-Control-Allow-Headers", cors_allow_headers);
+		request_set_header(req, "Access-Control-Max-Age", "600");
+	}
+}
+
+static void dispatch(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	if (ex->body_too_large) {
+		request_error(req, 413, "request.too_large", NULL,
+			      "The body is larger than %d bytes", HTTP_MAX_BODY);
+		return;
+	}
+	if (strcmp(ex->method, "OPTIONS") == 0 && ex->routed != ROUTER_NOT_FOUND) {
+		answer_options(ex);
+		return;
+	}
+	if (ex->routed == ROUTER_NOT_FOUND) {
+		request_error(req, 404, "route.not_found", NULL, "No route for %s %s", ex->method,
+			      ex->path);
+		return;
+	}
+	if (ex->routed == ROUTER_METHOD_NOT_ALLOWED) {
+		request_set_header(req, MHD_HTTP_HEADER_ALLOW, ex->match.allow);
+		request_error(req, 405, "route.method_not_allowed",
+			      json_pack("{s:s}", "allow", ex->match.allow),
+			      "Method %s is not allowed here; allowed: %s", ex->method,
+			      ex->match.allow);
+		return;
+	}
+	if (!authorize(ex) || !read_body(ex))
+		return;
+	req->route->handler(req);
+}
+
+static struct exchange *exchange_create(struct http_server *h, struct MHD_Connection *conn,
+					const char *url, const char *method)
+{
+	struct exchange *ex = xcalloc(1, sizeof(*ex));
+	ex->conn = conn;
+	ex->started_ms = time_mono_ms();
+	snprintf(ex->method, sizeof(ex->method), "%s", method);
+	snprintf(ex->path, sizeof(ex->path), "%s", url);
+	ex->req.server = h->srv;
+	ex->req.method = ex->method;
+	ex->req.path = ex->path;
+	assign_trace_id(ex);
+	client_ip(conn, ex->req.client_ip, sizeof(ex->req.client_ip));
+
+	const char *match_method = strcmp(method, "OPTIONS") == 0 ? "GET" : method;
+	ex->routed = http_router_match(h->router, match_method, url, &ex->match);
+	if (strcmp(method, "OPTIONS") == 0 && ex->routed == ROUTER_METHOD_NOT_ALLOWED)
+		ex->routed = ROUTER_FOUND;
+	if (ex->routed == ROUTER_FOUND) {
+		ex->req.route = ex->match.route;
+		for (int i = 0; i < ex->match.nparams; i++) {
+			ex->req.params[i].name = ex->match.params[i].name;
+			ex->req.params[i].value = ex->match.params[i].value;
+		}
+		ex->req.nparams = ex->match.nparams;
+	}
+	atomic_fetch_add(&h->in_flight, 1);
+	return ex;
+}
+
+static bool announced_too_large(struct MHD_Connection *conn)
+{
+	const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return len && strtoull(len, NULL, 10) > HTTP_MAX_BODY;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct exchange *ex = *con_cls;
+	(void)version;
+
+	if (!ex) {
+		ex = exchange_create(h, conn, url, method);
+		*con_cls = ex;
+		if (announced_too_large(conn)) {
+			ex->body_too_large = true;
+			dispatch(ex);
+			return http_queue_reply(ex);
+		}
+		return MHD_YES;
+	}
+	if (ex->answered) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (ex->routed != ROUTER_FOUND || ex->body_too_large) {
+			/* Read and drop: the answer is an error anyway. libmicrohttpd
+			 * 0.9.75 cannot queue a reply before the upload ends, so a
+			 * body over the limit (sent chunked, without Content-Length)
+			 * is drained up to HTTP_MAX_DRAIN and answered 413; past that
+			 * the connection is closed. */
+			ex->drained += n;
+			return ex->drained > HTTP_MAX_DRAIN ? MHD_NO : MHD_YES;
+		}
+		if (ex->body_len + n > HTTP_MAX_BODY) {
+			ex->body_too_large = true;
+			ex->drained = ex->body_len + n;
+			return MHD_YES;
+		}
+		ex->body = xrealloc(ex->body, ex->body_len + n + 1);
+		memcpy(ex->body + ex->body_len, upload_data, n);
+		ex->body_len += n;
+		ex->body[ex->body_len] = '\0';
+		return MHD_YES;
+	}
+	dispatch(ex);
+	return http_queue_reply(ex);
+}
+
+static void access_log(struct exchange *ex, enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = &ex->req;
+	json_t *line = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "ts", "", "level", "info",
+		"msg", "request", "method", ex->method, "path", ex->path, "route",
+		req->route ? req->route->pattern : "", "status", req->status, "durationMs",
+		(json_int_t)(time_mono_ms() - ex->started_ms), "bytes", (json_int_t)ex->reply_bytes,
+		"traceId", req->trace_id, "ip", req->client_ip);
+	char ts[40];
+	time_format_rfc3339_ms(time_now_us(), ts, sizeof(ts));
+	json_object_set_new(line, "ts", json_string(ts));
+	if (req->principal.uid[0])
+		json_object_set_new(line, "uid", json_string(req->principal.uid));
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		json_object_set_new(line, "aborted", json_true());
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	log_json_line(text);
+	free(text);
+	json_decref(line);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct exchange *ex = *con_cls;
+	(void)conn;
+	if (!ex)
+		return;
+	if (log_enabled(LOG_INFO))
+		access_log(ex, toe);
+	http_request_clear_reply(&ex->req);
+	for (int i = 0; i < ex->req.nheaders; i++)
+		free(ex->req.headers[i].value);
+	json_decref(ex->req.body);
+	free(ex->body);
+	free(ex);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("libmicrohttpd: %s", msg);
+}
+
+static bool resolve(const struct listen_addr *addr, struct sockaddr_storage *out)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%d", addr->port);
+	if (getaddrinfo(addr->host, port, &hints, &res) != 0 || !res)
+		return false;
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return true;
+}
+
+struct http_server *http_server_start(struct server *srv, char *err, size_t errcap)
+{
+	struct http_server *h = xcalloc(1, sizeof(*h));
+	h->srv = srv;
+	h->router = http_router_create(api_routes, api_routes_count, err, errcap);
+	if (!h->router) {
+		free(h);
+		return NULL;
+	}
+	struct sockaddr_storage sa;
+	if (!resolve(&srv->cfg.http_addr, &sa)) {
+		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot resolve %s", srv->cfg.http_addr.host);
+		http_server_stop(h, 0);
+		return NULL;
+	}
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.http_max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.http_timeout_seconds,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_END);
+	if (!h->daemon) {
+		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot listen on %s:%d (in use?)",
+			 srv->cfg.http_addr.host, srv->cfg.http_addr.port);
+		http_server_stop(h, 0);
+		return NULL;
+	}
+	log_info("listening on http://%s:%d with %d threads", srv->cfg.http_addr.host,
+		 srv->cfg.http_addr.port, srv->cfg.threads);
+	return h;
+}
+
+void http_server_stop(struct http_server *h, int drain_ms)
+{
+	if (!h)
+		return;
+	if (h->daemon) {
+		MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		int64_t deadline = time_mono_ms() + drain_ms;
+		while (atomic_load(&h->in_flight) > 0 && time_mono_ms() < deadline) {
+			struct timespec pause = { 0, 10 * 1000 * 1000 };
+			nanosleep(&pause, NULL);
+		}
+		int left = atomic_load(&h->in_flight);
+		if (left > 0)
+			log_warn("stopping with %d requests still in flight", left);
+		MHD_stop_daemon(h->daemon);
+	}
+	http_router_destroy(h->router);
+	free(h);
+}

@@ -1,0 +1,133 @@
+/* Request body validation against the route table's input schemas (see
+ * include/http/validate.h). Stateless. */
+#include "http/validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+size_t http_utf8_length(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static const char *type_name(enum field_type t)
+{
+	switch (t) {
+	case FIELD_STRING:
+	case FIELD_ENUM:
+		return "a string";
+	case FIELD_TIME:
+		return "an RFC 3339 time string";
+	case FIELD_INTEGER:
+		return "an integer";
+	case FIELD_BOOLEAN:
+		return "a boolean";
+	}
+	return "?";
+}
+
+static bool fail(struct validation_error *err, const char *code, const char *field,
+		 const char *fmt, const char *detail)
+{
+	err->code = code;
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	snprintf(err->message, sizeof(err->message), fmt, field, detail);
+	return false;
+}
+
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static bool check_field(const struct field_spec *f, json_t *value, struct validation_error *err)
+{
+	if (json_is_null(value) && !f->required)
+		return true;
+	bool type_ok = false;
+	switch (f->type) {
+	case FIELD_STRING:
+	case FIELD_ENUM:
+	case FIELD_TIME:
+		type_ok = json_is_string(value);
+		break;
+	case FIELD_INTEGER:
+		type_ok = json_is_integer(value);
+		break;
+	case FIELD_BOOLEAN:
+		type_ok = json_is_boolean(value);
+		break;
+	}
+	if (!type_ok)
+		return fail(err, "validation.type", f->name, "Field %s must be %s", type_name(f->type));
+	if (!json_is_string(value))
+		return true;
+
+	const char *s = json_string_value(value);
+	if (f->type == FIELD_ENUM) {
+		for (const char *const *c = f->choices; c && *c; c++)
+			if (strcmp(*c, s) == 0)
+				return true;
+		char allowed[160] = "";
+		for (const char *const *c = f->choices; c && *c; c++)
+			snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+				 "%s%s", c == f->choices ? "" : ", ", *c);
+		return fail(err, "validation.invalid", f->name, "Field %s must be one of: %s",
+			    allowed);
+	}
+	if (f->type == FIELD_TIME) {
+		int64_t us;
+		if (!time_parse_rfc3339(s, &us))
+			return fail(err, "validation.invalid", f->name, "Field %s must be %s",
+				    type_name(f->type));
+		return true;
+	}
+	if (json_string_length(value) != strlen(s))
+		return fail(err, "validation.invalid", f->name, "Field %s contains a NUL%s", "");
+	size_t len = http_utf8_length(s);
+	if ((f->min_len && len < (size_t)f->min_len) || (f->max_len && len > (size_t)f->max_len)) {
+		char bounds[64];
+		snprintf(bounds, sizeof(bounds), "between %d and %d characters", f->min_len,
+			 f->max_len);
+		return fail(err, "validation.length", f->name, "Field %s must be %s", bounds);
+	}
+	if (has_control_chars(s))
+		return fail(err, "validation.invalid", f->name,
+			    "Field %s must not contain control characters%s", "");
+	return true;
+}
+
+bool http_validate_body(const struct field_spec *spec, json_t *body, struct validation_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	const char *key;
+	json_t *value;
+	json_object_foreach(body, key, value) {
+		const struct field_spec *f = NULL;
+		for (const struct field_spec *s = spec; s && s->name; s++)
+			if (strcmp(s->name, key) == 0)
+				f = s;
+		if (!f) {
+			char shown[64];
+			snprintf(shown, sizeof(shown), "%s", key);
+			return fail(err, "validation.unknown_field", shown, "Unknown field %s%s", "");
+		}
+		if (!check_field(f, value, err))
+			return false;
+	}
+	for (const struct field_spec *s = spec; s && s->name; s++) {
+		json_t *v = json_object_get(body, s->name);
+		if (s->required && (!v || json_is_null(v)))
+			return fail(err, "validation.required", s->name, "Field %s is required%s",
+				    "");
+	}
+	return true;
+}

@@ -1,0 +1,139 @@
+/* runosd: argv, configuration, start and orderly stop.
+ *
+ * Threads: main blocks SIGTERM and SIGINT before any other thread exists, so
+ * every thread inherits the mask and main alone receives them with sigwait;
+ * it then stops the listener (which drains in-flight requests) and frees the
+ * server. Exit codes: 0 clean stop, 1 bad configuration or start-up failure,
+ * 2 database unreachable for RUNOS_DB_WAIT seconds at start. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "config.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/server.h"
+#include "runosd.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#define EXIT_BAD_CONFIG 1
+#define EXIT_NO_DATABASE 2
+#define DRAIN_MS 10000
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: runosd [serve|migrate|version|--help]\n\n"
+		     "  serve     run the API server (default)\n"
+		     "  migrate   apply database migrations and exit\n"
+		     "  version   print the version\n\n");
+}
+
+static const char *env(const char *name)
+{
+	return getenv(name);
+}
+
+static void *jansson_alloc(size_t size)
+{
+	return xmalloc(size);
+}
+
+static int run_migrations(struct server *srv)
+{
+	int applied;
+	enum db_result r = db_migrate(srv->db, &applied);
+	if (r != DB_OK) {
+		log_error("migrations failed; see the message above");
+		return r == DB_UNAVAILABLE ? EXIT_NO_DATABASE : EXIT_BAD_CONFIG;
+	}
+	log_info("database schema is current (%d migration%s applied now)", applied,
+		 applied == 1 ? "" : "s");
+	return 0;
+}
+
+static int serve(struct server *srv, sigset_t *stop_signals)
+{
+	if (srv->cfg.auto_migrate) {
+		int rc = run_migrations(srv);
+		if (rc)
+			return rc;
+	}
+	srv->auth = auth_create(srv->db);
+	char err[512];
+	srv->http = http_server_start(srv, err, sizeof(err));
+	if (!srv->http) {
+		log_error("%s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
+		 (long long)((time_now_us() - srv->started_us) / 1000));
+
+	int sig = 0;
+	sigwait(stop_signals, &sig);
+	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_server_stop(srv->http, DRAIN_MS);
+	srv->http = NULL;
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *command = argc > 1 ? argv[1] : "serve";
+	if (argc > 2 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+	    strcmp(command, "help") == 0) {
+		usage(stdout);
+		config_print_help();
+		return argc > 2 ? EXIT_BAD_CONFIG : 0;
+	}
+	if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+		printf("runosd %s\n", RUNOSD_VERSION);
+		return 0;
+	}
+	if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0) {
+		fprintf(stderr, "runosd: unknown command \"%s\"\n", command);
+		usage(stderr);
+		return EXIT_BAD_CONFIG;
+	}
+
+	struct server srv = { .started_us = time_now_us() };
+	json_set_alloc_funcs(jansson_alloc, free);
+	json_object_seed(0);
+
+	char err[512];
+	if (!config_load(&srv.cfg, env, err, sizeof(err))) {
+		fprintf(stderr, "runosd: configuration error: %s\n", err);
+		return EXIT_BAD_CONFIG;
+	}
+	log_configure(srv.cfg.log_level, srv.cfg.log_json);
+
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	srv.db = db_pool_create(srv.cfg.database_url, srv.cfg.db_pool);
+	int rc;
+	if (!db_pool_wait_ready(srv.db, srv.cfg.db_wait_seconds)) {
+		log_error("cannot reach the database (RUNOS_DATABASE_URL) after %d s",
+			  srv.cfg.db_wait_seconds);
+		rc = EXIT_NO_DATABASE;
+	} else if (strcmp(command, "migrate") == 0) {
+		rc = run_migrations(&srv);
+	} else {
+		rc = serve(&srv, &stop_signals);
+	}
+
+	http_server_stop(srv.http, 0);
+	auth_destroy(srv.auth);
+	db_pool_destroy(srv.db);
+	config_finish(&srv.cfg);
+	return rc;
+}
