@@ -37,9 +37,16 @@ static const char *test_current = "";
 #define CHECK_INT_EQ(a, b)                                                            \
 	CHECK_MSG((long long)(a) == (long long)(b), "got %lld, want %lld", (long long)(a), \
 		  (long long)(b))
-#define CHECK_STR_EQ(a, b)                                                             \
-	CHECK_MSG((a) != NULL && strcmp((a), (b)) == 0, "got \"%s\", want \"%s\"",       \
-		  (a) ? (a) : "(null)", (b))
+static inline int test_str_eq(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+static inline const char *test_str_shown(const char *s)
+{
+	return s ? s : "(null)";
+}
+#define CHECK_STR_EQ(a, b)                                                        \
+	CHECK_MSG(test_str_eq((a), (b)), "got \"%s\", want \"%s\"", test_str_shown(a), (b))
 
 static inline int test_summary(const char *suite)
 {

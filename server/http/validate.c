@@ -50,8 +50,10 @@ static bool has_control_chars(const char *s)
 
 static bool check_field(const struct field_spec *f, json_t *value, struct validation_error *err)
 {
-	if (json_is_null(value) && !f->required)
-		return true;
+	if (json_is_null(value))
+		return f->required ? fail(err, "validation.required", f->name,
+					  "Field %s is required%s", "")
+				   : true;
 	bool type_ok = false;
 	switch (f->type) {
 	case FIELD_STRING:
