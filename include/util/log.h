@@ -14,12 +14,12 @@ bool log_parse_level(const char *name, enum log_level *out);
 bool log_parse_format(const char *name, bool *json_out);
 void log_configure(enum log_level level, bool json);
 bool log_enabled(enum log_level level);
+bool log_is_json(void);
 
 /* Formats the message and writes one line with time and level. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Writes an already formatted JSON object (the access log) as one line; in
- * text format it is written as it is. */
+/* Writes an already formatted JSON object (the access log) as one line. */
 void log_json_line(const char *json_object);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

@@ -1,14 +1,35 @@
-/* SHA-256 through OpenSSL's one-shot EVP interface. Stateless. */
+/* SHA-256 through OpenSSL's EVP interface. Thread safe: one digest context
+ * per thread (never freed: threads live as long as the process). */
 #include "crypto/hash.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+/* OpenSSL 3 looks an algorithm up (under a lock) on every EVP_sha256() use;
+ * on the request path that showed in profiles, so the implementation is
+ * fetched once and each thread keeps its own digest context. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static __thread EVP_MD_CTX *thread_ctx;
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256_md)
+		abort();
+}
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
+	pthread_once(&sha256_once, fetch_sha256);
+	if (!thread_ctx)
+		thread_ctx = EVP_MD_CTX_new();
 	unsigned int out_len = 0;
-	if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1)
+	if (!thread_ctx || EVP_DigestInit_ex2(thread_ctx, sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(thread_ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(thread_ctx, out, &out_len) != 1)
 		abort();
 }
 

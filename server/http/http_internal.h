@@ -14,6 +14,7 @@
 
 struct exchange {
 	struct request req; /* first member: request pointers convert back */
+	struct http_server *owner;
 	struct MHD_Connection *conn;
 	struct router_match match;
 	enum router_result routed;

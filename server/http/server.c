@@ -38,6 +38,7 @@ struct http_server {
 	struct http_router *router;
 	struct MHD_Daemon *daemon;
 	atomic_int in_flight;
+	atomic_bool stopping; /* answers close their connection: drain ends */
 };
 
 static const char cors_allow_headers[] =
@@ -64,8 +65,19 @@ static void assign_trace_id(struct exchange *ex)
 			return;
 		}
 	}
+	/* Trace ids need to be unique, not secret: a per-thread splitmix64
+	 * stream seeded from the CSPRNG avoids a CSPRNG call per request. */
+	static __thread uint64_t state;
+	if (!state)
+		crypto_random_bytes(&state, sizeof(state));
 	uint8_t bytes[16];
-	crypto_random_bytes(bytes, sizeof(bytes));
+	for (int half = 0; half < 2; half++) {
+		uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		memcpy(bytes + 8 * half, &z, 8);
+	}
 	crypto_hex(bytes, sizeof(bytes), ex->req.trace_id);
 }
 
@@ -134,6 +146,8 @@ enum MHD_Result http_queue_reply(struct exchange *ex)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	for (int i = 0; i < req->nheaders; i++)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+	if (atomic_load(&ex->owner->stopping))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	const char *origin = allowed_origin(ex);
 	if (origin) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
@@ -326,6 +340,7 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 					const char *url, const char *method)
 {
 	struct exchange *ex = xcalloc(1, sizeof(*ex));
+	ex->owner = h;
 	ex->conn = conn;
 	ex->started_ms = time_mono_ms();
 	snprintf(ex->method, sizeof(ex->method), "%s", method);
@@ -411,18 +426,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void access_log(struct exchange *ex, enum MHD_RequestTerminationCode toe)
 {
 	struct request *req = &ex->req;
-	json_t *line = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "ts", "", "level", "info",
-		"msg", "request", "method", ex->method, "path", ex->path, "route",
-		req->route ? req->route->pattern : "", "status", req->status, "durationMs",
-		(json_int_t)(time_mono_ms() - ex->started_ms), "bytes", (json_int_t)ex->reply_bytes,
-		"traceId", req->trace_id, "ip", req->client_ip);
+	long long ms = (long long)(time_mono_ms() - ex->started_ms);
+	bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	if (!log_is_json()) {
+		log_info("%s %s %d %lldms %zuB trace=%s ip=%s%s", ex->method, ex->path, req->status,
+			 ms, ex->reply_bytes, req->trace_id, req->client_ip,
+			 aborted ? " aborted" : "");
+		return;
+	}
 	char ts[40];
 	time_format_rfc3339_ms(time_now_us(), ts, sizeof(ts));
-	json_object_set_new(line, "ts", json_string(ts));
+	json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "ts", ts,
+				 "level", "info", "msg", "request", "method", ex->method, "path",
+				 ex->path, "route", req->route ? req->route->pattern : "", "status",
+				 req->status, "durationMs", (json_int_t)ms, "bytes",
+				 (json_int_t)ex->reply_bytes, "traceId", req->trace_id, "ip",
+				 req->client_ip);
 	if (req->principal.uid[0])
 		json_object_set_new(line, "uid", json_string(req->principal.uid));
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+	if (aborted)
 		json_object_set_new(line, "aborted", json_true());
 	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	log_json_line(text);
@@ -501,7 +523,7 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.http_max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.http_timeout_seconds,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_END);
@@ -521,6 +543,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 	if (!h)
 		return;
 	if (h->daemon) {
+		atomic_store(&h->stopping, true);
 		MHD_socket fd = MHD_quiesce_daemon(h->daemon);
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);

@@ -106,6 +106,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	write_all(line, n);
 }
 
+bool log_is_json(void)
+{
+	return json_format;
+}
+
 void log_json_line(const char *json_object)
 {
 	size_t len = strlen(json_object);
