@@ -7,6 +7,7 @@
 #define RUNOSD_UTIL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -18,6 +19,10 @@ bool log_is_json(void);
 
 /* Formats the message and writes one line with time and level. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes s into out as the inside of a JSON string (quotes, backslashes and
+ * control characters escaped), stopping before cap; returns the length. */
+size_t log_json_escape(char *out, size_t cap, const char *s);
 
 /* Writes an already formatted JSON object (the access log) as one line. */
 void log_json_line(const char *json_object);

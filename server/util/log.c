@@ -58,8 +58,7 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-/* Appends s to out as the inside of a JSON string. */
-static size_t json_escape(char *out, size_t cap, const char *s)
+size_t log_json_escape(char *out, size_t cap, const char *s)
 {
 	size_t n = 0;
 	for (; *s && n + 7 < cap; s++) {
@@ -73,6 +72,7 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 			out[n++] = (char)c;
 		}
 	}
+	out[n] = '\0';
 	return n;
 }
 
@@ -95,7 +95,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (json_format) {
 		n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"",
 				     ts, level_names[level]);
-		n += json_escape(line + n, sizeof(line) - n - 4, msg);
+		n += log_json_escape(line + n, sizeof(line) - n - 4, msg);
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
 	} else {
 		n = (size_t)snprintf(line, sizeof(line), "%s %-5s %s\n", ts, level_names[level],
