@@ -7,6 +7,7 @@
 #ifndef RUNOSD_TESTLIB_H
 #define RUNOSD_TESTLIB_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,33 +21,58 @@ static const char *test_current = "";
 		test_##name();                       \
 	} while (0)
 
-#define CHECK_MSG(cond, ...)                                                          \
-	do {                                                                          \
-		if (cond) {                                                           \
-			test_passed++;                                                \
-		} else {                                                              \
-			test_failed++;                                                \
-			fprintf(stderr, "FAIL %s (%s:%d): %s: ", test_current, __FILE__, \
-				__LINE__, #cond);                                     \
-			fprintf(stderr, __VA_ARGS__);                                 \
-			fputc('\n', stderr);                                          \
-		}                                                                     \
-	} while (0)
+static inline void test_record(int ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static inline void test_record(int ok, const char *file, int line, const char *fmt, ...)
+{
+	if (ok) {
+		test_passed++;
+		return;
+	}
+	test_failed++;
+	fprintf(stderr, "FAIL %s (%s:%d): ", test_current, file, line);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
-#define CHECK(cond) CHECK_MSG(cond, "%s", "")
-#define CHECK_INT_EQ(a, b)                                                            \
-	CHECK_MSG((long long)(a) == (long long)(b), "got %lld, want %lld", (long long)(a), \
-		  (long long)(b))
 static inline int test_str_eq(const char *a, const char *b)
 {
 	return a != NULL && strcmp(a, b) == 0;
 }
+
 static inline const char *test_str_shown(const char *s)
 {
 	return s ? s : "(null)";
 }
-#define CHECK_STR_EQ(a, b)                                                        \
-	CHECK_MSG(test_str_eq((a), (b)), "got \"%s\", want \"%s\"", test_str_shown(a), (b))
+
+/* Each macro evaluates its arguments exactly once. */
+#define CHECK_MSG(cond, fmt, ...)                                                         \
+	do {                                                                              \
+		int test_ok_ = !!(cond);                                                  \
+		if (test_ok_)                                                             \
+			test_passed++;                                                    \
+		else                                                                      \
+			test_record(0, __FILE__, __LINE__, "%s: " fmt, #cond, ##__VA_ARGS__); \
+	} while (0)
+
+#define CHECK(cond) CHECK_MSG(cond, "%s", "false")
+
+#define CHECK_INT_EQ(a, b)                                                                \
+	do {                                                                              \
+		long long test_a_ = (long long)(a), test_b_ = (long long)(b);             \
+		test_record(test_a_ == test_b_, __FILE__, __LINE__, "%s: got %lld, want %lld", \
+			    #a, test_a_, test_b_);                                        \
+	} while (0)
+
+#define CHECK_STR_EQ(a, b)                                                                \
+	do {                                                                              \
+		const char *test_a_ = (a), *test_b_ = (b);                                \
+		test_record(test_str_eq(test_a_, test_b_), __FILE__, __LINE__,            \
+			    "%s: got \"%s\", want \"%s\"", #a, test_str_shown(test_a_), test_b_); \
+	} while (0)
 
 static inline int test_summary(const char *suite)
 {

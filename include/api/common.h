@@ -30,8 +30,10 @@ struct api_cursor {
 	char after_id[64];
 };
 
-/* Reads ?limit and ?cursor; on a bad value replies 400 and returns false. */
-bool api_list_params(struct request *req, int *limit, struct api_cursor *cursor)
+/* Reads ?limit and ?cursor, whose id must pass valid_id (the list's id
+ * shape); on a bad value replies 400 and returns false. */
+bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *limit,
+		     struct api_cursor *cursor)
 	__attribute__((warn_unused_result));
 
 /* The nextCursor value for the last item of a full page, or null. */

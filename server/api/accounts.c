@@ -17,7 +17,7 @@ void api_accounts_list(struct request *req)
 {
 	int limit;
 	struct api_cursor cursor;
-	if (!api_list_params(req, &limit, &cursor))
+	if (!api_list_params(req, idalloc_is_short_id, &limit, &cursor))
 		return;
 	/* A personal access token sees only the account it belongs to. */
 	const char *only = req->principal.kind == TOKEN_PAT ? req->principal.key_aid : NULL;

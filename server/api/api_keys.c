@@ -97,7 +97,7 @@ void api_api_keys_list(struct request *req)
 	const char *aid = request_param(req, "aid");
 	int limit;
 	struct api_cursor cursor;
-	if (!api_list_params(req, &limit, &cursor))
+	if (!api_list_params(req, idalloc_is_uuid, &limit, &cursor))
 		return;
 	struct api_key *keys;
 	size_t n;

@@ -99,7 +99,8 @@ json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id)
 	return json_string(encoded);
 }
 
-static bool parse_cursor(const char *text, struct api_cursor *out)
+static bool parse_cursor(const char *text, bool (*valid_id)(const char *),
+			 struct api_cursor *out)
 {
 	char plain[96];
 	if (strlen(text) > 150 || !decode_b64url(text, plain, sizeof(plain)))
@@ -114,17 +115,15 @@ static bool parse_cursor(const char *text, struct api_cursor *out)
 	if (errno || *end != '\0' || us < 0)
 		return false;
 	const char *id = dot + 1;
-	if (strlen(id) == 0 || strlen(id) >= sizeof(out->after_id))
+	if (strlen(id) >= sizeof(out->after_id) || !valid_id(id))
 		return false;
-	for (const char *c = id; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
-			return false;
 	out->after_us = us;
 	snprintf(out->after_id, sizeof(out->after_id), "%s", id);
 	return true;
 }
 
-bool api_list_params(struct request *req, int *limit, struct api_cursor *cursor)
+bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *limit,
+		     struct api_cursor *cursor)
 {
 	memset(cursor, 0, sizeof(*cursor));
 	*limit = API_LIST_DEFAULT_LIMIT;
@@ -142,7 +141,7 @@ bool api_list_params(struct request *req, int *limit, struct api_cursor *cursor)
 		*limit = (int)v;
 	}
 	text = request_query(req, "cursor");
-	if (text && *text && !parse_cursor(text, cursor)) {
+	if (text && *text && !parse_cursor(text, valid_id, cursor)) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "cursor"),
 			      "cursor is not one this server gave out");
 		return false;

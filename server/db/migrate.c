@@ -34,6 +34,9 @@ static const struct db_stmt stmt_applied = {
 static const struct db_stmt stmt_record = {
 	"migrate_record", "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)"
 };
+static const struct db_stmt stmt_table_exists = {
+	"migrate_table_exists", "SELECT to_regclass('schema_migrations') IS NOT NULL"
+};
 static const struct db_stmt stmt_count_applied = {
 	"migrate_count_applied", "SELECT count(*) FROM schema_migrations WHERE name = ANY($1)"
 };
@@ -150,9 +153,16 @@ static const char *migration_names_array(void)
 
 enum db_result db_check_ready(struct db_pool *pool)
 {
-	const char *params[] = { migration_names_array() };
 	PGresult *res;
-	enum db_result r = db_query(pool, &stmt_count_applied, 1, params, &res);
+	enum db_result r = db_query(pool, &stmt_table_exists, 0, NULL, &res);
+	if (r != DB_OK)
+		return r;
+	bool exists = db_get_bool(res, 0, 0);
+	PQclear(res);
+	if (!exists)
+		return DB_NOT_FOUND;
+	const char *params[] = { migration_names_array() };
+	r = db_query(pool, &stmt_count_applied, 1, params, &res);
 	if (r != DB_OK)
 		return r;
 	size_t count = (size_t)db_get_int64(res, 0, 0);

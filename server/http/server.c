@@ -15,6 +15,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -269,7 +270,8 @@ static bool read_body(struct exchange *ex)
 		return false;
 	}
 	json_error_t jerr;
-	req->body = json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	req->body = json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			       &jerr);
 	if (!req->body) {
 		bool dup = json_error_code(&jerr) == json_error_duplicate_key;
 		request_error(req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
@@ -525,7 +527,6 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.http_max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.http_timeout_seconds,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_END);
 	if (!h->daemon) {
@@ -539,6 +540,25 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 	return h;
 }
 
+/* Connections the kernel accepted before the listener was quiesced wait in
+ * its backlog; closing it would reset them. They were sent before the stop,
+ * so they are served: accepted here and handed to the daemon. */
+static void adopt_backlog(struct http_server *h, MHD_socket fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return;
+	for (;;) {
+		struct sockaddr_storage addr;
+		socklen_t len = sizeof(addr);
+		int client = accept4(fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+		if (client < 0)
+			return;
+		if (MHD_add_connection(h->daemon, client, (struct sockaddr *)&addr, len) != MHD_YES)
+			log_warn("could not hand a pending connection over while stopping");
+	}
+}
+
 void http_server_stop(struct http_server *h, int drain_ms)
 {
 	if (!h)
@@ -546,8 +566,10 @@ void http_server_stop(struct http_server *h, int drain_ms)
 	if (h->daemon) {
 		atomic_store(&h->stopping, true);
 		MHD_socket fd = MHD_quiesce_daemon(h->daemon);
-		if (fd != MHD_INVALID_SOCKET)
+		if (fd != MHD_INVALID_SOCKET) {
+			adopt_backlog(h, fd);
 			close(fd);
+		}
 		int64_t deadline = time_mono_ms() + drain_ms;
 		while (atomic_load(&h->in_flight) > 0 && time_mono_ms() < deadline) {
 			struct timespec pause = { 0, 10 * 1000 * 1000 };

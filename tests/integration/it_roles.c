@@ -1,0 +1,352 @@
+/* Role boundaries and tenant isolation of every account-scoped route.
+ *
+ * The sweeps run over the table below, which must name every route of the
+ * server's own route table (server/api/routes.c) with access ROUTE_ACCOUNT:
+ * the test links the server library to compare, so a route added without a
+ * row here fails this program instead of going unchecked.
+ *  - roles: PATs of each role (made by the owner) and the owner's session on
+ *    each route: 403 auth.forbidden below the route's minimum role (403
+ *    auth.session_required for PATs on session-only routes), success at or
+ *    above it; a refused call changes nothing.
+ *  - tenants: another user's session and PAT on every route of this account
+ *    get 404 account.not_found, never 403 or 2xx; so do an aid that does not
+ *    exist, malformed aids, and a PAT used on another account of its user. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "http/route.h"
+
+struct route_case {
+	const char *method;
+	const char *pattern; /* as in the route table: ":aid", ":id" (an API key) */
+	const char *body;    /* printf format with one %s (who calls), or NULL */
+	enum role min_role;
+	bool session_only;
+	long ok_status;
+};
+
+static const struct route_case cases[] = {
+	{ "GET", "/:aid/account/profile", NULL, ROLE_VIEWER, false, 200 },
+	{ "PATCH", "/:aid/account/profile", "{\"companyName\":\"set by %s\"}", ROLE_ADMIN, false,
+	  200 },
+	{ "POST", "/:aid/api-keys", "{\"name\":\"made by %s\"}", ROLE_ADMIN, true, 201 },
+	{ "GET", "/:aid/api-keys", NULL, ROLE_ADMIN, false, 200 },
+	{ "GET", "/:aid/api-keys/:id", NULL, ROLE_ADMIN, false, 200 },
+	{ "PATCH", "/:aid/api-keys/:id", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false, 200 },
+	{ "DELETE", "/:aid/api-keys/:id", NULL, ROLE_ADMIN, false, 204 },
+	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static const char *const role_names[] = { "none", "viewer", "member", "admin", "owner" };
+
+static struct it_server *srv;
+static struct it_user owner, other; /* other: a second tenant */
+
+static bool needs_key(const struct route_case *c)
+{
+	return strstr(c->pattern, ":id") != NULL;
+}
+
+/* The pattern with :aid and :id replaced. */
+static const char *path_of(const struct route_case *c, const char *aid, const char *id)
+{
+	char out[512];
+	size_t n = 0;
+	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
+		if (strncmp(p, ":aid", 4) == 0) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", aid);
+			p += 4;
+		} else if (strncmp(p, ":id", 3) == 0) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", id ? id : "");
+			p += 3;
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	out[n] = '\0';
+	return it_fmt("%s", out);
+}
+
+static struct it_resp call(const struct route_case *c, const char *token, const char *aid,
+			   const char *key_id, const char *who)
+{
+	char body[256];
+	if (c->body)
+		snprintf(body, sizeof(body), c->body, who);
+	return it_call(srv, c->method, token, c->body ? body : NULL, "%s",
+		       path_of(c, aid, key_id));
+}
+
+TEST(table_covers_every_account_route)
+{
+	size_t account_routes = 0;
+	for (size_t i = 0; i < api_routes_count; i++) {
+		const struct route *r = &api_routes[i];
+		if (r->access != ROUTE_ACCOUNT)
+			continue;
+		account_routes++;
+		const struct route_case *found = NULL;
+		for (size_t k = 0; k < NCASES; k++)
+			if (strcmp(cases[k].method, r->method) == 0 &&
+			    strcmp(cases[k].pattern, r->pattern) == 0)
+				found = &cases[k];
+		CHECK_MSG(found != NULL, "route %s %s has no row in this test", r->method,
+			  r->pattern);
+		if (!found)
+			continue;
+		CHECK_MSG(found->min_role == r->min_role, "%s %s: test says %s, server %s",
+			  r->method, r->pattern, role_names[found->min_role],
+			  role_names[r->min_role]);
+		CHECK_MSG(found->session_only == r->session_only, "%s %s: session_only differs",
+			  r->method, r->pattern);
+	}
+	CHECK_INT_EQ(account_routes, NCASES);
+}
+
+/* A fresh key of the owner's account, for a call that may delete or rename it. */
+static bool fresh_key(struct it_key *k)
+{
+	return it_create_pat(srv, owner.token, owner.aid, "viewer", k);
+}
+
+TEST(role_boundaries)
+{
+	struct it_key pats[ROLE_OWNER + 1];
+	for (int role = ROLE_VIEWER; role <= ROLE_OWNER; role++)
+		REQUIRE(it_create_pat(srv, owner.token, owner.aid, role_names[role], &pats[role]));
+	struct it_key target; /* what refused calls aim at: must survive them */
+	REQUIRE(fresh_key(&target));
+
+	for (size_t k = 0; k < NCASES; k++) {
+		const struct route_case *c = &cases[k];
+		/* Roles viewer..owner through PATs, then (role 5) the owner's session. */
+		for (int caller = ROLE_VIEWER; caller <= ROLE_OWNER + 1; caller++) {
+			bool session = caller > ROLE_OWNER;
+			enum role role = session ? ROLE_OWNER : (enum role)caller;
+			const char *token = session ? owner.token : pats[role].token;
+			const char *who = session ? "session" : role_names[role];
+			bool allowed = role >= c->min_role && (session || !c->session_only);
+			struct it_key victim = target;
+			if (allowed && needs_key(c) && !fresh_key(&victim)) {
+				CHECK_MSG(false, "no key for %s %s", c->method, c->pattern);
+				continue;
+			}
+			struct it_resp r = call(c, token, owner.aid, victim.id, who);
+			if (allowed) {
+				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",
+					  r.what, who, r.status, c->ok_status, r.body);
+			} else {
+				const char *code = c->session_only ? "auth.session_required"
+								   : "auth.forbidden";
+				CHECK_ERROR(r, 403, code);
+				if (r.status != 403)
+					fprintf(stderr, "  (as %s)\n", who);
+			}
+			it_resp_free(&r);
+		}
+	}
+
+	/* The refused calls changed nothing: the target key is alive and not
+	 * renamed, no key was made and the profile was not written by them. */
+	struct it_resp r = it_call(srv, "GET", target.token, NULL, "/%s/account/profile",
+				   owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "by viewer") == NULL && strstr(r.body, "by member") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/api-keys?limit=200", owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "by viewer") == NULL && strstr(r.body, "by member") == NULL);
+	CHECK(strstr(r.body, "made by admin") == NULL && strstr(r.body, "made by owner") == NULL);
+	CHECK(strstr(r.body, "made by session") != NULL);
+	it_resp_free(&r);
+}
+
+/* Every route of the owner's account with token → 404 account.not_found. */
+static void sweep_not_found(const char *token, const char *aid, const char *key_id,
+			    const char *who)
+{
+	for (size_t k = 0; k < NCASES; k++) {
+		struct it_resp r = call(&cases[k], token, aid, key_id, who);
+		CHECK_ERROR(r, 404, "account.not_found");
+		if (r.status != 404)
+			fprintf(stderr, "  (as %s)\n", who);
+		it_resp_free(&r);
+	}
+}
+
+TEST(other_tenant_sees_nothing)
+{
+	struct it_key target, other_pat;
+	REQUIRE(fresh_key(&target));
+	REQUIRE(it_create_pat(srv, other.token, other.aid, "owner", &other_pat));
+
+	sweep_not_found(other.token, owner.aid, target.id, "other tenant's session");
+	sweep_not_found(other_pat.token, owner.aid, target.id, "other tenant's PAT");
+	sweep_not_found(other_pat.token, owner.aid, other_pat.id, "other tenant's PAT, own key");
+
+	/* The owner's key id inside the other tenant's own account: not found there. */
+	const char *methods[] = { "GET", "PATCH", "DELETE" };
+	for (int i = 0; i < 3; i++) {
+		struct it_resp r = it_call(srv, methods[i], other.token,
+					   i == 1 ? "{\"name\":\"hijacked\"}" : NULL,
+					   "/%s/api-keys/%s", other.aid, target.id);
+		CHECK_ERROR(r, 404, "api_key.not_found");
+		it_resp_free(&r);
+	}
+
+	/* Nothing of the owner's changed. */
+	struct it_resp r = it_call(srv, "GET", target.token, NULL, "/%s/account/profile",
+				   owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "other tenant") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/api-keys/%s", owner.aid, target.id);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "other tenant") == NULL && strstr(r.body, "hijacked") == NULL);
+	it_resp_free(&r);
+}
+
+TEST(unknown_and_malformed_aids)
+{
+	struct it_key key;
+	REQUIRE(it_create_pat(srv, other.token, other.aid, "owner", &key));
+	/* An aid of the right shape that no account has. */
+	PGconn *db = it_db_connect(it_env.database_url);
+	REQUIRE(db != NULL);
+	char missing[8] = "zq0qz";
+	for (int i = 0; i < 26; i++) {
+		missing[1] = (char)('a' + i);
+		const char *p[] = { missing };
+		if (it_db_count(db, "SELECT count(*) FROM accounts WHERE aid = $1", 1, p) == 0)
+			break;
+	}
+	PQfinish(db);
+	CHECK(it_is_aid(missing));
+	sweep_not_found(other.token, missing, key.id, "session, missing aid");
+	sweep_not_found(key.token, missing, key.id, "PAT, missing aid");
+
+	static const char *const malformed[] = { "ABCDE", "a", "abcd1", "1abcd", "abcdef",
+						 "ab-de" };
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		sweep_not_found(other.token, malformed[i], key.id, "session, malformed aid");
+		sweep_not_found(key.token, malformed[i], key.id, "PAT, malformed aid");
+	}
+
+	/* Without a token, an existing and a missing account answer alike. */
+	struct it_resp a = it_call(srv, "GET", NULL, NULL, "/%s/account/profile", owner.aid);
+	struct it_resp b = it_call(srv, "GET", NULL, NULL, "/%s/account/profile", missing);
+	CHECK_401(a, "missing");
+	CHECK_401(b, "missing");
+	it_resp_free(&a);
+	it_resp_free(&b);
+}
+
+TEST(pat_is_bound_to_its_account)
+{
+	struct it_resp r = it_call(srv, "POST", owner.token, "{\"name\":\"Second\"}",
+				   "/user/accounts");
+	REQUIRE(CHECK_STATUS(r, 201));
+	char second[8];
+	snprintf(second, sizeof(second), "%s", it_json_str(r.json, "aid") ?: "");
+	it_resp_free(&r);
+
+	struct it_key first_pat, second_key;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, "owner", &first_pat));
+	REQUIRE(it_create_pat(srv, owner.token, second, "owner", &second_key));
+	sweep_not_found(first_pat.token, second, second_key.id, "PAT of the first account");
+
+	/* The session reaches both; each PAT only its own. */
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/account/profile", second);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", second_key.token, NULL, "/%s/account/profile", second);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", second_key.token, NULL, "/%s/account/profile", owner.aid);
+	CHECK_ERROR(r, 404, "account.not_found");
+	it_resp_free(&r);
+}
+
+/* Polls GET path until it answers status (a change in the database reaches
+ * cached credentials within the auth cache's lifetime of 1 s); the last answer. */
+static struct it_resp await_status(const char *token, const char *path, long status)
+{
+	double deadline = it_now_ms() + 3000;
+	for (;;) {
+		struct it_resp r = it_call(srv, "GET", token, NULL, "%s", path);
+		if (r.status == status || it_now_ms() > deadline)
+			return r;
+		it_resp_free(&r);
+		it_sleep_ms(100);
+	}
+}
+
+TEST(pat_acts_with_creators_current_role)
+{
+	struct it_user dave;
+	REQUIRE(it_signup(srv, &dave));
+	struct it_key admin_pat;
+	REQUIRE(it_create_pat(srv, dave.token, dave.aid, "admin", &admin_pat));
+	struct it_resp r = it_call(srv, "GET", admin_pat.token, NULL, "/%s/api-keys", dave.aid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+
+	/* Dave becomes a viewer of his account: his admin key now acts as a
+	 * viewer. */
+	PGconn *db = it_db_connect(it_env.database_url);
+	REQUIRE(db != NULL);
+	const char *p[] = { dave.aid, dave.uid };
+	REQUIRE(it_db_exec(db, "UPDATE memberships SET role = 'viewer' WHERE aid = $1 AND uid = $2",
+			   2, p));
+	double changed = it_now_ms();
+	r = await_status(admin_pat.token, it_fmt("/%s/api-keys", dave.aid), 403);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	CHECK_MSG(it_now_ms() - changed < 1500, "took %.0f ms", it_now_ms() - changed);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", admin_pat.token, NULL, "/%s/account/profile", dave.aid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	r = await_status(dave.token, it_fmt("/%s/api-keys", dave.aid), 403);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	it_resp_free(&r);
+
+	/* Removed from the account altogether: 404, as for any stranger. */
+	REQUIRE(it_db_exec(db, "DELETE FROM memberships WHERE aid = $1 AND uid = $2", 2, p));
+	r = await_status(admin_pat.token, it_fmt("/%s/account/profile", dave.aid), 404);
+	CHECK_ERROR(r, 404, "account.not_found");
+	it_resp_free(&r);
+	r = await_status(dave.token, it_fmt("/%s/account/profile", dave.aid), 404);
+	CHECK_ERROR(r, 404, "account.not_found");
+	it_resp_free(&r);
+	PQfinish(db);
+}
+
+TEST(clean_stop)
+{
+	CHECK_INT_EQ(it_server_stop(srv), 0);
+}
+
+int main(void)
+{
+	if (!it_init("it_roles")) {
+		test_failed++;
+		return it_finish("it_roles");
+	}
+	RUN(table_covers_every_account_route);
+	srv = it_server_start("roles", NULL);
+	if (!srv || !it_signup(srv, &owner) || !it_signup(srv, &other)) {
+		test_failed++;
+		fprintf(stderr, "FAIL it_roles: no server or no users\n");
+		return it_finish("it_roles");
+	}
+	RUN(role_boundaries);
+	RUN(other_tenant_sees_nothing);
+	RUN(unknown_and_malformed_aids);
+	RUN(pat_is_bound_to_its_account);
+	RUN(pat_acts_with_creators_current_role);
+	RUN(clean_stop);
+	return it_finish("it_roles");
+}
