@@ -1,5 +1,5 @@
 /* SHA-256 through OpenSSL's EVP interface. Thread safe: one digest context
- * per thread (never freed: threads live as long as the process). */
+ * per thread, freed when the thread exits. */
 #include "crypto/hash.h"
 
 #include <openssl/crypto.h>
@@ -12,22 +12,31 @@
  * fetched once and each thread keeps its own digest context. */
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static __thread EVP_MD_CTX *thread_ctx;
+static pthread_key_t ctx_key; /* the thread's EVP_MD_CTX, freed when it exits */
+
+static void free_ctx(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
 
 static void fetch_sha256(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!sha256_md)
+	if (!sha256_md || pthread_key_create(&ctx_key, free_ctx) != 0)
 		abort();
 }
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
 	pthread_once(&sha256_once, fetch_sha256);
-	if (!thread_ctx)
+	EVP_MD_CTX *thread_ctx = pthread_getspecific(ctx_key);
+	if (!thread_ctx) {
 		thread_ctx = EVP_MD_CTX_new();
+		if (!thread_ctx || pthread_setspecific(ctx_key, thread_ctx) != 0)
+			abort();
+	}
 	unsigned int out_len = 0;
-	if (!thread_ctx || EVP_DigestInit_ex2(thread_ctx, sha256_md, NULL) != 1 ||
+	if (EVP_DigestInit_ex2(thread_ctx, sha256_md, NULL) != 1 ||
 	    EVP_DigestUpdate(thread_ctx, data, len) != 1 ||
 	    EVP_DigestFinal_ex(thread_ctx, out, &out_len) != 1)
 		abort();
