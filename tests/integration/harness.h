@@ -240,27 +240,9 @@ void it_sleep_ms(int ms);
 
 /* ---- checks (count into tests/testlib.h of the including program) ------- */
 #ifndef IT_HARNESS_IMPL
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "testlib.h"
-
-__attribute__((format(printf, 4, 5))) static inline void it_record(bool ok, const char *file,
-								    int line, const char *fmt,
-								    ...)
-{
-	if (ok) {
-		test_passed++;
-		return;
-	}
-	test_failed++;
-	fprintf(stderr, "FAIL %s (%s:%d): ", test_current, file, line);
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static inline const char *it_body_shown(const struct it_resp *r)
 {
@@ -279,7 +261,7 @@ static inline bool it_check_status(const struct it_resp *r, long status, const c
 				   int line)
 {
 	bool ok = r->status == status;
-	it_record(ok, file, line, "%s: status %ld, want %ld; body %s", r->what, r->status, status,
+	test_record(ok, file, line, "%s: status %ld, want %ld; body %s", r->what, r->status, status,
 		  it_body_shown(r));
 	return ok;
 }
@@ -297,16 +279,16 @@ static inline void it_check_error(const struct it_resp *r, long status, const ch
 	const char *trace = it_json_str(r->json, "traceId");
 	const char *header = it_header(r, "X-Request-Id");
 	const char *type = it_header(r, "Content-Type");
-	it_record(json_is_object(r->json), file, line, "%s: body is not a JSON object: %s",
+	test_record(json_is_object(r->json), file, line, "%s: body is not a JSON object: %s",
 		  r->what, it_body_shown(r));
-	it_record(error && *error, file, line, "%s: no \"error\" message: %s", r->what,
+	test_record(error && *error, file, line, "%s: no \"error\" message: %s", r->what,
 		  it_body_shown(r));
-	it_record(got_code && strcmp(got_code, code) == 0, file, line,
+	test_record(got_code && strcmp(got_code, code) == 0, file, line,
 		  "%s: code \"%s\", want \"%s\"", r->what, got_code ? got_code : "(none)", code);
-	it_record(trace && *trace && header && strcmp(trace, header) == 0, file, line,
+	test_record(trace && *trace && header && strcmp(trace, header) == 0, file, line,
 		  "%s: traceId \"%s\" vs X-Request-Id \"%s\"", r->what, trace ? trace : "(none)",
 		  header ? header : "(none)");
-	it_record(type && strncmp(type, "application/json", 16) == 0, file, line,
+	test_record(type && strncmp(type, "application/json", 16) == 0, file, line,
 		  "%s: Content-Type \"%s\"", r->what, type ? type : "(none)");
 }
 
@@ -316,7 +298,7 @@ static inline void it_check_401(const struct it_resp *r, const char *reason, con
 {
 	it_check_error(r, 401, "auth.invalid_token", file, line);
 	const char *got = it_json_str(r->json, "reason");
-	it_record(got && strcmp(got, reason) == 0, file, line, "%s: reason \"%s\", want \"%s\"",
+	test_record(got && strcmp(got, reason) == 0, file, line, "%s: reason \"%s\", want \"%s\"",
 		  r->what, got ? got : "(none)", reason);
 }
 
@@ -328,7 +310,7 @@ static inline void it_check_401(const struct it_resp *r, const char *reason, con
 #define REQUIRE(cond)                                                                      \
 	do {                                                                               \
 		if (!(cond)) {                                                             \
-			it_record(false, __FILE__, __LINE__, "required: %s; test stopped", \
+			test_record(false, __FILE__, __LINE__, "required: %s; test stopped", \
 				  #cond);                                                  \
 			return;                                                            \
 		}                                                                          \

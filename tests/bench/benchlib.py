@@ -1,0 +1,666 @@
+#!/usr/bin/env python3
+"""Helpers of tests/bench/run.sh: parse wrk and pgbench output, time a cold
+start, take medians, print the result table and rewrite the section of
+BENCHMARKS.md between <!-- bench:profile:start --> and <!-- bench:profile:end -->.
+
+Subcommands (all called by run.sh; none is meant to be called by hand):
+  json FILE KEY.PATH            print one value of a JSON file (empty when missing)
+  summary wrk|pgbench FILE      one line about one run; exit 1 when the run is invalid
+  coldstart BINARY RUNS OUTFILE LOGFILE
+                                start BINARY serve RUNS times (environment inherited,
+                                RUNOS_HTTP_ADDR/RUNOS_AGENT_ADDR chosen here), poll
+                                /readyz every 5 ms, write the times in ms as JSON
+  cpusnap OUT [NAME=PID ...]    CPU counters now: /proc/stat, and per NAME the process's
+                                CPU time (a postmaster: with its children, live or reaped)
+  cpudiff BEFORE AFTER TIMES OUT
+                                where the CPU went between two snapshots; TIMES is the
+                                output of bash's `times` in the subshell that ran the client
+  report DIR [--write BENCHMARKS.md]
+                                medians, table; exit 1 when a run is invalid
+
+Only the standard library is used.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+TARGET = 0.5
+OTHER_LOAD_LIMIT = 0.25  # cores used by neither runosd, PostgreSQL nor the client
+START = "<!-- bench:profile:start -->"
+END = "<!-- bench:profile:end -->"
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+
+def to_ms(value, unit):
+    v = float(value)
+    return {"us": v / 1000.0, "ms": v, "s": v * 1000.0, "m": v * 60000.0}[unit]
+
+
+def parse_wrk(path):
+    """wrk 4.1 output (with --latency) → dict. valid is False when a response was not
+    2xx/3xx, a socket error happened, or nothing was measured."""
+    text = open(path, encoding="utf-8", errors="replace").read()
+    r = {"file": os.path.basename(path), "rps": None, "requests": 0, "non2xx": 0,
+         "socket_errors": 0, "lat_avg_ms": None, "p50_ms": None, "p99_ms": None,
+         "problems": []}
+    m = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if m:
+        r["rps"] = float(m.group(1))
+    m = re.search(r"^\s+(\d+) requests in ([\d.]+)(\w+)", text, re.M)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = re.search(r"^\s+Latency\s+([\d.]+)(us|ms|s|m)\s", text, re.M)
+    if m:
+        r["lat_avg_ms"] = to_ms(m.group(1), m.group(2))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s|m)\s*$" % pct, text, re.M)
+        if m:
+            r[key] = to_ms(m.group(1), m.group(2))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        r["socket_errors"] = sum(int(x) for x in m.groups())
+    if r["rps"] is None or r["requests"] == 0:
+        r["problems"].append("no Requests/sec in the wrk output")
+    if r["non2xx"]:
+        r["problems"].append("%d responses were not 2xx/3xx" % r["non2xx"])
+    if r["socket_errors"]:
+        r["problems"].append("%d socket errors (%s)" % (r["socket_errors"], m.group(0)))
+    r["valid"] = not r["problems"]
+    return r
+
+
+def parse_pgbench(path):
+    text = open(path, encoding="utf-8", errors="replace").read()
+    r = {"file": os.path.basename(path), "tps": None, "transactions": 0, "failed": 0,
+         "lat_avg_ms": None, "problems": []}
+    # PostgreSQL 15: "(without initial connection time)"; before 14:
+    # "(excluding connections establishing)".
+    m = re.search(r"^tps = ([\d.]+) \((?:without initial connection time|"
+                  r"excluding connections establishing)\)", text, re.M)
+    if m:
+        r["tps"] = float(m.group(1))
+    m = re.search(r"^number of transactions actually processed: (\d+)", text, re.M)
+    if m:
+        r["transactions"] = int(m.group(1))
+    m = re.search(r"^number of failed transactions: (\d+)", text, re.M)
+    if m:
+        r["failed"] = int(m.group(1))
+    m = re.search(r"^latency average = ([\d.]+) ms", text, re.M)
+    if m:
+        r["lat_avg_ms"] = float(m.group(1))
+    if r["tps"] is None or r["transactions"] == 0:
+        r["problems"].append("no tps in the pgbench output")
+    if r["failed"]:
+        r["problems"].append("%d failed transactions" % r["failed"])
+    if re.search(r"^pgbench: error", text, re.M):
+        r["problems"].append("pgbench reported an error")
+    r["valid"] = not r["problems"]
+    return r
+
+
+def read_meta(path):
+    meta = {}
+    if os.path.exists(path):
+        for line in open(path, encoding="utf-8"):
+            line = line.rstrip("\n")
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                meta[k] = v
+    return meta
+
+
+# ---------------------------------------------------------------------------------------------
+# formatting
+
+
+def num(v, digits=0):
+    if v is None:
+        return "n/a"
+    return "{:,.{d}f}".format(v, d=digits)
+
+
+def ms(v):
+    if v is None:
+        return "n/a"
+    return "%.2f" % v if v < 10 else "%.1f" % v
+
+
+def load_cpu(path):
+    cpu_path = re.sub(r"\.txt$", "", path) + ".cpu.json"
+    try:
+        return json.load(open(cpu_path))
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_split(cpu, server, rate):
+    """(busy, server, postgres, client, other) in cores, and per-operation µs of the first
+    four; None where unknown."""
+    if not cpu:
+        return None
+    busy = cpu.get("busy")
+    srv = cpu.get(server) if server else 0.0
+    pg = cpu.get("postgres")
+    cl = cpu.get("client")
+    parts = [srv, pg, cl]
+    other = busy - sum(parts) if busy is not None and None not in parts else None
+    per_op = [x * 1e6 / rate if x is not None and rate else None for x in (busy, srv, pg, cl)]
+    return {"busy": busy, "server": srv, "postgres": pg, "client": cl, "other": other,
+            "us_busy": per_op[0], "us_server": per_op[1], "us_postgres": per_op[2],
+            "us_client": per_op[3]}
+
+
+def cores(v):
+    return "n/a" if v is None else "%.2f" % v
+
+
+def us(v):
+    return "n/a" if v is None else "%.0f" % v
+
+
+def summary(kind, path, server=None):
+    if kind == "wrk":
+        r = parse_wrk(path)
+        rate = r["rps"]
+        line = "%s req/s, latency avg %s ms, p50 %s ms, p99 %s ms, %s requests" % (
+            num(r["rps"]), ms(r["lat_avg_ms"]), ms(r["p50_ms"]), ms(r["p99_ms"]),
+            num(r["requests"]))
+    else:
+        r = parse_pgbench(path)
+        rate = r["tps"]
+        line = "%s TPS, latency avg %s ms, %s transactions" % (
+            num(r["tps"]), ms(r["lat_avg_ms"]), num(r["transactions"]))
+    c = cpu_split(load_cpu(path), server, rate)
+    if c:
+        line += "\n    CPU, cores: busy %s%s, postgres %s, %s %s; µs per op: %s%s, postgres %s, %s %s" % (
+            cores(c["busy"]), ", runosd %s" % cores(c["server"]) if server else "",
+            cores(c["postgres"]), kind, cores(c["client"]), us(c["us_busy"]) + " total",
+            ", runosd %s" % us(c["us_server"]) if server else "", us(c["us_postgres"]), kind,
+            us(c["us_client"]))
+    if not r["valid"]:
+        line += "  INVALID: " + "; ".join(r["problems"])
+    print(line)
+    return 0 if r["valid"] else 1
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def render_table(rows, markdown):
+    header = ["figure", "runosd", "reference", "ratio", "target", "result"]
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(out)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    out = [fmt % tuple(header), fmt % tuple("-" * w for w in widths)]
+    out += [fmt % tuple(row) for row in rows]
+    return "\n".join(out)
+
+
+def report(directory, write_path):
+    meta = read_meta(os.path.join(directory, "meta.env"))
+    runs = int(meta.get("RUNS", "0"))
+    warn = [parse_wrk(os.path.join(directory, "wrk-warn-%d.txt" % i)) for i in range(1, runs + 1)]
+    pgb = [parse_pgbench(os.path.join(directory, "pgbench-%d.txt" % i))
+           for i in range(1, runs + 1)]
+    info = [parse_wrk(os.path.join(directory, "wrk-info-%d.txt" % i))
+            for i in range(1, runs + 1)
+            if os.path.exists(os.path.join(directory, "wrk-info-%d.txt" % i))]
+    hz_path = os.path.join(directory, "wrk-healthz.txt")
+    healthz = parse_wrk(hz_path) if os.path.exists(hz_path) else None
+    cold_path = os.path.join(directory, "coldstart.json")
+    cold = json.load(open(cold_path)) if os.path.exists(cold_path) else []
+
+    invalid = [x for x in warn + pgb + info + ([healthz] if healthz else []) if not x["valid"]]
+    main_invalid = any(not x["valid"] for x in warn + pgb)
+    api = median([x["rps"] for x in warn if x["valid"]])
+    ref = median([x["tps"] for x in pgb if x["valid"]])
+    api_info = median([x["rps"] for x in info if x["valid"]])
+    rt = ratio(api, ref)
+    rt_info = ratio(api_info, ref)
+    if main_invalid or rt is None:
+        verdict = "INVALID"
+    else:
+        verdict = "PASS" if rt >= TARGET else "MISS"
+    n = runs
+    rows = [
+        ["GET /:aid/account/profile, PAT, log warn: req/s (median of %d)" % n, num(api),
+         "%s TPS (pgbench -S -M prepared)" % num(ref), "%.2f" % rt if rt is not None else "n/a",
+         "≥ %.1f" % TARGET, verdict],
+    ]
+    if info:
+        iv = "INVALID" if any(not x["valid"] for x in info) else "info only"
+        lines = int(meta.get("ACCESS_LOG_LINES", "0") or 0)
+        per_line = int(meta.get("ACCESS_LOG_BYTES", "0") or 0) / lines if lines else 0
+        rows.append(["the same, log info (access log, ~%d B/line, to a file): req/s (median of %d)"
+                     % (per_line, len(info)), num(api_info), "%s TPS" % num(ref),
+                     "%.2f" % rt_info if rt_info is not None else "n/a", "—", iv])
+    if healthz:
+        rows.append(["GET /healthz (no auth, no database), log warn: req/s (once)",
+                     num(healthz["rps"]), "", "", "—",
+                     "INVALID" if not healthz["valid"] else "info only"])
+    rows.append(["latency avg, ms (median; log warn)",
+                 ms(median([x["lat_avg_ms"] for x in warn])),
+                 ms(median([x["lat_avg_ms"] for x in pgb])) + " (pgbench)", "", "—", "info only"])
+    rows.append(["latency p50 / p99, ms (median; log warn)",
+                 "%s / %s" % (ms(median([x["p50_ms"] for x in warn])),
+                              ms(median([x["p99_ms"] for x in warn]))), "", "", "—", "info only"])
+    cold_valid = [c for c in cold if c is not None]
+    rows.append(["cold start to /readyz 200, ms (median of %d)" % len(cold),
+                 ms(median(cold_valid)) if cold_valid else "n/a", "", "", "not yet",
+                 "info only"])
+    rss = meta.get("RSS_WARN_KB")
+    hwm = meta.get("HWM_WARN_KB")
+    rows.append(["runosd RSS after the benchmark, MiB (peak)",
+                 "%.1f (%.1f)" % (int(rss) / 1024, int(hwm) / 1024) if rss and hwm else "n/a",
+                 "", "", "not yet", "info only"])
+
+    per_run_header = ["run", "runosd warn req/s", "pgbench TPS"]
+    if info:
+        per_run_header.append("runosd info req/s")
+    per_run = []
+    for i in range(runs):
+        row = [str(i + 1), num(warn[i]["rps"]) + ("" if warn[i]["valid"] else " (invalid)"),
+               num(pgb[i]["tps"]) + ("" if pgb[i]["valid"] else " (invalid)")]
+        if info:
+            x = info[i] if i < len(info) else None
+            row.append(num(x["rps"]) + ("" if x["valid"] else " (invalid)") if x else "n/a")
+        per_run.append(row)
+
+    settings = meta_settings(meta)
+
+    # Where the CPU went: medians per measurement kind.
+    def cpu_row(label, results, server, client, rate_key):
+        splits = [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, x[rate_key])
+                  for x in results]
+        splits = [c for c in splits if c]
+        if not splits:
+            return None
+        m = {k: median([c[k] for c in splits]) for k in splits[0]}
+        return [label, cores(m["busy"]), cores(m["server"]) if server else "—",
+                cores(m["postgres"]), "%s %s" % (client, cores(m["client"])), cores(m["other"]),
+                us(m["us_busy"]), us(m["us_server"]) if server else "—", us(m["us_postgres"]),
+                us(m["us_client"])]
+    # Measurements during which something else used a sizeable share of the CPU.
+    disturbed = []
+    for x, server in [(w, "runosd_warn") for w in warn] + [(p, None) for p in pgb] + \
+            [(i, "runosd_info") for i in info]:
+        c = cpu_split(load_cpu(os.path.join(directory, x["file"])), server,
+                      x.get("rps") or x.get("tps"))
+        if c and c["other"] is not None and c["other"] > OTHER_LOAD_LIMIT:
+            disturbed.append("%s: %.2f cores went to other processes (or softirq work); "
+                             "its figure is unreliable" % (x["file"], c["other"]))
+    cpu_header = ["measurement", "busy", "runosd", "postgres", "client", "other",
+                  "µs/op total", "µs/op runosd", "µs/op postgres", "µs/op client"]
+    cpu_rows = [r for r in (
+        cpu_row("runosd, log warn", warn, "runosd_warn", "wrk", "rps"),
+        cpu_row("pgbench -S", pgb, None, "pgbench", "tps"),
+        cpu_row("runosd, log info", info, "runosd_info", "wrk", "rps"),
+        cpu_row("GET /healthz", [healthz] if healthz else [], "runosd_warn", "wrk", "rps"))
+        if r]
+
+    # ---- terminal
+    print()
+    print("machine:   %s" % meta.get("MACHINE", "?"))
+    print("software:  %s" % meta.get("SOFTWARE", "?"))
+    print("runosd:    %s" % meta.get("BUILD", "?"))
+    print("settings:  %s" % settings)
+    print("date:      %s (before the start: %s)" % (meta.get("DATE", "?"),
+                                                              meta.get("LOAD_BEFORE", "?")))
+    print()
+    print(render_table(rows, markdown=False))
+    print()
+    print("per round (in this order within each round):")
+    widths = [max(len(r[j]) for r in per_run + [per_run_header]) for j in range(len(per_run_header))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    print("  " + fmt % tuple(per_run_header))
+    for r in per_run:
+        print("  " + fmt % tuple(r))
+    print("cold starts, ms: %s" % ", ".join(ms(c) if c is not None else "failed" for c in cold))
+    if cpu_rows:
+        print()
+        print("where the CPU went (cores busy on average over each measurement, and CPU µs per "
+              "request or transaction; medians):")
+        widths = [max(len(r[j]) for r in cpu_rows + [cpu_header]) for j in range(len(cpu_header))]
+        fmt = "  ".join("%%-%ds" % w for w in widths)
+        print("  " + fmt % tuple(cpu_header))
+        for r in cpu_rows:
+            print("  " + fmt % tuple(r))
+    for line in disturbed:
+        print("disturbed: " + line)
+    for x in invalid:
+        print("INVALID run %s: %s" % (x["file"], "; ".join(x["problems"])))
+    print()
+
+    if write_path:
+        md = [START,
+              "## GET /:aid/account/profile vs pgbench -S (%s)" % meta.get("DATE", "?")[:10],
+              "",
+              "Written by `%s` on %s." % (meta.get("COMMAND", "tests/bench/run.sh"),
+                                          meta.get("DATE", "?")),
+              "",
+              "- machine: %s" % meta.get("MACHINE", "?"),
+              "- software: %s" % meta.get("SOFTWARE", "?"),
+              "- runosd: %s" % meta.get("BUILD", "?"),
+              "- settings: %s" % settings,
+              "- before the start: %s" % meta.get("LOAD_BEFORE", "?"),
+              "",
+              render_table(rows, markdown=True),
+              "",
+              "Per round (in this order within each round: runosd at warn, pgbench, "
+              "runosd at info):",
+              "",
+              "| " + " | ".join(per_run_header) + " |",
+              "|" + "---|" * len(per_run_header)]
+        md += ["| " + " | ".join(r) + " |" for r in per_run]
+        md += ["",
+               "Cold starts to /readyz 200, ms: %s." % ", ".join(
+                   ms(c) if c is not None else "failed" for c in cold)]
+        if cpu_rows:
+            md += ["",
+                   "Where the CPU went (of %s cores; cores busy on average during each "
+                   "measurement, and CPU µs per request or transaction; medians; \"other\" is "
+                   "the kernel's softirq work and everything else on the machine):"
+                   % meta.get("CORES", "?"),
+                   "",
+                   "| " + " | ".join(cpu_header) + " |",
+                   "|" + "---|" * len(cpu_header)]
+            md += ["| " + " | ".join(r) + " |" for r in cpu_rows]
+        if disturbed:
+            md.append("")
+            for line in disturbed:
+                md.append("- disturbed: " + line)
+        if invalid:
+            md.append("")
+            for x in invalid:
+                md.append("- INVALID run `%s`: %s" % (x["file"], "; ".join(x["problems"])))
+        md.append(END)
+        rewrite_section(write_path, "\n".join(md))
+        print("wrote the results into %s" % write_path)
+
+    print("bench: %s ratio %s (runosd %s req/s / pgbench %s TPS, target ≥ %.1f)" % (
+        verdict, "%.2f" % rt if rt is not None else "n/a", num(api), num(ref), TARGET))
+    return 1 if invalid else 0
+
+
+def meta_settings(meta):
+    return ("wrk -t2 -c%s -d%ss; pgbench -S -M prepared -c%s -j2 -T%s (scale %s); "
+            "%s run(s), medians; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s; PostgreSQL: %s" % (
+                meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
+                meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
+                meta.get("SCALE", "?"), meta.get("RUNS", "?"), meta.get("THREADS", "?"),
+                meta.get("DB_POOL", "?"), meta.get("PG", "?")))
+
+
+INTRO = """# Benchmarks
+
+Figures measured by `tests/bench/run.sh` (also `scripts/dev.sh bench`). Each run measures, on
+one machine and in one go, the API and a PostgreSQL reference on the same database:
+
+- **runosd**: `wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer <PAT>"
+  http://127.0.0.1:<port>/<aid>/account/profile`. Every request authenticates a personal access
+  token (token cache) and reads the account row with a prepared statement. The server runs with
+  `RUNOS_LOG_LEVEL=warn`, `RUNOS_THREADS` and `RUNOS_DB_POOL` at their defaults unless the caller
+  sets them; a second instance at `info` (one JSON access-log line per request, written to a
+  file) is measured in the same rounds so the logging cost is known. A run with a non-2xx/3xx
+  response or a socket error is invalid.
+- **reference**: `pgbench -S -M prepared -c 32 -j 2 -T 10` over the unix socket, on the same
+  database (`pgbench -i -s 10`: tables `pgbench_*`), TPS without the initial connection time.
+- Each round runs runosd at warn, pgbench, runosd at info, one after the other (three rounds by
+  default, after a 3 s warm-up of each); the medians are compared. **Target: the API reaches
+  ≥ 0.5 of pgbench's TPS.** wrk, runosd and PostgreSQL share the machine's cores, which is the
+  point of measuring the ratio in one run.
+- Also reported, not targets: `GET /healthz` once (the HTTP layer alone: no token, no database);
+  cold start (process start to the first 200 from `/readyz`, polled every 5 ms, against an
+  already migrated database; median of 3); runosd's resident memory after the benchmark (VmRSS,
+  and VmHWM as the peak); and where the CPU went during each measurement (from /proc: cores busy,
+  and CPU µs per request or transaction for runosd, PostgreSQL with all its processes, and the
+  client).
+
+PostgreSQL 15 is private to the run (initdb in a fresh `/tmp/runosd-bench-XXXX`, unix socket
+only, as the system user `runos-bench` when run as root), started with
+`-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off
+-c synchronous_commit=off` (initdb `-U runos --auth=trust --locale=C -E UTF8`). Set
+`RUNOS_BENCH_DATABASE_URL` to use another database instead (pgbench then recreates its
+`pgbench_*` tables there).
+
+```
+tests/bench/run.sh                    # 10 s x 3 rounds, rewrites the section below
+tests/bench/run.sh --duration 30 --runs 5
+tests/bench/run.sh --smoke            # 1 s, 1 round, BENCHMARKS.md untouched
+RUNOS_THREADS=4 RUNOS_DB_POOL=8 tests/bench/run.sh --no-write
+```
+
+The figures move with whatever else runs on the machine: the script prints how busy the CPU was
+before it started, and the CPU table's "other" column shows load that was not ours. The section
+between the `bench:profile` markers is rewritten by the script; notes go outside it.
+"""
+
+
+def rewrite_section(path, section):
+    if os.path.exists(path):
+        text = open(path, encoding="utf-8").read()
+    else:
+        text = INTRO
+    s = text.find(START)
+    e = text.find(END)
+    if s != -1 and e != -1 and e > s:
+        text = text[:s] + section + text[e + len(END):]
+    else:
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "\n" + section + "\n"
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU accounting
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_ticks(pid, with_children):
+    """utime+stime (+cutime+cstime) of pid in ticks; None when it is gone."""
+    try:
+        raw = open("/proc/%d/stat" % pid).read()
+    except OSError:
+        return None
+    f = raw[raw.rindex(")") + 2:].split()
+    # f[0] is field 3 (state): utime is field 14 → f[11]
+    t = int(f[11]) + int(f[12])
+    if with_children:
+        t += int(f[13]) + int(f[14])
+    return t
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = open("/proc/%s/stat" % d).read()
+        except OSError:
+            continue
+        if int(raw[raw.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def cpusnap(out_path, specs):
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    snap = {"t": time.monotonic(), "total": sum(v[:8]), "idle": v[3] + v[4], "procs": {}}
+    for spec in specs:
+        name, pid = spec.split("=", 1)
+        pid = int(pid)
+        if name == "postgres":
+            # A postmaster: its own time, reaped children (pgbench's backends exit when
+            # pgbench disconnects) and live children (runosd's pooled backends).
+            t = proc_ticks(pid, True)
+            if t is not None:
+                t += sum(proc_ticks(c, True) or 0 for c in children_of(pid))
+        else:
+            t = proc_ticks(pid, False)
+        snap["procs"][name] = t
+    with open(out_path, "w") as f:
+        json.dump(snap, f)
+    return 0
+
+
+def parse_times(path):
+    """Children's user+system seconds from bash's `times` output (second line)."""
+    try:
+        lines = open(path).read().split("\n")
+        total = 0.0
+        for part in lines[1].split():
+            m = re.match(r"(\d+)m([\d.]+)s", part)
+            total += int(m.group(1)) * 60 + float(m.group(2))
+        return total
+    except Exception:
+        return None
+
+
+def cpudiff(before_path, after_path, times_path, out_path):
+    a = json.load(open(before_path))
+    b = json.load(open(after_path))
+    wall = b["t"] - a["t"]
+    ticks = b["total"] - a["total"]
+    busy = ticks - (b["idle"] - a["idle"])
+    ncpu = os.cpu_count() or 1
+    out = {"wall_s": wall, "cores": ncpu,
+           "busy": busy / ticks * ncpu if ticks else None,   # cores busy on average
+           "client": None}
+    client_s = parse_times(times_path)
+    if client_s is not None and wall > 0:
+        out["client"] = client_s / wall
+    for name in a["procs"]:
+        x, y = a["procs"].get(name), b["procs"].get(name)
+        out[name] = (y - x) / CLK_TCK / wall if x is not None and y is not None and wall else None
+    with open(out_path, "w") as f:
+        json.dump(out, f)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# cold start
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def probe(port):
+    """Status of GET /readyz, or None when nothing answers yet."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+            return int(m.group(1)) if m else None
+    except OSError:
+        return None
+
+
+def coldstart(binary, runs, out_path, log_path):
+    times = []
+    for _ in range(runs):
+        env = os.environ.copy()
+        port = free_port()
+        agent_port = free_port()
+        while agent_port == port:
+            agent_port = free_port()
+        env["RUNOS_HTTP_ADDR"] = "127.0.0.1:%d" % port
+        env["RUNOS_AGENT_ADDR"] = "127.0.0.1:%d" % agent_port
+        with open(log_path, "ab") as log:
+            t0 = time.monotonic()
+            p = subprocess.Popen([binary, "serve"], env=env, stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=log)
+            took = None
+            while time.monotonic() - t0 < 30:
+                if p.poll() is not None:
+                    break
+                if probe(port) == 200:
+                    took = (time.monotonic() - t0) * 1000.0
+                    break
+                time.sleep(0.005)
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        times.append(took)
+        if took is None:
+            print("cold start: no 200 from /readyz within 30 s (exit %s), see %s"
+                  % (p.returncode, log_path), file=sys.stderr)
+    with open(out_path, "w") as f:
+        json.dump(times, f)
+    return 0 if all(t is not None for t in times) else 1
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def json_value(path, dotted):
+    try:
+        d = json.load(open(path))
+        for k in dotted.split("."):
+            d = d[int(k)] if isinstance(d, list) else d[k]
+        print(d if not isinstance(d, (dict, list)) else json.dumps(d))
+    except Exception:
+        pass
+    return 0
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "json":
+        return json_value(argv[1], argv[2])
+    if len(argv) in (3, 4) and argv[0] == "summary" and argv[1] in ("wrk", "pgbench"):
+        return summary(argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    if len(argv) == 5 and argv[0] == "coldstart":
+        return coldstart(argv[1], int(argv[2]), argv[3], argv[4])
+    if len(argv) >= 2 and argv[0] == "cpusnap":
+        return cpusnap(argv[1], argv[2:])
+    if len(argv) == 5 and argv[0] == "cpudiff":
+        return cpudiff(*argv[1:])
+    if argv and argv[0] == "report" and len(argv) in (2, 4):
+        write = argv[3] if len(argv) == 4 and argv[2] == "--write" else None
+        return report(argv[1], write)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

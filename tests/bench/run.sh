@@ -1,0 +1,510 @@
+#!/usr/bin/env bash
+# Benchmark: GET /:aid/account/profile with a personal access token (wrk) against
+# `pgbench -S -M prepared` on the same database, same machine, same run; prints both, their
+# ratio (target: runosd ≥ 0.5 of pgbench's TPS), cold start and RSS, and rewrites the
+# bench:profile section of BENCHMARKS.md.
+#
+#   tests/bench/run.sh [--duration S] [--runs N] [--smoke] [--no-write] [--no-build]
+#
+#   --duration S   seconds per measurement (default 10)
+#   --runs N       rounds of (runosd at warn, pgbench, runosd at info); medians (default 3);
+#                  then GET /healthz once (the HTTP layer alone, for comparison)
+#   --smoke        1 s, 1 round, no warm-up, BENCHMARKS.md untouched (for scripts/dev.sh test)
+#   --no-write     measure and print, leave BENCHMARKS.md alone
+#   --no-build     use build/server/runosd as it is (default: meson compile -C build)
+#   --results DIR  keep the raw outputs (wrk, pgbench, CPU samples, meta.env) in DIR;
+#                  `python3 tests/bench/benchlib.py report DIR` prints the table again
+#
+# Environment:
+#   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one
+#                             (pgbench -i recreates its pgbench_* tables in it)
+#   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server, e.g.
+#                             "-c shared_preload_libraries=pg_stat_statements"
+#   RUNOS_BENCH_BINARY        benchmark this runosd binary instead of build/server/runosd
+#                             (no build)
+#   RUNOS_THREADS, RUNOS_DB_POOL  passed to runosd (unset: its defaults); every other
+#                             RUNOS_* variable of the caller is dropped
+#
+# Exit status: 0 measured (PASS or MISS), 1 a run was invalid (non-2xx/3xx responses, socket
+# errors, failed transactions) or the setup failed, 2 bad arguments.
+#
+# As root, PostgreSQL runs as the system user runos-bench (created when missing). Everything
+# lives in a fresh /tmp/runosd-bench-XXXX that is removed on exit, with both servers stopped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+BENCH_DIR="$ROOT/tests/bench"
+LIB="$BENCH_DIR/benchlib.py"
+BUILD_DIR="$ROOT/build"
+BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_USER=runos
+PG_DB=bench
+DAEMON_USER=runos-bench
+THREADS_CLIENT=2
+CONNECTIONS=32
+PGBENCH_SCALE=10
+PG_SETTINGS="-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off"
+
+DURATION=10
+RUNS=3
+SMOKE=0
+WRITE=1
+BUILD=1
+KEEP_DIR=""
+COMMAND_LINE="tests/bench/run.sh${*:+ $*}"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+log() { printf '==> %s\n' "$*" >&2; }
+die() {
+	printf 'bench: error: %s\n' "$*" >&2
+	exit 1
+}
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--duration)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
+		DURATION="$2"
+		shift 2
+		;;
+	--duration=*)
+		DURATION="${1#*=}"
+		[[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
+		shift
+		;;
+	--runs)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
+		RUNS="$2"
+		shift 2
+		;;
+	--runs=*)
+		RUNS="${1#*=}"
+		[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
+		shift
+		;;
+	--smoke)
+		SMOKE=1
+		shift
+		;;
+	--no-write)
+		WRITE=0
+		shift
+		;;
+	--no-build)
+		BUILD=0
+		shift
+		;;
+	--results)
+		[[ -n ${2:-} ]] || { echo "bench: --results needs a directory" >&2; exit 2; }
+		KEEP_DIR="$2"
+		shift 2
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "bench: unknown argument: $1 (see --help)" >&2
+		exit 2
+		;;
+	esac
+done
+if [[ $SMOKE == 1 ]]; then
+	DURATION=1
+	RUNS=1
+	WRITE=0
+fi
+
+# ---------------------------------------------------------------------------------------------
+# state (read by cleanup)
+WORK=""          # /tmp/runosd-bench-XXXX
+PG_DATA=""
+PG_STARTED=0
+SOCK_DIR=""
+PG_PORT=""
+CONNINFO=""      # for runosd, psql and pgbench
+EXTERNAL_DB=0
+SERVER_PIDS=()
+
+as_daemon() {
+	if is_root; then
+		(cd / && runuser -u "$DAEMON_USER" -- "$@")
+	else
+		(cd / && "$@")
+	fi
+}
+
+stop_pid() {
+	local pid="$1" i
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local pid
+	for pid in "${SERVER_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	SERVER_PIDS=()
+	if [[ $PG_STARTED == 1 ]]; then
+		as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+			as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+			true
+		PG_STARTED=0
+	fi
+	if [[ -n $WORK && -d $WORK ]]; then
+		rm -rf "$WORK"
+	fi
+	WORK=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# preflight
+
+for cmd in wrk pgbench psql curl python3; do
+	command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: wrk, postgresql-client-15, curl, python3)"
+done
+if [[ -z ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
+	[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL 15 server binaries missing in $PG_BIN (postgresql-15)"
+fi
+
+[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
+if [[ $BUILD == 1 ]]; then
+	command -v meson >/dev/null 2>&1 || die "meson is not installed"
+	if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
+		log "meson setup build"
+		meson setup "$BUILD_DIR" "$ROOT" >/dev/null
+	fi
+	log "meson compile -C build"
+	if ! out="$(meson compile -C "$BUILD_DIR" 2>&1)"; then
+		printf '%s\n' "$out" | tail -n 30 >&2
+		die "the build failed (--no-build uses build/server/runosd as it is)"
+	fi
+fi
+[[ -x $BINARY ]] || die "$BINARY does not exist (build with: meson setup build && meson compile -C build)"
+BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
+
+# Share of the CPU busy over one second before the start (someone else's load skews the figures).
+busy_before="$(python3 - <<'PY'
+import time
+def stat():
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+t1, i1 = stat()
+time.sleep(1)
+t2, i2 = stat()
+print("%.0f" % (100.0 * (1 - (i2 - i1) / max(1, t2 - t1))))
+PY
+)"
+if [[ $busy_before -gt 10 ]]; then
+	printf 'bench: warning: the CPU was %s%% busy before the start: something else runs, the figures will be low\n' "$busy_before" >&2
+fi
+
+WORK="$(mktemp -d /tmp/runosd-bench-XXXX)"
+chmod 755 "$WORK"
+RESULTS="$WORK/results"
+mkdir -p "$RESULTS" "$WORK/state"
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+if [[ -n ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
+	EXTERNAL_DB=1
+	CONNINFO="$RUNOS_BENCH_DATABASE_URL"
+	PG_DESC="external database (RUNOS_BENCH_DATABASE_URL), its own settings"
+	log "using RUNOS_BENCH_DATABASE_URL"
+else
+	if is_root; then
+		if ! getent passwd "$DAEMON_USER" >/dev/null; then
+			log "creating system user $DAEMON_USER (PostgreSQL does not run as root)"
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$DAEMON_USER" 2>/dev/null ||
+				getent passwd "$DAEMON_USER" >/dev/null || die "cannot create user $DAEMON_USER"
+		fi
+	fi
+	PG_DATA="$WORK/pg/data"
+	SOCK_DIR="$WORK/sock"
+	mkdir -p "$WORK/pg" "$SOCK_DIR"
+	is_root && chown "$DAEMON_USER:" "$WORK/pg" "$SOCK_DIR"
+	PG_PORT="$(free_port)"
+	log "initdb (private PostgreSQL in $WORK)"
+	as_daemon "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth=trust --locale=C -E UTF8 \
+		--no-sync >"$WORK/initdb.log" 2>&1 || {
+		tail -n 20 "$WORK/initdb.log" >&2
+		die "initdb failed"
+	}
+	pg_opts="-k $SOCK_DIR -p $PG_PORT $PG_SETTINGS ${RUNOS_BENCH_PG_OPTS:-}"
+	PG_STARTED=1
+	as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$WORK/pg/postgres.log" -o "$pg_opts" -w -t 60 \
+		start >/dev/null || {
+		tail -n 20 "$WORK/pg/postgres.log" >&2 2>/dev/null || true
+		die "PostgreSQL did not start"
+	}
+	psql -X -q -v ON_ERROR_STOP=1 "host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=postgres" \
+		-c "CREATE DATABASE $PG_DB" >/dev/null
+	CONNINFO="host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=$PG_DB"
+	PG_DESC="private, unix socket, $PG_SETTINGS${RUNOS_BENCH_PG_OPTS:+ $RUNOS_BENCH_PG_OPTS}"
+fi
+PG_VERSION="$(psql -X -A -t -c 'SHOW server_version' "$CONNINFO" 2>/dev/null | head -n1 || true)"
+[[ -n $PG_VERSION ]] || die "cannot query the database ($CONNINFO)"
+
+# ---------------------------------------------------------------------------------------------
+# runosd
+
+# Environment of every runosd started here: the caller's RUNOS_* dropped except RUNOS_THREADS
+# and RUNOS_DB_POOL, then ours.
+SERVER_ENV=()
+for var in $(compgen -e); do
+	case "$var" in
+	RUNOS_THREADS | RUNOS_DB_POOL) ;;
+	RUNOS_*) SERVER_ENV+=(-u "$var") ;;
+	esac
+done
+SERVER_ENV+=("RUNOS_DATABASE_URL=$CONNINFO" "RUNOS_STATE_DIR=$WORK/state")
+
+# start_server NAME LEVEL → sets SERVER_PID and SERVER_URL; stderr (the log) to $WORK/runosd-NAME.log
+start_server() {
+	local name="$1" level="$2" port agent_port i
+	port="$(free_port)"
+	agent_port="$(free_port)"
+	while [[ $agent_port == "$port" ]]; do agent_port="$(free_port)"; done
+	(cd "$WORK" && exec env "${SERVER_ENV[@]}" RUNOS_LOG_LEVEL="$level" \
+		RUNOS_HTTP_ADDR="127.0.0.1:$port" RUNOS_AGENT_ADDR="127.0.0.1:$agent_port" \
+		"$BINARY" serve </dev/null >>"$WORK/runosd-$name.log" 2>&1) &
+	SERVER_PID=$!
+	SERVER_PIDS+=("$SERVER_PID")
+	SERVER_URL="http://127.0.0.1:$port"
+	for ((i = 0; i < 300; i++)); do
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			tail -n 20 "$WORK/runosd-$name.log" >&2
+			die "runosd ($name) exited at start"
+		fi
+		if [[ $(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/healthz" 2>/dev/null) == 200 &&
+			$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/readyz" 2>/dev/null) == 200 ]]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	tail -n 20 "$WORK/runosd-$name.log" >&2
+	die "runosd ($name) did not answer /healthz and /readyz within 30 s"
+}
+
+log "starting runosd (log level warn)"
+start_server warn warn
+WARN_PID=$SERVER_PID
+WARN_URL=$SERVER_URL
+
+# api METHOD URL TOKEN BODY → HTTP_STATUS; body in $RESP
+RESP="$WORK/resp.json"
+api() {
+	local method="$1" url="$2" token="$3" body="${4:-}"
+	local args=(-sS -o "$RESP" -w '%{http_code}' -X "$method" -H 'Accept: application/json')
+	[[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
+	[[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	HTTP_STATUS="$(curl "${args[@]}" "$url" || echo 000)"
+}
+jget() { python3 "$LIB" json "$RESP" "$1"; }
+
+log "creating the bench user, account and PAT"
+EMAIL=bench@example.com
+PASSWORD=bench-password-1
+api POST "$WARN_URL/auth/signup" "" "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"name\":\"Bench\"}"
+case "$HTTP_STATUS" in
+201)
+	SESSION="$(jget token)"
+	AID="$(jget account.aid)"
+	;;
+409) # an external database used before: log in, take the default account
+	api POST "$WARN_URL/auth/login" "" "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
+	[[ $HTTP_STATUS == 200 ]] || die "POST /auth/login → $HTTP_STATUS $(cat "$RESP")"
+	SESSION="$(jget token)"
+	api GET "$WARN_URL/user/accounts" "$SESSION"
+	[[ $HTTP_STATUS == 200 ]] || die "GET /user/accounts → $HTTP_STATUS $(cat "$RESP")"
+	AID="$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accounts"]; print(next((x for x in a if x.get("isDefault")), a[0])["aid"])' "$RESP")"
+	;;
+*) die "POST /auth/signup → $HTTP_STATUS $(cat "$RESP")" ;;
+esac
+[[ $SESSION == rns_* && -n $AID ]] || die "no session token / aid in the signup answer: $(cat "$RESP")"
+api POST "$WARN_URL/$AID/api-keys" "$SESSION" '{"name":"bench"}'
+[[ $HTTP_STATUS == 201 ]] || die "POST /$AID/api-keys → $HTTP_STATUS $(cat "$RESP")"
+PAT="$(jget token)"
+[[ $PAT == rnp_* ]] || die "no PAT in the api-keys answer: $(cat "$RESP")"
+PATH_PROFILE="/$AID/account/profile"
+api GET "$WARN_URL$PATH_PROFILE" "$PAT"
+[[ $HTTP_STATUS == 200 ]] || die "GET $PATH_PROFILE with the PAT → $HTTP_STATUS $(cat "$RESP")"
+log "account $AID, PAT ${PAT:0:8}…, profile answers 200 ($(wc -c <"$RESP") bytes)"
+
+# ---------------------------------------------------------------------------------------------
+# cold start (database migrated by the server above)
+
+log "cold start to /readyz 200 (x3)"
+cold_rc=0
+env "${SERVER_ENV[@]}" RUNOS_LOG_LEVEL=warn python3 "$LIB" coldstart "$BINARY" 3 \
+	"$RESULTS/coldstart.json" "$WORK/runosd-coldstart.log" || cold_rc=$?
+
+log "starting runosd (log level info, access log to $WORK/runosd-info.log)"
+start_server info info
+INFO_PID=$SERVER_PID
+INFO_URL=$SERVER_URL
+
+# ---------------------------------------------------------------------------------------------
+# pgbench tables
+
+if [[ $EXTERNAL_DB == 1 ]]; then
+	PGB_CONN=("$CONNINFO")
+else
+	PGB_CONN=(-h "$SOCK_DIR" -p "$PG_PORT" -U "$PG_USER" "$PG_DB")
+fi
+log "pgbench -i -s $PGBENCH_SCALE"
+pgbench -i -q -s "$PGBENCH_SCALE" "${PGB_CONN[@]}" >"$WORK/pgbench-init.log" 2>&1 || {
+	tail -n 20 "$WORK/pgbench-init.log" >&2
+	die "pgbench -i failed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+run_wrk() {   # run_wrk BASE_URL SECONDS
+	wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"$2s" --latency \
+		-H "Authorization: Bearer $PAT" "$1$PATH_PROFILE"
+}
+run_pgbench() {   # run_pgbench SECONDS
+	pgbench -S -M prepared -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" "${PGB_CONN[@]}"
+}
+
+# Processes whose CPU time is sampled around each measurement.
+CPU_PIDS=("runosd_warn=$WARN_PID" "runosd_info=$INFO_PID")
+if [[ $EXTERNAL_DB == 0 ]]; then
+	CPU_PIDS+=("postgres=$(head -n1 "$PG_DATA/postmaster.pid")")
+fi
+
+# measure OUTFILE COMMAND...: runs the client into OUTFILE and writes where the CPU went
+# (benchlib.py cpudiff) into OUTFILE with .txt replaced by .cpu.json.
+measure() {
+	local out="$1"
+	shift
+	python3 "$LIB" cpusnap "$WORK/cpu-before.json" "${CPU_PIDS[@]}"
+	("$@" >"$out" 2>&1 || true; times >"$WORK/client-times.txt")
+	python3 "$LIB" cpusnap "$WORK/cpu-after.json" "${CPU_PIDS[@]}"
+	python3 "$LIB" cpudiff "$WORK/cpu-before.json" "$WORK/cpu-after.json" \
+		"$WORK/client-times.txt" "${out%.txt}.cpu.json"
+}
+
+if [[ $SMOKE == 0 ]]; then
+	warm=$((DURATION < 3 ? DURATION : 3))
+	log "warm-up, ${warm} s each (not counted)"
+	run_wrk "$WARN_URL" "$warm" >"$WORK/warmup-warn.txt" 2>&1 || true
+	run_pgbench "$warm" >"$WORK/warmup-pgbench.txt" 2>&1 || true
+	run_wrk "$INFO_URL" "$warm" >"$WORK/warmup-info.txt" 2>&1 || true
+fi
+
+check_profile() {   # check_profile BASE_URL: one request answered 200, else the run is invalid
+	api GET "$1$PATH_PROFILE" "$PAT"
+	[[ $HTTP_STATUS == 200 ]] || {
+		printf 'bench: GET %s → %s %s\n' "$1$PATH_PROFILE" "$HTTP_STATUS" "$(cat "$RESP")" >&2
+		invalid=1
+	}
+}
+
+invalid=0
+check_profile "$INFO_URL"
+for ((run = 1; run <= RUNS; run++)); do
+	log "round $run/$RUNS: runosd (warn), ${DURATION} s"
+	measure "$RESULTS/wrk-warn-$run.txt" run_wrk "$WARN_URL" "$DURATION"
+	python3 "$LIB" summary wrk "$RESULTS/wrk-warn-$run.txt" runosd_warn >&2 || invalid=1
+	log "round $run/$RUNS: pgbench -S -M prepared, ${DURATION} s"
+	measure "$RESULTS/pgbench-$run.txt" run_pgbench "$DURATION"
+	python3 "$LIB" summary pgbench "$RESULTS/pgbench-$run.txt" >&2 || invalid=1
+	log "round $run/$RUNS: runosd (info), ${DURATION} s"
+	measure "$RESULTS/wrk-info-$run.txt" run_wrk "$INFO_URL" "$DURATION"
+	python3 "$LIB" summary wrk "$RESULTS/wrk-info-$run.txt" runosd_info >&2 || invalid=1
+done
+
+# The HTTP layer alone (no token, no database), once: what the profile's database round trip
+# and authentication cost on top of it.
+log "GET /healthz (runosd at warn, no auth, no database), ${DURATION} s"
+measure "$RESULTS/wrk-healthz.txt" wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"${DURATION}s" \
+	--latency "$WARN_URL/healthz"
+python3 "$LIB" summary wrk "$RESULTS/wrk-healthz.txt" runosd_warn >&2 || invalid=1
+
+check_profile "$WARN_URL"
+check_profile "$INFO_URL"
+for pid in "$WARN_PID" "$INFO_PID"; do
+	kill -0 "$pid" 2>/dev/null || die "runosd (pid $pid) died during the benchmark; see $WORK/runosd-*.log"
+done
+vm() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$2/status"; }
+RSS_WARN_KB="$(vm VmRSS "$WARN_PID")"
+HWM_WARN_KB="$(vm VmHWM "$WARN_PID")"
+RSS_INFO_KB="$(vm VmRSS "$INFO_PID")"
+ACCESS_LOG_BYTES="$(stat -c %s "$WORK/runosd-info.log")"
+ACCESS_LOG_LINES="$(wc -l <"$WORK/runosd-info.log")"
+[[ -s $WORK/runosd-warn.log ]] && {
+	log "runosd (warn) logged:"
+	tail -n 5 "$WORK/runosd-warn.log" >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+cores="$(nproc)"
+cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+threads_desc="${RUNOS_THREADS:-unset (= $cores)}"
+pool_desc="${RUNOS_DB_POOL:-unset (= 2 × threads = $((2 * ${RUNOS_THREADS:-$cores})))}"
+commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+dirty="$(git -C "$ROOT" status --porcelain --untracked-files=no -- server include meson.build migrations 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)"
+buildtype="$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"))' "$(dirname "$(dirname "$BINARY")")/meson-info/intro-buildoptions.json" 2>/dev/null || echo "unknown")"
+build_desc="$("$BINARY" version 2>/dev/null | head -n1), $buildtype build"
+if [[ -n ${RUNOS_BENCH_BINARY:-} ]]; then
+	build_desc+=" of $BINARY (RUNOS_BENCH_BINARY)"
+else
+	build_desc+=", commit $commit${dirty:+ with uncommitted changes in ${dirty% }}"
+fi
+wrk_version="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}')"
+{
+	echo "RUNS=$RUNS"
+	echo "DURATION=$DURATION"
+	echo "CORES=$cores"
+	echo "CONNECTIONS=$CONNECTIONS"
+	echo "SCALE=$PGBENCH_SCALE"
+	echo "DATE=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "MACHINE=$cores cores ($cpu), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
+	echo "SOFTWARE=PostgreSQL $PG_VERSION, wrk $wrk_version, $(pgbench --version | head -n1)"
+	echo "BUILD=$build_desc"
+	echo "PG=$PG_DESC"
+	echo "THREADS=$threads_desc"
+	echo "DB_POOL=$pool_desc"
+	echo "RSS_WARN_KB=$RSS_WARN_KB"
+	echo "HWM_WARN_KB=$HWM_WARN_KB"
+	echo "RSS_INFO_KB=$RSS_INFO_KB"
+	echo "ACCESS_LOG_BYTES=$ACCESS_LOG_BYTES"
+	echo "ACCESS_LOG_LINES=$ACCESS_LOG_LINES"
+	echo "LOAD_BEFORE=$busy_before% CPU busy"
+	echo "COMMAND=$COMMAND_LINE"
+} >"$RESULTS/meta.env"
+
+report_args=("$RESULTS")
+[[ $WRITE == 1 ]] && report_args+=(--write "$ROOT/BENCHMARKS.md")
+rc=0
+python3 "$LIB" report "${report_args[@]}" || rc=$?
+if [[ -n $KEEP_DIR ]]; then
+	mkdir -p "$KEEP_DIR"
+	cp -p "$RESULTS"/* "$KEEP_DIR"/
+	log "raw outputs kept in $KEEP_DIR"
+fi
+[[ $cold_rc == 0 ]] || rc=1
+[[ $invalid == 0 ]] || rc=1
+exit "$rc"
