@@ -722,7 +722,8 @@ EOF
 	local progs=() f
 	while IFS= read -r f; do
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
-	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/integration" it_)
+	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/integration" it_ \
+		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then

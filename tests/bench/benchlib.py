@@ -404,7 +404,7 @@ def report(directory, write_path):
 
 def meta_settings(meta):
     return ("wrk -t2 -c%s -d%ss; pgbench -S -M prepared -c%s -j2 -T%s (scale %s); "
-            "%s run(s), medians; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s; PostgreSQL: %s" % (
+            "%s round(s), medians; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s; PostgreSQL: %s" % (
                 meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
                 meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
                 meta.get("SCALE", "?"), meta.get("RUNS", "?"), meta.get("THREADS", "?"),

@@ -472,6 +472,7 @@ if [[ -n ${RUNOS_BENCH_BINARY:-} ]]; then
 	build_desc+=" of $BINARY (RUNOS_BENCH_BINARY)"
 else
 	build_desc+=", commit $commit${dirty:+ with uncommitted changes in ${dirty% }}"
+	[[ $BUILD == 0 ]] && build_desc+=" (binary not rebuilt: --no-build)"
 fi
 wrk_version="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}')"
 {
