@@ -56,9 +56,6 @@ const char *api_body_string(const struct request *req, const char *name);
 bool api_check_password(struct request *req, const char *field, const char *password)
 	__attribute__((warn_unused_result));
 
-/* True when s is empty or only white space. */
-bool api_blank(const char *s);
-
 json_t *api_user_to_json(const struct user *u);
 json_t *api_account_to_json(const struct account *a);
 

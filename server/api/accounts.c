@@ -55,11 +55,6 @@ void api_accounts_create(struct request *req)
 		.company_name = api_body_string(req, "companyName"),
 		.base_domain = req->server->cfg.base_domain,
 	};
-	if (api_blank(in.name)) {
-		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "name"),
-			      "name must not be blank");
-		return;
-	}
 	struct account account;
 	enum db_result r = db_accounts_create(req->server->db, req->principal.uid, &in, &account);
 	if (r != DB_OK) {
@@ -100,11 +95,6 @@ void api_account_profile_update(struct request *req)
 		.company_name = api_body_string(req, "companyName"),
 		.website = api_body_string(req, "website"),
 	};
-	if (in.name && api_blank(in.name)) {
-		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "name"),
-			      "name must not be blank");
-		return;
-	}
 	if (in.website && !valid_website(in.website)) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "website"),
 			      "website must be an http:// or https:// URL");

@@ -44,11 +44,6 @@ void api_api_keys_create(struct request *req)
 	const char *role = api_body_string(req, "accountRole");
 	int64_t now = time_now_us();
 
-	if (api_blank(name)) {
-		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "name"),
-			      "name must not be blank");
-		return;
-	}
 	key.role = req->principal.role_in_aid;
 	if (role && (!auth_role_parse(role, &key.role) || key.role > req->principal.role_in_aid)) {
 		request_error(req, 403, "api_key.role_exceeds_creator",
@@ -156,10 +151,6 @@ void api_api_keys_update(struct request *req)
 		r = db_api_keys_get(req->server->db, aid, id, &key);
 		if (r == DB_OK && if_version != 0 && if_version != key.version)
 			r = DB_CONFLICT;
-	} else if (api_blank(name)) {
-		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "name"),
-			      "name must not be blank");
-		return;
 	} else {
 		r = db_api_keys_rename(req->server->db, aid, id, name, if_version, &key);
 	}

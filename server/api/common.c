@@ -1,7 +1,6 @@
 /* Handler helpers (see include/api/common.h). Stateless. */
 #include "api/common.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,14 +208,6 @@ bool api_check_password(struct request *req, const char *field, const char *pass
 			      API_MIN_PASSWORD_LEN);
 		return false;
 	}
-	return true;
-}
-
-bool api_blank(const char *s)
-{
-	for (; s && *s; s++)
-		if (!isspace((unsigned char)*s))
-			return false;
 	return true;
 }
 

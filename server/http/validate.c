@@ -2,6 +2,7 @@
  * include/http/validate.h). Stateless. */
 #include "http/validate.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,14 @@ static bool fail(struct validation_error *err, const char *code, const char *fie
 	snprintf(err->field, sizeof(err->field), "%s", field);
 	snprintf(err->message, sizeof(err->message), fmt, field, detail);
 	return false;
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
 }
 
 static bool has_control_chars(const char *s)
@@ -101,6 +110,8 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 			 f->max_len);
 		return fail(err, "validation.length", f->name, "Field %s must be %s", bounds);
 	}
+	if (f->min_len > 0 && is_blank(s))
+		return fail(err, "validation.invalid", f->name, "Field %s must not be blank%s", "");
 	if (has_control_chars(s))
 		return fail(err, "validation.invalid", f->name,
 			    "Field %s must not contain control characters%s", "");

@@ -43,6 +43,8 @@ TEST(refuses)
 	CHECK_STR_EQ(verdict("{\"name\":\"abcdef\"}", &e), "validation.length");
 	CHECK_STR_EQ(verdict("{\"name\":\"\"}", &e), "validation.length");
 	CHECK_STR_EQ(verdict("{\"name\":\"a\\nb\"}", &e), "validation.invalid");
+	CHECK_STR_EQ(verdict("{\"name\":\"   \"}", &e), "validation.invalid");
+	CHECK(strstr(e.message, "blank") != NULL);
 	CHECK_STR_EQ(verdict("{\"name\":\"a\",\"count\":\"3\"}", &e), "validation.type");
 	CHECK_STR_EQ(e.field, "count");
 	CHECK_STR_EQ(verdict("{\"name\":\"a\",\"count\":1.5}", &e), "validation.type");
