@@ -1,6 +1,6 @@
 /* The route table's types. The table itself is server/api/routes.c: one row
  * per endpoint with method, path pattern, handler, who may call it, the input
- * schema and the output type. The router, the request path (authentication,
+ * schema and the output fields. The router, the request path (authentication,
  * authorisation, validation) and, later, the OpenAPI document and the CLI
  * manifest all read it. */
 #ifndef RUNOSD_HTTP_ROUTE_H
@@ -41,6 +41,14 @@ struct field_spec {
 	const char *description;
 };
 
+/* What a route answers on success: a type name and the top-level members of
+ * the JSON body (NULL fields: no body, as for 204). tests/integration/
+ * it_contract.c checks every route's real answer against it. */
+struct output_spec {
+	const char *type;
+	const char *const *fields; /* NULL-terminated */
+};
+
 struct route {
 	const char *method;
 	const char *pattern; /* "/:aid/api-keys/:id" */
@@ -49,7 +57,7 @@ struct route {
 	enum role min_role;		 /* ROUTE_ACCOUNT: the least role that may call */
 	bool session_only;		 /* ROUTE_ACCOUNT: refuse personal access tokens */
 	const struct field_spec *input;	 /* body fields, { NULL } terminated; NULL: no body */
-	const char *output;		 /* name of the response type, for documents */
+	const struct output_spec *output; /* the success body */
 	const char *summary;
 };
 

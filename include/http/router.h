@@ -15,7 +15,8 @@
 
 struct http_router;
 
-/* Checks every row (a method, a pattern, a handler and a declared access level;
+/* Checks every row (a method, a pattern, a handler, a declared access level,
+ * an input schema and an output;
  * ROUTE_ACCOUNT rows need a minimum role and an :aid first segment; no two
  * rows with the same method and pattern) and returns NULL with a message in
  * err when one is wrong: the server does not start then. */

@@ -51,46 +51,71 @@ static const struct field_spec api_key_update_input[] = {
 };
 static const struct field_spec no_input[] = { { NULL } };
 
+#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define USER_FIELDS "uid", "email", "name", "mfaEnabled", "createdAt"
+#define ACCOUNT_FIELDS "aid", "name", "companyName", "website", "baseDomain", "createdAt"
+#define API_KEY_FIELDS \
+	"id", "name", "prefix", "accountRole", "createdAt", "expiresAt", "createdBy"
+
+static const struct output_spec no_body = { "none", NULL };
+static const struct output_spec health_output = { "health", FIELDS("status") };
+static const struct output_spec signup_output = {
+	"signup", FIELDS("user", "account", "token", "expiresAt")
+};
+static const struct output_spec session_output = { "session", FIELDS("token", "expiresAt", "user") };
+static const struct output_spec user_output = { "user", FIELDS(USER_FIELDS) };
+static const struct output_spec accounts_output = { "accounts", FIELDS("accounts", "nextCursor") };
+static const struct output_spec new_account_output = {
+	"account", FIELDS(ACCOUNT_FIELDS, "accountRole", "isDefault")
+};
+static const struct output_spec account_output = { "account", FIELDS(ACCOUNT_FIELDS) };
+static const struct output_spec new_api_key_output = {
+	"apiKeyWithToken", FIELDS(API_KEY_FIELDS, "token", "warning")
+};
+static const struct output_spec api_keys_output = { "apiKeys", FIELDS("apiKeys", "nextCursor") };
+static const struct output_spec api_key_output = { "apiKey", FIELDS(API_KEY_FIELDS) };
+static const struct output_spec modules_output = { "modules", FIELDS("modules") };
+
 const struct route api_routes[] = {
-	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, "health",
+	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The process is running" },
-	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, "health",
+	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The database answers and migrations are applied" },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
-	  "signup", "Create a user, a personal account and a session" },
+	  &signup_output, "Create a user, a personal account and a session" },
 	{ "POST", "/auth/login", api_auth_login, ROUTE_PUBLIC, ROLE_NONE, false, login_input,
-	  "session", "Start a session" },
-	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input, NULL,
+	  &session_output, "Start a session" },
+	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input, &no_body,
 	  "Revoke the session used" },
 
-	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, "user",
+	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, &user_output,
 	  "The caller's user" },
 	{ "PATCH", "/user", api_user_update, ROUTE_SESSION, ROLE_NONE, false, user_update_input,
-	  "user", "Rename, or change the password (revokes other sessions)" },
+	  &user_output, "Rename, or change the password (revokes other sessions)" },
 	{ "GET", "/user/accounts", api_accounts_list, ROUTE_USER, ROLE_NONE, false, no_input,
-	  "accounts", "Accounts of the caller" },
+	  &accounts_output, "Accounts of the caller" },
 	{ "POST", "/user/accounts", api_accounts_create, ROUTE_SESSION, ROLE_NONE, false,
-	  account_create_input, "account", "Create an account owned by the caller" },
+	  account_create_input, &new_account_output, "Create an account owned by the caller" },
 
 	{ "GET", "/:aid/account/profile", api_account_profile_get, ROUTE_ACCOUNT, ROLE_VIEWER,
-	  false, no_input, "account", "The account's profile" },
+	  false, no_input, &account_output, "The account's profile" },
 	{ "PATCH", "/:aid/account/profile", api_account_profile_update, ROUTE_ACCOUNT, ROLE_ADMIN,
-	  false, profile_update_input, "account", "Change the account's profile" },
+	  false, profile_update_input, &account_output, "Change the account's profile" },
 
 	{ "POST", "/:aid/api-keys", api_api_keys_create, ROUTE_ACCOUNT, ROLE_ADMIN, true,
-	  api_key_create_input, "apiKeyWithToken", "Create a personal access token" },
+	  api_key_create_input, &new_api_key_output, "Create a personal access token" },
 	{ "GET", "/:aid/api-keys", api_api_keys_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
-	  "apiKeys", "List API keys (never their tokens)" },
+	  &api_keys_output, "List API keys (never their tokens)" },
 	{ "GET", "/:aid/api-keys/:id", api_api_keys_get, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, "apiKey", "Show an API key" },
+	  no_input, &api_key_output, "Show an API key" },
 	{ "PATCH", "/:aid/api-keys/:id", api_api_keys_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  api_key_update_input, "apiKey", "Rename an API key" },
+	  api_key_update_input, &api_key_output, "Rename an API key" },
 	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, NULL, "Revoke an API key" },
+	  no_input, &no_body, "Revoke an API key" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
-	  "modules", "Feature modules of the account" },
+	  &modules_output, "Feature modules of the account" },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -74,6 +74,8 @@ struct http_router *http_router_create(const struct route *routes, size_t n, cha
 			why = "no handler";
 		else if (route->access == ROUTE_ACCESS_UNSET)
 			why = "no access level declared (deny by default)";
+		else if (!route->output || !route->input)
+			why = "no input schema or output declared";
 		else if ((c->nsegments = split_path(c->pattern_copy, c->segments)) < 0)
 			why = "bad pattern";
 		else if (route->access == ROUTE_ACCOUNT &&

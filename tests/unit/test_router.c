@@ -8,18 +8,21 @@ static void handler(struct request *req)
 	(void)req;
 }
 
+static const struct field_spec in[] = { { NULL } };
+static const struct output_spec out = { "none", NULL };
+
 static const struct route table[] = {
-	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, NULL, NULL, NULL },
-	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, NULL, NULL, NULL },
-	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, NULL, NULL, NULL },
-	{ "GET", "/:aid/account/profile", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, NULL, NULL,
+	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
+	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, in, &out, NULL },
+	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
+	{ "GET", "/:aid/account/profile", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out,
 	  NULL },
-	{ "GET", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, NULL, NULL, NULL },
-	{ "DELETE", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, NULL, NULL,
+	{ "GET", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL },
+	{ "DELETE", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out,
 	  NULL },
-	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, NULL, NULL, NULL },
-	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, NULL, NULL, NULL },
-	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, NULL, NULL, NULL },
+	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out, NULL },
+	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
+	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
 };
 
 static struct http_router *make(void)
@@ -82,30 +85,35 @@ TEST(refuses_bad_tables)
 {
 	char err[256];
 	static const struct route no_access[] = {
-		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, NULL, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, in, &out, NULL },
 	};
 	CHECK(http_router_create(no_access, 1, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "deny by default") != NULL);
 
 	static const struct route no_role[] = {
-		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, NULL, NULL, NULL },
+		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, in, &out, NULL },
 	};
 	CHECK(http_router_create(no_role, 1, err, sizeof(err)) == NULL);
 
 	static const struct route no_aid[] = {
-		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, NULL, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL },
 	};
 	CHECK(http_router_create(no_aid, 1, err, sizeof(err)) == NULL);
 
 	static const struct route twice[] = {
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, NULL, NULL, NULL },
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, NULL, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
 	};
 	CHECK(http_router_create(twice, 2, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "twice") != NULL);
 
+	static const struct route no_output[] = {
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, NULL, NULL },
+	};
+	CHECK(http_router_create(no_output, 1, err, sizeof(err)) == NULL);
+
 	static const struct route bad_method[] = {
-		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, NULL, NULL, NULL },
+		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
 	};
 	CHECK(http_router_create(bad_method, 1, err, sizeof(err)) == NULL);
 }
