@@ -6,6 +6,8 @@
 #   scripts/dev.sh test [substr]  same setup on a throw-away database, then every test program;
 #                                 the last line of output is "N passed, N failed"
 #   scripts/dev.sh bench [args]   tests/bench/run.sh [args]
+#   scripts/dev.sh fuzz [seconds] build tests/fuzz with clang + libFuzzer (build-fuzz/) and fuzz
+#                                 each harness for that long (default 60); crashes land in .dev/fuzz
 #   scripts/dev.sh build          install missing packages, meson setup + compile
 #   scripts/dev.sh stop           stop what an interrupted run/test left behind
 #   scripts/dev.sh psql [args]    psql on the dev database (starts PostgreSQL if needed)
@@ -722,8 +724,8 @@ EOF
 	local progs=() f
 	while IFS= read -r f; do
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
-	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/integration" it_ \
-		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh")
+	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
+		&& list_programs "$BUILD_DIR/tests/integration" it_ && printf '%s\n' "$ROOT/tests/bench/smoke.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then
@@ -876,6 +878,30 @@ cmd_bench() {
 	die "tests/bench/run.sh does not exist yet"
 }
 
+# Fuzzing: clang with libFuzzer, ASan and UBSan in build-fuzz/; each harness starts from a copy
+# of its checked-in corpus (tests/fuzz/corpus/<name>) in .dev/fuzz/<name>. A crash leaves its
+# input in .dev/fuzz/ and fails the command; add that input to the corpus with the fix.
+cmd_fuzz() {
+	local seconds="${1:-60}" dir="$ROOT/build-fuzz" name failed=0
+	[[ $seconds =~ ^[0-9]+$ ]] || die "fuzz: seconds must be a number"
+	MODE="build"
+	PACKAGES+=(clang)
+	ensure_packages
+	if [[ ! -f $dir/meson-private/coredata.dat ]]; then
+		CC=clang meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	fi
+	meson compile -C "$dir"
+	for name in body router values; do
+		mkdir -p "$DEV_DIR/fuzz/$name"
+		cp -n "$ROOT/tests/fuzz/corpus/$name/"* "$DEV_DIR/fuzz/$name/" 2>/dev/null || true
+		log "fuzz_$name for $seconds s"
+		(cd "$DEV_DIR/fuzz" && "$dir/tests/fuzz/fuzz_$name" -max_total_time="$seconds" \
+			-artifact_prefix="$DEV_DIR/fuzz/crash-$name-" "$DEV_DIR/fuzz/$name") || failed=1
+	done
+	[[ $failed -eq 0 ]] || die "a fuzzer found a crash: see $DEV_DIR/fuzz/crash-*"
+	log "no crashes"
+}
+
 cmd_build() {
 	MODE="build"
 	ensure_packages
@@ -903,6 +929,7 @@ main() {
 	run) cmd_run "$@" ;;
 	test) cmd_test "$@" ;;
 	bench) cmd_bench "$@" ;;
+	fuzz) cmd_fuzz "$@" ;;
 	build) cmd_build "$@" ;;
 	stop) cmd_stop "$@" ;;
 	psql) cmd_psql "$@" ;;

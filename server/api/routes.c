@@ -13,43 +13,43 @@ static const struct field_spec signup_input[] = {
 	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters" },
 	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
 	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company of the account" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec login_input[] = {
 	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email" },
 	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password" },
 	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec user_update_input[] = {
 	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
 	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password" },
 	{ "currentPassword", FIELD_STRING, false, 1, 1024, NULL,
 	  "the present password; required with password" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec account_create_input[] = {
 	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "account name" },
 	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec profile_update_input[] = {
 	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "account name" },
 	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
 	{ "website", FIELD_STRING, false, 0, 255, NULL, "http(s) URL or empty" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec api_key_create_input[] = {
 	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "what the key is for" },
 	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year" },
 	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role" },
-	{ NULL },
+	{ 0 },
 };
 static const struct field_spec api_key_update_input[] = {
 	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "new name" },
-	{ NULL },
+	{ 0 },
 };
-static const struct field_spec no_input[] = { { NULL } };
+static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define USER_FIELDS "uid", "email", "name", "mfaEnabled", "createdAt"

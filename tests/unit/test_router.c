@@ -8,7 +8,7 @@ static void handler(struct request *req)
 	(void)req;
 }
 
-static const struct field_spec in[] = { { NULL } };
+static const struct field_spec in[] = { { 0 } };
 static const struct output_spec out = { "none", NULL };
 
 static const struct route table[] = {

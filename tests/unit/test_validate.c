@@ -9,7 +9,7 @@ static const struct field_spec spec[] = {
 	{ "on", FIELD_BOOLEAN, false, 0, 0, NULL, NULL },
 	{ "at", FIELD_TIME, false, 0, 0, NULL, NULL },
 	{ "color", FIELD_ENUM, false, 0, 0, colors, NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const char *verdict(const char *text, struct validation_error *err)
