@@ -28,7 +28,7 @@ PG_USER=runos
 
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
-	postgresql-15 postgresql-client-15 redis-server wrk curl python3)
+	postgresql-15 postgresql-client-15 redis-server wrk curl python3 clang-format git)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
@@ -725,7 +725,8 @@ EOF
 	while IFS= read -r f; do
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
 	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
-		&& list_programs "$BUILD_DIR/tests/integration" it_ && printf '%s\n' "$ROOT/tests/bench/smoke.sh")
+		&& list_programs "$BUILD_DIR/tests/integration" it_ \
+		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh" "$ROOT/tests/format_check.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then

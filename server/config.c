@@ -12,8 +12,17 @@
 
 #include "util/xmalloc.h"
 
-enum config_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_ADDR, CFG_URL, CFG_LEVEL, CFG_FORMAT,
-		   CFG_LIST, CFG_KEY };
+enum config_type {
+	CFG_STRING,
+	CFG_INT,
+	CFG_BOOL,
+	CFG_ADDR,
+	CFG_URL,
+	CFG_LEVEL,
+	CFG_FORMAT,
+	CFG_LIST,
+	CFG_KEY
+};
 
 struct config_var {
 	const char *env;
@@ -277,7 +286,8 @@ bool config_load(struct config *cfg, config_getenv_fn getenv_fn, char *err, size
 		}
 		if (!apply_var(cfg, var, value)) {
 			if (var->type == CFG_KEY)
-				snprintf(err, errcap, "%s: invalid value (%s)", var->env, var->help);
+				snprintf(err, errcap, "%s: invalid value (%s)", var->env,
+					 var->help);
 			else
 				snprintf(err, errcap, "%s: invalid value \"%.200s\" (%s)", var->env,
 					 value, var->help);

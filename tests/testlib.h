@@ -15,10 +15,10 @@ static int test_passed, test_failed;
 static const char *test_current = "";
 
 #define TEST(name) static void test_##name(void)
-#define RUN(name)                                    \
-	do {                                         \
-		test_current = #name;                \
-		test_##name();                       \
+#define RUN(name)                                                                                  \
+	do {                                                                                       \
+		test_current = #name;                                                              \
+		test_##name();                                                                     \
 	} while (0)
 
 static inline void test_record(int ok, const char *file, int line, const char *fmt, ...)
@@ -49,29 +49,29 @@ static inline const char *test_str_shown(const char *s)
 }
 
 /* Each macro evaluates its arguments exactly once. */
-#define CHECK_MSG(cond, fmt, ...)                                                         \
-	do {                                                                              \
-		int test_ok_ = !!(cond);                                                  \
-		if (test_ok_)                                                             \
-			test_passed++;                                                    \
-		else                                                                      \
-			test_record(0, __FILE__, __LINE__, "%s: " fmt, #cond, ##__VA_ARGS__); \
+#define CHECK_MSG(cond, fmt, ...)                                                                  \
+	do {                                                                                       \
+		int test_ok_ = !!(cond);                                                           \
+		if (test_ok_)                                                                      \
+			test_passed++;                                                             \
+		else                                                                               \
+			test_record(0, __FILE__, __LINE__, "%s: " fmt, #cond, ##__VA_ARGS__);      \
 	} while (0)
 
 #define CHECK(cond) CHECK_MSG(cond, "%s", "false")
 
-#define CHECK_INT_EQ(a, b)                                                                \
-	do {                                                                              \
-		long long test_a_ = (long long)(a), test_b_ = (long long)(b);             \
-		test_record(test_a_ == test_b_, __FILE__, __LINE__, "%s: got %lld, want %lld", \
-			    #a, test_a_, test_b_);                                        \
+#define CHECK_INT_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		long long test_a_ = (long long)(a), test_b_ = (long long)(b);                      \
+		test_record(test_a_ == test_b_, __FILE__, __LINE__, "%s: got %lld, want %lld", #a, \
+			    test_a_, test_b_);                                                     \
 	} while (0)
 
-#define CHECK_STR_EQ(a, b)                                                                \
-	do {                                                                              \
-		const char *test_a_ = (a), *test_b_ = (b);                                \
-		test_record(test_str_eq(test_a_, test_b_), __FILE__, __LINE__,            \
-			    "%s: got \"%s\", want \"%s\"", #a, test_str_shown(test_a_), test_b_); \
+#define CHECK_STR_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		const char *test_a_ = (a), *test_b_ = (b);                                         \
+		test_record(test_str_eq(test_a_, test_b_), __FILE__, __LINE__,                     \
+			    "%s: got \"%s\", want \"%s\"", #a, test_str_shown(test_a_), test_b_);  \
 	} while (0)
 
 static inline int test_summary(const char *suite)

@@ -18,8 +18,7 @@
 
 /* Replies for a store result other than DB_OK: 404 "<what>.not_found",
  * 409, 503 with Retry-After, or 500. what is "api_key", "account", ... */
-void api_reply_db_error(struct request *req, enum db_result r, const char *what,
-			const char *id);
+void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id);
 
 /* An RFC 3339 string, or JSON null for 0. */
 json_t *api_time(int64_t unix_us);
@@ -33,8 +32,7 @@ struct api_cursor {
 /* Reads ?limit and ?cursor, whose id must pass valid_id (the list's id
  * shape); on a bad value replies 400 and returns false. */
 bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *limit,
-		     struct api_cursor *cursor)
-	__attribute__((warn_unused_result));
+		     struct api_cursor *cursor) __attribute__((warn_unused_result));
 
 /* The nextCursor value for the last item of a full page, or null. */
 json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id);

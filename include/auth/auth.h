@@ -21,9 +21,9 @@
 
 enum auth_result {
 	AUTH_OK,
-	AUTH_MISSING,	  /* no Authorization header */
-	AUTH_MALFORMED,	  /* not "Bearer <token>" or a bad checksum */
-	AUTH_UNKNOWN,	  /* no such token */
+	AUTH_MISSING,	/* no Authorization header */
+	AUTH_MALFORMED, /* not "Bearer <token>" or a bad checksum */
+	AUTH_UNKNOWN,	/* no such token */
 	AUTH_EXPIRED,
 	AUTH_REVOKED,
 	AUTH_UNAVAILABLE, /* the database could not be asked */
@@ -37,7 +37,7 @@ struct principal {
 	char token_id[IDALLOC_UUID_LEN + 1];
 	char uid[IDALLOC_UUID_LEN + 1];
 	char key_aid[IDALLOC_SHORT_ID_LEN + 1]; /* PAT only */
-	enum role role_in_aid;			 /* ROLE_NONE: not a member (→ 404) */
+	enum role role_in_aid;			/* ROLE_NONE: not a member (→ 404) */
 	int64_t expires_us;
 	int64_t revoked_us; /* set when the result is AUTH_REVOKED */
 	uint8_t token_hash[CRYPTO_SHA256_LEN];
@@ -50,9 +50,8 @@ void auth_destroy(struct auth *auth);
 
 /* Checks the value of an Authorization header (may be NULL) and fills *out.
  * aid is the account of the request path, or NULL for unscoped routes. */
-enum auth_result auth_authenticate(struct auth *auth, const char *authorization,
-				   const char *aid, struct principal *out)
-	__attribute__((warn_unused_result));
+enum auth_result auth_authenticate(struct auth *auth, const char *authorization, const char *aid,
+				   struct principal *out) __attribute__((warn_unused_result));
 
 /* Drops a token from this instance's cache (after revoking it). */
 void auth_forget(struct auth *auth, const uint8_t token_hash[CRYPTO_SHA256_LEN]);

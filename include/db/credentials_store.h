@@ -21,7 +21,7 @@ struct credential {
 	char id[IDALLOC_UUID_LEN + 1];
 	char uid[IDALLOC_UUID_LEN + 1];
 	char key_aid[IDALLOC_SHORT_ID_LEN + 1]; /* PAT: its account */
-	enum role key_role;			 /* PAT: its own role */
+	enum role key_role;			/* PAT: its own role */
 	int64_t expires_us;
 	int64_t revoked_us; /* 0: not revoked */
 	size_t nmemberships;
@@ -32,8 +32,8 @@ struct credential {
  * such token. For a PAT, memberships holds the creator's membership in the
  * key's account only (none if the creator left it). */
 enum db_result db_credentials_lookup(struct db_pool *db, enum token_kind kind,
-				     const uint8_t hash[CRYPTO_SHA256_LEN],
-				     struct credential *out) __attribute__((warn_unused_result));
+				     const uint8_t hash[CRYPTO_SHA256_LEN], struct credential *out)
+	__attribute__((warn_unused_result));
 
 void db_credential_finish(struct credential *c);
 

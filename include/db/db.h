@@ -26,8 +26,7 @@ struct db_pool *db_pool_create(const char *conninfo, int size);
 void db_pool_destroy(struct db_pool *pool);
 
 /* Tries to open one connection until it succeeds or wait_seconds pass. */
-bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds)
-	__attribute__((warn_unused_result));
+bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds) __attribute__((warn_unused_result));
 
 struct db_pool_stats {
 	int size, in_use, connected;

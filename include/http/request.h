@@ -34,13 +34,13 @@ struct request {
 	} params[REQUEST_MAX_PARAMS];
 	int nparams;
 
-	json_t *body; /* validated JSON object; {} when the route takes none */
+	json_t *body;		    /* validated JSON object; {} when the route takes none */
 	struct principal principal; /* who called; kind TOKEN_INVALID on public routes */
 
 	/* The reply, set by the handler. */
 	int status;
-	json_t *reply;	   /* JSON body, or NULL */
-	char *reply_text;  /* other body (reply_type says what), or NULL */
+	json_t *reply;	  /* JSON body, or NULL */
+	char *reply_text; /* other body (reply_type says what), or NULL */
 	const char *reply_type;
 	struct {
 		const char *name;

@@ -17,10 +17,10 @@ struct request;
  * does not say is refused when the router is built (deny by default). */
 enum route_access {
 	ROUTE_ACCESS_UNSET = 0,
-	ROUTE_PUBLIC,	/* no token */
-	ROUTE_USER,	/* any valid token, not tied to an account (/user, /auth/logout) */
-	ROUTE_SESSION,	/* a session token only (password change, new accounts) */
-	ROUTE_ACCOUNT,	/* /:aid/...: a token with at least min_role in that account */
+	ROUTE_PUBLIC,  /* no token */
+	ROUTE_USER,    /* any valid token, not tied to an account (/user, /auth/logout) */
+	ROUTE_SESSION, /* a session token only (password change, new accounts) */
+	ROUTE_ACCOUNT, /* /:aid/...: a token with at least min_role in that account */
 };
 
 enum field_type {
@@ -54,9 +54,9 @@ struct route {
 	const char *pattern; /* "/:aid/api-keys/:id" */
 	void (*handler)(struct request *req);
 	enum route_access access;
-	enum role min_role;		 /* ROUTE_ACCOUNT: the least role that may call */
-	bool session_only;		 /* ROUTE_ACCOUNT: refuse personal access tokens */
-	const struct field_spec *input;	 /* body fields, { NULL } terminated; NULL: no body */
+	enum role min_role;		  /* ROUTE_ACCOUNT: the least role that may call */
+	bool session_only;		  /* ROUTE_ACCOUNT: refuse personal access tokens */
+	const struct field_spec *input;	  /* body fields, { NULL } terminated; NULL: no body */
 	const struct output_spec *output; /* the success body */
 	const char *summary;
 };

@@ -24,7 +24,11 @@ struct http_router *http_router_create(const struct route *routes, size_t n, cha
 				       size_t errcap);
 void http_router_destroy(struct http_router *router);
 
-enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
+enum router_result {
+	ROUTER_FOUND,
+	ROUTER_NOT_FOUND,
+	ROUTER_METHOD_NOT_ALLOWED
+};
 
 struct router_match {
 	const struct route *route;

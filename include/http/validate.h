@@ -16,8 +16,8 @@ struct validation_error {
 };
 
 /* spec may be NULL (the route takes no body: any member is unknown). */
-bool http_validate_body(const struct field_spec *spec, json_t *body,
-			struct validation_error *err) __attribute__((warn_unused_result));
+bool http_validate_body(const struct field_spec *spec, json_t *body, struct validation_error *err)
+	__attribute__((warn_unused_result));
 
 /* Characters (UTF-8 code points) of a string jansson has already checked. */
 size_t http_utf8_length(const char *s);

@@ -9,7 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR
+};
 
 bool log_parse_level(const char *name, enum log_level *out);
 bool log_parse_format(const char *name, bool *json_out);

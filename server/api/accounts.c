@@ -23,9 +23,9 @@ void api_accounts_list(struct request *req)
 	const char *only = req->principal.kind == TOKEN_PAT ? req->principal.key_aid : NULL;
 	struct account_membership *rows;
 	size_t n;
-	enum db_result r = db_accounts_list_for_user(req->server->db, req->principal.uid, only,
-						     cursor.after_us, cursor.after_id, limit + 1,
-						     &rows, &n);
+	enum db_result r =
+		db_accounts_list_for_user(req->server->db, req->principal.uid, only,
+					  cursor.after_us, cursor.after_id, limit + 1, &rows, &n);
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "account", NULL);
 		return;
@@ -96,7 +96,8 @@ void api_account_profile_update(struct request *req)
 		.website = api_body_string(req, "website"),
 	};
 	if (in.website && !valid_website(in.website)) {
-		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "website"),
+		request_error(req, 400, "validation.invalid",
+			      json_pack("{s:s}", "field", "website"),
 			      "website must be an http:// or https:// URL");
 		return;
 	}

@@ -20,8 +20,8 @@ static json_t *key_to_json(const struct api_key *k)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", k->id, "name", k->name,
 			 "prefix", k->prefix, "accountRole", auth_role_name(k->role), "createdAt",
-			 api_time(k->created_us), "expiresAt", api_time(k->expires_us),
-			 "createdBy", k->created_by);
+			 api_time(k->created_us), "expiresAt", api_time(k->expires_us), "createdBy",
+			 k->created_by);
 }
 
 /* The :id of the path, which must look like a key id; else 404. */
@@ -108,8 +108,8 @@ void api_api_keys_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, key_to_json(&keys[i]));
-	json_t *next = more ? api_next_cursor(true, keys[n - 1].created_us, keys[n - 1].id)
-			    : json_null();
+	json_t *next =
+		more ? api_next_cursor(true, keys[n - 1].created_us, keys[n - 1].id) : json_null();
 	free(keys);
 	request_reply(req, 200, json_pack("{s:o, s:o}", "apiKeys", list, "nextCursor", next));
 }

@@ -86,7 +86,8 @@ void api_auth_signup(struct request *req)
 	json_object_set_new(acct, "isDefault", json_true());
 	request_reply(req, 201,
 		      json_pack("{s:o, s:o, s:s, s:o}", "user", api_user_to_json(&user), "account",
-				acct, "token", token, "expiresAt", api_time(in.session_expires_us)));
+				acct, "token", token, "expiresAt",
+				api_time(in.session_expires_us)));
 }
 
 void api_auth_login(struct request *req)
@@ -131,8 +132,8 @@ void api_auth_login(struct request *req)
 		return;
 	}
 	request_reply(req, 200,
-		      json_pack("{s:s, s:o, s:o}", "token", token, "expiresAt", api_time(expires_us),
-				"user", api_user_to_json(&user)));
+		      json_pack("{s:s, s:o, s:o}", "token", token, "expiresAt",
+				api_time(expires_us), "user", api_user_to_json(&user)));
 }
 
 void api_auth_logout(struct request *req)

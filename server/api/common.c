@@ -98,8 +98,7 @@ json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id)
 	return json_string(encoded);
 }
 
-static bool parse_cursor(const char *text, bool (*valid_id)(const char *),
-			 struct api_cursor *out)
+static bool parse_cursor(const char *text, bool (*valid_id)(const char *), struct api_cursor *out)
 {
 	char plain[96];
 	if (strlen(text) > 150 || !decode_b64url(text, plain, sizeof(plain)))
@@ -203,9 +202,9 @@ const char *api_body_string(const struct request *req, const char *name)
 bool api_check_password(struct request *req, const char *field, const char *password)
 {
 	if (http_utf8_length(password) < API_MIN_PASSWORD_LEN) {
-		request_error(req, 400, "validation.weak_password", json_pack("{s:s}", "field", field),
-			      "The password must have at least %d characters",
-			      API_MIN_PASSWORD_LEN);
+		request_error(
+			req, 400, "validation.weak_password", json_pack("{s:s}", "field", field),
+			"The password must have at least %d characters", API_MIN_PASSWORD_LEN);
 		return false;
 	}
 	return true;

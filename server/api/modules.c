@@ -24,8 +24,8 @@ void api_modules_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
 		const struct module *m = &modules[i];
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "key", m->key,
-						      "name", m->name, "description",
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "key",
+						      m->key, "name", m->name, "description",
 						      m->description, "tier", m->tier, "sortOrder",
 						      (int)(i + 1) * 10, "enabled", m->enabled));
 	}

@@ -54,24 +54,22 @@ static const struct field_spec no_input[] = { { 0 } };
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define USER_FIELDS "uid", "email", "name", "mfaEnabled", "createdAt"
 #define ACCOUNT_FIELDS "aid", "name", "companyName", "website", "baseDomain", "createdAt"
-#define API_KEY_FIELDS \
-	"id", "name", "prefix", "accountRole", "createdAt", "expiresAt", "createdBy"
+#define API_KEY_FIELDS "id", "name", "prefix", "accountRole", "createdAt", "expiresAt", "createdBy"
 
 static const struct output_spec no_body = { "none", NULL };
 static const struct output_spec health_output = { "health", FIELDS("status") };
-static const struct output_spec signup_output = {
-	"signup", FIELDS("user", "account", "token", "expiresAt")
-};
-static const struct output_spec session_output = { "session", FIELDS("token", "expiresAt", "user") };
+static const struct output_spec signup_output = { "signup",
+						  FIELDS("user", "account", "token", "expiresAt") };
+static const struct output_spec session_output = { "session",
+						   FIELDS("token", "expiresAt", "user") };
 static const struct output_spec user_output = { "user", FIELDS(USER_FIELDS) };
 static const struct output_spec accounts_output = { "accounts", FIELDS("accounts", "nextCursor") };
 static const struct output_spec new_account_output = {
 	"account", FIELDS(ACCOUNT_FIELDS, "accountRole", "isDefault")
 };
 static const struct output_spec account_output = { "account", FIELDS(ACCOUNT_FIELDS) };
-static const struct output_spec new_api_key_output = {
-	"apiKeyWithToken", FIELDS(API_KEY_FIELDS, "token", "warning")
-};
+static const struct output_spec new_api_key_output = { "apiKeyWithToken",
+						       FIELDS(API_KEY_FIELDS, "token", "warning") };
 static const struct output_spec api_keys_output = { "apiKeys", FIELDS("apiKeys", "nextCursor") };
 static const struct output_spec api_key_output = { "apiKey", FIELDS(API_KEY_FIELDS) };
 static const struct output_spec modules_output = { "modules", FIELDS("modules") };
@@ -86,8 +84,8 @@ const struct route api_routes[] = {
 	  &signup_output, "Create a user, a personal account and a session" },
 	{ "POST", "/auth/login", api_auth_login, ROUTE_PUBLIC, ROLE_NONE, false, login_input,
 	  &session_output, "Start a session" },
-	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input, &no_body,
-	  "Revoke the session used" },
+	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input,
+	  &no_body, "Revoke the session used" },
 
 	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, &user_output,
 	  "The caller's user" },
@@ -107,8 +105,8 @@ const struct route api_routes[] = {
 	  api_key_create_input, &new_api_key_output, "Create a personal access token" },
 	{ "GET", "/:aid/api-keys", api_api_keys_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
 	  &api_keys_output, "List API keys (never their tokens)" },
-	{ "GET", "/:aid/api-keys/:id", api_api_keys_get, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, &api_key_output, "Show an API key" },
+	{ "GET", "/:aid/api-keys/:id", api_api_keys_get, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
+	  &api_key_output, "Show an API key" },
 	{ "PATCH", "/:aid/api-keys/:id", api_api_keys_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  api_key_update_input, &api_key_output, "Rename an API key" },
 	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,

@@ -38,8 +38,8 @@ void api_user_update(struct request *req)
 		return;
 	}
 	if (current && !auth_password_verify(current, stored)) {
-		request_error(req, 403, "auth.invalid_password", json_pack("{s:s}", "field",
-									   "currentPassword"),
+		request_error(req, 403, "auth.invalid_password",
+			      json_pack("{s:s}", "field", "currentPassword"),
 			      "currentPassword is wrong");
 		return;
 	}

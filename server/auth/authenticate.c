@@ -127,7 +127,8 @@ static void shard_sweep(struct shard *s, int64_t now_ms)
 		struct entry **pp = &s->buckets[b];
 		while (*pp) {
 			struct entry *e = *pp;
-			if (now_ms - e->fetched_ms >= AUTH_CACHE_TTL_MS || s->count > MAX_ENTRIES_PER_SHARD) {
+			if (now_ms - e->fetched_ms >= AUTH_CACHE_TTL_MS ||
+			    s->count > MAX_ENTRIES_PER_SHARD) {
 				*pp = e->next;
 				entry_destroy(e);
 				s->count--;
@@ -139,8 +140,7 @@ static void shard_sweep(struct shard *s, int64_t now_ms)
 }
 
 /* Stores cred (taken over) as the entry for hash, replacing an older one. */
-static void cache_put(struct auth *a, const uint8_t *hash, struct credential *cred,
-		      int64_t now_ms)
+static void cache_put(struct auth *a, const uint8_t *hash, struct credential *cred, int64_t now_ms)
 {
 	struct entry *fresh = xcalloc(1, sizeof(*fresh));
 	memcpy(fresh->hash, hash, CRYPTO_SHA256_LEN);

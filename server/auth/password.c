@@ -19,9 +19,8 @@ bool auth_password_hash(const char *password, char out[PASSWORD_HASH_MAX])
 {
 	unsigned char salt[SALT_LEN];
 	crypto_random_bytes(salt, sizeof(salt));
-	int rc = argon2id_hash_encoded(T_COST, M_COST_KIB, PARALLELISM, password,
-				       strlen(password), salt, sizeof(salt), HASH_LEN, out,
-				       PASSWORD_HASH_MAX);
+	int rc = argon2id_hash_encoded(T_COST, M_COST_KIB, PARALLELISM, password, strlen(password),
+				       salt, sizeof(salt), HASH_LEN, out, PASSWORD_HASH_MAX);
 	if (rc != ARGON2_OK) {
 		log_error("argon2id hashing failed: %s", argon2_error_message(rc));
 		return false;

@@ -7,8 +7,9 @@
 #include "db_internal.h"
 #include "util/xmalloc.h"
 
-#define ACCOUNT_COLUMNS \
-	"a.aid, a.name, a.company_name, a.website, a.base_domain, a.version, " DB_US("a.created_at")
+#define ACCOUNT_COLUMNS                                                                            \
+	"a.aid, a.name, a.company_name, a.website, a.base_domain, a.version, " DB_US("a.created_"  \
+										     "at")
 
 /* A random aid that is taken is skipped by ON CONFLICT; the caller draws another. */
 static const struct db_stmt stmt_insert = {
@@ -26,15 +27,15 @@ static const struct db_stmt stmt_has_default = {
 };
 static const struct db_stmt stmt_list_for_user = {
 	"accounts_list_for_user",
-	"SELECT " ACCOUNT_COLUMNS ", m.role, m.is_default, " DB_US("m.joined_at")
-	" FROM memberships m JOIN accounts a ON a.aid = m.aid"
-	" WHERE m.uid = $1 AND ($2::text IS NULL OR m.aid = $2)"
-	" AND (m.joined_at, m.aid) > (" DB_TS("$3") ", $4)"
-	" ORDER BY m.joined_at, m.aid LIMIT $5"
+	"SELECT " ACCOUNT_COLUMNS ", m.role, m.is_default, " DB_US(
+		"m.joined_at") " FROM memberships m JOIN accounts a ON a.aid = m.aid"
+			       " WHERE m.uid = $1 AND ($2::text IS NULL OR m.aid = $2)"
+			       " AND (m.joined_at, m.aid) > (" DB_TS(
+				       "$3") ", $4)"
+					     " ORDER BY m.joined_at, m.aid LIMIT $5"
 };
-static const struct db_stmt stmt_get = {
-	"accounts_get", "SELECT " ACCOUNT_COLUMNS " FROM accounts a WHERE a.aid = $1"
-};
+static const struct db_stmt stmt_get = { "accounts_get", "SELECT " ACCOUNT_COLUMNS
+							 " FROM accounts a WHERE a.aid = $1" };
 static const struct db_stmt stmt_update = {
 	"accounts_update",
 	"UPDATE accounts AS a SET name = coalesce($2, name),"

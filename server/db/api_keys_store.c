@@ -7,8 +7,9 @@
 #include "db_internal.h"
 #include "util/xmalloc.h"
 
-#define KEY_COLUMNS \
-	"id, aid, name, prefix, role, created_by, version, " DB_US("created_at") ", " DB_US("expires_at")
+#define KEY_COLUMNS                                                                                \
+	"id, aid, name, prefix, role, created_by, version, " DB_US("created_at") ", " DB_US(       \
+		"expires_at")
 
 static const struct db_stmt stmt_insert = {
 	"api_keys_insert",
@@ -19,7 +20,7 @@ static const struct db_stmt stmt_list = {
 	"api_keys_list",
 	"SELECT " KEY_COLUMNS " FROM api_keys WHERE aid = $1 AND revoked_at IS NULL"
 	" AND (created_at, id) > (" DB_TS("$2") ", $3::uuid)"
-	" ORDER BY created_at, id LIMIT $4"
+						" ORDER BY created_at, id LIMIT $4"
 };
 static const struct db_stmt stmt_get = {
 	"api_keys_get",

@@ -11,17 +11,22 @@
 
 static const struct db_stmt stmt_session = {
 	"credentials_session",
-	"SELECT s.id, s.uid, NULL, NULL, " DB_US("s.expires_at") ","
-	" coalesce(" DB_US("s.revoked_at") ", 0), m.aid, m.role"
-	" FROM sessions s LEFT JOIN memberships m ON m.uid = s.uid"
-	" WHERE s.token_hash = $1"
+	"SELECT s.id, s.uid, NULL, NULL, " DB_US(
+		"s.expires_at") ","
+				" coalesce(" DB_US("s.revoked_at") ", 0), m.aid, m.role"
+								   " FROM sessions s LEFT JOIN "
+								   "memberships m ON m.uid = s.uid"
+								   " WHERE s.token_hash = $1"
 };
 static const struct db_stmt stmt_pat = {
 	"credentials_pat",
-	"SELECT k.id, k.created_by, k.aid, k.role, " DB_US("k.expires_at") ","
-	" coalesce(" DB_US("k.revoked_at") ", 0), m.aid, m.role"
-	" FROM api_keys k LEFT JOIN memberships m ON m.aid = k.aid AND m.uid = k.created_by"
-	" WHERE k.token_hash = $1"
+	"SELECT k.id, k.created_by, k.aid, k.role, " DB_US(
+		"k.expires_at") ","
+				" coalesce(" DB_US(
+					"k.revoked_at") ", 0), m.aid, m.role"
+							" FROM api_keys k LEFT JOIN memberships m "
+							"ON m.aid = k.aid AND m.uid = k.created_by"
+							" WHERE k.token_hash = $1"
 };
 
 enum db_result db_credentials_lookup(struct db_pool *db, enum token_kind kind,

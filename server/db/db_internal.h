@@ -66,8 +66,7 @@ struct account_input;
 enum db_result db_accounts_insert_owned(struct db_conn *conn, const char *uid,
 					const struct account_input *in, bool is_default,
 					struct account *out) __attribute__((warn_unused_result));
-enum db_result db_sessions_insert(struct db_conn *conn, const char *uid,
-				  const uint8_t hash[32], int64_t expires_us)
-	__attribute__((warn_unused_result));
+enum db_result db_sessions_insert(struct db_conn *conn, const char *uid, const uint8_t hash[32],
+				  int64_t expires_us) __attribute__((warn_unused_result));
 
 #endif

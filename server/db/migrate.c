@@ -15,18 +15,15 @@
 /* "runos" in ASCII: the advisory lock key shared by every instance. */
 #define MIGRATION_LOCK_KEY "491609936755"
 
-static const struct db_stmt stmt_lock = {
-	"migrate_lock", "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")"
-};
-static const struct db_stmt stmt_unlock = {
-	"migrate_unlock", "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")"
-};
+static const struct db_stmt stmt_lock = { "migrate_lock",
+					  "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")" };
+static const struct db_stmt stmt_unlock = { "migrate_unlock",
+					    "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")" };
 static const struct db_stmt stmt_create_table = {
-	"migrate_create_table",
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" name text PRIMARY KEY,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())"
+	"migrate_create_table", "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				" name text PRIMARY KEY,"
+				" checksum text NOT NULL,"
+				" applied_at timestamptz NOT NULL DEFAULT now())"
 };
 static const struct db_stmt stmt_applied = {
 	"migrate_applied", "SELECT checksum FROM schema_migrations WHERE name = $1"

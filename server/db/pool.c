@@ -59,8 +59,7 @@ static void conn_close(struct db_conn *c)
 static bool conn_open(struct db_pool *pool, struct db_conn *c)
 {
 	/* Defaults first: values in the URL given by the operator override them. */
-	static const char *const keys[] = { "connect_timeout", "application_name", "dbname",
-					    NULL };
+	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *values[] = { "2", "runosd", pool->conninfo, NULL };
 
 	conn_close(c);

@@ -12,12 +12,11 @@ static const struct db_stmt stmt_insert = {
 	"INSERT INTO users (uid, email, name, password_hash) VALUES ($1, $2, $3, $4)"
 	" RETURNING " USER_COLUMNS
 };
-static const struct db_stmt stmt_by_email = {
-	"users_by_email", "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)"
-};
-static const struct db_stmt stmt_by_uid = {
-	"users_by_uid", "SELECT " USER_COLUMNS " FROM users WHERE uid = $1"
-};
+static const struct db_stmt stmt_by_email = { "users_by_email",
+					      "SELECT " USER_COLUMNS
+					      " FROM users WHERE lower(email) = lower($1)" };
+static const struct db_stmt stmt_by_uid = { "users_by_uid",
+					    "SELECT " USER_COLUMNS " FROM users WHERE uid = $1" };
 static const struct db_stmt stmt_update = {
 	"users_update",
 	"UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash),"

@@ -44,4 +44,3 @@ const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out)
 	crypto_hex(bytes, len, out + 2);
 	return out;
 }
-

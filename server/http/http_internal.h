@@ -23,7 +23,7 @@ struct exchange {
 	size_t body_len;
 	bool body_too_large;
 	size_t drained; /* bytes read and dropped */
-	bool answered; /* a response is queued */
+	bool answered;	/* a response is queued */
 	size_t reply_bytes;
 	char method[16];
 	char path[1024];

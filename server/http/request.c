@@ -42,8 +42,7 @@ void request_reply(struct request *req, int status, json_t *body)
 	req->reply = body;
 }
 
-void request_reply_text(struct request *req, int status, const char *content_type,
-			const char *body)
+void request_reply_text(struct request *req, int status, const char *content_type, const char *body)
 {
 	http_request_clear_reply(req);
 	req->status = status;

@@ -87,7 +87,8 @@ struct http_router *http_router_create(const struct route *routes, size_t n, cha
 			    strcmp(routes[j].pattern, route->pattern) == 0)
 				why = "declared twice";
 		if (why) {
-			snprintf(err, errcap, "route %s %s: %s", route->method ? route->method : "?",
+			snprintf(err, errcap, "route %s %s: %s",
+				 route->method ? route->method : "?",
 				 route->pattern ? route->pattern : "?", why);
 			r->n = i + 1;
 			http_router_destroy(r);
@@ -157,8 +158,9 @@ enum router_result http_router_match(const struct http_router *r, const char *me
 			continue;
 		if (strcmp(c->route->method, method) == 0)
 			found = c;
-		allow_len += (size_t)snprintf(out->allow + allow_len, sizeof(out->allow) - allow_len,
-					      "%s%s", allow_len ? ", " : "", c->route->method);
+		allow_len +=
+			(size_t)snprintf(out->allow + allow_len, sizeof(out->allow) - allow_len,
+					 "%s%s", allow_len ? ", " : "", c->route->method);
 		if (strcmp(c->route->method, "GET") == 0)
 			allow_len += (size_t)snprintf(out->allow + allow_len,
 						      sizeof(out->allow) - allow_len, ", HEAD");

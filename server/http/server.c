@@ -51,8 +51,7 @@ static const char cors_expose_headers[] =
  * follow its own id through our logs; otherwise a random one is made. */
 static void assign_trace_id(struct exchange *ex)
 {
-	const char *given =
-		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "X-Request-Id");
+	const char *given = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "X-Request-Id");
 	if (given) {
 		size_t n = strlen(given);
 		bool plain = n >= 8 && n < REQUEST_TRACE_ID_MAX;
@@ -91,7 +90,8 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
 		return;
 	const struct sockaddr *sa = info->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			  (socklen_t)cap);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  (socklen_t)cap);
@@ -137,9 +137,8 @@ enum MHD_Result http_queue_reply(struct exchange *ex)
 		len = 0;
 		type = NULL;
 	}
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
-								: MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
@@ -165,8 +164,8 @@ enum MHD_Result http_queue_reply(struct exchange *ex)
 static void reply_unauthenticated(struct request *req, enum auth_result r)
 {
 	static const char *const reasons[] = {
-		[AUTH_MISSING] = "missing",	[AUTH_MALFORMED] = "malformed",
-		[AUTH_UNKNOWN] = "unknown",	[AUTH_EXPIRED] = "expired",
+		[AUTH_MISSING] = "missing", [AUTH_MALFORMED] = "malformed",
+		[AUTH_UNKNOWN] = "unknown", [AUTH_EXPIRED] = "expired",
 		[AUTH_REVOKED] = "revoked",
 	};
 	if (r == AUTH_UNAVAILABLE) {
@@ -270,14 +269,14 @@ static bool read_body(struct exchange *ex)
 		return false;
 	}
 	json_error_t jerr;
-	req->body = json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-			       &jerr);
+	req->body =
+		json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!req->body) {
 		bool dup = json_error_code(&jerr) == json_error_duplicate_key;
-		request_error(req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
-			      json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column),
-			      "%s: %s", dup ? "Duplicate key in JSON body" : "Malformed JSON body",
-			      jerr.text);
+		request_error(
+			req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
+			json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column), "%s: %s",
+			dup ? "Duplicate key in JSON body" : "Malformed JSON body", jerr.text);
 		return false;
 	}
 	if (!json_is_object(req->body)) {
@@ -371,14 +370,14 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 
 static bool announced_too_large(struct MHD_Connection *conn)
 {
-	const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *len =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	return len && strtoull(len, NULL, 10) > HTTP_MAX_BODY;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *h = cls;
 	struct exchange *ex = *con_cls;
@@ -488,7 +487,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static bool resolve(const struct listen_addr *addr, struct sockaddr_storage *out)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	char port[8];
@@ -511,7 +511,8 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 	}
 	struct sockaddr_storage sa;
 	if (!resolve(&srv->cfg.http_addr, &sa)) {
-		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot resolve %s", srv->cfg.http_addr.host);
+		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot resolve %s",
+			 srv->cfg.http_addr.host);
 		http_server_stop(h, 0);
 		return NULL;
 	}
@@ -520,15 +521,12 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->cfg.http_max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->cfg.http_timeout_seconds,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_END);
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)srv->cfg.http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)srv->cfg.http_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot listen on %s:%d (in use?)",
 			 srv->cfg.http_addr.host, srv->cfg.http_addr.port);

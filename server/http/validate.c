@@ -32,8 +32,8 @@ static const char *type_name(enum field_type t)
 	return "?";
 }
 
-static bool fail(struct validation_error *err, const char *code, const char *field,
-		 const char *fmt, const char *detail)
+static bool fail(struct validation_error *err, const char *code, const char *field, const char *fmt,
+		 const char *detail)
 {
 	err->code = code;
 	snprintf(err->field, sizeof(err->field), "%s", field);
@@ -78,7 +78,8 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 		break;
 	}
 	if (!type_ok)
-		return fail(err, "validation.type", f->name, "Field %s must be %s", type_name(f->type));
+		return fail(err, "validation.type", f->name, "Field %s must be %s",
+			    type_name(f->type));
 	if (!json_is_string(value))
 		return true;
 
@@ -123,7 +124,7 @@ bool http_validate_body(const struct field_spec *spec, json_t *body, struct vali
 	memset(err, 0, sizeof(*err));
 	const char *key;
 	json_t *value;
-	json_object_foreach(body, key, value) {
+	json_object_foreach (body, key, value) {
 		const struct field_spec *f = NULL;
 		for (const struct field_spec *s = spec; s && s->name; s++)
 			if (strcmp(s->name, key) == 0)
@@ -131,7 +132,8 @@ bool http_validate_body(const struct field_spec *spec, json_t *body, struct vali
 		if (!f) {
 			char shown[64];
 			snprintf(shown, sizeof(shown), "%s", key);
-			return fail(err, "validation.unknown_field", shown, "Unknown field %s%s", "");
+			return fail(err, "validation.unknown_field", shown, "Unknown field %s%s",
+				    "");
 		}
 		if (!check_field(f, value, err))
 			return false;

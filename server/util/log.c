@@ -93,8 +93,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	char line[4600];
 	size_t n;
 	if (json_format) {
-		n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"",
-				     ts, level_names[level]);
+		n = (size_t)snprintf(line, sizeof(line),
+				     "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
+				     level_names[level]);
 		n += log_json_escape(line + n, sizeof(line) - n - 4, msg);
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}\n");
 	} else {

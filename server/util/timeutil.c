@@ -60,8 +60,8 @@ bool time_parse_rfc3339(const char *s, int64_t *unix_us_out)
 	int year, mon, day, hour, min, sec;
 	if (strlen(s) < 20 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &mon) ||
 	    s[7] != '-' || !digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-	    !digits(s + 11, 2, &hour) || s[13] != ':' || !digits(s + 14, 2, &min) ||
-	    s[16] != ':' || !digits(s + 17, 2, &sec))
+	    !digits(s + 11, 2, &hour) || s[13] != ':' || !digits(s + 14, 2, &min) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
 		return false;
 	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
 		return false;
@@ -97,8 +97,12 @@ bool time_parse_rfc3339(const char *s, int64_t *unix_us_out)
 	if (*p != '\0')
 		return false;
 
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-			 .tm_hour = hour, .tm_min = min, .tm_sec = sec };
+	struct tm tm = { .tm_year = year - 1900,
+			 .tm_mon = mon - 1,
+			 .tm_mday = day,
+			 .tm_hour = hour,
+			 .tm_min = min,
+			 .tm_sec = sec };
 	time_t t = timegm(&tm);
 	/* timegm normalises 31 February into March: refuse dates that moved. */
 	struct tm check;

@@ -10,8 +10,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_error_t err;
-	json_t *body =
-		json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+	json_t *body = json_loadb((const char *)data, size,
+				  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (!json_is_object(body)) {
 		json_decref(body);
 		return 0;

@@ -124,7 +124,7 @@ int it_shell(const char *command)
 	char *line = xprintf("(%s) >'%s' 2>&1", command, out);
 	fflush(NULL);
 	int st = system(line);
-	int rc = st == -1 ? -1
+	int rc = st == -1	 ? -1
 		 : WIFEXITED(st) ? WEXITSTATUS(st)
 				 : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	if (rc != 0) {
@@ -143,8 +143,8 @@ static bool need(const char *name, const char **out)
 	*out = getenv(name);
 	if (*out && **out)
 		return true;
-	fprintf(stderr, "%s: %s is not set (run the tests with scripts/dev.sh test)\n",
-		suite_name, name);
+	fprintf(stderr, "%s: %s is not set (run the tests with scripts/dev.sh test)\n", suite_name,
+		name);
 	return false;
 }
 
@@ -545,8 +545,7 @@ void it_cmd_finish(struct it_proc *p, int timeout_ms, struct it_cmd *out)
 	free(p);
 }
 
-void it_run(const char *const *args, const char *const *extra, int timeout_ms,
-	    struct it_cmd *out)
+void it_run(const char *const *args, const char *const *extra, int timeout_ms, struct it_cmd *out)
 {
 	it_cmd_finish(it_cmd_start(args, extra), timeout_ms, out);
 }
@@ -701,8 +700,8 @@ void it_request(const struct it_server *s, const struct it_req *req, struct it_r
 		snprintf(line, sizeof(line), "Content-Type:%s%s", *type ? " " : "", type);
 		headers = curl_slist_append(headers, line);
 	}
-	headers = curl_slist_append(headers, req->expect_continue ? "Expect: 100-continue"
-								  : "Expect:");
+	headers = curl_slist_append(headers,
+				    req->expect_continue ? "Expect: 100-continue" : "Expect:");
 	for (const char *const *x = req->headers; x && *x; x++)
 		headers = curl_slist_append(headers, *x);
 
@@ -907,8 +906,7 @@ bool it_signup(const struct it_server *s, struct it_user *u)
 
 bool it_login(const struct it_server *s, const struct it_user *u, char token_out[64])
 {
-	const char *body =
-		it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
+	const char *body = it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
 	struct it_resp r = it_call(s, "POST", NULL, body, "/auth/login");
 	bool ok = r.status == 200 && it_json_str(r.json, "token");
 	if (ok) {
@@ -1095,8 +1093,8 @@ char *it_conninfo_with_dbname(const char *conninfo, const char *dbname)
 	}
 	PQconninfoFree(opts);
 	if (!have_dbname) {
-		char *with = xprintf("%s%sdbname='%s'", b.data ? b.data : "", b.len ? " " : "",
-				     dbname);
+		char *with =
+			xprintf("%s%sdbname='%s'", b.data ? b.data : "", b.len ? " " : "", dbname);
 		free(b.data);
 		return with;
 	}

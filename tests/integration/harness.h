@@ -84,7 +84,7 @@ void it_kill_all_servers(void);
 /* ---- commands ---------------------------------------------------------- */
 
 struct it_cmd {
-	int code;	/* exit code; 128 + signal; -1 when it had to be killed */
+	int code; /* exit code; 128 + signal; -1 when it had to be killed */
 	bool timed_out;
 	double seconds; /* wall time until it ended */
 	char *output;	/* stdout and stderr interleaved; free with it_cmd_free */
@@ -100,8 +100,7 @@ struct it_proc *it_cmd_start(const char *const *args, const char *const *extra);
 void it_cmd_finish(struct it_proc *proc, int timeout_ms, struct it_cmd *out);
 
 /* it_cmd_start and it_cmd_finish. */
-void it_run(const char *const *args, const char *const *extra, int timeout_ms,
-	    struct it_cmd *out);
+void it_run(const char *const *args, const char *const *extra, int timeout_ms, struct it_cmd *out);
 void it_cmd_free(struct it_cmd *c);
 
 /* ---- HTTP -------------------------------------------------------------- */
@@ -127,9 +126,9 @@ struct it_resp {
 struct it_req {
 	const char *method; /* default GET */
 	const char *path;
-	const char *token; /* Authorization: Bearer <token> when not NULL or "" */
-	const char *body;  /* NULL: none */
-	size_t body_len;   /* 0: strlen(body) */
+	const char *token;	    /* Authorization: Bearer <token> when not NULL or "" */
+	const char *body;	    /* NULL: none */
+	size_t body_len;	    /* 0: strlen(body) */
 	const char *content_type;   /* default application/json when there is a body; "" for none */
 	const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL */
 	bool chunked;		    /* send the body without Content-Length */
@@ -257,12 +256,11 @@ static inline const char *it_body_shown(const struct it_resp *r)
 }
 
 /* The response has this status (the body is shown when not). */
-static inline bool it_check_status(const struct it_resp *r, long status, const char *file,
-				   int line)
+static inline bool it_check_status(const struct it_resp *r, long status, const char *file, int line)
 {
 	bool ok = r->status == status;
 	test_record(ok, file, line, "%s: status %ld, want %ld; body %s", r->what, r->status, status,
-		  it_body_shown(r));
+		    it_body_shown(r));
 	return ok;
 }
 
@@ -280,16 +278,16 @@ static inline void it_check_error(const struct it_resp *r, long status, const ch
 	const char *header = it_header(r, "X-Request-Id");
 	const char *type = it_header(r, "Content-Type");
 	test_record(json_is_object(r->json), file, line, "%s: body is not a JSON object: %s",
-		  r->what, it_body_shown(r));
+		    r->what, it_body_shown(r));
 	test_record(error && *error, file, line, "%s: no \"error\" message: %s", r->what,
-		  it_body_shown(r));
+		    it_body_shown(r));
 	test_record(got_code && strcmp(got_code, code) == 0, file, line,
-		  "%s: code \"%s\", want \"%s\"", r->what, got_code ? got_code : "(none)", code);
+		    "%s: code \"%s\", want \"%s\"", r->what, got_code ? got_code : "(none)", code);
 	test_record(trace && *trace && header && strcmp(trace, header) == 0, file, line,
-		  "%s: traceId \"%s\" vs X-Request-Id \"%s\"", r->what, trace ? trace : "(none)",
-		  header ? header : "(none)");
+		    "%s: traceId \"%s\" vs X-Request-Id \"%s\"", r->what, trace ? trace : "(none)",
+		    header ? header : "(none)");
 	test_record(type && strncmp(type, "application/json", 16) == 0, file, line,
-		  "%s: Content-Type \"%s\"", r->what, type ? type : "(none)");
+		    "%s: Content-Type \"%s\"", r->what, type ? type : "(none)");
 }
 
 /* 401 auth.invalid_token with this "reason". */
@@ -299,7 +297,7 @@ static inline void it_check_401(const struct it_resp *r, const char *reason, con
 	it_check_error(r, 401, "auth.invalid_token", file, line);
 	const char *got = it_json_str(r->json, "reason");
 	test_record(got && strcmp(got, reason) == 0, file, line, "%s: reason \"%s\", want \"%s\"",
-		  r->what, got ? got : "(none)", reason);
+		    r->what, got ? got : "(none)", reason);
 }
 
 #define CHECK_STATUS(r, status) it_check_status(&(r), (status), __FILE__, __LINE__)
@@ -307,13 +305,13 @@ static inline void it_check_401(const struct it_resp *r, const char *reason, con
 #define CHECK_401(r, reason) it_check_401(&(r), (reason), __FILE__, __LINE__)
 
 /* Ends the current TEST function (counting a failure) when cond is false. */
-#define REQUIRE(cond)                                                                      \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			test_record(false, __FILE__, __LINE__, "required: %s; test stopped", \
-				  #cond);                                                  \
-			return;                                                            \
-		}                                                                          \
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			test_record(false, __FILE__, __LINE__, "required: %s; test stopped",       \
+				    #cond);                                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* The last lines of a test program: the servers' logs when something failed,

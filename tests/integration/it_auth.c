@@ -106,10 +106,10 @@ TEST(signup_refusals)
 	static const char *const bad_emails[] = { "not-an-email", "a@b", "@example.test",
 						  "a b@example.test", "a@@example.test" };
 	for (size_t i = 0; i < sizeof(bad_emails) / sizeof(bad_emails[0]); i++) {
-		r = it_call(srv, "POST", NULL,
-			    it_fmt("{\"email\":\"%s\",\"password\":\"long-enough-pw\"}",
-				   bad_emails[i]),
-			    "/auth/signup");
+		r = it_call(
+			srv, "POST", NULL,
+			it_fmt("{\"email\":\"%s\",\"password\":\"long-enough-pw\"}", bad_emails[i]),
+			"/auth/signup");
 		CHECK_ERROR(r, 400, "validation.invalid");
 		CHECK_STR_EQ(it_json_str(r.json, "field"), "email");
 		it_resp_free(&r);
@@ -122,10 +122,10 @@ TEST(login)
 	REQUIRE(it_login(srv, &alice, token));
 	CHECK(strncmp(token, "rns_", 4) == 0 && strcmp(token, alice.token) != 0);
 
-	struct it_resp r = it_call(srv, "POST", NULL,
-				   it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email,
-					  alice.password),
-				   "/auth/login");
+	struct it_resp r = it_call(
+		srv, "POST", NULL,
+		it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email, alice.password),
+		"/auth/login");
 	CHECK_STATUS(r, 200);
 	CHECK_STR_EQ(it_json_str(r.json, "user.uid"), alice.uid);
 	CHECK_STR_EQ(it_json_str(r.json, "user.email"), alice.email);
@@ -136,15 +136,15 @@ TEST(login)
 
 	const char *wrong_pw = "Wrong-password-123";
 	it_secret_add(wrong_pw);
-	struct it_resp wrong = it_call(srv, "POST", NULL,
-				       it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email,
-					      wrong_pw),
-				       "/auth/login");
-	struct it_resp unknown = it_call(
-		srv, "POST", NULL,
-		it_fmt("{\"email\":\"nobody-%d@example.test\",\"password\":\"%s\"}", (int)getpid(),
-		       wrong_pw),
-		"/auth/login");
+	struct it_resp wrong =
+		it_call(srv, "POST", NULL,
+			it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email, wrong_pw),
+			"/auth/login");
+	struct it_resp unknown =
+		it_call(srv, "POST", NULL,
+			it_fmt("{\"email\":\"nobody-%d@example.test\",\"password\":\"%s\"}",
+			       (int)getpid(), wrong_pw),
+			"/auth/login");
 	CHECK_ERROR(wrong, 401, "auth.invalid_credentials");
 	CHECK_ERROR(unknown, 401, "auth.invalid_credentials");
 	CHECK_MSG(same_but_trace(wrong.json, unknown.json), "%s vs %s", wrong.body, unknown.body);
@@ -194,10 +194,10 @@ TEST(password_change)
 	CHECK_STR_EQ(it_json_str(r.json, "field"), "currentPassword");
 	it_resp_free(&r);
 
-	r = it_call(srv, "PATCH", used,
-		    it_fmt("{\"password\":\"%s\",\"currentPassword\":\"Not-the-password\"}",
-			   new_pw),
-		    "/user");
+	r = it_call(
+		srv, "PATCH", used,
+		it_fmt("{\"password\":\"%s\",\"currentPassword\":\"Not-the-password\"}", new_pw),
+		"/user");
 	CHECK_ERROR(r, 403, "auth.invalid_password");
 	it_resp_free(&r);
 
@@ -207,10 +207,10 @@ TEST(password_change)
 	CHECK_ERROR(r, 400, "validation.weak_password");
 	it_resp_free(&r);
 
-	r = it_call(srv, "PATCH", used,
-		    it_fmt("{\"password\":\"%s\",\"currentPassword\":\"%s\"}", new_pw,
-			   bob.password),
-		    "/user");
+	r = it_call(
+		srv, "PATCH", used,
+		it_fmt("{\"password\":\"%s\",\"currentPassword\":\"%s\"}", new_pw, bob.password),
+		"/user");
 	CHECK_STATUS(r, 200);
 	it_resp_free(&r);
 
@@ -268,7 +268,7 @@ static json_t *find_key(json_t *list, const char *id)
 {
 	size_t i;
 	json_t *k;
-	json_array_foreach(json_object_get(list, "apiKeys"), i, k)
+	json_array_foreach (json_object_get(list, "apiKeys"), i, k)
 		if (test_str_eq(json_string_value(json_object_get(k, "id")), id))
 			return k;
 	return NULL;
@@ -359,10 +359,10 @@ TEST(pat_lifecycle)
 TEST(pat_expiry)
 {
 	time_t at = time(NULL) + 2;
-	struct it_resp r = it_call(srv, "POST", alice.token,
-				   it_fmt("{\"name\":\"short-lived\",\"expiresAt\":\"%s\"}",
-					  it_format_time(at)),
-				   "/%s/api-keys", alice.aid);
+	struct it_resp r = it_call(
+		srv, "POST", alice.token,
+		it_fmt("{\"name\":\"short-lived\",\"expiresAt\":\"%s\"}", it_format_time(at)),
+		"/%s/api-keys", alice.aid);
 	REQUIRE(CHECK_STATUS(r, 201));
 	char token[64];
 	snprintf(token, sizeof(token), "%s", it_json_str(r.json, "token") ?: "");
@@ -394,8 +394,8 @@ TEST(pat_limits)
 	};
 	const char *fields[] = { "expiresAt", "expiresAt", "expiresAt", "accountRole", "name" };
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		struct it_resp r = it_call(srv, "POST", alice.token, bodies[i], "/%s/api-keys",
-					   alice.aid);
+		struct it_resp r =
+			it_call(srv, "POST", alice.token, bodies[i], "/%s/api-keys", alice.aid);
 		CHECK_ERROR(r, 400, "validation.invalid");
 		CHECK_STR_EQ(it_json_str(r.json, "field"), fields[i]);
 		it_resp_free(&r);
@@ -468,7 +468,7 @@ static size_t count_accounts(const struct it_resp *r, const char *aid)
 {
 	size_t i, n = 0;
 	json_t *a;
-	json_array_foreach(json_object_get(r->json, "accounts"), i, a)
+	json_array_foreach (json_object_get(r->json, "accounts"), i, a)
 		n += !aid || test_str_eq(json_string_value(json_object_get(a, "aid")), aid);
 	return n;
 }
@@ -477,9 +477,9 @@ TEST(accounts)
 {
 	struct it_key key;
 	REQUIRE(it_create_pat(srv, alice.token, alice.aid, NULL, &key));
-	struct it_resp r = it_call(srv, "POST", alice.token,
-				   "{\"name\":\"Second account\",\"companyName\":\"Acme\"}",
-				   "/user/accounts");
+	struct it_resp r =
+		it_call(srv, "POST", alice.token,
+			"{\"name\":\"Second account\",\"companyName\":\"Acme\"}", "/user/accounts");
 	REQUIRE(CHECK_STATUS(r, 201));
 	char aid[8];
 	snprintf(aid, sizeof(aid), "%s", it_json_str(r.json, "aid") ?: "");
@@ -542,8 +542,9 @@ TEST(no_secret_at_rest)
 	REQUIRE(db != NULL);
 	/* The scan looks at the right place: Alice's session is there, hashed. */
 	const char *params[] = { alice.token };
-	CHECK_INT_EQ(it_db_count(db, "SELECT count(*) FROM sessions WHERE token_hash = "
-				     "sha256(convert_to($1, 'UTF8'))",
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM sessions WHERE token_hash = "
+				 "sha256(convert_to($1, 'UTF8'))",
 				 1, params),
 		     1);
 	CHECK_INT_EQ(it_db_count(db,

@@ -21,8 +21,12 @@ static struct it_key alice_pat;
 /* Sends a body to PATCH /user (a session route with an optional name). */
 static struct it_resp patch_user(const char *body, size_t len, const char *content_type)
 {
-	struct it_req req = { .method = "PATCH", .path = "/user", .token = alice.token,
-			      .body = body, .body_len = len, .content_type = content_type };
+	struct it_req req = { .method = "PATCH",
+			      .path = "/user",
+			      .token = alice.token,
+			      .body = body,
+			      .body_len = len,
+			      .content_type = content_type };
 	struct it_resp r;
 	it_request(srv, &req, &r);
 	return r;
@@ -30,8 +34,12 @@ static struct it_resp patch_user(const char *body, size_t len, const char *conte
 
 TEST(routing)
 {
-	static const char *const unknown[] = { "/nope", "/", "/healthz/", "//healthz",
-					       "/a/b/c/d/e/f/g/h/i/j/k/l", "/user/accounts/x/y" };
+	static const char *const unknown[] = { "/nope",
+					       "/",
+					       "/healthz/",
+					       "//healthz",
+					       "/a/b/c/d/e/f/g/h/i/j/k/l",
+					       "/user/accounts/x/y" };
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		struct it_resp r = it_call(srv, "GET", NULL, NULL, "%s", unknown[i]);
 		CHECK_ERROR(r, 404, "route.not_found");
@@ -77,15 +85,22 @@ TEST(body_size)
 	/* One byte more, announced by Content-Length: refused before it is read. */
 	body[MIB - 1] = ' ';
 	body[MIB] = '}';
-	struct it_req req = { .method = "PATCH", .path = "/user", .token = alice.token,
-			      .body = body, .body_len = MIB + 1, .expect_continue = true };
+	struct it_req req = { .method = "PATCH",
+			      .path = "/user",
+			      .token = alice.token,
+			      .body = body,
+			      .body_len = MIB + 1,
+			      .expect_continue = true };
 	it_request(srv, &req, &r);
 	CHECK_ERROR(r, 413, "request.too_large");
 	it_resp_free(&r);
 
 	/* The same on an unauthenticated route, and sent at once (no Expect). */
-	req = (struct it_req){ .method = "POST", .path = "/auth/signup", .body = body,
-			       .body_len = MIB + 1, .expect_continue = true };
+	req = (struct it_req){ .method = "POST",
+			       .path = "/auth/signup",
+			       .body = body,
+			       .body_len = MIB + 1,
+			       .expect_continue = true };
 	it_request(srv, &req, &r);
 	CHECK_ERROR(r, 413, "request.too_large");
 	it_resp_free(&r);
@@ -95,8 +110,11 @@ TEST(body_size)
 	it_resp_free(&r);
 
 	/* Chunked (no Content-Length): small is fine, over 1 MiB is 413. */
-	req = (struct it_req){ .method = "PATCH", .path = "/user", .token = alice.token,
-			       .body = "{\"name\":\"chunked\"}", .chunked = true };
+	req = (struct it_req){ .method = "PATCH",
+			       .path = "/user",
+			       .token = alice.token,
+			       .body = "{\"name\":\"chunked\"}",
+			       .chunked = true };
 	it_request(srv, &req, &r);
 	CHECK_STATUS(r, 200);
 	CHECK_STR_EQ(it_json_str(r.json, "name"), "chunked");
@@ -107,8 +125,12 @@ TEST(body_size)
 	memset(body, ' ', big);
 	body[0] = '{';
 	body[big - 1] = '}';
-	req = (struct it_req){ .method = "PATCH", .path = "/user", .token = alice.token,
-			       .body = body, .body_len = big, .chunked = true };
+	req = (struct it_req){ .method = "PATCH",
+			       .path = "/user",
+			       .token = alice.token,
+			       .body = body,
+			       .body_len = big,
+			       .chunked = true };
 	it_request(srv, &req, &r);
 	CHECK_ERROR(r, 413, "request.too_large");
 	it_resp_free(&r);
@@ -318,8 +340,11 @@ static const char *profile_etag(char *out, size_t cap)
 static struct it_resp patch_profile(const char *if_match, const char *body)
 {
 	const char *headers[] = { it_fmt("If-Match: %s", if_match), NULL };
-	struct it_req req = { .method = "PATCH", .path = it_fmt("/%s/account/profile", alice.aid),
-			      .token = alice.token, .body = body, .headers = headers };
+	struct it_req req = { .method = "PATCH",
+			      .path = it_fmt("/%s/account/profile", alice.aid),
+			      .token = alice.token,
+			      .body = body,
+			      .headers = headers };
 	struct it_resp r;
 	it_request(srv, &req, &r);
 	return r;
@@ -369,7 +394,8 @@ TEST(if_match)
 	const char *stale[] = { "If-Match: \"v7\"", NULL };
 	struct it_req req = { .method = "DELETE",
 			      .path = it_fmt("/%s/api-keys/%s", alice.aid, key.id),
-			      .token = alice.token, .headers = stale };
+			      .token = alice.token,
+			      .headers = stale };
 	it_request(srv, &req, &r);
 	CHECK_ERROR(r, 412, "precondition.failed");
 	it_resp_free(&r);
@@ -385,9 +411,9 @@ TEST(if_match)
 
 TEST(list_parameters)
 {
-	static const char *const bad[] = { "limit=0", "limit=201", "limit=abc", "limit=-1",
-					   "limit=1x", "limit=", "cursor=garbage!!",
-					   "cursor=MTIzLmFiYw", "cursor=AAAA" };
+	static const char *const bad[] = { "limit=0",	       "limit=201",	    "limit=abc",
+					   "limit=-1",	       "limit=1x",	    "limit=",
+					   "cursor=garbage!!", "cursor=MTIzLmFiYw", "cursor=AAAA" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct it_resp r = it_call(srv, "GET", alice.token, NULL, "/%s/api-keys?%s",
 					   alice.aid, bad[i]);
@@ -416,8 +442,8 @@ TEST(pagination)
 	struct it_key keys[5];
 	for (int i = 0; i < 5; i++)
 		REQUIRE(it_create_pat(srv, pager.token, pager.aid, NULL, &keys[i]));
-	struct it_resp all = it_call(srv, "GET", pager.token, NULL, "/%s/api-keys?limit=200",
-				     pager.aid);
+	struct it_resp all =
+		it_call(srv, "GET", pager.token, NULL, "/%s/api-keys?limit=200", pager.aid);
 	size_t total = json_array_size(json_object_get(all.json, "apiKeys"));
 	CHECK(total >= 5);
 	CHECK(json_is_null(json_object_get(all.json, "nextCursor")));
@@ -428,9 +454,9 @@ TEST(pagination)
 	size_t listed = 0;
 	char ids[64][40];
 	for (;;) {
-		struct it_resp r = it_call(srv, "GET", pager.token, NULL,
-					   "/%s/api-keys?limit=2%s%s", pager.aid,
-					   cursor[0] ? "&cursor=" : "", cursor);
+		struct it_resp r =
+			it_call(srv, "GET", pager.token, NULL, "/%s/api-keys?limit=2%s%s",
+				pager.aid, cursor[0] ? "&cursor=" : "", cursor);
 		if (!CHECK_STATUS(r, 200) || ++pages > 20) {
 			it_resp_free(&r);
 			break;
@@ -439,7 +465,7 @@ TEST(pagination)
 		CHECK(json_array_size(list) <= 2);
 		size_t i;
 		json_t *k;
-		json_array_foreach(list, i, k) {
+		json_array_foreach (list, i, k) {
 			const char *id = json_string_value(json_object_get(k, "id"));
 			for (size_t j = 0; id && j < listed; j++)
 				CHECK_MSG(strcmp(ids[j], id) != 0, "key %s listed twice", id);
@@ -619,7 +645,9 @@ static void *load_client(void *arg)
 
 TEST(concurrent_keep_alive_clients)
 {
-	enum { CLIENTS = 100 };
+	enum {
+		CLIENTS = 100
+	};
 	static struct load l;
 	pthread_t threads[CLIENTS];
 	int started = 0;

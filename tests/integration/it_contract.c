@@ -46,7 +46,7 @@ static void check_fields(const struct route *route, const struct it_resp *r)
 			  r->what, *f);
 	const char *key;
 	json_t *value;
-	json_object_foreach(r->json, key, value) {
+	json_object_foreach (r->json, key, value) {
 		bool known = false;
 		for (const char *const *f = fields; *f; f++)
 			known |= strcmp(*f, key) == 0;

@@ -71,24 +71,26 @@ static bool unavailable_contract(const struct it_resp *r)
 	const char *type = it_header(r, "Content-Type");
 	const char *error = it_json_str(r->json, "error");
 	return test_str_eq(it_json_str(r->json, "code"), "db.unavailable") && error && *error &&
-	       trace && id && strcmp(trace, id) == 0 && it_header(r, "Retry-After") &&
-	       type && strncmp(type, "application/json", 16) == 0;
+	       trace && id && strcmp(trace, id) == 0 && it_header(r, "Retry-After") && type &&
+	       strncmp(type, "application/json", 16) == 0;
 }
 
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
-	const char *login = it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email,
-				   alice.password);
+	const char *login =
+		it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", alice.email, alice.password);
 	char body[512], path[64];
 	snprintf(body, sizeof(body), "%s", login);
 	snprintf(path, sizeof(path), "/%s/account/profile", alice.aid);
 	while (!atomic_load(&stop_load)) {
 		struct it_req req = c->login ? (struct it_req){ .method = "POST",
-								 .path = "/auth/login",
-								 .body = body, .timeout_ms = 10000 }
-					     : (struct it_req){ .path = path, .token = pat.token,
-								 .timeout_ms = 10000 };
+								.path = "/auth/login",
+								.body = body,
+								.timeout_ms = 10000 }
+					     : (struct it_req){ .path = path,
+								.token = pat.token,
+								.timeout_ms = 10000 };
 		double at = it_now_ms();
 		struct it_resp r;
 		it_request(srv, &req, &r);
@@ -154,8 +156,8 @@ TEST(outage_under_load)
 
 	it_sleep_ms(300);
 	while_down();
-	struct it_resp r = it_call(srv, "GET", fresh_pat.token, NULL, "/%s/account/profile",
-				   alice.aid);
+	struct it_resp r =
+		it_call(srv, "GET", fresh_pat.token, NULL, "/%s/account/profile", alice.aid);
 	CHECK_ERROR(r, 503, "db.unavailable");
 	it_resp_free(&r);
 	r = it_call(srv, "GET", fresh_session, NULL, "/user");
@@ -236,8 +238,8 @@ TEST(answers_during_the_run)
 				s->at_ms >= stopped_at && s->at_ms < stopped_at + OUTAGE_MS;
 			during_outage += in_outage;
 			unavailable_in_outage += in_outage && s->status == 503;
-			late_failures += recovered_at && s->at_ms > recovered_at + 1000 &&
-					 s->status != 200;
+			late_failures +=
+				recovered_at && s->at_ms > recovered_at + 1000 && s->status != 200;
 		}
 	}
 	fprintf(stderr,

@@ -173,8 +173,9 @@ static void check_one_row_per_migration(const char *conninfo)
 	CHECK_INT_EQ(it_db_count(db, "SELECT count(*) FROM schema_migrations", 0, NULL), files);
 	CHECK_INT_EQ(it_db_count(db, "SELECT count(DISTINCT name) FROM schema_migrations", 0, NULL),
 		     files);
-	CHECK_INT_EQ(it_db_count(db, "SELECT count(*) FROM pg_tables WHERE tablename IN "
-				     "('users', 'accounts', 'memberships', 'sessions', 'api_keys')",
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM pg_tables WHERE tablename IN "
+				 "('users', 'accounts', 'memberships', 'sessions', 'api_keys')",
 				 0, NULL),
 		     5);
 	if (db)
@@ -307,8 +308,11 @@ static void *signup_client(void *arg)
 		 (int)getpid(), me, (long)time(NULL), me);
 	while (!atomic_load(&d->go))
 		it_sleep_ms(1);
-	struct it_req req = { .method = "POST", .path = "/auth/signup", .body = body,
-			      .on_sent = count_sent, .on_sent_arg = d };
+	struct it_req req = { .method = "POST",
+			      .path = "/auth/signup",
+			      .body = body,
+			      .on_sent = count_sent,
+			      .on_sent_arg = d };
 	struct it_resp r;
 	it_request(d->srv, &req, &r);
 	if (r.status == 201) {
@@ -323,7 +327,9 @@ static void *signup_client(void *arg)
 
 TEST(sigterm_drains)
 {
-	enum { CLIENTS = 20 };
+	enum {
+		CLIENTS = 20
+	};
 	static struct drain d;
 	d.srv = it_server_start("drain", NULL);
 	REQUIRE(d.srv != NULL);

@@ -76,8 +76,7 @@ static struct it_resp call(const struct route_case *c, const char *token, const 
 	char body[256];
 	if (c->body)
 		snprintf(body, sizeof(body), c->body, who);
-	return it_call(srv, c->method, token, c->body ? body : NULL, "%s",
-		       path_of(c, aid, key_id));
+	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path_of(c, aid, key_id));
 }
 
 TEST(table_covers_every_account_route)
@@ -151,8 +150,8 @@ TEST(role_boundaries)
 
 	/* The refused calls changed nothing: the target key is alive and not
 	 * renamed, no key was made and the profile was not written by them. */
-	struct it_resp r = it_call(srv, "GET", target.token, NULL, "/%s/account/profile",
-				   owner.aid);
+	struct it_resp r =
+		it_call(srv, "GET", target.token, NULL, "/%s/account/profile", owner.aid);
 	CHECK_STATUS(r, 200);
 	CHECK(strstr(r.body, "by viewer") == NULL && strstr(r.body, "by member") == NULL);
 	it_resp_free(&r);
@@ -165,8 +164,7 @@ TEST(role_boundaries)
 }
 
 /* Every route of the owner's account with token → 404 account.not_found. */
-static void sweep_not_found(const char *token, const char *aid, const char *key_id,
-			    const char *who)
+static void sweep_not_found(const char *token, const char *aid, const char *key_id, const char *who)
 {
 	for (size_t k = 0; k < NCASES; k++) {
 		struct it_resp r = call(&cases[k], token, aid, key_id, who);
@@ -198,8 +196,8 @@ TEST(other_tenant_sees_nothing)
 	}
 
 	/* Nothing of the owner's changed. */
-	struct it_resp r = it_call(srv, "GET", target.token, NULL, "/%s/account/profile",
-				   owner.aid);
+	struct it_resp r =
+		it_call(srv, "GET", target.token, NULL, "/%s/account/profile", owner.aid);
 	CHECK_STATUS(r, 200);
 	CHECK(strstr(r.body, "other tenant") == NULL);
 	it_resp_free(&r);
@@ -228,8 +226,9 @@ TEST(unknown_and_malformed_aids)
 	sweep_not_found(other.token, missing, key.id, "session, missing aid");
 	sweep_not_found(key.token, missing, key.id, "PAT, missing aid");
 
-	static const char *const malformed[] = { "ABCDE", "a", "abcd1", "1abcd", "abcdef",
-						 "ab-de" };
+	static const char *const malformed[] = {
+		"ABCDE", "a", "abcd1", "1abcd", "abcdef", "ab-de"
+	};
 	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
 		sweep_not_found(other.token, malformed[i], key.id, "session, malformed aid");
 		sweep_not_found(key.token, malformed[i], key.id, "PAT, malformed aid");
@@ -246,8 +245,8 @@ TEST(unknown_and_malformed_aids)
 
 TEST(pat_is_bound_to_its_account)
 {
-	struct it_resp r = it_call(srv, "POST", owner.token, "{\"name\":\"Second\"}",
-				   "/user/accounts");
+	struct it_resp r =
+		it_call(srv, "POST", owner.token, "{\"name\":\"Second\"}", "/user/accounts");
 	REQUIRE(CHECK_STATUS(r, 201));
 	char second[8];
 	snprintf(second, sizeof(second), "%s", it_json_str(r.json, "aid") ?: "");

@@ -26,8 +26,11 @@ TEST(accepts)
 	struct validation_error e;
 	CHECK_STR_EQ(verdict("{\"name\":\"abc\"}", &e), "ok");
 	CHECK_STR_EQ(verdict("{\"name\":\"ééééé\"}", &e), "ok"); /* 5 characters, 10 bytes */
-	CHECK_STR_EQ(verdict("{\"name\":\"a\",\"count\":3,\"on\":true,\"at\":\"2026-01-02T03:04:05Z\","
-			     "\"color\":\"red\"}", &e), "ok");
+	CHECK_STR_EQ(
+		verdict("{\"name\":\"a\",\"count\":3,\"on\":true,\"at\":\"2026-01-02T03:04:05Z\","
+			"\"color\":\"red\"}",
+			&e),
+		"ok");
 	CHECK_STR_EQ(verdict("{\"name\":\"a\",\"count\":null}", &e), "ok");
 }
 
