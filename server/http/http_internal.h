@@ -4,6 +4,7 @@
 #define RUNOSD_HTTP_INTERNAL_H
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "http/request.h"
@@ -11,6 +12,14 @@
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
 #define HTTP_MAX_DRAIN (16 * 1024 * 1024)
+
+struct http_server {
+	struct server *srv;
+	struct http_router *router;
+	struct MHD_Daemon *daemon;
+	atomic_int in_flight;
+	atomic_bool stopping; /* answers close their connection: drain ends */
+};
 
 struct exchange {
 	struct request req; /* first member: request pointers convert back */
@@ -33,6 +42,14 @@ static inline struct exchange *exchange_of(const struct request *req)
 {
 	return (struct exchange *)req;
 }
+
+/* Answers the request: routing refusals, authentication, authorisation, body
+ * validation, then the route's handler (dispatch.c). */
+void http_dispatch(struct exchange *ex);
+
+/* The request's Origin when RUNOS_CORS_ORIGINS allows it, else NULL (reply.c). */
+const char *http_allowed_origin(struct exchange *ex);
+extern const char http_cors_allow_headers[];
 
 /* Queues req's reply (or a 500 when the handler set none) on the connection. */
 enum MHD_Result http_queue_reply(struct exchange *ex);

@@ -7,11 +7,12 @@
  *     call, because a response queued in the first call costs the client its
  *     keep-alive connection.
  *  2. upload calls: append the body up to HTTP_MAX_BODY (past it: 413).
- *  3. final call: authenticate and authorise, parse and validate the JSON body
- *     once, run the handler on this worker thread, queue its reply.
+ *  3. final call: http_dispatch (dispatch.c) authenticates, authorises,
+ *     parses and validates the body and runs the handler on this worker
+ *     thread; http_queue_reply (reply.c) queues the answer.
  *  4. completion: write the access-log line, free the exchange.
  * Worker threads share only the server object; an exchange belongs to the
- * thread of its connection. */
+ * thread of its connection. This file owns the daemon and that lifecycle. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -21,31 +22,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/hash.h"
 #include "crypto/random.h"
-#include "http/validate.h"
 #include "http_internal.h"
 #include "idalloc/ids.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
-
-struct http_server {
-	struct server *srv;
-	struct http_router *router;
-	struct MHD_Daemon *daemon;
-	atomic_int in_flight;
-	atomic_bool stopping; /* answers close their connection: drain ends */
-};
-
-static const char cors_allow_headers[] =
-	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id";
-static const char cors_expose_headers[] =
-	"X-Request-Id, ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining";
 
 /* An incoming X-Request-Id is kept when it is short and plain, so a caller can
  * follow its own id through our logs; otherwise a random one is made. */
@@ -95,246 +81,6 @@ static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  (socklen_t)cap);
-}
-
-static const char *allowed_origin(struct exchange *ex)
-{
-	char **origins = ex->req.server->cfg.cors_origins;
-	if (!origins || !origins[0])
-		return NULL;
-	const char *origin = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Origin");
-	if (!origin)
-		return NULL;
-	for (char **o = origins; *o; o++)
-		if (strcmp(*o, origin) == 0 || strcmp(*o, "*") == 0)
-			return origin;
-	return NULL;
-}
-
-enum MHD_Result http_queue_reply(struct exchange *ex)
-{
-	struct request *req = &ex->req;
-	if (req->status == 0) {
-		log_error("handler for %s %s set no reply", ex->method,
-			  req->route ? req->route->pattern : ex->path);
-		request_error(req, 500, "internal", NULL, "Internal error");
-	}
-
-	char *body;
-	size_t len;
-	const char *type;
-	if (req->reply) {
-		body = json_dumps(req->reply, JSON_COMPACT);
-		len = strlen(body);
-		type = "application/json";
-	} else if (req->reply_text) {
-		body = req->reply_text;
-		req->reply_text = NULL;
-		len = strlen(body);
-		type = req->reply_type;
-	} else {
-		body = NULL;
-		len = 0;
-		type = NULL;
-	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	for (int i = 0; i < req->nheaders; i++)
-		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
-	if (atomic_load(&ex->owner->stopping))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	const char *origin = allowed_origin(ex);
-	if (origin) {
-		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-		MHD_add_response_header(resp, "Access-Control-Expose-Headers", cors_expose_headers);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
-	}
-	ex->reply_bytes = len;
-	ex->answered = true;
-	enum MHD_Result ok = MHD_queue_response(ex->conn, (unsigned)req->status, resp);
-	MHD_destroy_response(resp);
-	return ok;
-}
-
-static void reply_unauthenticated(struct request *req, enum auth_result r)
-{
-	static const char *const reasons[] = {
-		[AUTH_MISSING] = "missing", [AUTH_MALFORMED] = "malformed",
-		[AUTH_UNKNOWN] = "unknown", [AUTH_EXPIRED] = "expired",
-		[AUTH_REVOKED] = "revoked",
-	};
-	if (r == AUTH_UNAVAILABLE) {
-		request_error(req, 503, "db.unavailable", NULL,
-			      "The database is unavailable; retry shortly");
-		return;
-	}
-	json_t *extra = json_pack("{s:s}", "reason", reasons[r]);
-	char when[32];
-	if (r == AUTH_EXPIRED) {
-		time_format_rfc3339(req->principal.expires_us, when, sizeof(when));
-		json_object_set_new(extra, "expiredAt", json_string(when));
-	} else if (r == AUTH_REVOKED) {
-		time_format_rfc3339(req->principal.revoked_us, when, sizeof(when));
-		json_object_set_new(extra, "revokedAt", json_string(when));
-	}
-	request_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	request_error(req, 401, "auth.invalid_token", extra, "Invalid token");
-}
-
-/* Authentication and authorisation by the route's declared access. */
-static bool authorize(struct exchange *ex)
-{
-	struct request *req = &ex->req;
-	const struct route *route = req->route;
-	if (route->access == ROUTE_PUBLIC)
-		return true;
-
-	const char *aid = NULL;
-	if (route->access == ROUTE_ACCOUNT) {
-		aid = request_param(req, "aid");
-		if (!idalloc_is_short_id(aid)) {
-			request_error(req, 404, "account.not_found", NULL, "Account %s not found",
-				      aid);
-			return false;
-		}
-	}
-	const char *authorization =
-		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Authorization");
-	enum auth_result r =
-		auth_authenticate(req->server->auth, authorization, aid, &req->principal);
-	if (r != AUTH_OK) {
-		reply_unauthenticated(req, r);
-		return false;
-	}
-	bool session_only = route->access == ROUTE_SESSION || route->session_only;
-	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
-		/* Never 403 across tenants: another account does not exist for you. */
-		request_error(req, 404, "account.not_found", NULL, "Account %s not found", aid);
-		return false;
-	}
-	if (session_only && req->principal.kind != TOKEN_SESSION) {
-		request_error(req, 403, "auth.session_required", NULL,
-			      "This action needs a login session, not an API key");
-		return false;
-	}
-	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid < route->min_role) {
-		request_error(req, 403, "auth.forbidden", NULL,
-			      "Your role (%s) cannot do this; it needs %s",
-			      auth_role_name(req->principal.role_in_aid),
-			      auth_role_name(route->min_role));
-		return false;
-	}
-	return true;
-}
-
-static bool is_json_content_type(const char *type)
-{
-	if (!type)
-		return false;
-	while (*type == ' ')
-		type++;
-	size_t n = strlen("application/json");
-	if (strncasecmp(type, "application/json", n) != 0)
-		return false;
-	type += n;
-	while (*type == ' ')
-		type++;
-	return *type == '\0' || *type == ';';
-}
-
-static bool method_has_body(const char *method)
-{
-	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	       strcmp(method, "PATCH") == 0;
-}
-
-/* Parses and validates the body; on failure the error reply is set. */
-static bool read_body(struct exchange *ex)
-{
-	struct request *req = &ex->req;
-	if (!method_has_body(ex->method) || ex->body_len == 0) {
-		req->body = json_object();
-		return true;
-	}
-	const char *type = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!is_json_content_type(type)) {
-		request_error(req, 415, "request.unsupported_media_type", NULL,
-			      "Send the body as Content-Type: application/json");
-		return false;
-	}
-	json_error_t jerr;
-	req->body =
-		json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (!req->body) {
-		bool dup = json_error_code(&jerr) == json_error_duplicate_key;
-		request_error(
-			req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
-			json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column), "%s: %s",
-			dup ? "Duplicate key in JSON body" : "Malformed JSON body", jerr.text);
-		return false;
-	}
-	if (!json_is_object(req->body)) {
-		request_error(req, 400, "validation.not_object", NULL,
-			      "The body must be a JSON object");
-		return false;
-	}
-	struct validation_error verr;
-	if (!http_validate_body(req->route->input, req->body, &verr)) {
-		request_error(req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
-			      verr.message);
-		return false;
-	}
-	return true;
-}
-
-static void answer_options(struct exchange *ex)
-{
-	struct request *req = &ex->req;
-	request_reply(req, 204, NULL);
-	char allow[128];
-	snprintf(allow, sizeof(allow), "%s, OPTIONS", ex->match.allow);
-	request_set_header(req, MHD_HTTP_HEADER_ALLOW, allow);
-	if (allowed_origin(ex)) {
-		request_set_header(req, "Access-Control-Allow-Methods", allow);
-		request_set_header(req, "Access-Control-Allow-Headers", cors_allow_headers);
-		request_set_header(req, "Access-Control-Max-Age", "600");
-	}
-}
-
-static void dispatch(struct exchange *ex)
-{
-	struct request *req = &ex->req;
-	if (ex->body_too_large) {
-		request_error(req, 413, "request.too_large", NULL,
-			      "The body is larger than %d bytes", HTTP_MAX_BODY);
-		return;
-	}
-	if (strcmp(ex->method, "OPTIONS") == 0 && ex->routed != ROUTER_NOT_FOUND) {
-		answer_options(ex);
-		return;
-	}
-	if (ex->routed == ROUTER_NOT_FOUND) {
-		request_error(req, 404, "route.not_found", NULL, "No route for %s %s", ex->method,
-			      ex->path);
-		return;
-	}
-	if (ex->routed == ROUTER_METHOD_NOT_ALLOWED) {
-		request_set_header(req, MHD_HTTP_HEADER_ALLOW, ex->match.allow);
-		request_error(req, 405, "route.method_not_allowed",
-			      json_pack("{s:s}", "allow", ex->match.allow),
-			      "Method %s is not allowed here; allowed: %s", ex->method,
-			      ex->match.allow);
-		return;
-	}
-	if (!authorize(ex) || !read_body(ex))
-		return;
-	req->route->handler(req);
 }
 
 static struct exchange *exchange_create(struct http_server *h, struct MHD_Connection *conn,
@@ -388,7 +134,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = ex;
 		if (announced_too_large(conn)) {
 			ex->body_too_large = true;
-			dispatch(ex);
+			http_dispatch(ex);
 			return http_queue_reply(ex);
 		}
 		return MHD_YES;
@@ -420,7 +166,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->body[ex->body_len] = '\0';
 		return MHD_YES;
 	}
-	dispatch(ex);
+	http_dispatch(ex);
 	return http_queue_reply(ex);
 }
 

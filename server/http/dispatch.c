@@ -1,0 +1,191 @@
+/* The request path after the body has arrived: refusals decided by routing
+ * (404, 405, 413), CORS preflight, authentication and authorisation by the
+ * route's declared access, JSON parsing and schema validation, then the
+ * handler. Runs on the exchange's worker thread; the only shared state it
+ * touches is the token cache (thread safe). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/server.h"
+#include "http/validate.h"
+#include "http_internal.h"
+#include "idalloc/ids.h"
+#include "runosd.h"
+#include "util/timeutil.h"
+
+static void reply_unauthenticated(struct request *req, enum auth_result r)
+{
+	static const char *const reasons[] = {
+		[AUTH_MISSING] = "missing", [AUTH_MALFORMED] = "malformed",
+		[AUTH_UNKNOWN] = "unknown", [AUTH_EXPIRED] = "expired",
+		[AUTH_REVOKED] = "revoked",
+	};
+	if (r == AUTH_UNAVAILABLE) {
+		request_error(req, 503, "db.unavailable", NULL,
+			      "The database is unavailable; retry shortly");
+		return;
+	}
+	json_t *extra = json_pack("{s:s}", "reason", reasons[r]);
+	char when[32];
+	if (r == AUTH_EXPIRED) {
+		time_format_rfc3339(req->principal.expires_us, when, sizeof(when));
+		json_object_set_new(extra, "expiredAt", json_string(when));
+	} else if (r == AUTH_REVOKED) {
+		time_format_rfc3339(req->principal.revoked_us, when, sizeof(when));
+		json_object_set_new(extra, "revokedAt", json_string(when));
+	}
+	request_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	request_error(req, 401, "auth.invalid_token", extra, "Invalid token");
+}
+
+/* Authentication and authorisation by the route's declared access. */
+static bool authorize(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	const struct route *route = req->route;
+	if (route->access == ROUTE_PUBLIC)
+		return true;
+
+	const char *aid = NULL;
+	if (route->access == ROUTE_ACCOUNT) {
+		aid = request_param(req, "aid");
+		if (!idalloc_is_short_id(aid)) {
+			request_error(req, 404, "account.not_found", NULL, "Account %s not found",
+				      aid);
+			return false;
+		}
+	}
+	const char *authorization =
+		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Authorization");
+	enum auth_result r =
+		auth_authenticate(req->server->auth, authorization, aid, &req->principal);
+	if (r != AUTH_OK) {
+		reply_unauthenticated(req, r);
+		return false;
+	}
+	bool session_only = route->access == ROUTE_SESSION || route->session_only;
+	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
+		/* Never 403 across tenants: another account does not exist for you. */
+		request_error(req, 404, "account.not_found", NULL, "Account %s not found", aid);
+		return false;
+	}
+	if (session_only && req->principal.kind != TOKEN_SESSION) {
+		request_error(req, 403, "auth.session_required", NULL,
+			      "This action needs a login session, not an API key");
+		return false;
+	}
+	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid < route->min_role) {
+		request_error(req, 403, "auth.forbidden", NULL,
+			      "Your role (%s) cannot do this; it needs %s",
+			      auth_role_name(req->principal.role_in_aid),
+			      auth_role_name(route->min_role));
+		return false;
+	}
+	return true;
+}
+
+static bool is_json_content_type(const char *type)
+{
+	if (!type)
+		return false;
+	while (*type == ' ')
+		type++;
+	size_t n = strlen("application/json");
+	if (strncasecmp(type, "application/json", n) != 0)
+		return false;
+	type += n;
+	while (*type == ' ')
+		type++;
+	return *type == '\0' || *type == ';';
+}
+
+static bool method_has_body(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	       strcmp(method, "PATCH") == 0;
+}
+
+/* Parses and validates the body; on failure the error reply is set. */
+static bool read_body(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	if (!method_has_body(ex->method) || ex->body_len == 0) {
+		req->body = json_object();
+		return true;
+	}
+	const char *type = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!is_json_content_type(type)) {
+		request_error(req, 415, "request.unsupported_media_type", NULL,
+			      "Send the body as Content-Type: application/json");
+		return false;
+	}
+	json_error_t jerr;
+	req->body =
+		json_loadb(ex->body, ex->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!req->body) {
+		bool dup = json_error_code(&jerr) == json_error_duplicate_key;
+		request_error(
+			req, 400, dup ? "validation.duplicate_key" : "validation.malformed_json",
+			json_pack("{s:i, s:i}", "line", jerr.line, "column", jerr.column), "%s: %s",
+			dup ? "Duplicate key in JSON body" : "Malformed JSON body", jerr.text);
+		return false;
+	}
+	if (!json_is_object(req->body)) {
+		request_error(req, 400, "validation.not_object", NULL,
+			      "The body must be a JSON object");
+		return false;
+	}
+	struct validation_error verr;
+	if (!http_validate_body(req->route->input, req->body, &verr)) {
+		request_error(req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
+			      verr.message);
+		return false;
+	}
+	return true;
+}
+
+static void answer_options(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	request_reply(req, 204, NULL);
+	char allow[128];
+	snprintf(allow, sizeof(allow), "%s, OPTIONS", ex->match.allow);
+	request_set_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+	if (http_allowed_origin(ex)) {
+		request_set_header(req, "Access-Control-Allow-Methods", allow);
+		request_set_header(req, "Access-Control-Allow-Headers", http_cors_allow_headers);
+		request_set_header(req, "Access-Control-Max-Age", "600");
+	}
+}
+
+void http_dispatch(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	if (ex->body_too_large) {
+		request_error(req, 413, "request.too_large", NULL,
+			      "The body is larger than %d bytes", HTTP_MAX_BODY);
+		return;
+	}
+	if (strcmp(ex->method, "OPTIONS") == 0 && ex->routed != ROUTER_NOT_FOUND) {
+		answer_options(ex);
+		return;
+	}
+	if (ex->routed == ROUTER_NOT_FOUND) {
+		request_error(req, 404, "route.not_found", NULL, "No route for %s %s", ex->method,
+			      ex->path);
+		return;
+	}
+	if (ex->routed == ROUTER_METHOD_NOT_ALLOWED) {
+		request_set_header(req, MHD_HTTP_HEADER_ALLOW, ex->match.allow);
+		request_error(req, 405, "route.method_not_allowed",
+			      json_pack("{s:s}", "allow", ex->match.allow),
+			      "Method %s is not allowed here; allowed: %s", ex->method,
+			      ex->match.allow);
+		return;
+	}
+	if (!authorize(ex) || !read_body(ex))
+		return;
+	req->route->handler(req);
+}
