@@ -130,6 +130,10 @@ build_selected() {
 	if [[ ${RUNOS_TEST_SANITIZE:-0} == 1 && $MODE == test ]]; then
 		BUILD_DIR="$ROOT/build-asan"
 		build "$BUILD_DIR" -Db_sanitize=address,undefined -Db_lundef=false
+	elif [[ ${RUNOS_TEST_SANITIZE:-0} == thread && $MODE == test ]]; then
+		# A report makes runosd exit 66, which the integration tests' clean stops catch.
+		BUILD_DIR="$ROOT/build-tsan"
+		build "$BUILD_DIR" -Db_sanitize=thread -Db_lundef=false
 	else
 		BUILD_DIR="$ROOT/build"
 		build "$BUILD_DIR"
@@ -919,6 +923,7 @@ Environment:
                                    127.0.0.1:8080, 127.0.0.1:8443, .dev/var, text
   RUNOS_DEV_PG_PORT                (run) PostgreSQL TCP port on 127.0.0.1, default 55432
   RUNOS_TEST_SANITIZE=1            (test) build in build-asan with ASan + UBSan
+  RUNOS_TEST_SANITIZE=thread       (test) build in build-tsan with ThreadSanitizer
   RUNOS_TEST_TIMEOUT               (test) seconds per test program, default 300
 EOF
 }
