@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "http_internal.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 const char *request_param(const struct request *req, const char *name)
@@ -79,8 +80,11 @@ void request_set_header(struct request *req, const char *name, const char *value
 			return;
 		}
 	}
-	if (req->nheaders == REQUEST_MAX_HEADERS)
+	if (req->nheaders == REQUEST_MAX_HEADERS) {
+		log_error("reply header %s dropped: more than %d headers", name,
+			  REQUEST_MAX_HEADERS);
 		return;
+	}
 	req->headers[req->nheaders].name = name;
 	req->headers[req->nheaders].value = xstrdup(value);
 	req->nheaders++;
