@@ -54,6 +54,9 @@ const char *api_body_string(const struct request *req, const char *name);
 bool api_check_password(struct request *req, const char *field, const char *password)
 	__attribute__((warn_unused_result));
 
+/* s is one of the NULL-terminated choices. */
+bool api_one_of(const char *s, const char *const *choices);
+
 json_t *api_user_to_json(const struct user *u);
 json_t *api_account_to_json(const struct account *a);
 

@@ -32,6 +32,16 @@ void api_api_keys_get(struct request *req);
 void api_api_keys_update(struct request *req);
 void api_api_keys_delete(struct request *req);
 
+/* server/api/clusters.c */
+void api_clusters_create(struct request *req);
+void api_clusters_list(struct request *req);
+void api_clusters_get(struct request *req);
+void api_clusters_update(struct request *req);
+void api_clusters_delete(struct request *req);
+void api_clusters_kubeconfig(struct request *req);
+void api_clusters_deployment_ready(struct request *req);
+void api_cluster_domains_list(struct request *req);
+
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 

@@ -1,6 +1,7 @@
 /* Handler helpers (see include/api/common.h). Stateless. */
 #include "api/common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +12,21 @@
 
 void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id)
 {
-	char code[64];
+	char code[64], noun[64];
+	/* "api_key" → "Api key" for people; the code keeps the identifier. */
+	snprintf(noun, sizeof(noun), "%s", what);
+	noun[0] = (char)toupper((unsigned char)noun[0]);
+	for (char *p = noun; *p; p++)
+		if (*p == '_')
+			*p = ' ';
 	switch (r) {
 	case DB_NOT_FOUND:
 		snprintf(code, sizeof(code), "%s.not_found", what);
-		request_error(req, 404, code, NULL, "%s %s not found", what, id ? id : "");
+		request_error(req, 404, code, NULL, "%s %s not found", noun, id ? id : "");
 		return;
 	case DB_CONFLICT:
 		snprintf(code, sizeof(code), "%s.conflict", what);
-		request_error(req, 409, code, NULL, "%s %s changed meanwhile; retry", what,
+		request_error(req, 409, code, NULL, "%s %s changed meanwhile; retry", noun,
 			      id ? id : "");
 		return;
 	case DB_UNAVAILABLE:
@@ -208,6 +215,14 @@ bool api_check_password(struct request *req, const char *field, const char *pass
 		return false;
 	}
 	return true;
+}
+
+bool api_one_of(const char *s, const char *const *choices)
+{
+	for (; *choices; choices++)
+		if (strcmp(s, *choices) == 0)
+			return true;
+	return false;
 }
 
 json_t *api_user_to_json(const struct user *u)

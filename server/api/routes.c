@@ -49,6 +49,16 @@ static const struct field_spec api_key_update_input[] = {
 	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "new name" },
 	{ 0 },
 };
+static const struct field_spec cluster_create_input[] = {
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "cluster name" },
+	{ "description", FIELD_STRING, false, 0, 1000, NULL, "what the cluster is for" },
+	{ 0 },
+};
+static const struct field_spec cluster_update_input[] = {
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "cluster name" },
+	{ "description", FIELD_STRING, false, 0, 1000, NULL, "what the cluster is for" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -72,6 +82,17 @@ static const struct output_spec new_api_key_output = { "apiKeyWithToken",
 						       FIELDS(API_KEY_FIELDS, "token", "warning") };
 static const struct output_spec api_keys_output = { "apiKeys", FIELDS("apiKeys", "nextCursor") };
 static const struct output_spec api_key_output = { "apiKey", FIELDS(API_KEY_FIELDS) };
+#define CLUSTER_FIELDS                                                                             \
+	"cid", "name", "description", "domain", "status", "configured", "clusterIndex", "vpnCidr", \
+		"vip", "k8sApiUrl", "nodeCounts", "createdAt", "updatedAt"
+static const struct output_spec cluster_output = { "cluster", FIELDS(CLUSTER_FIELDS) };
+static const struct output_spec clusters_output = { "clusters", FIELDS("clusters", "nextCursor") };
+static const struct output_spec kubeconfig_output = { "kubeconfig", NULL };
+static const struct output_spec deployment_ready_output = {
+	"deploymentReadiness", FIELDS("ready", "harbor", "minio", "buildkit")
+};
+static const struct output_spec cluster_domains_output = { "clusterDomains",
+							   FIELDS("clusterDomains", "nextCursor") };
 static const struct output_spec modules_output = { "modules", FIELDS("modules") };
 
 const struct route api_routes[] = {
@@ -111,6 +132,26 @@ const struct route api_routes[] = {
 	  api_key_update_input, &api_key_output, "Rename an API key" },
 	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  no_input, &no_body, "Revoke an API key" },
+
+	{ "POST", "/:aid/clusters", api_clusters_create, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  cluster_create_input, &cluster_output,
+	  "Create a cluster (allocates cid, index, domain)" },
+	{ "GET", "/:aid/clusters", api_clusters_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  &clusters_output, "List clusters; ?status= filters" },
+	{ "GET", "/:aid/clusters/:cid", api_clusters_get, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &cluster_output, "Show a cluster" },
+	{ "PATCH", "/:aid/clusters/:cid", api_clusters_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  cluster_update_input, &cluster_output, "Rename or describe a cluster" },
+	{ "DELETE", "/:aid/clusters/:cid", api_clusters_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, &no_body, "Delete a cluster" },
+	{ "GET", "/:aid/clusters/:cid/kubeconfig", api_clusters_kubeconfig, ROUTE_ACCOUNT,
+	  ROLE_ADMIN, false, no_input, &kubeconfig_output,
+	  "The cluster's kubeconfig (text/yaml) once it is active" },
+	{ "GET", "/:aid/clusters/:cid/is-app-deployment-ready", api_clusters_deployment_ready,
+	  ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input, &deployment_ready_output,
+	  "Whether Harbor, MinIO and BuildKit are ready for app builds" },
+	{ "GET", "/:aid/cluster-domains", api_cluster_domains_list, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &cluster_domains_output, "Domains of the clusters; ?cid= filters" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

@@ -1,0 +1,54 @@
+/* Clusters of an account. Every function takes the aid and filters by it.
+ * Thread safe. */
+#ifndef RUNOSD_DB_CLUSTERS_STORE_H
+#define RUNOSD_DB_CLUSTERS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "idalloc/clusters.h"
+
+struct cluster {
+	char cid[IDALLOC_CID_LEN + 1];
+	char name[256];
+	char description[1024];
+	int cluster_index;
+	char domain[300];
+	char status[16];
+	bool configured;
+	int version; /* ETag */
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+/* Allocates a cid, the smallest free index and the domain, and inserts the
+ * cluster, in one transaction (see clusters_store.c for how concurrent
+ * creates stay apart). DB_CONFLICT: the account has IDALLOC_MAX_CLUSTERS. */
+enum db_result db_clusters_create(struct db_pool *db, const char *aid, const char *name,
+				  const char *description, struct cluster *out)
+	__attribute__((warn_unused_result));
+
+enum db_result db_clusters_get(struct db_pool *db, const char *aid, const char *cid,
+			       struct cluster *out) __attribute__((warn_unused_result));
+
+/* Clusters by creation, after the cursor (after_us = 0: from the start), at
+ * most limit; status and only_cid filter when not NULL. *out is an array of
+ * *n entries to free(). */
+enum db_result db_clusters_list(struct db_pool *db, const char *aid, const char *status,
+				const char *only_cid, int64_t after_us, const char *after_cid,
+				int limit, struct cluster **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* Changes the non-NULL fields. if_version != 0: only at that version, else
+ * DB_CONFLICT. */
+enum db_result db_clusters_update(struct db_pool *db, const char *aid, const char *cid,
+				  const char *name, const char *description, int if_version,
+				  struct cluster *out) __attribute__((warn_unused_result));
+
+/* Deletes the cluster, which frees its cid and index. if_version as above. */
+enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
+				  int if_version) __attribute__((warn_unused_result));
+
+#endif

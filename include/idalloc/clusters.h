@@ -1,0 +1,25 @@
+/* Cluster identifiers and indexes (API.md §2). These functions choose among
+ * values the caller read from the database inside the transaction that
+ * inserts the cluster; they hold no state. Thread safe. */
+#ifndef RUNOSD_IDALLOC_CLUSTERS_H
+#define RUNOSD_IDALLOC_CLUSTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define IDALLOC_CID_LEN 3
+#define IDALLOC_CLUSTER_INDEXES 256
+/* 256 indexes less 200-207, which belong to user VPN devices. */
+#define IDALLOC_MAX_CLUSTERS 248
+
+/* 3 characters: [a-z] then [a-z0-9]{2}. */
+bool idalloc_is_cid(const char *s);
+
+/* A random cid not among the n in used; false when every cid is taken. */
+bool idalloc_cid(const char (*used)[IDALLOC_CID_LEN + 1], size_t n, char out[IDALLOC_CID_LEN + 1])
+	__attribute__((warn_unused_result));
+
+/* The smallest index outside 200-207 for which used[index] is false, or -1. */
+int idalloc_cluster_index(const bool used[IDALLOC_CLUSTER_INDEXES]);
+
+#endif

@@ -1,0 +1,210 @@
+/* Handlers of /:aid/clusters and /:aid/cluster-domains. The derived names
+ * (VPN subnet, VIP, Kubernetes API URL) are computed here from the stored
+ * index and domain, so they can never disagree with them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "db/clusters_store.h"
+#include "runosd.h"
+
+static const char *const statuses[] = { "pending",  "provisioning", "active",
+					"degraded", "deleting",	    NULL };
+
+static json_t *cluster_to_json(const struct cluster *c)
+{
+	char cidr[32], vip[32], k8s[340];
+	snprintf(cidr, sizeof(cidr), "172.24.%d.0/24", c->cluster_index);
+	snprintf(vip, sizeof(vip), "172.24.%d.254", c->cluster_index);
+	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
+	/* Nodes register through the agent gateway (a later issue): until then a
+	 * cluster has none. */
+	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", 0, "online", 0, "offline", 0);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o}", "cid",
+			 c->cid, "name", c->name, "description", c->description, "domain",
+			 c->domain, "status", c->status, "configured", c->configured,
+			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
+			 k8s, "nodeCounts", counts, "createdAt", api_time(c->created_us),
+			 "updatedAt", api_time(c->updated_us));
+}
+
+/* The :cid of the path, which must look like a cid; else 404. */
+static const char *path_cid(struct request *req)
+{
+	const char *cid = request_param(req, "cid");
+	if (!idalloc_is_cid(cid)) {
+		request_error(req, 404, "cluster.not_found", NULL, "Cluster %s not found", cid);
+		return NULL;
+	}
+	return cid;
+}
+
+/* Loads the cluster of the path; on failure the error reply is set. */
+static bool load_cluster(struct request *req, struct cluster *out)
+{
+	const char *cid = path_cid(req);
+	if (!cid)
+		return false;
+	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", cid);
+		return false;
+	}
+	return true;
+}
+
+static void precondition_failed(struct request *req)
+{
+	request_error(req, 412, "precondition.failed", NULL,
+		      "The cluster changed: If-Match does not match its ETag");
+}
+
+void api_clusters_create(struct request *req)
+{
+	const char *aid = request_param(req, "aid");
+	struct cluster c;
+	enum db_result r = db_clusters_create(req->server->db, aid, api_body_string(req, "name"),
+					      api_body_string(req, "description"), &c);
+	if (r == DB_CONFLICT) {
+		request_error(req, 409, "cluster.limit", NULL, "An account has at most %d clusters",
+			      IDALLOC_MAX_CLUSTERS);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", NULL);
+		return;
+	}
+	api_set_etag(req, c.version);
+	request_reply(req, 201, cluster_to_json(&c));
+}
+
+/* Lists clusters as cluster objects, or (domains) as cluster domains. */
+static void list(struct request *req, bool domains)
+{
+	int limit;
+	struct api_cursor cursor;
+	if (!api_list_params(req, idalloc_is_cid, &limit, &cursor))
+		return;
+	const char *status = domains ? NULL : request_query(req, "status");
+	const char *only_cid = domains ? request_query(req, "cid") : NULL;
+	if (status && !api_one_of(status, statuses)) {
+		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "status"),
+			      "status must be one of pending, provisioning, active, degraded, "
+			      "deleting");
+		return;
+	}
+	struct cluster *rows;
+	size_t n;
+	enum db_result r =
+		db_clusters_list(req->server->db, request_param(req, "aid"), status, only_cid,
+				 cursor.after_us, cursor.after_id, limit + 1, &rows, &n);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", NULL);
+		return;
+	}
+	bool more = n > (size_t)limit;
+	if (more)
+		n = (size_t)limit;
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (domains)
+			json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:b}", "id",
+							       "runos", "cid", rows[i].cid, "fqdn",
+							       rows[i].domain, "wildcard", true));
+		else
+			json_array_append_new(items, cluster_to_json(&rows[i]));
+	}
+	json_t *next =
+		more ? api_next_cursor(true, rows[n - 1].created_us, rows[n - 1].cid) : json_null();
+	free(rows);
+	request_reply(req, 200,
+		      json_pack("{s:o, s:o}", domains ? "clusterDomains" : "clusters", items,
+				"nextCursor", next));
+}
+
+void api_clusters_list(struct request *req)
+{
+	list(req, false);
+}
+
+void api_cluster_domains_list(struct request *req)
+{
+	list(req, true);
+}
+
+void api_clusters_get(struct request *req)
+{
+	struct cluster c;
+	if (!load_cluster(req, &c))
+		return;
+	api_set_etag(req, c.version);
+	request_reply(req, 200, cluster_to_json(&c));
+}
+
+void api_clusters_update(struct request *req)
+{
+	const char *cid = path_cid(req);
+	int if_version;
+	if (!cid || !api_if_match(req, &if_version))
+		return;
+	struct cluster c;
+	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
+					      api_body_string(req, "name"),
+					      api_body_string(req, "description"), if_version, &c);
+	if (r == DB_CONFLICT) {
+		precondition_failed(req);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", cid);
+		return;
+	}
+	api_set_etag(req, c.version);
+	request_reply(req, 200, cluster_to_json(&c));
+}
+
+void api_clusters_delete(struct request *req)
+{
+	const char *cid = path_cid(req);
+	int if_version;
+	if (!cid || !api_if_match(req, &if_version))
+		return;
+	/* A cluster has no nodes, apps or services until the agent and service
+	 * issues add them; then deleting one becomes a teardown job (202). */
+	enum db_result r =
+		db_clusters_delete(req->server->db, request_param(req, "aid"), cid, if_version);
+	if (r == DB_CONFLICT) {
+		precondition_failed(req);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", cid);
+		return;
+	}
+	request_reply(req, 204, NULL);
+}
+
+void api_clusters_kubeconfig(struct request *req)
+{
+	struct cluster c;
+	if (!load_cluster(req, &c))
+		return;
+	/* Credentials arrive from a control-plane node (agent issue). */
+	request_error(req, 409, "cluster.not_active", NULL,
+		      "Cluster %s has no credentials yet: no control-plane node has reported them",
+		      c.cid);
+}
+
+void api_clusters_deployment_ready(struct request *req)
+{
+	struct cluster c;
+	if (!load_cluster(req, &c))
+		return;
+	/* Harbor, MinIO and BuildKit are services of the cluster (services
+	 * issue); none can be installed yet, so none is ready. */
+	request_reply(req, 200,
+		      json_pack("{s:b, s:b, s:b, s:b}", "ready", false, "harbor", false, "minio",
+				false, "buildkit", false));
+}

@@ -1,0 +1,215 @@
+/* SQL for clusters (see include/db/clusters_store.h).
+ *
+ * Allocation under concurrency: a create locks its account's row (FOR NO KEY
+ * UPDATE, which does not block foreign-key checks of other tables) before it
+ * reads the cids and indexes in use, so creates in one account are serialised
+ * inside PostgreSQL whichever runosd instance runs them, and each sees the
+ * ones committed before it. Creates in different accounts do not wait for
+ * each other. The unique constraints on (aid, cid) and (aid, cluster_index)
+ * stay as the last line of defence. A lock was chosen over insert-and-retry
+ * because the index must be the smallest free one: under retry, concurrent
+ * creates would all compute the same smallest index and all but one would
+ * retry, over and over. */
+#include "db/clusters_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "util/xmalloc.h"
+
+#define CLUSTER_COLUMNS                                                                            \
+	"cid, name, description, cluster_index, domain, status, configured, version, " DB_US(      \
+		"created_at") ", " DB_US("updated_at")
+
+static const struct db_stmt stmt_lock_account = {
+	"clusters_lock_account",
+	"SELECT aid, base_domain FROM accounts WHERE aid = $1 FOR NO KEY UPDATE"
+};
+static const struct db_stmt stmt_in_use = {
+	"clusters_in_use", "SELECT cid, cluster_index FROM clusters WHERE aid = $1"
+};
+static const struct db_stmt stmt_insert = {
+	"clusters_insert",
+	"INSERT INTO clusters (aid, cid, name, description, cluster_index, domain)"
+	" VALUES ($1, $2, $3, $4, $5, $6) RETURNING " CLUSTER_COLUMNS
+};
+static const struct db_stmt stmt_get = { "clusters_get",
+					 "SELECT " CLUSTER_COLUMNS
+					 " FROM clusters WHERE aid = $1 AND cid = $2" };
+static const struct db_stmt stmt_list = {
+	"clusters_list",
+	"SELECT " CLUSTER_COLUMNS " FROM clusters WHERE aid = $1"
+	" AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR cid = $3)"
+	" AND (created_at, cid) > (" DB_TS("$4") ", $5) ORDER BY created_at, cid LIMIT $6"
+};
+static const struct db_stmt stmt_update = {
+	"clusters_update",
+	"UPDATE clusters SET name = coalesce($3, name), description = coalesce($4, description),"
+	" version = version + 1, updated_at = now()"
+	" WHERE aid = $1 AND cid = $2 AND ($5::int IS NULL OR version = $5)"
+	" RETURNING " CLUSTER_COLUMNS
+};
+static const struct db_stmt stmt_delete = {
+	"clusters_delete", "DELETE FROM clusters WHERE aid = $1 AND cid = $2"
+			   " AND ($3::int IS NULL OR version = $3) RETURNING cid"
+};
+
+static void read_cluster(const PGresult *res, int row, struct cluster *out)
+{
+	db_get_text(res, row, 0, out->cid, sizeof(out->cid));
+	db_get_text(res, row, 1, out->name, sizeof(out->name));
+	db_get_text(res, row, 2, out->description, sizeof(out->description));
+	out->cluster_index = (int)db_get_int64(res, row, 3);
+	db_get_text(res, row, 4, out->domain, sizeof(out->domain));
+	db_get_text(res, row, 5, out->status, sizeof(out->status));
+	out->configured = db_get_bool(res, row, 6);
+	out->version = (int)db_get_int64(res, row, 7);
+	out->created_us = db_get_int64(res, row, 8);
+	out->updated_us = db_get_int64(res, row, 9);
+}
+
+/* Takes the result by address: the call that fills it is an argument too,
+ * and C leaves the order of argument evaluation open. */
+static enum db_result one_cluster(enum db_result r, PGresult **resp, struct cluster *out)
+{
+	if (r != DB_OK)
+		return r;
+	PGresult *res = *resp;
+	r = PQntuples(res) == 1 ? DB_OK : DB_NOT_FOUND;
+	if (r == DB_OK)
+		read_cluster(res, 0, out);
+	PQclear(res);
+	return r;
+}
+
+struct create_args {
+	const char *aid, *name, *description;
+	struct cluster *out;
+};
+
+static enum db_result create_tx(struct db_conn *c, void *arg)
+{
+	struct create_args *a = arg;
+	const char *params[] = { a->aid };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_lock_account, 1, params, &res);
+	if (r != DB_OK)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	char base_domain[256];
+	db_get_text(res, 0, 1, base_domain, sizeof(base_domain));
+	PQclear(res);
+
+	r = db_exec(c, &stmt_in_use, 1, params, &res);
+	if (r != DB_OK)
+		return r;
+	int rows = PQntuples(res);
+	char(*cids)[IDALLOC_CID_LEN + 1] = xcalloc((size_t)rows + 1, sizeof(*cids));
+	bool used[IDALLOC_CLUSTER_INDEXES] = { false };
+	for (int i = 0; i < rows; i++) {
+		db_get_text(res, i, 0, cids[i], sizeof(cids[i]));
+		int index = (int)db_get_int64(res, i, 1);
+		if (index >= 0 && index < IDALLOC_CLUSTER_INDEXES)
+			used[index] = true;
+	}
+	PQclear(res);
+
+	char cid[IDALLOC_CID_LEN + 1];
+	int index = idalloc_cluster_index(used);
+	bool have_cid = index >= 0 &&
+			idalloc_cid((const char(*)[IDALLOC_CID_LEN + 1]) cids, (size_t)rows, cid);
+	free(cids);
+	if (!have_cid)
+		return DB_CONFLICT;
+
+	char index_text[24], domain[300];
+	snprintf(domain, sizeof(domain), "%s.%s.%s", cid, a->aid, base_domain);
+	const char *iparams[] = {
+		a->aid, cid, a->name, a->description, db_int64_param(index, index_text), domain
+	};
+	return one_cluster(db_exec(c, &stmt_insert, 6, iparams, &res), &res, a->out);
+}
+
+enum db_result db_clusters_create(struct db_pool *db, const char *aid, const char *name,
+				  const char *description, struct cluster *out)
+{
+	struct create_args args = { aid, name, description ? description : "", out };
+	return db_transaction(db, create_tx, &args);
+}
+
+enum db_result db_clusters_get(struct db_pool *db, const char *aid, const char *cid,
+			       struct cluster *out)
+{
+	const char *params[] = { aid, cid };
+	PGresult *res;
+	return one_cluster(db_query(db, &stmt_get, 2, params, &res), &res, out);
+}
+
+enum db_result db_clusters_list(struct db_pool *db, const char *aid, const char *status,
+				const char *only_cid, int64_t after_us, const char *after_cid,
+				int limit, struct cluster **out, size_t *n)
+{
+	char after_buf[24], limit_buf[24];
+	const char *params[] = { aid,
+				 status,
+				 only_cid,
+				 db_int64_param(after_us, after_buf),
+				 after_cid ? after_cid : "",
+				 db_int64_param(limit, limit_buf) };
+	PGresult *res;
+	*out = NULL;
+	*n = 0;
+	enum db_result r = db_query(db, &stmt_list, 6, params, &res);
+	if (r != DB_OK)
+		return r;
+	int rows = PQntuples(res);
+	*out = xcalloc((size_t)rows, sizeof(**out));
+	for (int i = 0; i < rows; i++)
+		read_cluster(res, i, &(*out)[i]);
+	*n = (size_t)rows;
+	PQclear(res);
+	return DB_OK;
+}
+
+/* After a conditional write touched no row: DB_CONFLICT when the cluster
+ * exists (another version), else DB_NOT_FOUND. */
+static enum db_result missing_or_changed(struct db_pool *db, const char *aid, const char *cid,
+					 int if_version)
+{
+	struct cluster existing;
+	if (if_version != 0 && db_clusters_get(db, aid, cid, &existing) == DB_OK)
+		return DB_CONFLICT;
+	return DB_NOT_FOUND;
+}
+
+enum db_result db_clusters_update(struct db_pool *db, const char *aid, const char *cid,
+				  const char *name, const char *description, int if_version,
+				  struct cluster *out)
+{
+	char version_buf[24];
+	const char *params[] = { aid, cid, name, description,
+				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
+	PGresult *res;
+	enum db_result r = one_cluster(db_query(db, &stmt_update, 5, params, &res), &res, out);
+	return r == DB_NOT_FOUND ? missing_or_changed(db, aid, cid, if_version) : r;
+}
+
+enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
+				  int if_version)
+{
+	char version_buf[24];
+	const char *params[] = { aid, cid,
+				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
+	PGresult *res;
+	enum db_result r = db_query(db, &stmt_delete, 3, params, &res);
+	if (r != DB_OK)
+		return r;
+	bool deleted = PQntuples(res) == 1;
+	PQclear(res);
+	return deleted ? DB_OK : missing_or_changed(db, aid, cid, if_version);
+}
