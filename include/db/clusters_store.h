@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"
 
@@ -24,9 +25,11 @@ struct cluster {
 };
 
 /* Allocates a cid, the smallest free index and the domain, and inserts the
- * cluster, in one transaction (see clusters_store.c for how concurrent
- * creates stay apart). DB_CONFLICT: the account has IDALLOC_MAX_CLUSTERS. */
-enum db_result db_clusters_create(struct db_pool *db, const char *aid, const char *name,
+ * cluster with its audit entry, in one transaction (see clusters_store.c for
+ * how concurrent creates stay apart). DB_CONFLICT: the account has
+ * IDALLOC_MAX_CLUSTERS. */
+enum db_result db_clusters_create(struct db_pool *db, const char *aid,
+				  const struct audit_actor *actor, const char *name,
 				  const char *description, struct cluster *out)
 	__attribute__((warn_unused_result));
 
@@ -41,14 +44,17 @@ enum db_result db_clusters_list(struct db_pool *db, const char *aid, const char 
 				int limit, struct cluster **out, size_t *n)
 	__attribute__((warn_unused_result));
 
-/* Changes the non-NULL fields. if_version != 0: only at that version, else
- * DB_CONFLICT. */
+/* Changes the non-NULL fields and records the change in the audit trail.
+ * if_version != 0: only at that version, else DB_CONFLICT. */
 enum db_result db_clusters_update(struct db_pool *db, const char *aid, const char *cid,
-				  const char *name, const char *description, int if_version,
-				  struct cluster *out) __attribute__((warn_unused_result));
+				  const struct audit_actor *actor, const char *name,
+				  const char *description, int if_version, struct cluster *out)
+	__attribute__((warn_unused_result));
 
-/* Deletes the cluster, which frees its cid and index. if_version as above. */
+/* Deletes the cluster, which frees its cid and index, and records it in the
+ * audit trail. if_version as above. */
 enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  int if_version) __attribute__((warn_unused_result));
+				  const struct audit_actor *actor, int if_version)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -55,6 +55,16 @@ static bool load_cluster(struct request *req, struct cluster *out)
 	return true;
 }
 
+/* The caller, for the audit trail. */
+static struct audit_actor actor_of(const struct request *req)
+{
+	const struct principal *p = &req->principal;
+	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
+				     .id = p->kind == TOKEN_PAT ? p->token_id : p->uid,
+				     .trace_id = req->trace_id,
+				     .ip = req->client_ip };
+}
+
 static void precondition_failed(struct request *req)
 {
 	request_error(req, 412, "precondition.failed", NULL,
@@ -65,8 +75,10 @@ void api_clusters_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
 	struct cluster c;
-	enum db_result r = db_clusters_create(req->server->db, aid, api_body_string(req, "name"),
-					      api_body_string(req, "description"), &c);
+	struct audit_actor actor = actor_of(req);
+	enum db_result r =
+		db_clusters_create(req->server->db, aid, &actor, api_body_string(req, "name"),
+				   api_body_string(req, "description"), &c);
 	if (r == DB_CONFLICT) {
 		request_error(req, 409, "cluster.limit", NULL, "An account has at most %d clusters",
 			      IDALLOC_MAX_CLUSTERS);
@@ -150,8 +162,9 @@ void api_clusters_update(struct request *req)
 	if (!cid || !api_if_match(req, &if_version))
 		return;
 	struct cluster c;
+	struct audit_actor actor = actor_of(req);
 	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
-					      api_body_string(req, "name"),
+					      &actor, api_body_string(req, "name"),
 					      api_body_string(req, "description"), if_version, &c);
 	if (r == DB_CONFLICT) {
 		precondition_failed(req);
@@ -173,8 +186,9 @@ void api_clusters_delete(struct request *req)
 		return;
 	/* A cluster has no nodes, apps or services until the agent and service
 	 * issues add them; then deleting one becomes a teardown job (202). */
-	enum db_result r =
-		db_clusters_delete(req->server->db, request_param(req, "aid"), cid, if_version);
+	struct audit_actor actor = actor_of(req);
+	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
+					      &actor, if_version);
 	if (r == DB_CONFLICT) {
 		precondition_failed(req);
 		return;

@@ -86,6 +86,7 @@ static enum db_result one_cluster(enum db_result r, PGresult **resp, struct clus
 
 struct create_args {
 	const char *aid, *name, *description;
+	const struct audit_actor *actor;
 	struct cluster *out;
 };
 
@@ -132,13 +133,17 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 	const char *iparams[] = {
 		a->aid, cid, a->name, a->description, db_int64_param(index, index_text), domain
 	};
-	return one_cluster(db_exec(c, &stmt_insert, 6, iparams, &res), &res, a->out);
+	r = one_cluster(db_exec(c, &stmt_insert, 6, iparams, &res), &res, a->out);
+	if (r == DB_OK)
+		r = db_audit_insert(c, a->aid, a->actor, "cluster.create", "cluster", cid);
+	return r;
 }
 
-enum db_result db_clusters_create(struct db_pool *db, const char *aid, const char *name,
+enum db_result db_clusters_create(struct db_pool *db, const char *aid,
+				  const struct audit_actor *actor, const char *name,
 				  const char *description, struct cluster *out)
 {
-	struct create_args args = { aid, name, description ? description : "", out };
+	struct create_args args = { aid, name, description ? description : "", actor, out };
 	return db_transaction(db, create_tx, &args);
 }
 
@@ -178,38 +183,72 @@ enum db_result db_clusters_list(struct db_pool *db, const char *aid, const char 
 
 /* After a conditional write touched no row: DB_CONFLICT when the cluster
  * exists (another version), else DB_NOT_FOUND. */
-static enum db_result missing_or_changed(struct db_pool *db, const char *aid, const char *cid,
+static enum db_result missing_or_changed(struct db_conn *c, const char *aid, const char *cid,
 					 int if_version)
 {
+	if (if_version == 0)
+		return DB_NOT_FOUND;
+	const char *params[] = { aid, cid };
+	PGresult *res;
 	struct cluster existing;
-	if (if_version != 0 && db_clusters_get(db, aid, cid, &existing) == DB_OK)
-		return DB_CONFLICT;
-	return DB_NOT_FOUND;
+	enum db_result r = one_cluster(db_exec(c, &stmt_get, 2, params, &res), &res, &existing);
+	return r == DB_OK ? DB_CONFLICT : r;
+}
+
+struct change_args {
+	const char *aid, *cid, *name, *description;
+	const struct audit_actor *actor;
+	int if_version;
+	struct cluster *out;
+};
+
+static enum db_result update_tx(struct db_conn *c, void *arg)
+{
+	struct change_args *a = arg;
+	char version_buf[24];
+	const char *params[] = { a->aid, a->cid, a->name, a->description,
+				 a->if_version != 0 ? db_int64_param(a->if_version, version_buf)
+						    : NULL };
+	PGresult *res;
+	enum db_result r = one_cluster(db_exec(c, &stmt_update, 5, params, &res), &res, a->out);
+	if (r == DB_NOT_FOUND)
+		return missing_or_changed(c, a->aid, a->cid, a->if_version);
+	if (r == DB_OK && a->name)
+		r = db_audit_insert(c, a->aid, a->actor, "cluster.rename", "cluster", a->cid);
+	if (r == DB_OK && a->description)
+		r = db_audit_insert(c, a->aid, a->actor, "cluster.describe", "cluster", a->cid);
+	return r;
 }
 
 enum db_result db_clusters_update(struct db_pool *db, const char *aid, const char *cid,
-				  const char *name, const char *description, int if_version,
-				  struct cluster *out)
+				  const struct audit_actor *actor, const char *name,
+				  const char *description, int if_version, struct cluster *out)
 {
-	char version_buf[24];
-	const char *params[] = { aid, cid, name, description,
-				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
-	PGresult *res;
-	enum db_result r = one_cluster(db_query(db, &stmt_update, 5, params, &res), &res, out);
-	return r == DB_NOT_FOUND ? missing_or_changed(db, aid, cid, if_version) : r;
+	struct change_args args = { aid, cid, name, description, actor, if_version, out };
+	return db_transaction(db, update_tx, &args);
 }
 
-enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  int if_version)
+static enum db_result delete_tx(struct db_conn *c, void *arg)
 {
+	struct change_args *a = arg;
 	char version_buf[24];
-	const char *params[] = { aid, cid,
-				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
+	const char *params[] = { a->aid, a->cid,
+				 a->if_version != 0 ? db_int64_param(a->if_version, version_buf)
+						    : NULL };
 	PGresult *res;
-	enum db_result r = db_query(db, &stmt_delete, 3, params, &res);
+	enum db_result r = db_exec(c, &stmt_delete, 3, params, &res);
 	if (r != DB_OK)
 		return r;
 	bool deleted = PQntuples(res) == 1;
 	PQclear(res);
-	return deleted ? DB_OK : missing_or_changed(db, aid, cid, if_version);
+	if (!deleted)
+		return missing_or_changed(c, a->aid, a->cid, a->if_version);
+	return db_audit_insert(c, a->aid, a->actor, "cluster.delete", "cluster", a->cid);
+}
+
+enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
+				  const struct audit_actor *actor, int if_version)
+{
+	struct change_args args = { aid, cid, NULL, NULL, actor, if_version, NULL };
+	return db_transaction(db, delete_tx, &args);
 }

@@ -69,4 +69,11 @@ enum db_result db_accounts_insert_owned(struct db_conn *conn, const char *uid,
 enum db_result db_sessions_insert(struct db_conn *conn, const char *uid, const uint8_t hash[32],
 				  int64_t expires_us) __attribute__((warn_unused_result));
 
+/* Appends an audit entry inside the caller's transaction (audit_store.c). */
+struct audit_actor;
+enum db_result db_audit_insert(struct db_conn *conn, const char *aid,
+			       const struct audit_actor *actor, const char *action,
+			       const char *target_type, const char *target_id)
+	__attribute__((warn_unused_result));
+
 #endif
