@@ -22,4 +22,10 @@ bool idalloc_cid(const char (*used)[IDALLOC_CID_LEN + 1], size_t n, char out[IDA
 /* The smallest index outside 200-207 for which used[index] is false, or -1. */
 int idalloc_cluster_index(const bool used[IDALLOC_CLUSTER_INDEXES]);
 
+/* Node VPN addresses are 172.24.<cluster index>.<host>; .254 is the control
+ * plane's VIP. The smallest host in 1-253 for which used[host] is false, or
+ * -1 when the cluster's subnet is full. Registration calls it inside the
+ * transaction that locks the cluster and inserts the node. */
+int idalloc_vpn_host(const bool used[256]);
+
 #endif

@@ -53,3 +53,11 @@ int idalloc_cluster_index(const bool used[IDALLOC_CLUSTER_INDEXES])
 	}
 	return -1;
 }
+
+int idalloc_vpn_host(const bool used[256])
+{
+	for (int host = 1; host <= 253; host++)
+		if (!used[host])
+			return host;
+	return -1;
+}

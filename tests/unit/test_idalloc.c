@@ -62,10 +62,25 @@ TEST(smallest_index_skips_vpn_devices)
 	CHECK_INT_EQ(idalloc_cluster_index(used), -1);
 }
 
+TEST(vpn_hosts)
+{
+	bool used[256] = { false };
+	CHECK_INT_EQ(idalloc_vpn_host(used), 1);
+	used[0] = true; /* the network address is never handed out anyway */
+	used[1] = used[2] = true;
+	CHECK_INT_EQ(idalloc_vpn_host(used), 3);
+	used[1] = false;
+	CHECK_INT_EQ(idalloc_vpn_host(used), 1);
+	for (int h = 1; h <= 253; h++)
+		used[h] = true;
+	CHECK_INT_EQ(idalloc_vpn_host(used), -1); /* .254 (VIP) and .255 are never used */
+}
+
 int main(void)
 {
 	RUN(cid_shape);
 	RUN(cid_avoids_used);
 	RUN(smallest_index_skips_vpn_devices);
+	RUN(vpn_hosts);
 	return test_summary("unit/idalloc");
 }
