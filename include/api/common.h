@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "db/accounts_store.h"
+#include "db/audit.h"
 #include "db/db.h"
 #include "db/users_store.h"
 #include "http/request.h"
@@ -56,6 +57,14 @@ bool api_check_password(struct request *req, const char *field, const char *pass
 
 /* s is one of the NULL-terminated choices. */
 bool api_one_of(const char *s, const char *const *choices);
+
+/* Loads the cluster of the path (:aid, :cid): a malformed or unknown cid
+ * replies 404 cluster.not_found and returns false. */
+struct cluster;
+bool api_load_cluster(struct request *req, struct cluster *out) __attribute__((warn_unused_result));
+
+/* The caller, for the audit trail: its user, or its API key. */
+struct audit_actor api_actor(const struct request *req);
 
 json_t *api_user_to_json(const struct user *u);
 json_t *api_account_to_json(const struct account *a);

@@ -42,6 +42,11 @@ void api_clusters_kubeconfig(struct request *req);
 void api_clusters_deployment_ready(struct request *req);
 void api_cluster_domains_list(struct request *req);
 
+/* server/api/nodes.c */
+void api_nodes_list(struct request *req);
+void api_nodes_get(struct request *req);
+void api_nodes_update(struct request *req);
+
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 

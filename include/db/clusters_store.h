@@ -22,6 +22,7 @@ struct cluster {
 	int version; /* ETag */
 	int64_t created_us;
 	int64_t updated_us;
+	int nodes_total, nodes_online, nodes_offline;
 };
 
 /* Allocates a cid, the smallest free index and the domain, and inserts the
@@ -52,9 +53,10 @@ enum db_result db_clusters_update(struct db_pool *db, const char *aid, const cha
 	__attribute__((warn_unused_result));
 
 /* Deletes the cluster, which frees its cid and index, and records it in the
- * audit trail. if_version as above. */
+ * audit trail; if_version as above. A cluster with live nodes is left alone:
+ * DB_OK with *live_nodes > 0 (their teardown is a job, agent-work issue). */
 enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  const struct audit_actor *actor, int if_version)
+				  const struct audit_actor *actor, int if_version, int *live_nodes)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -19,9 +19,8 @@ static json_t *cluster_to_json(const struct cluster *c)
 	snprintf(cidr, sizeof(cidr), "172.24.%d.0/24", c->cluster_index);
 	snprintf(vip, sizeof(vip), "172.24.%d.254", c->cluster_index);
 	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
-	/* Nodes register through the agent gateway (a later issue): until then a
-	 * cluster has none. */
-	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", 0, "online", 0, "offline", 0);
+	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", c->nodes_total, "online",
+				   c->nodes_online, "offline", c->nodes_offline);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o}", "cid",
 			 c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
@@ -41,8 +40,7 @@ static const char *path_cid(struct request *req)
 	return cid;
 }
 
-/* Loads the cluster of the path; on failure the error reply is set. */
-static bool load_cluster(struct request *req, struct cluster *out)
+bool api_load_cluster(struct request *req, struct cluster *out)
 {
 	const char *cid = path_cid(req);
 	if (!cid)
@@ -55,8 +53,7 @@ static bool load_cluster(struct request *req, struct cluster *out)
 	return true;
 }
 
-/* The caller, for the audit trail. */
-static struct audit_actor actor_of(const struct request *req)
+struct audit_actor api_actor(const struct request *req)
 {
 	const struct principal *p = &req->principal;
 	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
@@ -75,7 +72,7 @@ void api_clusters_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
 	struct cluster c;
-	struct audit_actor actor = actor_of(req);
+	struct audit_actor actor = api_actor(req);
 	enum db_result r =
 		db_clusters_create(req->server->db, aid, &actor, api_body_string(req, "name"),
 				   api_body_string(req, "description"), &c);
@@ -149,7 +146,7 @@ void api_cluster_domains_list(struct request *req)
 void api_clusters_get(struct request *req)
 {
 	struct cluster c;
-	if (!load_cluster(req, &c))
+	if (!api_load_cluster(req, &c))
 		return;
 	api_set_etag(req, c.version);
 	request_reply(req, 200, cluster_to_json(&c));
@@ -162,7 +159,7 @@ void api_clusters_update(struct request *req)
 	if (!cid || !api_if_match(req, &if_version))
 		return;
 	struct cluster c;
-	struct audit_actor actor = actor_of(req);
+	struct audit_actor actor = api_actor(req);
 	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
 					      &actor, api_body_string(req, "name"),
 					      api_body_string(req, "description"), if_version, &c);
@@ -184,11 +181,10 @@ void api_clusters_delete(struct request *req)
 	int if_version;
 	if (!cid || !api_if_match(req, &if_version))
 		return;
-	/* A cluster has no nodes, apps or services until the agent and service
-	 * issues add them; then deleting one becomes a teardown job (202). */
-	struct audit_actor actor = actor_of(req);
+	struct audit_actor actor = api_actor(req);
+	int live_nodes;
 	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
-					      &actor, if_version);
+					      &actor, if_version, &live_nodes);
 	if (r == DB_CONFLICT) {
 		precondition_failed(req);
 		return;
@@ -197,13 +193,22 @@ void api_clusters_delete(struct request *req)
 		api_reply_db_error(req, r, "cluster", cid);
 		return;
 	}
+	if (live_nodes > 0) {
+		/* Tearing nodes down is a job for their agents (agent-work issue);
+		 * until it exists, refusing beats deleting rows under live nodes. */
+		request_error(req, 409, "cluster.has_nodes",
+			      json_pack("{s:i}", "nodes", live_nodes),
+			      "Cluster %s still has %d node%s: delete them first", cid, live_nodes,
+			      live_nodes == 1 ? "" : "s");
+		return;
+	}
 	request_reply(req, 204, NULL);
 }
 
 void api_clusters_kubeconfig(struct request *req)
 {
 	struct cluster c;
-	if (!load_cluster(req, &c))
+	if (!api_load_cluster(req, &c))
 		return;
 	/* Credentials arrive from a control-plane node (agent issue). */
 	request_error(req, 409, "cluster.not_active", NULL,
@@ -214,7 +219,7 @@ void api_clusters_kubeconfig(struct request *req)
 void api_clusters_deployment_ready(struct request *req)
 {
 	struct cluster c;
-	if (!load_cluster(req, &c))
+	if (!api_load_cluster(req, &c))
 		return;
 	/* Harbor, MinIO and BuildKit are services of the cluster (services
 	 * issue); none can be installed yet, so none is ready. */

@@ -59,6 +59,10 @@ static const struct field_spec cluster_update_input[] = {
 	{ "description", FIELD_STRING, false, 0, 1000, NULL, "what the cluster is for" },
 	{ 0 },
 };
+static const struct field_spec node_update_input[] = {
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "node name" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -93,6 +97,12 @@ static const struct output_spec deployment_ready_output = {
 };
 static const struct output_spec cluster_domains_output = { "clusterDomains",
 							   FIELDS("clusterDomains", "nextCursor") };
+#define NODE_FIELDS                                                                                \
+	"nid", "cid", "name", "role", "status", "machineId", "hostname", "os", "vpnIp",            \
+		"externalIp", "agentVersion", "lastHeartbeatAt", "certNotAfter", "conditions",     \
+		"createdAt"
+static const struct output_spec node_output = { "node", FIELDS(NODE_FIELDS) };
+static const struct output_spec nodes_output = { "nodes", FIELDS("nodes", "nextCursor") };
 static const struct output_spec modules_output = { "modules", FIELDS("modules") };
 
 const struct route api_routes[] = {
@@ -152,6 +162,13 @@ const struct route api_routes[] = {
 	  "Whether Harbor, MinIO and BuildKit are ready for app builds" },
 	{ "GET", "/:aid/cluster-domains", api_cluster_domains_list, ROUTE_ACCOUNT, ROLE_VIEWER,
 	  false, no_input, &cluster_domains_output, "Domains of the clusters; ?cid= filters" },
+
+	{ "GET", "/:aid/:cid/nodes", api_nodes_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  &nodes_output, "Nodes of a cluster" },
+	{ "GET", "/:aid/:cid/nodes/:nid", api_nodes_get, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &node_output, "Show a node" },
+	{ "PATCH", "/:aid/:cid/nodes/:nid", api_nodes_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  node_update_input, &node_output, "Rename a node" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

@@ -19,9 +19,27 @@
 #include "db_internal.h"
 #include "util/xmalloc.h"
 
-#define CLUSTER_COLUMNS                                                                            \
-	"cid, name, description, cluster_index, domain, status, configured, version, " DB_US(      \
-		"created_at") ", " DB_US("updated_at")
+/* The node counts are read with the cluster, so they cannot disagree with the
+ * nodes table; a deleted node no longer counts. */
+#define NODE_COUNT(cond)                                                                           \
+	"(SELECT count(*) FROM nodes n WHERE n.aid = clusters.aid AND n.cid = clusters.cid"        \
+	" AND n.deleted_at IS NULL" cond ")"
+#define CLUSTER_COLUMNS                                                                                        \
+	"cid, name, description, cluster_index, domain, status, configured, version, " DB_US("cre"             \
+											     "ate"             \
+											     "d_"              \
+											     "at") ", " DB_US( \
+		"updated_at") ", " NODE_COUNT("") ", " NODE_COUNT(" AND "                                      \
+								  "n."                                         \
+								  "statu"                                      \
+								  "s = "                                       \
+								  "'onli"                                      \
+								  "ne'") ", " NODE_COUNT(" AND "               \
+											 "n."                  \
+											 "status "             \
+											 "= "                  \
+											 "'offlin"             \
+											 "e'")
 
 static const struct db_stmt stmt_lock_account = {
 	"clusters_lock_account",
@@ -51,6 +69,10 @@ static const struct db_stmt stmt_update = {
 	" WHERE aid = $1 AND cid = $2 AND ($5::int IS NULL OR version = $5)"
 	" RETURNING " CLUSTER_COLUMNS
 };
+static const struct db_stmt stmt_live_nodes = {
+	"clusters_live_nodes",
+	"SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2 AND deleted_at IS NULL"
+};
 static const struct db_stmt stmt_delete = {
 	"clusters_delete", "DELETE FROM clusters WHERE aid = $1 AND cid = $2"
 			   " AND ($3::int IS NULL OR version = $3) RETURNING cid"
@@ -68,6 +90,9 @@ static void read_cluster(const PGresult *res, int row, struct cluster *out)
 	out->version = (int)db_get_int64(res, row, 7);
 	out->created_us = db_get_int64(res, row, 8);
 	out->updated_us = db_get_int64(res, row, 9);
+	out->nodes_total = (int)db_get_int64(res, row, 10);
+	out->nodes_online = (int)db_get_int64(res, row, 11);
+	out->nodes_offline = (int)db_get_int64(res, row, 12);
 }
 
 /* Takes the result by address: the call that fills it is an argument too,
@@ -200,6 +225,7 @@ struct change_args {
 	const struct audit_actor *actor;
 	int if_version;
 	struct cluster *out;
+	int *live_nodes;
 };
 
 static enum db_result update_tx(struct db_conn *c, void *arg)
@@ -224,19 +250,27 @@ enum db_result db_clusters_update(struct db_pool *db, const char *aid, const cha
 				  const struct audit_actor *actor, const char *name,
 				  const char *description, int if_version, struct cluster *out)
 {
-	struct change_args args = { aid, cid, name, description, actor, if_version, out };
+	struct change_args args = { aid, cid, name, description, actor, if_version, out, NULL };
 	return db_transaction(db, update_tx, &args);
 }
 
 static enum db_result delete_tx(struct db_conn *c, void *arg)
 {
 	struct change_args *a = arg;
+	const char *nparams[] = { a->aid, a->cid };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_live_nodes, 2, nparams, &res);
+	if (r != DB_OK)
+		return r;
+	*a->live_nodes = (int)db_get_int64(res, 0, 0);
+	PQclear(res);
+	if (*a->live_nodes > 0)
+		return DB_OK;
 	char version_buf[24];
 	const char *params[] = { a->aid, a->cid,
 				 a->if_version != 0 ? db_int64_param(a->if_version, version_buf)
 						    : NULL };
-	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_delete, 3, params, &res);
+	r = db_exec(c, &stmt_delete, 3, params, &res);
 	if (r != DB_OK)
 		return r;
 	bool deleted = PQntuples(res) == 1;
@@ -247,8 +281,9 @@ static enum db_result delete_tx(struct db_conn *c, void *arg)
 }
 
 enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  const struct audit_actor *actor, int if_version)
+				  const struct audit_actor *actor, int if_version, int *live_nodes)
 {
-	struct change_args args = { aid, cid, NULL, NULL, actor, if_version, NULL };
+	*live_nodes = 0;
+	struct change_args args = { aid, cid, NULL, NULL, actor, if_version, NULL, live_nodes };
 	return db_transaction(db, delete_tx, &args);
 }

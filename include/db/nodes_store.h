@@ -1,0 +1,60 @@
+/* Nodes of a cluster. Every function takes the aid and the cid and filters by
+ * both; deleted nodes are not shown. Thread safe. */
+#ifndef RUNOSD_DB_NODES_STORE_H
+#define RUNOSD_DB_NODES_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/audit.h"
+#include "db/db.h"
+#include "idalloc/ids.h"
+
+struct node_condition {
+	char type[64];
+	char status[16];
+	char reason[128];
+	char message[512];
+	int64_t last_transition_us;
+};
+
+struct node {
+	char nid[IDALLOC_SHORT_ID_LEN + 1];
+	char cid[4];
+	char name[256];
+	char role[16];
+	char status[16];
+	char machine_id[128];
+	char hostname[256];
+	char os[128];
+	int cluster_index;
+	int vpn_host;
+	char external_ip[64];
+	char agent_version[64];
+	int64_t last_heartbeat_us; /* 0: never */
+	int64_t cert_not_after_us; /* 0: none */
+	int version;
+	int64_t created_us;
+	size_t nconditions;
+	struct node_condition *conditions; /* owned; db_node_finish frees */
+};
+
+void db_node_finish(struct node *n);
+
+/* Nodes after the cursor, at most limit. *out holds *n nodes; free each with
+ * db_node_finish, then the array with free(). */
+enum db_result db_nodes_list(struct db_pool *db, const char *aid, const char *cid, int64_t after_us,
+			     const char *after_nid, int limit, struct node **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+enum db_result db_nodes_get(struct db_pool *db, const char *aid, const char *cid, const char *nid,
+			    struct node *out) __attribute__((warn_unused_result));
+
+/* Renames the node and records it in the audit trail. if_version != 0: only
+ * at that version, else DB_CONFLICT. */
+enum db_result db_nodes_rename(struct db_pool *db, const char *aid, const char *cid,
+			       const char *nid, const struct audit_actor *actor, const char *name,
+			       int if_version, struct node *out)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,134 @@
+/* Handlers of /:aid/:cid/nodes: reading and renaming the nodes of a cluster.
+ * Nodes are created by agent registration (agent gateway issue). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "db/clusters_store.h"
+#include "db/nodes_store.h"
+#include "runosd.h"
+
+static json_t *node_to_json(const struct node *n)
+{
+	char vpn_ip[32];
+	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", n->cluster_index, n->vpn_host);
+	json_t *conditions = json_array();
+	for (size_t i = 0; i < n->nconditions; i++) {
+		const struct node_condition *c = &n->conditions[i];
+		json_array_append_new(conditions,
+				      json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", c->type,
+						"status", c->status, "reason", c->reason, "message",
+						c->message, "lastTransitionAt",
+						api_time(c->last_transition_us)));
+	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, "
+			 "s:o}",
+			 "nid", n->nid, "cid", n->cid, "name", n->name, "role", n->role, "status",
+			 n->status, "machineId", n->machine_id, "hostname", n->hostname, "os",
+			 n->os, "vpnIp", vpn_ip, "externalIp", n->external_ip, "agentVersion",
+			 n->agent_version, "lastHeartbeatAt", api_time(n->last_heartbeat_us),
+			 "certNotAfter", api_time(n->cert_not_after_us), "conditions", conditions,
+			 "createdAt", api_time(n->created_us));
+}
+
+/* The :nid of the path, which must look like a node id; else 404. */
+static const char *path_nid(struct request *req)
+{
+	const char *nid = request_param(req, "nid");
+	if (!idalloc_is_short_id(nid)) {
+		request_error(req, 404, "node.not_found", NULL, "Node %s not found", nid);
+		return NULL;
+	}
+	return nid;
+}
+
+void api_nodes_list(struct request *req)
+{
+	struct cluster cluster;
+	int limit;
+	struct api_cursor cursor;
+	if (!api_load_cluster(req, &cluster) ||
+	    !api_list_params(req, idalloc_is_short_id, &limit, &cursor))
+		return;
+	struct node *nodes;
+	size_t n;
+	enum db_result r = db_nodes_list(req->server->db, request_param(req, "aid"), cluster.cid,
+					 cursor.after_us, cursor.after_id, limit + 1, &nodes, &n);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "node", NULL);
+		return;
+	}
+	bool more = n > (size_t)limit;
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (i < (size_t)limit)
+			json_array_append_new(items, node_to_json(&nodes[i]));
+	}
+	size_t last = more ? (size_t)limit - 1 : 0;
+	json_t *next =
+		more ? api_next_cursor(true, nodes[last].created_us, nodes[last].nid) : json_null();
+	for (size_t i = 0; i < n; i++)
+		db_node_finish(&nodes[i]);
+	free(nodes);
+	request_reply(req, 200, json_pack("{s:o, s:o}", "nodes", items, "nextCursor", next));
+}
+
+void api_nodes_get(struct request *req)
+{
+	struct cluster cluster;
+	if (!api_load_cluster(req, &cluster))
+		return;
+	const char *nid = path_nid(req);
+	if (!nid)
+		return;
+	struct node node;
+	enum db_result r =
+		db_nodes_get(req->server->db, request_param(req, "aid"), cluster.cid, nid, &node);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "node", nid);
+		return;
+	}
+	api_set_etag(req, node.version);
+	request_reply(req, 200, node_to_json(&node));
+	db_node_finish(&node);
+}
+
+void api_nodes_update(struct request *req)
+{
+	struct cluster cluster;
+	int if_version;
+	if (!api_load_cluster(req, &cluster))
+		return;
+	const char *nid = path_nid(req);
+	if (!nid || !api_if_match(req, &if_version))
+		return;
+	const char *aid = request_param(req, "aid");
+	const char *name = api_body_string(req, "name");
+	struct node node;
+	enum db_result r;
+	if (name) {
+		struct audit_actor actor = api_actor(req);
+		r = db_nodes_rename(req->server->db, aid, cluster.cid, nid, &actor, name,
+				    if_version, &node);
+	} else {
+		/* Nothing to change: answer with the node as it is. */
+		r = db_nodes_get(req->server->db, aid, cluster.cid, nid, &node);
+		if (r == DB_OK && if_version != 0 && if_version != node.version) {
+			db_node_finish(&node);
+			r = DB_CONFLICT;
+		}
+	}
+	if (r == DB_CONFLICT) {
+		request_error(req, 412, "precondition.failed", NULL,
+			      "The node changed: If-Match does not match its ETag");
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "node", nid);
+		return;
+	}
+	api_set_etag(req, node.version);
+	request_reply(req, 200, node_to_json(&node));
+	db_node_finish(&node);
+}
