@@ -812,7 +812,13 @@ json_t *it_json_get(const json_t *j, const char *path)
 			return NULL;
 		memcpy(key, p, n);
 		key[n] = '\0';
-		cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+		if (json_is_array(cur)) {
+			char *end;
+			unsigned long i = strtoul(key, &end, 10);
+			cur = *key && !*end ? json_array_get(cur, i) : NULL;
+		} else {
+			cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+		}
 		p += n + (dot ? 1 : 0);
 	}
 	return cur;

@@ -155,7 +155,7 @@ void it_resp_free(struct it_resp *r);
 /* A response header by name (case-insensitive), or NULL. */
 const char *it_header(const struct it_resp *r, const char *name);
 
-/* Member of a JSON object by dotted path ("user.uid"), or NULL. */
+/* Member by dotted path ("user.uid", "nodes.0.nid": numbers index arrays), or NULL. */
 json_t *it_json_get(const json_t *j, const char *path);
 /* The string at a dotted path, or NULL when absent or not a string. */
 const char *it_json_str(const json_t *j, const char *path);

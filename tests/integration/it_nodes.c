@@ -1,0 +1,261 @@
+/* Nodes of a cluster: reading, renaming, what they do to their cluster, and
+ * the audit trail of cluster and node changes.
+ *
+ * Nodes are created by agent registration (a later issue), so this program
+ * inserts them with SQL, the way registration will, and checks the API and the
+ * database around them: list and paginate (deleted nodes hidden), show with
+ * conditions and VPN address, rename with If-Match, roles and tenants, the
+ * cluster's nodeCounts, a cluster with live nodes refusing deletion, and one
+ * audit row per change, written with the change. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct it_server *srv;
+static struct it_user owner, stranger;
+static struct it_key viewer;
+static char cid[8], other_cid[8];
+static int cluster_index;
+static PGconn *db;
+
+static bool create_cluster(const char *name, char out_cid[8], int *index)
+{
+	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt("{\"name\":\"%s\"}", name),
+				   "/%s/clusters", owner.aid);
+	bool ok = r.status == 201 && it_json_str(r.json, "cid");
+	if (ok) {
+		snprintf(out_cid, 8, "%s", it_json_str(r.json, "cid"));
+		if (index)
+			*index = (int)json_integer_value(it_json_get(r.json, "clusterIndex"));
+	}
+	it_resp_free(&r);
+	return ok;
+}
+
+static bool insert_node(const char *nid, const char *in_cid, int host, const char *status,
+			bool deleted)
+{
+	const char *p[] = { owner.aid,		in_cid, nid,
+			    it_fmt("%d", host), status, deleted ? "now" : NULL };
+	return it_db_exec(
+		db,
+		"INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host, status,"
+		" deleted_at) VALUES ($1, $2, $3, $3 || '-name', 'worker', 'machine-' || $3,"
+		" $4::int, $5, $6::timestamptz)",
+		6, p);
+}
+
+TEST(empty_cluster_lists_no_nodes)
+{
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes", owner.aid, cid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(it_json_get(r.json, "nodes")), 0);
+	CHECK(json_is_null(it_json_get(r.json, "nextCursor")));
+	it_resp_free(&r);
+}
+
+TEST(list_show_and_counts)
+{
+	REQUIRE(insert_node("nodea", cid, 1, "online", false));
+	REQUIRE(insert_node("nodeb", cid, 2, "offline", false));
+	REQUIRE(insert_node("nodec", cid, 3, "online", true)); /* deleted: hidden, not counted */
+	const char *p[] = { owner.aid };
+	REQUIRE(it_db_exec(
+		db,
+		"INSERT INTO node_conditions (aid, nid, type, status, reason, message)"
+		" VALUES ($1, 'nodea', 'Ready', 'True', 'KubeletReady', 'kubelet is ready')",
+		1, p));
+
+	struct it_resp r =
+		it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes?limit=1", owner.aid, cid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(it_json_get(r.json, "nodes")), 1);
+	const char *cursor = it_json_str(r.json, "nextCursor");
+	CHECK(cursor != NULL);
+	char next[128] = "";
+	if (cursor)
+		snprintf(next, sizeof(next), "%s", cursor);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes?limit=1&cursor=%s", owner.aid, cid,
+		    next);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "nodes.0.nid"), "nodeb");
+	CHECK(json_is_null(it_json_get(r.json, "nextCursor")));
+	it_resp_free(&r);
+
+	r = it_call(srv, "GET", viewer.token, NULL, "/%s/%s/nodes/nodea", owner.aid, cid);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "nid"), "nodea");
+	CHECK_STR_EQ(it_json_str(r.json, "cid"), cid);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "online");
+	CHECK_STR_EQ(it_json_str(r.json, "vpnIp"), it_fmt("172.24.%d.1", cluster_index));
+	CHECK_STR_EQ(it_json_str(r.json, "conditions.0.type"), "Ready");
+	CHECK_STR_EQ(it_json_str(r.json, "conditions.0.reason"), "KubeletReady");
+	CHECK(json_is_null(it_json_get(r.json, "lastHeartbeatAt")));
+	CHECK_STR_EQ(it_header(&r, "ETag"), "\"v1\"");
+	it_resp_free(&r);
+
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes/nodec", owner.aid, cid);
+	CHECK_ERROR(r, 404, "node.not_found");
+	it_resp_free(&r);
+
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_integer_value(it_json_get(r.json, "nodeCounts.total")), 2);
+	CHECK_INT_EQ(json_integer_value(it_json_get(r.json, "nodeCounts.online")), 1);
+	CHECK_INT_EQ(json_integer_value(it_json_get(r.json, "nodeCounts.offline")), 1);
+	it_resp_free(&r);
+}
+
+TEST(not_found_shapes)
+{
+	static const char *const paths[] = { "/%s/%s/nodes/zzzzz", "/%s/%s/nodes/NODEA",
+					     "/%s/%s/nodes/nod" };
+	for (size_t i = 0; i < 3; i++) {
+		struct it_resp r = it_call(srv, "GET", owner.token, NULL, paths[i], owner.aid, cid);
+		CHECK_ERROR(r, 404, "node.not_found");
+		it_resp_free(&r);
+	}
+	/* The right node through another cluster of the same account. */
+	struct it_resp r =
+		it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes/nodea", owner.aid, other_cid);
+	CHECK_ERROR(r, 404, "node.not_found");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/zzz/nodes", owner.aid);
+	CHECK_ERROR(r, 404, "cluster.not_found");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/Z1/nodes", owner.aid);
+	CHECK_ERROR(r, 404, "cluster.not_found");
+	it_resp_free(&r);
+	/* Another tenant sees nothing, whatever it asks. */
+	static const char *const methods[] = { "GET", "GET", "PATCH" };
+	static const char *const tenant_paths[] = { "/%s/%s/nodes", "/%s/%s/nodes/nodea",
+						    "/%s/%s/nodes/nodea" };
+	for (size_t i = 0; i < 3; i++) {
+		r = it_call(srv, methods[i], stranger.token,
+			    i == 2 ? "{\"name\":\"mine now\"}" : NULL, tenant_paths[i], owner.aid,
+			    cid);
+		CHECK_ERROR(r, 404, "account.not_found");
+		it_resp_free(&r);
+	}
+}
+
+TEST(rename)
+{
+	struct it_resp r = it_call(srv, "PATCH", viewer.token, "{\"name\":\"x\"}",
+				   "/%s/%s/nodes/nodea", owner.aid, cid);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	it_resp_free(&r);
+	r = it_call(srv, "PATCH", owner.token, "{\"name\":\"  \"}", "/%s/%s/nodes/nodea", owner.aid,
+		    cid);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
+	r = it_call(srv, "PATCH", owner.token, "{\"role\":\"controlplane\"}", "/%s/%s/nodes/nodea",
+		    owner.aid, cid);
+	CHECK_ERROR(r, 400, "validation.unknown_field");
+	it_resp_free(&r);
+
+	const char *stale[] = { "If-Match: \"v9\"", NULL };
+	struct it_req req = { .method = "PATCH",
+			      .path = it_fmt("/%s/%s/nodes/nodea", owner.aid, cid),
+			      .token = owner.token,
+			      .body = "{\"name\":\"web-1\"}",
+			      .headers = stale };
+	it_request(srv, &req, &r);
+	CHECK_ERROR(r, 412, "precondition.failed");
+	it_resp_free(&r);
+
+	const char *fresh[] = { "If-Match: \"v1\"", NULL };
+	req.headers = fresh;
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "name"), "web-1");
+	CHECK_STR_EQ(it_header(&r, "ETag"), "\"v2\"");
+	it_resp_free(&r);
+
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes/nodea", owner.aid, cid);
+	CHECK_STR_EQ(it_json_str(r.json, "name"), "web-1");
+	it_resp_free(&r);
+}
+
+TEST(cluster_with_nodes_is_not_deleted)
+{
+	struct it_resp r =
+		it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_ERROR(r, 409, "cluster.has_nodes");
+	CHECK_INT_EQ(json_integer_value(it_json_get(r.json, "nodes")), 2);
+	it_resp_free(&r);
+	const char *p[] = { owner.aid, cid };
+	CHECK_INT_EQ(
+		it_db_count(db, "SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2", 2, p), 3);
+	REQUIRE(it_db_exec(db,
+			   "UPDATE nodes SET deleted_at = now() WHERE aid = $1 AND cid = $2"
+			   " AND deleted_at IS NULL",
+			   2, p));
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+}
+
+TEST(audit_trail)
+{
+	/* One row per change, actor and trace id included, for: the clusters
+	 * created in setup, the node rename, the cluster delete. Refused
+	 * changes (412, 409, 403) left none. */
+	const char *p[] = { owner.aid };
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1"
+				 " AND action = 'cluster.create'",
+				 1, p),
+		     2);
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1"
+				 " AND action = 'node.rename' AND target_id = 'nodea'",
+				 1, p),
+		     1);
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1"
+				 " AND action = 'cluster.delete'",
+				 1, p),
+		     1);
+	const char *q[] = { owner.aid, owner.uid };
+	CHECK_INT_EQ(it_db_count(db,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1 AND"
+				 " (actor_type <> 'user' OR actor_id <> $2 OR length(trace_id) < 8"
+				 " OR ip = '')",
+				 2, q),
+		     0);
+}
+
+TEST(clean_stop)
+{
+	CHECK_INT_EQ(it_server_stop(srv), 0);
+}
+
+int main(void)
+{
+	if (!it_init("it_nodes")) {
+		test_failed++;
+		return it_finish("it_nodes");
+	}
+	srv = it_server_start("nodes", NULL);
+	db = srv ? it_db_connect(it_env.database_url) : NULL;
+	if (!srv || !db || !it_signup(srv, &owner) || !it_signup(srv, &stranger) ||
+	    !it_create_pat(srv, owner.token, owner.aid, "viewer", &viewer) ||
+	    !create_cluster("nodes", cid, &cluster_index) ||
+	    !create_cluster("other", other_cid, NULL)) {
+		test_failed++;
+		fprintf(stderr, "FAIL it_nodes: no server, database, users or clusters\n");
+		return it_finish("it_nodes");
+	}
+	RUN(empty_cluster_lists_no_nodes);
+	RUN(list_show_and_counts);
+	RUN(not_found_shapes);
+	RUN(rename);
+	RUN(cluster_with_nodes_is_not_deleted);
+	RUN(audit_trail);
+	RUN(clean_stop);
+	PQfinish(db);
+	return it_finish("it_nodes");
+}
