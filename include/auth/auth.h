@@ -5,7 +5,9 @@
  * Cache entries live AUTH_CACHE_TTL_MS: after that the token and the caller's
  * memberships are read again, so a revocation, expiry or role change made by
  * any server instance takes effect within that time; a revocation made by this
- * instance (auth_forget) takes effect at once. Thread safe. */
+ * instance (auth_forget) takes effect at once. A session asking for an
+ * account its cached entry has no membership in is read again at once, so a
+ * new membership is never late. Thread safe. */
 #ifndef RUNOSD_AUTH_AUTH_H
 #define RUNOSD_AUTH_AUTH_H
 

@@ -25,14 +25,20 @@ struct cluster {
 	int nodes_total, nodes_online, nodes_offline;
 };
 
+enum clusters_full {
+	CLUSTERS_ROOM,	   /* not full */
+	CLUSTERS_NO_INDEX, /* IDALLOC_MAX_CLUSTERS clusters */
+	CLUSTERS_NO_CID,   /* every cid taken (cannot happen below the index limit) */
+};
+
 /* Allocates a cid, the smallest free index and the domain, and inserts the
  * cluster with its audit entry, in one transaction (see clusters_store.c for
- * how concurrent creates stay apart). DB_CONFLICT: the account has
- * IDALLOC_MAX_CLUSTERS. */
+ * how concurrent creates stay apart). DB_CONFLICT: the account is full, and
+ * *full says how. */
 enum db_result db_clusters_create(struct db_pool *db, const char *aid,
 				  const struct audit_actor *actor, const char *name,
-				  const char *description, struct cluster *out)
-	__attribute__((warn_unused_result));
+				  const char *description, struct cluster *out,
+				  enum clusters_full *full) __attribute__((warn_unused_result));
 
 enum db_result db_clusters_get(struct db_pool *db, const char *aid, const char *cid,
 			       struct cluster *out) __attribute__((warn_unused_result));

@@ -73,12 +73,18 @@ void api_clusters_create(struct request *req)
 	const char *aid = request_param(req, "aid");
 	struct cluster c;
 	struct audit_actor actor = api_actor(req);
+	enum clusters_full full;
 	enum db_result r =
 		db_clusters_create(req->server->db, aid, &actor, api_body_string(req, "name"),
-				   api_body_string(req, "description"), &c);
-	if (r == DB_CONFLICT) {
+				   api_body_string(req, "description"), &c, &full);
+	if (r == DB_CONFLICT && full == CLUSTERS_NO_INDEX) {
 		request_error(req, 409, "cluster.limit", NULL, "An account has at most %d clusters",
 			      IDALLOC_MAX_CLUSTERS);
+		return;
+	}
+	if (r == DB_CONFLICT && full == CLUSTERS_NO_CID) {
+		request_error(req, 409, "cluster.cid_exhausted", NULL,
+			      "Every cluster id of this account is in use");
 		return;
 	}
 	if (r != DB_OK) {

@@ -242,7 +242,11 @@ enum auth_result auth_authenticate(struct auth *a, const char *authorization, co
 
 	auth_token_hash(token, out->token_hash);
 	int64_t now_ms = time_mono_ms();
-	if (cache_get(a, out->token_hash, aid, now_ms, out))
+	/* A session asking for an account its cached memberships lack is read
+	 * again: a membership added on another instance (a new account, an
+	 * accepted invitation) then works at once, not after the cache TTL. */
+	if (cache_get(a, out->token_hash, aid, now_ms, out) &&
+	    !(aid && out->kind == TOKEN_SESSION && out->role_in_aid == ROLE_NONE))
 		return verdict(out);
 
 	struct credential cred;

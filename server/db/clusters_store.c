@@ -24,22 +24,16 @@
 #define NODE_COUNT(cond)                                                                           \
 	"(SELECT count(*) FROM nodes n WHERE n.aid = clusters.aid AND n.cid = clusters.cid"        \
 	" AND n.deleted_at IS NULL" cond ")"
-#define CLUSTER_COLUMNS                                                                                        \
-	"cid, name, description, cluster_index, domain, status, configured, version, " DB_US("cre"             \
-											     "ate"             \
-											     "d_"              \
-											     "at") ", " DB_US( \
-		"updated_at") ", " NODE_COUNT("") ", " NODE_COUNT(" AND "                                      \
-								  "n."                                         \
-								  "statu"                                      \
-								  "s = "                                       \
-								  "'onli"                                      \
-								  "ne'") ", " NODE_COUNT(" AND "               \
-											 "n."                  \
-											 "status "             \
-											 "= "                  \
-											 "'offlin"             \
-											 "e'")
+/* The macro is laid out by hand: clang-format 14 splits its strings differently on
+ * each run. */
+/* clang-format off */
+#define CLUSTER_COLUMNS \
+	"cid, name, description, cluster_index, domain, status, configured, version, " \
+	DB_US("created_at") ", " DB_US("updated_at") ", " \
+	NODE_COUNT("") ", " \
+	NODE_COUNT(" AND n.status = 'online'") ", " \
+	NODE_COUNT(" AND n.status = 'offline'")
+/* clang-format on */
 
 static const struct db_stmt stmt_lock_account = {
 	"clusters_lock_account",
@@ -113,6 +107,7 @@ struct create_args {
 	const char *aid, *name, *description;
 	const struct audit_actor *actor;
 	struct cluster *out;
+	enum clusters_full *full;
 };
 
 static enum db_result create_tx(struct db_conn *c, void *arg)
@@ -147,11 +142,12 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 
 	char cid[IDALLOC_CID_LEN + 1];
 	int index = idalloc_cluster_index(used);
-	bool have_cid = index >= 0 &&
-			idalloc_cid((const char(*)[IDALLOC_CID_LEN + 1]) cids, (size_t)rows, cid);
+	bool have_cid = idalloc_cid((const char(*)[IDALLOC_CID_LEN + 1]) cids, (size_t)rows, cid);
 	free(cids);
-	if (!have_cid)
+	if (index < 0 || !have_cid) {
+		*a->full = index < 0 ? CLUSTERS_NO_INDEX : CLUSTERS_NO_CID;
 		return DB_CONFLICT;
+	}
 
 	char index_text[24], domain[300];
 	snprintf(domain, sizeof(domain), "%s.%s.%s", cid, a->aid, base_domain);
@@ -159,6 +155,10 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 		a->aid, cid, a->name, a->description, db_int64_param(index, index_text), domain
 	};
 	r = one_cluster(db_exec(c, &stmt_insert, 6, iparams, &res), &res, a->out);
+	/* Under the account lock a unique violation cannot happen; if it ever
+	 * does, running the transaction again reads the rows that caused it. */
+	if (r == DB_CONFLICT)
+		return DB_RETRY;
 	if (r == DB_OK)
 		r = db_audit_insert(c, a->aid, a->actor, "cluster.create", "cluster", cid);
 	return r;
@@ -166,9 +166,11 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 
 enum db_result db_clusters_create(struct db_pool *db, const char *aid,
 				  const struct audit_actor *actor, const char *name,
-				  const char *description, struct cluster *out)
+				  const char *description, struct cluster *out,
+				  enum clusters_full *full)
 {
-	struct create_args args = { aid, name, description ? description : "", actor, out };
+	*full = CLUSTERS_ROOM;
+	struct create_args args = { aid, name, description ? description : "", actor, out, full };
 	return db_transaction(db, create_tx, &args);
 }
 

@@ -2,10 +2,14 @@
  *
  * Every route of server/api/routes.c is called once on its happy path, in an
  * order where each call has what it needs (a session, an API key to show,
- * rename and revoke), and the top-level members of its JSON answer must be
- * exactly the route's declared output fields: none missing, none extra (an
- * extra member is how a secret would leak into a response). A route added to
- * the table without a step here fails this program. */
+ * rename and revoke, a cluster, a node inserted with SQL as registration
+ * will), and the top-level members of its JSON answer must be exactly the
+ * route's declared output fields: none missing, none extra (an extra member
+ * is how a secret would leak into a response). The items of a list must be
+ * exactly what the route showing one item declares. A route whose happy path
+ * cannot be reached yet (kubeconfig: no cluster is active before agents
+ * exist) is called and its refusal checked. A route added to the table
+ * without a step here fails this program. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +20,9 @@
 static struct it_server *srv;
 static struct it_user user;
 static char key_id[40];
+static char cid[8], nid[8] = "nodec";
 static bool called[64];
+static PGconn *db;
 
 static const struct route *find_route(const char *method, const char *pattern)
 {
@@ -29,6 +35,27 @@ static const struct route *find_route(const char *method, const char *pattern)
 	return NULL;
 }
 
+/* The members of obj must be fields, no more and no fewer. */
+static void check_object(const char *const *fields, const json_t *obj, const char *what)
+{
+	CHECK_MSG(json_is_object(obj), "%s: not a JSON object", what);
+	if (!json_is_object(obj))
+		return;
+	size_t declared = 0;
+	for (const char *const *f = fields; *f; f++, declared++)
+		CHECK_MSG(json_object_get(obj, *f) != NULL, "%s: declared field %s missing", what,
+			  *f);
+	const char *key;
+	json_t *value;
+	json_object_foreach ((json_t *)obj, key, value) {
+		bool known = false;
+		for (const char *const *f = fields; *f; f++)
+			known |= strcmp(*f, key) == 0;
+		CHECK_MSG(known, "%s: member %s is not in the route's output", what, key);
+	}
+	CHECK_INT_EQ(json_object_size(obj), declared);
+}
+
 /* The members of body must be the declared fields, no more and no fewer. */
 static void check_fields(const struct route *route, const struct it_resp *r)
 {
@@ -38,33 +65,46 @@ static void check_fields(const struct route *route, const struct it_resp *r)
 		return;
 	}
 	CHECK_MSG(json_is_object(r->json), "%s: not a JSON object: %.80s", r->what, r->body);
-	if (!json_is_object(r->json))
-		return;
-	size_t declared = 0;
-	for (const char *const *f = fields; *f; f++, declared++)
-		CHECK_MSG(json_object_get(r->json, *f) != NULL, "%s: declared field %s missing",
-			  r->what, *f);
-	const char *key;
-	json_t *value;
-	json_object_foreach (r->json, key, value) {
-		bool known = false;
-		for (const char *const *f = fields; *f; f++)
-			known |= strcmp(*f, key) == 0;
-		CHECK_MSG(known, "%s: member %s is not in the route's output", r->what, key);
-	}
-	CHECK_INT_EQ(json_object_size(r->json), declared);
+	check_object(fields, r->json, r->what);
 }
 
-/* Calls one route (path with :aid and :id filled in) and checks its answer. */
-static struct it_resp step(const char *method, const char *pattern, const char *token,
-			   const char *body, long status)
+/* Every item of the list r->json[key] has exactly the fields that the route
+ * showing one item (method, pattern) declares; there is at least one. */
+static void check_items(const struct it_resp *r, const char *key, const char *method,
+			const char *pattern)
 {
-	const struct route *route = find_route(method, pattern);
-	CHECK_MSG(route != NULL, "no route %s %s in the table", method, pattern);
+	const struct route *one = NULL;
+	for (size_t i = 0; i < api_routes_count; i++)
+		if (strcmp(api_routes[i].method, method) == 0 &&
+		    strcmp(api_routes[i].pattern, pattern) == 0)
+			one = &api_routes[i];
+	CHECK_MSG(one && one->output->fields, "no route %s %s with fields", method, pattern);
+	json_t *items = json_object_get(r->json, key);
+	CHECK_MSG(json_array_size(items) > 0, "%s: no %s to check", r->what, key);
+	if (!one || !one->output->fields)
+		return;
+	size_t i;
+	json_t *item;
+	json_array_foreach (items, i, item)
+		check_object(one->output->fields, item, it_fmt("%s: %s[%zu]", r->what, key, i));
+}
+
+/* Calls one route (path with :aid, :id, :cid and :nid filled in). */
+static struct it_resp call_route(const char *method, const char *pattern, const char *token,
+				 const char *body, const struct route **route)
+{
+	*route = find_route(method, pattern);
+	CHECK_MSG(*route != NULL, "no route %s %s in the table", method, pattern);
 	char path[256] = "";
 	for (const char *p = pattern; *p;) {
 		if (strncmp(p, ":aid", 4) == 0) {
 			strcat(path, user.aid);
+			p += 4;
+		} else if (strncmp(p, ":cid", 4) == 0) {
+			strcat(path, cid);
+			p += 4;
+		} else if (strncmp(p, ":nid", 4) == 0) {
+			strcat(path, nid);
 			p += 4;
 		} else if (strncmp(p, ":id", 3) == 0) {
 			strcat(path, key_id);
@@ -74,11 +114,30 @@ static struct it_resp step(const char *method, const char *pattern, const char *
 			p++;
 		}
 	}
-	struct it_resp r = it_call(srv, method, token, body, "%s", path);
+	return it_call(srv, method, token, body, "%s", path);
+}
+
+/* Calls one route and checks its answer against the declared output. */
+static struct it_resp step(const char *method, const char *pattern, const char *token,
+			   const char *body, long status)
+{
+	const struct route *route;
+	struct it_resp r = call_route(method, pattern, token, body, &route);
 	CHECK_STATUS(r, status);
 	if (route && r.status == status)
 		check_fields(route, &r);
 	return r;
+}
+
+/* Calls a route whose happy path cannot be reached yet: its refusal follows
+ * the error contract. */
+static void step_refused(const char *method, const char *pattern, const char *token, long status,
+			 const char *code)
+{
+	const struct route *route;
+	struct it_resp r = call_route(method, pattern, token, NULL, &route);
+	CHECK_ERROR(r, status, code);
+	it_resp_free(&r);
 }
 
 TEST(every_route_answers_its_declared_fields)
@@ -127,6 +186,50 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step("DELETE", "/:aid/api-keys/:id", user.token, NULL, 204);
 	it_resp_free(&r);
+
+	r = step("POST", "/:aid/clusters", user.token,
+		 "{\"name\":\"contract\",\"description\":\"checked\"}", 201);
+	snprintf(cid, sizeof(cid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	r = step("GET", "/:aid/clusters", user.token, NULL, 200);
+	check_items(&r, "clusters", "GET", "/:aid/clusters/:cid");
+	it_resp_free(&r);
+	r = step("GET", "/:aid/clusters/:cid", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("PATCH", "/:aid/clusters/:cid", user.token, "{\"name\":\"renamed\"}", 200);
+	it_resp_free(&r);
+	/* Not active until a control-plane node reports credentials: a 409,
+	 * in the error contract. */
+	step_refused("GET", "/:aid/clusters/:cid/kubeconfig", user.token, 409,
+		     "cluster.not_active");
+	r = step("GET", "/:aid/clusters/:cid/is-app-deployment-ready", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cluster-domains", user.token, NULL, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "clusterDomains")), 1);
+	check_object((const char *const[]){ "id", "cid", "fqdn", "wildcard", NULL },
+		     it_json_get(r.json, "clusterDomains.0"), "a cluster domain");
+	it_resp_free(&r);
+
+	const char *p[] = { user.aid, cid, nid };
+	CHECK(it_db_exec(db,
+			 "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			 " status) VALUES ($1, $2, $3, 'contract-node', 'controlplane',"
+			 " 'machine-' || $3, 1, 'online')",
+			 3, p));
+	r = step("GET", "/:aid/:cid/nodes", user.token, NULL, 200);
+	check_items(&r, "nodes", "GET", "/:aid/:cid/nodes/:nid");
+	it_resp_free(&r);
+	r = step("GET", "/:aid/:cid/nodes/:nid", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("PATCH", "/:aid/:cid/nodes/:nid", user.token, "{\"name\":\"renamed\"}", 200);
+	it_resp_free(&r);
+
+	/* A cluster with a live node is not deleted (yet): delete a new one. */
+	r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"to delete\"}", 201);
+	snprintf(cid, sizeof(cid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	r = step("DELETE", "/:aid/clusters/:cid", user.token, NULL, 204);
+	it_resp_free(&r);
 	r = step("GET", "/:aid/modules", user.token, NULL, 200);
 	it_resp_free(&r);
 	r = step("POST", "/auth/logout", user.token, NULL, 204);
@@ -152,13 +255,15 @@ int main(void)
 		return it_finish("it_contract");
 	}
 	srv = it_server_start("contract", NULL);
-	if (!srv) {
+	db = srv ? it_db_connect(it_env.database_url) : NULL;
+	if (!srv || !db) {
 		test_failed++;
-		fprintf(stderr, "FAIL it_contract: no server\n");
+		fprintf(stderr, "FAIL it_contract: no server or database\n");
 		return it_finish("it_contract");
 	}
 	RUN(every_route_answers_its_declared_fields);
 	RUN(no_route_left_out);
 	RUN(clean_stop);
+	PQfinish(db);
 	return it_finish("it_contract");
 }

@@ -7,10 +7,13 @@
  *  - roles: PATs of each role (made by the owner) and the owner's session on
  *    each route: 403 auth.forbidden below the route's minimum role (403
  *    auth.session_required for PATs on session-only routes), success at or
- *    above it; a refused call changes nothing.
+ *    above it; a refused call changes nothing. Routes with an id act on a
+ *    target made in setup (an API key, a cluster with one node, inserted
+ *    with SQL as registration will); a call that deletes gets a fresh one.
  *  - tenants: another user's session and PAT on every route of this account
  *    get 404 account.not_found, never 403 or 2xx; so do an aid that does not
  *    exist, malformed aids, and a PAT used on another account of its user. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +23,7 @@
 
 struct route_case {
 	const char *method;
-	const char *pattern; /* as in the route table: ":aid", ":id" (an API key) */
+	const char *pattern; /* as in the route table: ":aid", ":id" (an API key), ":cid", ":nid" */
 	const char *body;    /* printf format with one %s (who calls), or NULL */
 	enum role min_role;
 	bool session_only;
@@ -36,6 +39,19 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/api-keys/:id", NULL, ROLE_ADMIN, false, 200 },
 	{ "PATCH", "/:aid/api-keys/:id", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false, 200 },
 	{ "DELETE", "/:aid/api-keys/:id", NULL, ROLE_ADMIN, false, 204 },
+	{ "POST", "/:aid/clusters", "{\"name\":\"made by %s\"}", ROLE_ADMIN, false, 201 },
+	{ "GET", "/:aid/clusters", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/clusters/:cid", NULL, ROLE_VIEWER, false, 200 },
+	{ "PATCH", "/:aid/clusters/:cid", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false, 200 },
+	{ "DELETE", "/:aid/clusters/:cid", NULL, ROLE_ADMIN, false, 204 },
+	/* No cluster is active yet: admins get as far as 409 cluster.not_active. */
+	{ "GET", "/:aid/clusters/:cid/kubeconfig", NULL, ROLE_ADMIN, false, 409 },
+	{ "GET", "/:aid/clusters/:cid/is-app-deployment-ready", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/cluster-domains", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/nodes", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/nodes/:nid", NULL, ROLE_VIEWER, false, 200 },
+	{ "PATCH", "/:aid/:cid/nodes/:nid", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false,
+	  200 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -44,39 +60,75 @@ static const char *const role_names[] = { "none", "viewer", "member", "admin", "
 
 static struct it_server *srv;
 static struct it_user owner, other; /* other: a second tenant */
+static PGconn *pg;		    /* for what a client cannot do: insert a node */
+
+/* What a route's ids point at. */
+struct target {
+	const char *key_id; /* :id */
+	const char *cid;    /* :cid */
+	const char *nid;    /* :nid, a node of cid */
+};
+static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
+#define SWEEP_NID "nodea"
 
 static bool needs_key(const struct route_case *c)
 {
 	return strstr(c->pattern, ":id") != NULL;
 }
 
-/* The pattern with :aid and :id replaced. */
-static const char *path_of(const struct route_case *c, const char *aid, const char *id)
+/* A route that deletes its cluster: allowed calls get a fresh one. */
+static bool deletes_cluster(const struct route_case *c)
 {
+	return strcmp(c->method, "DELETE") == 0 && strcmp(c->pattern, "/:aid/clusters/:cid") == 0;
+}
+
+/* The pattern with :aid, :id, :cid and :nid replaced. */
+static const char *path_of(const struct route_case *c, const char *aid, const struct target *t)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} ids[] = { { ":id", offsetof(struct target, key_id) },
+		    { ":cid", offsetof(struct target, cid) },
+		    { ":nid", offsetof(struct target, nid) } };
 	char out[512];
 	size_t n = 0;
 	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
 		if (strncmp(p, ":aid", 4) == 0) {
 			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", aid);
 			p += 4;
-		} else if (strncmp(p, ":id", 3) == 0) {
-			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", id ? id : "");
-			p += 3;
-		} else {
-			out[n++] = *p++;
+			continue;
 		}
+		bool replaced = false;
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && !replaced; i++) {
+			size_t len = strlen(ids[i].name);
+			if (strncmp(p, ids[i].name, len) != 0 || (p[len] && p[len] != '/'))
+				continue;
+			const char *v = *(const char *const *)((const char *)t + ids[i].offset);
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s", v ? v : "");
+			p += len;
+			replaced = true;
+		}
+		if (!replaced)
+			out[n++] = *p++;
 	}
 	out[n] = '\0';
 	return it_fmt("%s", out);
 }
 
 static struct it_resp call(const struct route_case *c, const char *token, const char *aid,
-			   const char *key_id, const char *who)
+			   const struct target *t, const char *who)
 {
 	char body[256];
 	if (c->body)
 		snprintf(body, sizeof(body), c->body, who);
-	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path_of(c, aid, key_id));
+	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path_of(c, aid, t));
+}
+
+/* The owner's targets, with this key. */
+static struct target owner_target(const char *key_id)
+{
+	return (struct target){ key_id, sweep_cid, SWEEP_NID };
 }
 
 TEST(table_covers_every_account_route)
@@ -111,6 +163,33 @@ static bool fresh_key(struct it_key *k)
 	return it_create_pat(srv, owner.token, owner.aid, "viewer", k);
 }
 
+/* A new cluster of the owner's account (name: a printf format); its cid. */
+static bool fresh_cluster(const char *name, char cid[8])
+{
+	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt("{\"name\":\"%s\"}", name),
+				   "/%s/clusters", owner.aid);
+	bool ok = r.status == 201 && it_json_str(r.json, "cid");
+	if (ok)
+		snprintf(cid, 8, "%s", it_json_str(r.json, "cid"));
+	else
+		fprintf(stderr, "no cluster: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return ok;
+}
+
+/* The sweep's cluster and its node (inserted as registration will). */
+static bool make_sweep_targets(void)
+{
+	if (!fresh_cluster("sweep", sweep_cid))
+		return false;
+	const char *p[] = { owner.aid, sweep_cid, SWEEP_NID };
+	return it_db_exec(pg,
+			  "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			  " status) VALUES ($1, $2, $3, 'sweep-node', 'worker', 'machine-' || $3,"
+			  " 1, 'online')",
+			  3, p);
+}
+
 TEST(role_boundaries)
 {
 	struct it_key pats[ROLE_OWNER + 1];
@@ -133,7 +212,14 @@ TEST(role_boundaries)
 				CHECK_MSG(false, "no key for %s %s", c->method, c->pattern);
 				continue;
 			}
-			struct it_resp r = call(c, token, owner.aid, victim.id, who);
+			char cid[8];
+			snprintf(cid, sizeof(cid), "%s", sweep_cid);
+			if (allowed && deletes_cluster(c) && !fresh_cluster("to delete", cid)) {
+				CHECK_MSG(false, "no cluster for %s %s", c->method, c->pattern);
+				continue;
+			}
+			struct target t = { victim.id, cid, SWEEP_NID };
+			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",
 					  r.what, who, r.status, c->ok_status, r.body);
@@ -161,13 +247,39 @@ TEST(role_boundaries)
 	CHECK(strstr(r.body, "made by admin") == NULL && strstr(r.body, "made by owner") == NULL);
 	CHECK(strstr(r.body, "made by session") != NULL);
 	it_resp_free(&r);
+
+	/* ...nor the sweep's cluster and node; no cluster was made by them, and
+	 * each allowed create made one. */
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, sweep_cid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "by viewer") == NULL && strstr(r.body, "by member") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes/%s", owner.aid, sweep_cid,
+		    SWEEP_NID);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "by viewer") == NULL && strstr(r.body, "by member") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters?limit=200", owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "made by viewer") == NULL && strstr(r.body, "made by member") == NULL);
+	CHECK(strstr(r.body, "made by admin") && strstr(r.body, "made by owner") &&
+	      strstr(r.body, "made by session"));
+	it_resp_free(&r);
+	/* The allowed deletes took their own clusters, not the sweep's. */
+	const char *p[] = { owner.aid };
+	CHECK_INT_EQ(
+		it_db_count(pg,
+			    "SELECT count(*) FROM clusters WHERE aid = $1 AND name = 'to delete'",
+			    1, p),
+		0);
 }
 
 /* Every route of the owner's account with token → 404 account.not_found. */
 static void sweep_not_found(const char *token, const char *aid, const char *key_id, const char *who)
 {
+	struct target t = owner_target(key_id);
 	for (size_t k = 0; k < NCASES; k++) {
-		struct it_resp r = call(&cases[k], token, aid, key_id, who);
+		struct it_resp r = call(&cases[k], token, aid, &t, who);
 		CHECK_ERROR(r, 404, "account.not_found");
 		if (r.status != 404)
 			fprintf(stderr, "  (as %s)\n", who);
@@ -195,13 +307,47 @@ TEST(other_tenant_sees_nothing)
 		it_resp_free(&r);
 	}
 
+	/* The owner's cluster inside the other tenant's own account: not found there. */
+	static const struct {
+		const char *method, *path, *body;
+	} cluster_routes[] = {
+		{ "GET", "/%s/clusters/%s", NULL },
+		{ "PATCH", "/%s/clusters/%s", "{\"name\":\"hijacked\"}" },
+		{ "DELETE", "/%s/clusters/%s", NULL },
+		{ "GET", "/%s/clusters/%s/kubeconfig", NULL },
+		{ "GET", "/%s/clusters/%s/is-app-deployment-ready", NULL },
+		{ "GET", "/%s/%s/nodes", NULL },
+		{ "GET", "/%s/%s/nodes/" SWEEP_NID, NULL },
+		{ "PATCH", "/%s/%s/nodes/" SWEEP_NID, "{\"name\":\"hijacked\"}" },
+	};
+	for (size_t i = 0; i < sizeof(cluster_routes) / sizeof(cluster_routes[0]); i++) {
+		struct it_resp r =
+			it_call(srv, cluster_routes[i].method, other.token, cluster_routes[i].body,
+				cluster_routes[i].path, other.aid, sweep_cid);
+		CHECK_ERROR(r, 404, "cluster.not_found");
+		it_resp_free(&r);
+	}
+	struct it_resp r = it_call(srv, "GET", other.token, NULL, "/%s/cluster-domains?cid=%s",
+				   other.aid, sweep_cid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(it_json_get(r.json, "clusterDomains")), 0);
+	it_resp_free(&r);
+
 	/* Nothing of the owner's changed. */
-	struct it_resp r =
-		it_call(srv, "GET", target.token, NULL, "/%s/account/profile", owner.aid);
+	r = it_call(srv, "GET", target.token, NULL, "/%s/account/profile", owner.aid);
 	CHECK_STATUS(r, 200);
 	CHECK(strstr(r.body, "other tenant") == NULL);
 	it_resp_free(&r);
 	r = it_call(srv, "GET", owner.token, NULL, "/%s/api-keys/%s", owner.aid, target.id);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "other tenant") == NULL && strstr(r.body, "hijacked") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, sweep_cid);
+	CHECK_STATUS(r, 200);
+	CHECK(strstr(r.body, "other tenant") == NULL && strstr(r.body, "hijacked") == NULL);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes/%s", owner.aid, sweep_cid,
+		    SWEEP_NID);
 	CHECK_STATUS(r, 200);
 	CHECK(strstr(r.body, "other tenant") == NULL && strstr(r.body, "hijacked") == NULL);
 	it_resp_free(&r);
@@ -336,9 +482,11 @@ int main(void)
 	}
 	RUN(table_covers_every_account_route);
 	srv = it_server_start("roles", NULL);
-	if (!srv || !it_signup(srv, &owner) || !it_signup(srv, &other)) {
+	pg = srv ? it_db_connect(it_env.database_url) : NULL;
+	if (!srv || !pg || !it_signup(srv, &owner) || !it_signup(srv, &other) ||
+	    !make_sweep_targets()) {
 		test_failed++;
-		fprintf(stderr, "FAIL it_roles: no server or no users\n");
+		fprintf(stderr, "FAIL it_roles: no server, database, users or cluster\n");
 		return it_finish("it_roles");
 	}
 	RUN(role_boundaries);
@@ -347,5 +495,6 @@ int main(void)
 	RUN(pat_is_bound_to_its_account);
 	RUN(pat_acts_with_creators_current_role);
 	RUN(clean_stop);
+	PQfinish(pg);
 	return it_finish("it_roles");
 }
