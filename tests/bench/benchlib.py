@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Helpers of tests/bench/run.sh: parse wrk and pgbench output, time a cold
-start, take medians, print the result table and rewrite the section of
-BENCHMARKS.md between <!-- bench:profile:start --> and <!-- bench:profile:end -->.
+start, take medians, print the result tables and rewrite the sections of
+BENCHMARKS.md between <!-- bench:profile:start --> and <!-- bench:profile:end -->
+and between <!-- bench:clusters:start --> and <!-- bench:clusters:end -->.
 
 Subcommands (all called by run.sh; none is meant to be called by hand):
   json FILE KEY.PATH            print one value of a JSON file (empty when missing)
-  summary wrk|pgbench FILE      one line about one run; exit 1 when the run is invalid
+  summary wrk|pgbench FILE [SERVER] [--pairs]
+                                one line about one run; exit 1 when the run is invalid;
+                                --pairs: wrk's requests are creates and deletes (rates
+                                and CPU per create+delete pair)
+  clusters-script BINARY OUT    write the pgbench script of the clusters comparison, made
+                                from the SQL compiled into BINARY (see clusters_script)
   coldstart BINARY RUNS OUTFILE LOGFILE
                                 start BINARY serve RUNS times (environment inherited,
                                 RUNOS_HTTP_ADDR/RUNOS_AGENT_ADDR chosen here), poll
@@ -28,12 +34,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 
 TARGET = 0.5
+TARGET_CLUSTERS = 0.7
 OTHER_LOAD_LIMIT = 0.25  # cores used by neither runosd, PostgreSQL nor the client
 START = "<!-- bench:profile:start -->"
 END = "<!-- bench:profile:end -->"
+CLUSTERS_START = "<!-- bench:clusters:start -->"
+CLUSTERS_END = "<!-- bench:clusters:end -->"
 
 # ---------------------------------------------------------------------------------------------
 # parsing
@@ -70,6 +80,18 @@ def parse_wrk(path):
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if m:
         r["socket_errors"] = sum(int(x) for x in m.groups())
+    # The counts printed by clusters.lua's done().
+    c = re.search(r"^clusters\.lua: creates (\d+), deletes (\d+), failed (\d+), shared (\d+), "
+                  r"unmatched (\d+)", text, re.M)
+    if c:
+        r["creates"], r["deletes"], failed, shared, unmatched = (int(x) for x in c.groups())
+        if failed:
+            r["problems"].append("%d creates or deletes did not answer 201/204" % failed)
+        if shared:
+            r["problems"].append("%d creates went to an account with a request in flight "
+                                 "(fewer accounts than connections?)" % shared)
+        if unmatched:
+            r["problems"].append("%d responses without the X-Request-Id sent" % unmatched)
     if r["rps"] is None or r["requests"] == 0:
         r["problems"].append("no Requests/sec in the wrk output")
     if r["non2xx"]:
@@ -161,6 +183,29 @@ def cpu_split(cpu, server, rate):
             "us_client": per_op[3]}
 
 
+def load_pgss(path):
+    """The pg_stat_statements snapshot run.sh took after a measurement (when the extension is
+    loaded): calls|total_exec_time_ms|rows|query per line → totals and rows."""
+    pgss_path = re.sub(r"\.txt$", "", path) + ".pgss.txt"
+    if not os.path.exists(pgss_path):
+        return None
+    rows = []
+    for line in open(pgss_path, encoding="utf-8", errors="replace"):
+        parts = line.rstrip("\n").split("|", 3)
+        if len(parts) != 4 or not parts[0].isdigit():
+            continue
+        rows.append((int(parts[0]), float(parts[1]), int(parts[2]), parts[3]))
+    return {"calls": sum(x[0] for x in rows), "exec_ms": sum(x[1] for x in rows), "rows": rows}
+
+
+def ops_done(r, kind, pairs):
+    """Operations a run completed: requests (pairs: half of them) or script runs."""
+    n = r.get("requests") if kind == "wrk" else r.get("transactions")
+    if not n:
+        return None
+    return n / 2 if kind == "wrk" and pairs else n
+
+
 def cores(v):
     return "n/a" if v is None else "%.2f" % v
 
@@ -169,25 +214,42 @@ def us(v):
     return "n/a" if v is None else "%.0f" % v
 
 
-def summary(kind, path, server=None):
+def summary(kind, path, server=None, pairs=False):
     if kind == "wrk":
         r = parse_wrk(path)
         rate = r["rps"]
-        line = "%s req/s, latency avg %s ms, p50 %s ms, p99 %s ms, %s requests" % (
-            num(r["rps"]), ms(r["lat_avg_ms"]), ms(r["p50_ms"]), ms(r["p99_ms"]),
-            num(r["requests"]))
+        if pairs:
+            rate = rate / 2 if rate is not None else None
+            line = ("%s create+delete pairs/s (%s req/s), latency per request avg %s ms, p50 %s ms, "
+                    "p99 %s ms, %s creates, %s deletes" % (
+                        num(rate), num(r["rps"]), ms(r["lat_avg_ms"]), ms(r["p50_ms"]),
+                        ms(r["p99_ms"]), num(r.get("creates")), num(r.get("deletes"))))
+        else:
+            line = "%s req/s, latency avg %s ms, p50 %s ms, p99 %s ms, %s requests" % (
+                num(r["rps"]), ms(r["lat_avg_ms"]), ms(r["p50_ms"]), ms(r["p99_ms"]),
+                num(r["requests"]))
     else:
         r = parse_pgbench(path)
         rate = r["tps"]
-        line = "%s TPS, latency avg %s ms, %s transactions" % (
-            num(r["tps"]), ms(r["lat_avg_ms"]), num(r["transactions"]))
+        if pairs:
+            line = "%s create+delete pairs/s, latency per pair avg %s ms, %s pairs" % (
+                num(r["tps"]), ms(r["lat_avg_ms"]), num(r["transactions"]))
+        else:
+            line = "%s TPS, latency avg %s ms, %s transactions" % (
+                num(r["tps"]), ms(r["lat_avg_ms"]), num(r["transactions"]))
     c = cpu_split(load_cpu(path), server, rate)
     if c:
-        line += "\n    CPU, cores: busy %s%s, postgres %s, %s %s; µs per op: %s%s, postgres %s, %s %s" % (
+        line += "\n    CPU, cores: busy %s%s, postgres %s, %s %s; µs per %s: %s%s, postgres %s, %s %s" % (
             cores(c["busy"]), ", runosd %s" % cores(c["server"]) if server else "",
-            cores(c["postgres"]), kind, cores(c["client"]), us(c["us_busy"]) + " total",
+            cores(c["postgres"]), kind, cores(c["client"]), "pair" if pairs else "op",
+            us(c["us_busy"]) + " total",
             ", runosd %s" % us(c["us_server"]) if server else "", us(c["us_postgres"]), kind,
             us(c["us_client"]))
+    p = load_pgss(path)
+    ops = ops_done(r, kind, pairs)
+    if p and ops:
+        line += "\n    pg_stat_statements: %.1f statements and %s µs of execution per %s" % (
+            p["calls"] / ops, us(p["exec_ms"] * 1000 / ops), "pair" if pairs else "op")
     if not r["valid"]:
         line += "  INVALID: " + "; ".join(r["problems"])
     print(line)
@@ -329,7 +391,7 @@ def report(directory, write_path):
     print()
     print(render_table(rows, markdown=False))
     print()
-    print("per round (in this order within each round):")
+    print("per round (in this order within each round; then the clusters measurements):")
     widths = [max(len(r[j]) for r in per_run + [per_run_header]) for j in range(len(per_run_header))]
     fmt = "  ".join("%%-%ds" % w for w in widths)
     print("  " + fmt % tuple(per_run_header))
@@ -367,7 +429,7 @@ def report(directory, write_path):
               render_table(rows, markdown=True),
               "",
               "Per round (in this order within each round: runosd at warn, pgbench, "
-              "runosd at info):",
+              "runosd at info; then the clusters measurements below):",
               "",
               "| " + " | ".join(per_run_header) + " |",
               "|" + "---|" * len(per_run_header)]
@@ -397,9 +459,230 @@ def report(directory, write_path):
         rewrite_section(write_path, "\n".join(md))
         print("wrote the results into %s" % write_path)
 
+    clusters_line, clusters_invalid = report_clusters(directory, meta, write_path)
     print("bench: %s ratio %s (runosd %s req/s / pgbench %s TPS, target ≥ %.1f)" % (
         verdict, "%.2f" % rt if rt is not None else "n/a", num(api), num(ref), TARGET))
-    return 1 if invalid else 0
+    if clusters_line:
+        print(clusters_line)
+    return 1 if invalid or clusters_invalid else 0
+
+
+def pgss_rows(directory, results, kind):
+    """pg_stat_statements over all rounds of one side: (calls per pair, µs per call, µs per
+    pair, query) per statement, most expensive first; None without snapshots."""
+    total_ops = 0.0
+    agg = {}
+    for x in results:
+        p = load_pgss(os.path.join(directory, x["file"]))
+        ops = ops_done(x, kind, True)
+        if not p or not ops:
+            continue
+        total_ops += ops
+        for calls, exec_ms, _, query in p["rows"]:
+            a = agg.setdefault(query, [0, 0.0])
+            a[0] += calls
+            a[1] += exec_ms
+    if not total_ops:
+        return None
+    rows = [(c / total_ops, t * 1000 / c if c else 0.0, t * 1000 / total_ops, q)
+            for q, (c, t) in agg.items()]
+    rows.sort(key=lambda r: -r[2])
+    return rows
+
+
+def short_sql(q, n=90):
+    return q if len(q) <= n else q[:n - 1] + "…"
+
+
+def report_clusters(directory, meta, write_path):
+    """The clusters comparison (wrk-clusters-N.txt, pgbench-clusters-N.txt): prints its table,
+    rewrites the bench:clusters section; returns (summary line, invalid)."""
+    runs = int(meta.get("RUNS", "0"))
+    paths = [(os.path.join(directory, "wrk-clusters-%d.txt" % i),
+              os.path.join(directory, "pgbench-clusters-%d.txt" % i)) for i in range(1, runs + 1)]
+    paths = [(w, p) for w, p in paths if os.path.exists(w) and os.path.exists(p)]
+    if not paths:
+        return None, False
+    api = [parse_wrk(w) for w, _ in paths]
+    pgb = [parse_pgbench(p) for _, p in paths]
+    for x in api:
+        x["pairs"] = x["rps"] / 2 if x["rps"] is not None else None
+    invalid = [x for x in api + pgb if not x["valid"]]
+    pairs_api = median([x["pairs"] for x in api if x["valid"]])
+    pairs_ref = median([x["tps"] for x in pgb if x["valid"]])
+    rt = ratio(pairs_api, pairs_ref)
+    verdict = "INVALID" if invalid or rt is None else (
+        "PASS" if rt >= TARGET_CLUSTERS else "MISS")
+    n = len(paths)
+    conns = meta.get("CONNECTIONS", "32")
+    rows = [
+        ["POST /:aid/clusters + its DELETE, session token, log warn: create+delete pairs/s "
+         "(median of %d)" % n, num(pairs_api),
+         "%s pairs/s (pgbench -M prepared, the same SQL)" % num(pairs_ref),
+         "%.2f" % rt if rt is not None else "n/a", "≥ %.1f" % TARGET_CLUSTERS, verdict],
+        ["the same in requests/s and transactions/s (median)",
+         num(median([x["rps"] for x in api if x["valid"]])),
+         "%s TPS" % num(2 * pairs_ref if pairs_ref is not None else None), "", "—",
+         "info only"],
+        ["latency avg, ms: per request (runosd), per pair of transactions (pgbench) (median)",
+         ms(median([x["lat_avg_ms"] for x in api])),
+         ms(median([x["lat_avg_ms"] for x in pgb])) + " (pgbench)", "", "—", "info only"],
+        ["latency p50 / p99 per request, ms (median)",
+         "%s / %s" % (ms(median([x["p50_ms"] for x in api])),
+                      ms(median([x["p99_ms"] for x in api]))), "", "", "—", "info only"],
+    ]
+    per_run_header = ["run", "runosd pairs/s", "pgbench pairs/s", "ratio"]
+    per_run = []
+    for i, (a, b) in enumerate(zip(api, pgb)):
+        r = ratio(a["pairs"], b["tps"])
+        per_run.append([str(i + 1), num(a["pairs"]) + ("" if a["valid"] else " (invalid)"),
+                        num(b["tps"]) + ("" if b["valid"] else " (invalid)"),
+                        "%.2f" % r if r is not None else "n/a"])
+
+    def cpu_row(label, results, server, client, rates):
+        splits = [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, rate)
+                  for x, rate in zip(results, rates)]
+        splits = [c for c in splits if c]
+        if not splits:
+            return None
+        m = {k: median([c[k] for c in splits]) for k in splits[0]}
+        return [label, cores(m["busy"]), cores(m["server"]) if server else "—",
+                cores(m["postgres"]), "%s %s" % (client, cores(m["client"])), cores(m["other"]),
+                us(m["us_busy"]), us(m["us_server"]) if server else "—", us(m["us_postgres"]),
+                us(m["us_client"])]
+    cpu_header = ["measurement", "busy", "runosd", "postgres", "client", "other",
+                  "µs/pair total", "µs/pair runosd", "µs/pair postgres", "µs/pair client"]
+    cpu_rows = [r for r in (
+        cpu_row("runosd, POST + DELETE", api, "runosd_warn", "wrk", [x["pairs"] for x in api]),
+        cpu_row("pgbench, clusters script", pgb, None, "pgbench", [x["tps"] for x in pgb]))
+        if r]
+    disturbed = []
+    for x, server, rate in [(a, "runosd_warn", a["pairs"]) for a in api] + \
+            [(b, None, b["tps"]) for b in pgb]:
+        c = cpu_split(load_cpu(os.path.join(directory, x["file"])), server, rate)
+        if c and c["other"] is not None and c["other"] > OTHER_LOAD_LIMIT:
+            disturbed.append("%s: %.2f cores went to other processes (or softirq work); "
+                             "its figure is unreliable" % (x["file"], c["other"]))
+    pgss = [(label, pgss_rows(directory, res, kind)) for label, res, kind in
+            (("runosd", api, "wrk"), ("pgbench", pgb, "pgbench"))]
+    pgss = [(label, rows_) for label, rows_ in pgss if rows_]
+    # The script is made from the binary's statements, but which of them a create and a delete
+    # run is known only from the C code: pg_stat_statements tells when the two sides differ.
+    mismatch = None
+    if len(pgss) == 2:
+        a, b = (sum(r[0] for r in rows_) for _, rows_ in pgss)
+        if abs(a - b) > 0.1:
+            mismatch = ("runosd ran %.2f statements per pair, the pgbench script %.2f: the script "
+                        "no longer does what the server does (CLUSTERS_STATEMENTS and "
+                        "clusters_script in tests/bench/benchlib.py)" % (a, b))
+            verdict = "INVALID"
+    pgss_header = ["side", "calls/pair", "µs/call", "µs/pair", "statement"]
+    pgss_table = []
+    for label, rows_ in pgss:
+        pgss_table.append([label, "%.2f" % sum(r[0] for r in rows_), "",
+                           "%.0f" % sum(r[2] for r in rows_), "(all statements)"])
+        for r in rows_:
+            if r[0] >= 0.01:
+                pgss_table.append([label, "%.2f" % r[0], "%.1f" % r[1], "%.1f" % r[2],
+                                   short_sql(r[3])])
+
+    # ---- terminal
+    print("POST + DELETE /:aid/clusters vs the same SQL in pgbench (one account per wrk "
+          "connection / pgbench client, %s of each):" % conns)
+    print(render_table(rows, markdown=False))
+    print()
+    print("per round (runosd, then pgbench, after the profile measurements of the round):")
+    widths = [max(len(r[j]) for r in per_run + [per_run_header])
+              for j in range(len(per_run_header))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    print("  " + fmt % tuple(per_run_header))
+    for r in per_run:
+        print("  " + fmt % tuple(r))
+    if cpu_rows:
+        print()
+        print("where the CPU went (cores busy on average, and CPU µs per create+delete pair; "
+              "medians):")
+        widths = [max(len(r[j]) for r in cpu_rows + [cpu_header]) for j in range(len(cpu_header))]
+        fmt = "  ".join("%%-%ds" % w for w in widths)
+        print("  " + fmt % tuple(cpu_header))
+        for r in cpu_rows:
+            print("  " + fmt % tuple(r))
+    if pgss_table:
+        print()
+        print("pg_stat_statements, all rounds (execution time per pair: wall-clock inside "
+              "PostgreSQL, waits for a CPU included):")
+        for r in pgss_table:
+            print("  %-8s %6s %8s %8s  %s" % tuple(r))
+    for line in disturbed:
+        print("disturbed: " + line)
+    for x in invalid:
+        print("INVALID run %s: %s" % (x["file"], "; ".join(x["problems"])))
+    if mismatch:
+        print("INVALID comparison: " + mismatch)
+    print()
+
+    if write_path:
+        md = [CLUSTERS_START,
+              "## POST + DELETE /:aid/clusters vs the same SQL in pgbench (%s)"
+              % meta.get("DATE", "?")[:10],
+              "",
+              textwrap.fill("Written by `%s` on %s, in the same rounds as the profile section above (same "
+              "machine, software, runosd build and PostgreSQL). runosd: `wrk -t%s -c%s -d%ss "
+              "--latency -s tests/bench/clusters.lua` with the session token, %s accounts (one "
+              "per connection and a spare per wrk thread), one request in flight per account "
+              "(create, then the delete of what it created). "
+              "pgbench: `pgbench -n -M prepared -c%s -j%s -T%s -f <script made from the "
+              "binary's SQL>`, one account per client. A pair is one create and one delete: "
+              "two requests, two transactions."
+              % (meta.get("COMMAND", "tests/bench/run.sh"), meta.get("DATE", "?"),
+                 meta.get("THREADS_CLIENT", "2"), conns, meta.get("DURATION", "?"),
+                 int(conns) + int(meta.get("THREADS_CLIENT", "2")),
+                 conns, meta.get("THREADS_CLIENT", "2"), meta.get("DURATION", "?")),
+                            width=96, break_on_hyphens=False, break_long_words=False),
+              "",
+              render_table(rows, markdown=True),
+              "",
+              "Per round (runosd, then pgbench, after the profile measurements of the round):",
+              "",
+              "| " + " | ".join(per_run_header) + " |",
+              "|" + "---|" * len(per_run_header)]
+        md += ["| " + " | ".join(r) + " |" for r in per_run]
+        if cpu_rows:
+            md += ["",
+                   "Where the CPU went (of %s cores; cores busy on average, and CPU µs per "
+                   "create+delete pair; medians):" % meta.get("CORES", "?"),
+                   "",
+                   "| " + " | ".join(cpu_header) + " |",
+                   "|" + "---|" * len(cpu_header)]
+            md += ["| " + " | ".join(r) + " |" for r in cpu_rows]
+        if pgss_table:
+            md += ["",
+                   "pg_stat_statements over all rounds (execution time: wall-clock inside "
+                   "PostgreSQL, waits for a CPU included; BEGIN and COMMIT sent as prepared "
+                   "statements are not counted):",
+                   "",
+                   "| " + " | ".join(pgss_header) + " |",
+                   "|" + "---|" * len(pgss_header)]
+            md += ["| " + " | ".join(r[:4] + ["`%s`" % r[4].replace("|", "\\|")]) + " |"
+                   for r in pgss_table]
+        if disturbed:
+            md.append("")
+            for line in disturbed:
+                md.append("- disturbed: " + line)
+        if invalid:
+            md.append("")
+            for x in invalid:
+                md.append("- INVALID run `%s`: %s" % (x["file"], "; ".join(x["problems"])))
+        if mismatch:
+            md += ["", "- INVALID comparison: " + mismatch]
+        md.append(CLUSTERS_END)
+        rewrite_section(write_path, "\n".join(md), CLUSTERS_START, CLUSTERS_END)
+        print("wrote the clusters results into %s" % write_path)
+
+    line = ("bench: clusters %s ratio %s (runosd %s create+delete pairs/s / pgbench %s pairs/s, "
+            "target ≥ %.1f)" % (verdict, "%.2f" % rt if rt is not None else "n/a", num(pairs_api),
+                                num(pairs_ref), TARGET_CLUSTERS))
+    return line, bool(invalid) or mismatch is not None
 
 
 def meta_settings(meta):
@@ -414,7 +697,10 @@ def meta_settings(meta):
 INTRO = """# Benchmarks
 
 Figures measured by `tests/bench/run.sh` (also `scripts/dev.sh bench`). Each run measures, on
-one machine and in one go, the API and a PostgreSQL reference on the same database:
+one machine and in one go, the API and a PostgreSQL reference on the same database, for two
+workloads: a read (the account profile) and a write (cluster create and delete).
+
+**Read: `GET /:aid/account/profile` against `pgbench -S`.**
 
 - **runosd**: `wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer <PAT>"
   http://127.0.0.1:<port>/<aid>/account/profile`. Every request authenticates a personal access
@@ -425,46 +711,99 @@ one machine and in one go, the API and a PostgreSQL reference on the same databa
   response or a socket error is invalid.
 - **reference**: `pgbench -S -M prepared -c 32 -j 2 -T 10` over the unix socket, on the same
   database (`pgbench -i -s 10`: tables `pgbench_*`), TPS without the initial connection time.
-- Each round runs runosd at warn, pgbench, runosd at info, one after the other (three rounds by
-  default, after a 3 s warm-up of each); the medians are compared. **Target: the API reaches
-  ≥ 0.5 of pgbench's TPS.** wrk, runosd and PostgreSQL share the machine's cores, which is the
-  point of measuring the ratio in one run.
+- **Target: the API reaches ≥ 0.5 of pgbench's TPS.**
+
+**Write: `POST /:aid/clusters`, each followed by the `DELETE` of the cluster it created,
+against the same SQL in pgbench.**
+
+- **Shape: one account per connection.** Creates in one account serialise on the account's row
+  lock by design (the smallest free index is decided inside PostgreSQL), so 32 connections
+  creating in one account would measure how long that lock is held, not the server. Instead each
+  connection works in its own account, as separate tenants would, and deletes what it created
+  before its account's next create: every account holds at most one cluster (far below the limit
+  of 248), and a pair of requests (create, delete) is the unit on both sides.
+- **runosd**: `wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer <session token>"
+  -s tests/bench/clusters.lua` against the server at `warn`: `POST /<aid>/clusters`
+  `{"name":"bench"}` (201), then `DELETE /<aid>/clusters/<cid>` (204) of the cid it answered,
+  over and over. The bench user owns 34 accounts `bench-clusters-<n>`; each wrk thread takes
+  half and sends a request only to an account with none in flight (its pending delete, else a
+  create). wrk does not say which connection a response belongs to, so each request carries an
+  `X-Request-Id` naming its account, which runosd echoes. (34, not 32: wrk calls `request()` once
+  more in its first thread to check the script, and that account never comes back; one spare per
+  thread keeps an idle account available.) A response other than 201/204, or a create sent to an
+  account that has a request in flight, makes the run invalid.
+- **reference**: `pgbench -n -M prepared -c 32 -j 2 -T 10 -f <script>`, client n in account n.
+  One script run is one create transaction and one delete transaction, statement by statement as
+  runosd sends them, 11 round trips: `BEGIN`; the account row `FOR NO KEY UPDATE`; the clusters in
+  use; `INSERT … RETURNING` the cluster (with its node counts); the audit row; `COMMIT`; `BEGIN`;
+  the count of live nodes; `DELETE … RETURNING cid`; the audit row; `COMMIT`. The script is made
+  at each run from the SQL string literals compiled into the binary under test
+  (`tests/bench/benchlib.py clusters-script`), so both sides send the same statement text; when
+  a statement no longer matches its pattern the run stops. Which statements a create and a
+  delete run, in which order, is copied from `server/db/clusters_store.c` by hand; with
+  pg_stat_statements loaded (below) the report compares the statements per pair of both sides
+  and marks the comparison INVALID when they differ.
+- **What differs on the pgbench side**, which cannot run runosd's C: the smallest free index is a
+  subquery in the INSERT (`generate_series(0, 255)` without 200–207, `NOT EXISTS` in the account)
+  instead of C over the rows just read; the domain `<cid>.<aid>.<base domain>` is concatenated
+  in SQL instead of passed as a parameter; the cid is a fixed `pgb` (each client deletes what it
+  creates in its own account) instead of a random free one; the If-Match parameter of the DELETE
+  is the literal `NULL` (pgbench has no NULL variable), so `(NULL::int IS NULL OR version = NULL)`
+  is folded by the planner; the audit row's actor, trace id and IP are constants. pgbench
+  discards the rows it receives; runosd turns them into JSON.
+- Compared: create+delete pairs per second (wrk's requests/s ÷ 2 against pgbench's script runs
+  per second). **Target: the API reaches ≥ 0.7 of pgbench's pairs/s.** Before each clusters
+  measurement the bench accounts' clusters and audit events are deleted and both tables vacuumed,
+  so every measurement starts from the same state.
+
+**Both.**
+
+- Each round runs runosd at warn (profile), pgbench -S, runosd at info (profile), runosd at warn
+  (clusters), pgbench (clusters), one after the other (three rounds by default, after a 3 s
+  warm-up of each); the medians are compared. wrk, runosd and PostgreSQL share the machine's
+  cores, which is the point of measuring the ratios in one run.
 - Also reported, not targets: `GET /healthz` once (the HTTP layer alone: no token, no database);
   cold start (process start to the first 200 from `/readyz`, polled every 5 ms, against an
   already migrated database; median of 3); runosd's resident memory after the benchmark (VmRSS,
   and VmHWM as the peak); and where the CPU went during each measurement (from /proc: cores busy,
-  and CPU µs per request or transaction for runosd, PostgreSQL with all its processes, and the
-  client).
+  and CPU µs per request, transaction or pair for runosd, PostgreSQL with all its processes, and
+  the client).
 
 PostgreSQL 15 is private to the run (initdb in a fresh `/tmp/runosd-bench-XXXX`, unix socket
 only, as the system user `runos-bench` when run as root), started with
 `-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off
 -c synchronous_commit=off` (initdb `-U runos --auth=trust --locale=C -E UTF8`). Set
 `RUNOS_BENCH_DATABASE_URL` to use another database instead (pgbench then recreates its
-`pgbench_*` tables there).
+`pgbench_*` tables there, and the bench user's `bench-clusters-<n>` accounts are kept for the
+next run). With `RUNOS_BENCH_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"` every
+measurement also records its statements (calls and execution time per request, transaction or
+pair; `--results DIR` keeps them); leave it off for the recorded figures, it costs both sides.
 
 ```
-tests/bench/run.sh                    # 10 s x 3 rounds, rewrites the section below
+tests/bench/run.sh                    # 10 s x 3 rounds, rewrites the sections below
 tests/bench/run.sh --duration 30 --runs 5
 tests/bench/run.sh --smoke            # 1 s, 1 round, BENCHMARKS.md untouched
 RUNOS_THREADS=4 RUNOS_DB_POOL=8 tests/bench/run.sh --no-write
+RUNOS_BENCH_PG_OPTS="-c shared_preload_libraries=pg_stat_statements" \\
+  tests/bench/run.sh --no-write --results /tmp/bench-pgss
 ```
 
 The figures move with whatever else runs on the machine: the script prints how busy the CPU was
-before it started, and the CPU table's "other" column shows load that was not ours. The section
-between the `bench:profile` markers is rewritten by the script; notes go outside it.
+before it started, and the CPU tables' "other" column shows load that was not ours. The sections
+between the `bench:profile` and `bench:clusters` markers are rewritten by the script; notes go
+outside them.
 """
 
 
-def rewrite_section(path, section):
+def rewrite_section(path, section, start=START, end=END):
     if os.path.exists(path):
         text = open(path, encoding="utf-8").read()
     else:
         text = INTRO
-    s = text.find(START)
-    e = text.find(END)
+    s = text.find(start)
+    e = text.find(end)
     if s != -1 and e != -1 and e > s:
-        text = text[:s] + section + text[e + len(END):]
+        text = text[:s] + section + text[e + len(end):]
     else:
         if not text.endswith("\n"):
             text += "\n"
@@ -473,6 +812,98 @@ def rewrite_section(path, section):
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# pgbench script of the clusters comparison
+
+# The statements of a cluster create and delete (server/db/clusters_store.c and audit_store.c),
+# found in the binary under test as the string literals libpq prepares, so the reference runs
+# exactly the SQL of that build. Each pattern must match one statement; "$n" are the server's
+# parameters, replaced below by pgbench variables (parameters again under -M prepared) or by
+# SQL for what runosd computes in C. When a pattern stops matching, the server's SQL changed in
+# a way these rules do not cover: update them together with the description in BENCHMARKS.md.
+CLUSTERS_STATEMENTS = [
+    ("lock account", r"SELECT [^$]*\bbase_domain\b[^$]* FROM accounts WHERE aid = \$1 "
+                     r"FOR NO KEY UPDATE"),
+    ("clusters in use", r"SELECT [^$()]* FROM clusters WHERE aid = \$1"),
+    ("insert cluster", r"INSERT INTO clusters \(aid, cid, name, description, cluster_index, "
+                       r"domain\) VALUES \(\$1, \$2, \$3, \$4, \$5, \$6\)(?: RETURNING .*)?"),
+    ("audit insert", r"INSERT INTO audit_events \(aid, actor_type, actor_id, action, target_type, "
+                     r"target_id, trace_id, ip\) VALUES \(\$1, \$2, \$3, \$4, \$5, \$6, \$7, \$8\)"),
+    ("live nodes", r"SELECT count\(\*\) FROM nodes WHERE aid = \$1 AND cid = \$2 AND "
+                   r"deleted_at IS NULL"),
+    ("delete cluster", r"DELETE FROM clusters WHERE aid = \$1 AND cid = \$2 AND "
+                       r"\(\$3::int IS NULL OR version = \$3\)(?: RETURNING .*)?"),
+]
+# runosd picks the smallest free index in C from the rows of "clusters in use"
+# (idalloc_cluster_index: 0-255 without 200-207); here SQL picks it inside the INSERT.
+SMALLEST_FREE_INDEX = ("(SELECT g.i FROM generate_series(0, 255) AS g(i)"
+                       " WHERE g.i NOT BETWEEN 200 AND 207 AND NOT EXISTS"
+                       " (SELECT FROM clusters u WHERE u.aid = :aid AND u.cluster_index = g.i)"
+                       " LIMIT 1)")
+
+
+def clusters_statements(binary):
+    data = open(binary, "rb").read()
+    pieces = set(p.decode("utf-8", "replace") for p in data.split(b"\0") if 20 <= len(p) < 8192)
+    found = {}
+    for name, pattern in CLUSTERS_STATEMENTS:
+        hits = sorted(p for p in pieces if re.fullmatch(pattern, p, re.S))
+        if len(hits) != 1:
+            raise SystemExit("benchlib: %d statements of %s match the pattern of \"%s\" (%s); the "
+                             "server's SQL changed: update CLUSTERS_STATEMENTS in %s"
+                             % (len(hits), binary, name, pattern, __file__))
+        found[name] = hits[0]
+    return found
+
+
+def bind(sql, params):
+    def repl(m):
+        n = int(m.group(1))
+        if n not in params:
+            raise SystemExit("benchlib: no pgbench value for $%d of: %s" % (n, sql))
+        return params[n]
+    return re.sub(r"\$(\d+)", repl, sql)
+
+
+def clusters_script(binary, out_path):
+    st = clusters_statements(binary)
+    audit = lambda action: bind(st["audit insert"], {
+        1: ":aid", 2: ":actor_type", 3: ":actor_id", 4: action, 5: ":target_type", 6: ":cid",
+        7: ":trace_id", 8: ":ip"})
+    lines = [
+        "-- Generated by tests/bench/benchlib.py clusters-script from the SQL in",
+        "-- %s: one cluster create and one delete, each in its own" % binary,
+        "-- transaction, statement by statement as runosd sends them (pgbench -M prepared:",
+        "-- every :variable is a parameter). Variables from pgbench -D: aids (one account per",
+        "-- client, comma-separated), cid, name, actor_type, actor_id, action_create,",
+        "-- action_delete, target_type, trace_id, ip, ready=0.",
+        "-- The client's account and the empty description (-D cannot set an empty value),",
+        "-- once per client (in its first script run):",
+        "\\if :ready = 0",
+        "SELECT split_part(:aids, ',', :client_id::int + 1) AS aid, '' AS description \\gset",
+        "\\set ready 1",
+        "\\endif",
+        "-- create (db_clusters_create)",
+        "BEGIN;",
+        bind(st["lock account"], {1: ":aid"}) + " \\gset",
+        bind(st["clusters in use"], {1: ":aid"}) + ";",
+        bind(st["insert cluster"], {
+            1: ":aid", 2: ":cid", 3: ":name", 4: ":description", 5: SMALLEST_FREE_INDEX,
+            6: "(:cid::text || '.' || :aid::text || '.' || :base_domain::text)"}) + ";",
+        audit(":action_create") + ";",
+        "COMMIT;",
+        "-- delete (db_clusters_delete, no If-Match; the cluster has no nodes)",
+        "BEGIN;",
+        bind(st["live nodes"], {1: ":aid", 2: ":cid"}) + ";",
+        bind(st["delete cluster"], {1: ":aid", 2: ":cid", 3: "NULL"}) + ";",
+        audit(":action_delete") + ";",
+        "COMMIT;",
+    ]
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -647,8 +1078,12 @@ def json_value(path, dotted):
 def main(argv):
     if len(argv) >= 3 and argv[0] == "json":
         return json_value(argv[1], argv[2])
-    if len(argv) in (3, 4) and argv[0] == "summary" and argv[1] in ("wrk", "pgbench"):
-        return summary(argv[1], argv[2], argv[3] if len(argv) == 4 else None)
+    if 3 <= len(argv) <= 5 and argv[0] == "summary" and argv[1] in ("wrk", "pgbench"):
+        rest = [x for x in argv[3:] if x != "--pairs"]
+        return summary(argv[1], argv[2], rest[0] if rest and rest[0] else None,
+                       "--pairs" in argv[3:])
+    if len(argv) == 3 and argv[0] == "clusters-script":
+        return clusters_script(argv[1], argv[2])
     if len(argv) == 5 and argv[0] == "coldstart":
         return coldstart(argv[1], int(argv[2]), argv[3], argv[4])
     if len(argv) >= 2 and argv[0] == "cpusnap":

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: GET /:aid/account/profile with a personal access token (wrk) against
-# `pgbench -S -M prepared` on the same database, same machine, same run; prints both, their
-# ratio (target: runosd ≥ 0.5 of pgbench's TPS), cold start and RSS, and rewrites the
-# bench:profile section of BENCHMARKS.md.
+# Benchmark, on the same database, same machine, same run, two comparisons:
+# - GET /:aid/account/profile with a personal access token (wrk) against
+#   `pgbench -S -M prepared` (target: runosd ≥ 0.5 of pgbench's TPS);
+# - POST /:aid/clusters, each followed by the DELETE of the cluster it created, one account per
+#   wrk connection (wrk + clusters.lua), against a pgbench script running the same SQL, taken
+#   from the binary, one account per client (target: runosd ≥ 0.7 of pgbench's create+delete
+#   pairs per second);
+# prints both, their ratios, cold start and RSS, and rewrites the bench:profile and
+# bench:clusters sections of BENCHMARKS.md.
 #
 #   tests/bench/run.sh [--duration S] [--runs N] [--smoke] [--no-write] [--no-build]
 #
 #   --duration S   seconds per measurement (default 10)
-#   --runs N       rounds of (runosd at warn, pgbench, runosd at info); medians (default 3);
-#                  then GET /healthz once (the HTTP layer alone, for comparison)
+#   --runs N       rounds of (runosd at warn, pgbench -S, runosd at info, clusters via runosd at
+#                  warn, clusters via pgbench); medians (default 3); then GET /healthz once
+#                  (the HTTP layer alone, for comparison)
 #   --smoke        1 s, 1 round, no warm-up, BENCHMARKS.md untouched (for scripts/dev.sh test)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
 #   --no-build     use build/server/runosd as it is (default: meson compile -C build)
@@ -17,9 +23,13 @@
 #
 # Environment:
 #   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one
-#                             (pgbench -i recreates its pgbench_* tables in it)
+#                             (pgbench -i recreates its pgbench_* tables in it; the clusters
+#                             and audit events of the accounts bench-clusters-N of the bench
+#                             user are deleted before each clusters measurement)
 #   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server, e.g.
-#                             "-c shared_preload_libraries=pg_stat_statements"
+#                             "-c shared_preload_libraries=pg_stat_statements" (then every
+#                             measurement also keeps its statements' calls and execution time,
+#                             printed per request, transaction or pair; keep with --results)
 #   RUNOS_BENCH_BINARY        benchmark this runosd binary instead of build/server/runosd
 #                             (no build)
 #   RUNOS_THREADS, RUNOS_DB_POOL  passed to runosd (unset: its defaults); every other
@@ -347,6 +357,57 @@ PATH_PROFILE="/$AID/account/profile"
 api GET "$WARN_URL$PATH_PROFILE" "$PAT"
 [[ $HTTP_STATUS == 200 ]] || die "GET $PATH_PROFILE with the PAT → $HTTP_STATUS $(cat "$RESP")"
 log "account $AID, PAT ${PAT:0:8}…, profile answers 200 ($(wc -c <"$RESP") bytes)"
+USER_UID="$(jget user.uid)"
+[[ -n $USER_UID ]] || USER_UID=00000000-0000-4000-8000-000000000000
+
+# The clusters comparison: one account per connection, named bench-clusters-<n>, owned by the
+# bench user (kept in an external database, so a second run reuses them). wrk gets one more
+# per thread (clusters.lua says why); pgbench uses the first $CONNECTIONS.
+CLUSTER_ACCOUNTS=$((CONNECTIONS + THREADS_CLIENT))
+log "finding or creating the $CLUSTER_ACCOUNTS accounts of the clusters benchmark"
+api GET "$WARN_URL/user/accounts?limit=200" "$SESSION"
+[[ $HTTP_STATUS == 200 ]] || die "GET /user/accounts → $HTTP_STATUS $(cat "$RESP")"
+declare -A CLUSTER_AID_OF=()
+while IFS=' ' read -r n aid; do
+	[[ -n $n ]] && CLUSTER_AID_OF[$n]="$aid"
+done < <(python3 -c '
+import json, re, sys
+for a in json.load(open(sys.argv[1]))["accounts"]:
+    m = re.fullmatch(r"bench-clusters-(\d+)", a.get("name", ""))
+    if m:
+        print(m.group(1), a["aid"])' "$RESP")
+CLUSTER_AIDS=""
+PGB_CLUSTER_AIDS=""
+for ((n = 0; n < CLUSTER_ACCOUNTS; n++)); do
+	if [[ -z ${CLUSTER_AID_OF[$n]:-} ]]; then
+		api POST "$WARN_URL/user/accounts" "$SESSION" "{\"name\":\"bench-clusters-$n\"}"
+		[[ $HTTP_STATUS == 201 ]] || die "POST /user/accounts → $HTTP_STATUS $(cat "$RESP")"
+		CLUSTER_AID_OF[$n]="$(jget aid)"
+	fi
+	CLUSTER_AIDS+="${CLUSTER_AIDS:+,}${CLUSTER_AID_OF[$n]}"
+	((n < CONNECTIONS)) && PGB_CLUSTER_AIDS+="${PGB_CLUSTER_AIDS:+,}${CLUSTER_AID_OF[$n]}"
+done
+
+# check_clusters BASE_URL: one create and its delete answer 201 and 204 in the first of them,
+# the X-Request-Id comes back (clusters.lua needs it); else the run is invalid.
+check_clusters() {
+	local aid="${CLUSTER_AID_OF[0]}" cid echoed
+	echoed="$(curl -sS -o "$RESP" -w '%{http_code} %header{x-request-id}' -X POST \
+		-H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json' \
+		-H 'X-Request-Id: bench-check-0000000000000000000' --data-binary '{"name":"bench"}' \
+		"$1/$aid/clusters" || echo 000)"
+	cid="$(jget cid)"
+	if [[ $echoed != "201 bench-check-0000000000000000000" || -z $cid ]]; then
+		printf 'bench: POST %s → %s %s\n' "$1/$aid/clusters" "$echoed" "$(cat "$RESP")" >&2
+		invalid=1
+		return
+	fi
+	api DELETE "$1/$aid/clusters/$cid" "$SESSION"
+	[[ $HTTP_STATUS == 204 ]] || {
+		printf 'bench: DELETE %s → %s %s\n' "$1/$aid/clusters/$cid" "$HTTP_STATUS" "$(cat "$RESP")" >&2
+		invalid=1
+	}
+}
 
 # ---------------------------------------------------------------------------------------------
 # cold start (database migrated by the server above)
@@ -375,6 +436,47 @@ pgbench -i -q -s "$PGBENCH_SCALE" "${PGB_CONN[@]}" >"$WORK/pgbench-init.log" 2>&
 	die "pgbench -i failed"
 }
 
+# The pgbench side of the clusters comparison: the binary's own SQL (benchlib.py
+# clusters-script explains how it is bound).
+CLUSTERS_SQL="$RESULTS/clusters.pgbench.sql"
+python3 "$LIB" clusters-script "$BINARY" "$CLUSTERS_SQL" || die "cannot make the pgbench script of the clusters comparison"
+
+# clusters_reset: what a clusters measurement left (clusters, audit events of the bench
+# accounts) is deleted and the tables vacuumed, so every measurement starts alike.
+clusters_reset() {
+	psql -X -q -v ON_ERROR_STOP=1 -v aids="$CLUSTER_AIDS" "$CONNINFO" >/dev/null 2>"$WORK/reset.err" <<'SQL' || {
+DELETE FROM clusters WHERE aid = ANY (string_to_array(:'aids', ','));
+DELETE FROM audit_events WHERE aid = ANY (string_to_array(:'aids', ','));
+VACUUM (ANALYZE) clusters, audit_events;
+SQL
+		cat "$WORK/reset.err" >&2
+		die "cannot reset the clusters of the bench accounts"
+	}
+}
+
+# pg_stat_statements, when the private server preloads it: reset before each measurement,
+# snapshot after it (calls|total ms|rows|query) next to the client's output.
+PGSS=0
+if [[ $EXTERNAL_DB == 0 ]] &&
+	[[ $(psql -X -A -t -c 'SHOW shared_preload_libraries' "$CONNINFO") == *pg_stat_statements* ]]; then
+	psql -X -q -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' "$CONNINFO" >/dev/null && PGSS=1
+	log "pg_stat_statements is loaded: statements are recorded per measurement"
+fi
+pgss_reset() {
+	[[ $PGSS == 1 ]] || return 0
+	psql -X -q -c 'SELECT pg_stat_statements_reset()' "$CONNINFO" >/dev/null
+}
+pgss_dump() {   # pgss_dump OUTFILE
+	[[ $PGSS == 1 ]] || return 0
+	psql -X -A -t -F '|' "$CONNINFO" >"$1" <<'SQL'
+SELECT calls, round(total_exec_time::numeric, 3), rows, regexp_replace(query, '\s+', ' ', 'g')
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND query NOT LIKE '%pg_stat_statements%'
+ORDER BY total_exec_time DESC
+SQL
+}
+
 # ---------------------------------------------------------------------------------------------
 # measurements
 
@@ -384,6 +486,18 @@ run_wrk() {   # run_wrk BASE_URL SECONDS
 }
 run_pgbench() {   # run_pgbench SECONDS
 	pgbench -S -M prepared -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" "${PGB_CONN[@]}"
+}
+run_wrk_clusters() {   # run_wrk_clusters BASE_URL SECONDS
+	wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"$2s" --latency \
+		-H "Authorization: Bearer $SESSION" -s "$BENCH_DIR/clusters.lua" "$1" \
+		-- "$THREADS_CLIENT" "$CLUSTER_AIDS"
+}
+run_pgbench_clusters() {   # run_pgbench_clusters SECONDS
+	pgbench -n -M prepared -f "$CLUSTERS_SQL" -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" \
+		-D ready=0 -D aids="$PGB_CLUSTER_AIDS" -D cid=pgb -D name=bench \
+		-D actor_type=user -D actor_id="$USER_UID" -D action_create=cluster.create \
+		-D action_delete=cluster.delete -D target_type=cluster \
+		-D trace_id=bench-pgbench-0000000000000000000 -D ip=127.0.0.1 "${PGB_CONN[@]}"
 }
 
 # Processes whose CPU time is sampled around each measurement.
@@ -397,11 +511,13 @@ fi
 measure() {
 	local out="$1"
 	shift
+	pgss_reset
 	python3 "$LIB" cpusnap "$WORK/cpu-before.json" "${CPU_PIDS[@]}"
 	("$@" >"$out" 2>&1 || true; times >"$WORK/client-times.txt")
 	python3 "$LIB" cpusnap "$WORK/cpu-after.json" "${CPU_PIDS[@]}"
 	python3 "$LIB" cpudiff "$WORK/cpu-before.json" "$WORK/cpu-after.json" \
 		"$WORK/client-times.txt" "${out%.txt}.cpu.json"
+	pgss_dump "${out%.txt}.pgss.txt"
 }
 
 if [[ $SMOKE == 0 ]]; then
@@ -410,6 +526,10 @@ if [[ $SMOKE == 0 ]]; then
 	run_wrk "$WARN_URL" "$warm" >"$WORK/warmup-warn.txt" 2>&1 || true
 	run_pgbench "$warm" >"$WORK/warmup-pgbench.txt" 2>&1 || true
 	run_wrk "$INFO_URL" "$warm" >"$WORK/warmup-info.txt" 2>&1 || true
+	clusters_reset
+	run_wrk_clusters "$WARN_URL" "$warm" >"$WORK/warmup-clusters-wrk.txt" 2>&1 || true
+	clusters_reset
+	run_pgbench_clusters "$warm" >"$WORK/warmup-clusters-pgbench.txt" 2>&1 || true
 fi
 
 check_profile() {   # check_profile BASE_URL: one request answered 200, else the run is invalid
@@ -422,6 +542,7 @@ check_profile() {   # check_profile BASE_URL: one request answered 200, else the
 
 invalid=0
 check_profile "$INFO_URL"
+check_clusters "$WARN_URL"
 for ((run = 1; run <= RUNS; run++)); do
 	log "round $run/$RUNS: runosd (warn), ${DURATION} s"
 	measure "$RESULTS/wrk-warn-$run.txt" run_wrk "$WARN_URL" "$DURATION"
@@ -432,7 +553,16 @@ for ((run = 1; run <= RUNS; run++)); do
 	log "round $run/$RUNS: runosd (info), ${DURATION} s"
 	measure "$RESULTS/wrk-info-$run.txt" run_wrk "$INFO_URL" "$DURATION"
 	python3 "$LIB" summary wrk "$RESULTS/wrk-info-$run.txt" runosd_info >&2 || invalid=1
+	log "round $run/$RUNS: POST + DELETE /:aid/clusters (runosd at warn), ${DURATION} s"
+	clusters_reset
+	measure "$RESULTS/wrk-clusters-$run.txt" run_wrk_clusters "$WARN_URL" "$DURATION"
+	python3 "$LIB" summary wrk "$RESULTS/wrk-clusters-$run.txt" runosd_warn --pairs >&2 || invalid=1
+	log "round $run/$RUNS: pgbench clusters script, ${DURATION} s"
+	clusters_reset
+	measure "$RESULTS/pgbench-clusters-$run.txt" run_pgbench_clusters "$DURATION"
+	python3 "$LIB" summary pgbench "$RESULTS/pgbench-clusters-$run.txt" "" --pairs >&2 || invalid=1
 done
+clusters_reset
 
 # The HTTP layer alone (no token, no database), once: what the profile's database round trip
 # and authentication cost on top of it.
@@ -443,6 +573,7 @@ python3 "$LIB" summary wrk "$RESULTS/wrk-healthz.txt" runosd_warn >&2 || invalid
 
 check_profile "$WARN_URL"
 check_profile "$INFO_URL"
+check_clusters "$WARN_URL"
 for pid in "$WARN_PID" "$INFO_PID"; do
 	kill -0 "$pid" 2>/dev/null || die "runosd (pid $pid) died during the benchmark; see $WORK/runosd-*.log"
 done
@@ -480,6 +611,7 @@ wrk_version="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}')"
 	echo "DURATION=$DURATION"
 	echo "CORES=$cores"
 	echo "CONNECTIONS=$CONNECTIONS"
+	echo "THREADS_CLIENT=$THREADS_CLIENT"
 	echo "SCALE=$PGBENCH_SCALE"
 	echo "DATE=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "MACHINE=$cores cores ($cpu), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
