@@ -21,6 +21,10 @@
  * 409, 503 with Retry-After, or 500. what is "api_key", "account", ... */
 void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id);
 
+/* 412 precondition.failed: the resource ("cluster", "API key") changed and
+ * If-Match no longer matches its ETag. */
+void api_reply_precondition_failed(struct request *req, const char *what);
+
 /* An RFC 3339 string, or JSON null for 0. */
 json_t *api_time(int64_t unix_us);
 

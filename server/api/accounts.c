@@ -104,8 +104,7 @@ void api_account_profile_update(struct request *req)
 	struct account account;
 	enum db_result r = db_accounts_update(req->server->db, aid, &in, if_version, &account);
 	if (r == DB_CONFLICT) {
-		request_error(req, 412, "precondition.failed", NULL,
-			      "The profile changed: If-Match does not match its ETag");
+		api_reply_precondition_failed(req, "profile");
 		return;
 	}
 	if (r != DB_OK) {

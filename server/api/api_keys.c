@@ -130,12 +130,6 @@ void api_api_keys_get(struct request *req)
 	request_reply(req, 200, key_to_json(&key));
 }
 
-static void precondition_failed(struct request *req)
-{
-	request_error(req, 412, "precondition.failed", NULL,
-		      "The API key changed: If-Match does not match its ETag");
-}
-
 void api_api_keys_update(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
@@ -155,7 +149,7 @@ void api_api_keys_update(struct request *req)
 		r = db_api_keys_rename(req->server->db, aid, id, name, if_version, &key);
 	}
 	if (r == DB_CONFLICT) {
-		precondition_failed(req);
+		api_reply_precondition_failed(req, "API key");
 		return;
 	}
 	if (r != DB_OK) {
@@ -176,7 +170,7 @@ void api_api_keys_delete(struct request *req)
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	enum db_result r = db_api_keys_revoke(req->server->db, aid, id, if_version, hash);
 	if (r == DB_CONFLICT) {
-		precondition_failed(req);
+		api_reply_precondition_failed(req, "API key");
 		return;
 	}
 	if (r != DB_OK) {

@@ -62,12 +62,6 @@ struct audit_actor api_actor(const struct request *req)
 				     .ip = req->client_ip };
 }
 
-static void precondition_failed(struct request *req)
-{
-	request_error(req, 412, "precondition.failed", NULL,
-		      "The cluster changed: If-Match does not match its ETag");
-}
-
 void api_clusters_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
@@ -170,7 +164,7 @@ void api_clusters_update(struct request *req)
 					      &actor, api_body_string(req, "name"),
 					      api_body_string(req, "description"), if_version, &c);
 	if (r == DB_CONFLICT) {
-		precondition_failed(req);
+		api_reply_precondition_failed(req, "cluster");
 		return;
 	}
 	if (r != DB_OK) {
@@ -192,7 +186,7 @@ void api_clusters_delete(struct request *req)
 	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
 					      &actor, if_version, &live_nodes);
 	if (r == DB_CONFLICT) {
-		precondition_failed(req);
+		api_reply_precondition_failed(req, "cluster");
 		return;
 	}
 	if (r != DB_OK) {

@@ -41,6 +41,12 @@ void api_reply_db_error(struct request *req, enum db_result r, const char *what,
 	request_error(req, 500, "internal", NULL, "Internal error");
 }
 
+void api_reply_precondition_failed(struct request *req, const char *what)
+{
+	request_error(req, 412, "precondition.failed", NULL,
+		      "The %s changed: If-Match does not match its ETag", what);
+}
+
 json_t *api_time(int64_t unix_us)
 {
 	if (unix_us == 0)

@@ -32,6 +32,14 @@ static json_t *node_to_json(const struct node *n)
 			 "createdAt", api_time(n->created_us));
 }
 
+/* Replies 200 with the node and its ETag, and frees what the node holds. */
+static void reply_node(struct request *req, struct node *node)
+{
+	api_set_etag(req, node->version);
+	request_reply(req, 200, node_to_json(node));
+	db_node_finish(node);
+}
+
 /* The :nid of the path, which must look like a node id; else 404. */
 static const char *path_nid(struct request *req)
 {
@@ -89,9 +97,7 @@ void api_nodes_get(struct request *req)
 		api_reply_db_error(req, r, "node", nid);
 		return;
 	}
-	api_set_etag(req, node.version);
-	request_reply(req, 200, node_to_json(&node));
-	db_node_finish(&node);
+	reply_node(req, &node);
 }
 
 void api_nodes_update(struct request *req)
@@ -120,15 +126,12 @@ void api_nodes_update(struct request *req)
 		}
 	}
 	if (r == DB_CONFLICT) {
-		request_error(req, 412, "precondition.failed", NULL,
-			      "The node changed: If-Match does not match its ETag");
+		api_reply_precondition_failed(req, "node");
 		return;
 	}
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "node", nid);
 		return;
 	}
-	api_set_etag(req, node.version);
-	request_reply(req, 200, node_to_json(&node));
-	db_node_finish(&node);
+	reply_node(req, &node);
 }
