@@ -21,9 +21,9 @@
  * 409, 503 with Retry-After, or 500. what is "api_key", "account", ... */
 void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id);
 
-/* 412 precondition.failed: the resource ("cluster", "API key") changed and
- * If-Match no longer matches its ETag. */
-void api_reply_precondition_failed(struct request *req, const char *what);
+/* The same for a write made under If-Match: DB_CONFLICT means the resource
+ * changed since the ETag the client sent, so it is 412 precondition.failed. */
+void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id);
 
 /* An RFC 3339 string, or JSON null for 0. */
 json_t *api_time(int64_t unix_us);

@@ -103,12 +103,8 @@ void api_account_profile_update(struct request *req)
 	}
 	struct account account;
 	enum db_result r = db_accounts_update(req->server->db, aid, &in, if_version, &account);
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "profile");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "account", aid);
+		api_reply_write_error(req, r, "account", aid);
 		return;
 	}
 	api_set_etag(req, account.version);

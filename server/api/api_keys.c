@@ -148,12 +148,8 @@ void api_api_keys_update(struct request *req)
 	} else {
 		r = db_api_keys_rename(req->server->db, aid, id, name, if_version, &key);
 	}
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "API key");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "api_key", id);
+		api_reply_write_error(req, r, "api_key", id);
 		return;
 	}
 	api_set_etag(req, key.version);
@@ -169,12 +165,8 @@ void api_api_keys_delete(struct request *req)
 		return;
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	enum db_result r = db_api_keys_revoke(req->server->db, aid, id, if_version, hash);
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "API key");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "api_key", id);
+		api_reply_write_error(req, r, "api_key", id);
 		return;
 	}
 	auth_forget(req->server->auth, hash);

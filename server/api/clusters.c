@@ -163,12 +163,8 @@ void api_clusters_update(struct request *req)
 	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
 					      &actor, api_body_string(req, "name"),
 					      api_body_string(req, "description"), if_version, &c);
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "cluster");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
+		api_reply_write_error(req, r, "cluster", cid);
 		return;
 	}
 	api_set_etag(req, c.version);
@@ -185,12 +181,8 @@ void api_clusters_delete(struct request *req)
 	int live_nodes;
 	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
 					      &actor, if_version, &live_nodes);
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "cluster");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
+		api_reply_write_error(req, r, "cluster", cid);
 		return;
 	}
 	if (live_nodes > 0) {

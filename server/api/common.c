@@ -41,10 +41,19 @@ void api_reply_db_error(struct request *req, enum db_result r, const char *what,
 	request_error(req, 500, "internal", NULL, "Internal error");
 }
 
-void api_reply_precondition_failed(struct request *req, const char *what)
+void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id)
 {
+	if (r != DB_CONFLICT) {
+		api_reply_db_error(req, r, what, id);
+		return;
+	}
+	char noun[64];
+	snprintf(noun, sizeof(noun), "%s", what);
+	for (char *p = noun; *p; p++)
+		if (*p == '_')
+			*p = ' ';
 	request_error(req, 412, "precondition.failed", NULL,
-		      "The %s changed: If-Match does not match its ETag", what);
+		      "The %s changed: If-Match does not match its ETag", noun);
 }
 
 json_t *api_time(int64_t unix_us)

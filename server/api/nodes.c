@@ -125,12 +125,8 @@ void api_nodes_update(struct request *req)
 			r = DB_CONFLICT;
 		}
 	}
-	if (r == DB_CONFLICT) {
-		api_reply_precondition_failed(req, "node");
-		return;
-	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", nid);
+		api_reply_write_error(req, r, "node", nid);
 		return;
 	}
 	reply_node(req, &node);

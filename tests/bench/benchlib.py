@@ -49,6 +49,15 @@ CLUSTERS_END = "<!-- bench:clusters:end -->"
 # parsing
 
 
+
+def print_table(header, rows):
+    """Prints rows of strings as left-aligned columns, indented by two spaces."""
+    widths = [max(len(r[j]) for r in rows + [header]) for j in range(len(header))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    print("  " + fmt % tuple(header))
+    for r in rows:
+        print("  " + fmt % tuple(r))
+
 def to_ms(value, unit):
     v = float(value)
     return {"us": v / 1000.0, "ms": v, "s": v * 1000.0, "m": v * 60000.0}[unit]
@@ -392,21 +401,13 @@ def report(directory, write_path):
     print(render_table(rows, markdown=False))
     print()
     print("per round (in this order within each round; then the clusters measurements):")
-    widths = [max(len(r[j]) for r in per_run + [per_run_header]) for j in range(len(per_run_header))]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    print("  " + fmt % tuple(per_run_header))
-    for r in per_run:
-        print("  " + fmt % tuple(r))
+    print_table(per_run_header, per_run)
     print("cold starts, ms: %s" % ", ".join(ms(c) if c is not None else "failed" for c in cold))
     if cpu_rows:
         print()
         print("where the CPU went (cores busy on average over each measurement, and CPU µs per "
               "request or transaction; medians):")
-        widths = [max(len(r[j]) for r in cpu_rows + [cpu_header]) for j in range(len(cpu_header))]
-        fmt = "  ".join("%%-%ds" % w for w in widths)
-        print("  " + fmt % tuple(cpu_header))
-        for r in cpu_rows:
-            print("  " + fmt % tuple(r))
+        print_table(cpu_header, cpu_rows)
     for line in disturbed:
         print("disturbed: " + line)
     for x in invalid:
@@ -592,21 +593,12 @@ def report_clusters(directory, meta, write_path):
     print(render_table(rows, markdown=False))
     print()
     print("per round (runosd, then pgbench, after the profile measurements of the round):")
-    widths = [max(len(r[j]) for r in per_run + [per_run_header])
-              for j in range(len(per_run_header))]
-    fmt = "  ".join("%%-%ds" % w for w in widths)
-    print("  " + fmt % tuple(per_run_header))
-    for r in per_run:
-        print("  " + fmt % tuple(r))
+    print_table(per_run_header, per_run)
     if cpu_rows:
         print()
         print("where the CPU went (cores busy on average, and CPU µs per create+delete pair; "
               "medians):")
-        widths = [max(len(r[j]) for r in cpu_rows + [cpu_header]) for j in range(len(cpu_header))]
-        fmt = "  ".join("%%-%ds" % w for w in widths)
-        print("  " + fmt % tuple(cpu_header))
-        for r in cpu_rows:
-            print("  " + fmt % tuple(r))
+        print_table(cpu_header, cpu_rows)
     if pgss_table:
         print()
         print("pg_stat_statements, all rounds (execution time per pair: wall-clock inside "
