@@ -39,8 +39,8 @@ struct api_cursor {
 bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *limit,
 		     struct api_cursor *cursor) __attribute__((warn_unused_result));
 
-/* The nextCursor value for the last item of a full page, or null. */
-json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id);
+/* The nextCursor value after the last item of a full page. */
+json_t *api_next_cursor(int64_t last_us, const char *last_id);
 
 /* Sets the ETag header for a resource version. */
 void api_set_etag(struct request *req, int version);

@@ -42,7 +42,7 @@ void api_accounts_list(struct request *req)
 						      "accountRole", auth_role_name(m->role),
 						      "isDefault", m->is_default));
 	}
-	json_t *next = more ? api_next_cursor(true, rows[n - 1].joined_us, rows[n - 1].account.aid)
+	json_t *next = more ? api_next_cursor(rows[n - 1].joined_us, rows[n - 1].account.aid)
 			    : json_null();
 	free(rows);
 	request_reply(req, 200, json_pack("{s:o, s:o}", "accounts", list, "nextCursor", next));

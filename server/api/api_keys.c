@@ -108,8 +108,7 @@ void api_api_keys_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, key_to_json(&keys[i]));
-	json_t *next =
-		more ? api_next_cursor(true, keys[n - 1].created_us, keys[n - 1].id) : json_null();
+	json_t *next = more ? api_next_cursor(keys[n - 1].created_us, keys[n - 1].id) : json_null();
 	free(keys);
 	request_reply(req, 200, json_pack("{s:o, s:o}", "apiKeys", list, "nextCursor", next));
 }

@@ -126,7 +126,7 @@ static void list(struct request *req, bool domains)
 			json_array_append_new(items, cluster_to_json(&rows[i]));
 	}
 	json_t *next =
-		more ? api_next_cursor(true, rows[n - 1].created_us, rows[n - 1].cid) : json_null();
+		more ? api_next_cursor(rows[n - 1].created_us, rows[n - 1].cid) : json_null();
 	free(rows);
 	request_reply(req, 200,
 		      json_pack("{s:o, s:o}", domains ? "clusterDomains" : "clusters", items,

@@ -110,10 +110,8 @@ static bool decode_b64url(const char *in, char *out, size_t cap)
 	return true;
 }
 
-json_t *api_next_cursor(bool more, int64_t last_us, const char *last_id)
+json_t *api_next_cursor(int64_t last_us, const char *last_id)
 {
-	if (!more)
-		return json_null();
 	char plain[96], encoded[160];
 	snprintf(plain, sizeof(plain), "%lld.%s", (long long)last_us, last_id);
 	encode_b64url(plain, encoded, sizeof(encoded));

@@ -68,14 +68,12 @@ void api_nodes_list(struct request *req)
 		return;
 	}
 	bool more = n > (size_t)limit;
+	size_t shown = more ? (size_t)limit : n;
 	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		if (i < (size_t)limit)
-			json_array_append_new(items, node_to_json(&nodes[i]));
-	}
-	size_t last = more ? (size_t)limit - 1 : 0;
-	json_t *next =
-		more ? api_next_cursor(true, nodes[last].created_us, nodes[last].nid) : json_null();
+	for (size_t i = 0; i < shown; i++)
+		json_array_append_new(items, node_to_json(&nodes[i]));
+	json_t *next = more ? api_next_cursor(nodes[shown - 1].created_us, nodes[shown - 1].nid)
+			    : json_null();
 	for (size_t i = 0; i < n; i++)
 		db_node_finish(&nodes[i]);
 	free(nodes);
