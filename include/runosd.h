@@ -11,11 +11,15 @@
 struct db_pool;
 struct auth;
 struct http_server;
+struct seal_keyring;
+struct pki_ca;
 
 struct server {
 	struct config cfg;
 	struct db_pool *db;
 	struct auth *auth;
+	struct seal_keyring *keys; /* seals secrets (ARCHITECTURE §5) */
+	struct pki_ca *ca;	   /* the agent CA */
 	struct http_server *http;
 	int64_t started_us;
 };

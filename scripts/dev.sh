@@ -28,7 +28,7 @@ PG_USER=runos
 
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
-	postgresql-15 postgresql-client-15 redis-server wrk curl python3 clang-format git)
+	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
@@ -723,6 +723,9 @@ EOF
 	export RUNOS_TEST_PG_HOST="$SOCK_DIR" RUNOS_TEST_PG_PORT="$PG_PORT" RUNOS_TEST_PG_USER="$PG_USER"
 	export RUNOS_TEST_SOURCE_ROOT="$ROOT"
 	export RUNOS_TEST_TMPDIR="$SCRATCH/tmp"
+	# The test database is new each run, so is the master key its agent CA is sealed with.
+	RUNOS_TEST_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+	export RUNOS_TEST_MASTER_KEY
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 	local progs=() f

@@ -123,10 +123,15 @@ static bool parse_int(const char *value, long min, long max, long *out)
 	return true;
 }
 
+/* A URL of a known scheme, of printable ASCII without the characters that
+ * would need quoting where URLs are pasted: shell lines and the installer. */
 static bool valid_url(const char *value)
 {
 	static const char *const schemes[] = { "http://", "https://", "redis://", "rediss://",
 					       "unix:" };
+	for (const char *p = value; *p; p++)
+		if (*p <= ' ' || *p > '~' || strchr("'\"\\`", *p))
+			return false;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		size_t n = strlen(schemes[i]);
 		if (strncmp(value, schemes[i], n) == 0 && value[n] != '\0')

@@ -13,9 +13,11 @@
 
 #include "auth/auth.h"
 #include "config.h"
+#include "crypto/seal.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/server.h"
+#include "pki/ca_boot.h"
 #include "runosd.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -63,8 +65,26 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		if (rc)
 			return rc;
 	}
-	srv->auth = auth_create(srv->db);
 	char err[512];
+	uint8_t master_key[SEAL_KEY_LEN];
+	if (!crypto_master_key_load(srv->cfg.master_key, srv->cfg.state_dir, master_key, err,
+				    sizeof(err))) {
+		log_error("%s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	srv->keys = crypto_keyring_create((const uint8_t(*)[SEAL_KEY_LEN])master_key, 1);
+	explicit_bzero(master_key, sizeof(master_key));
+	switch (pki_ca_boot(srv->db, srv->keys, &srv->ca, err, sizeof(err))) {
+	case CA_BOOT_OK:
+		break;
+	case CA_BOOT_DB: /* no schema yet (RUNOS_AUTO_MIGRATE=0): loaded on first use */
+		log_warn("%s; trying again when it is needed", err);
+		break;
+	case CA_BOOT_KEY:
+		log_error("%s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	srv->auth = auth_create(srv->db);
 	srv->http = http_server_start(srv, err, sizeof(err));
 	if (!srv->http) {
 		log_error("%s", err);
@@ -133,6 +153,8 @@ int main(int argc, char **argv)
 
 	http_server_stop(srv.http, 0);
 	auth_destroy(srv.auth);
+	pki_ca_destroy(srv.ca);
+	crypto_keyring_destroy(srv.keys);
 	db_pool_destroy(srv.db);
 	config_finish(&srv.cfg);
 	return rc;

@@ -47,6 +47,12 @@ void api_nodes_list(struct request *req);
 void api_nodes_get(struct request *req);
 void api_nodes_update(struct request *req);
 
+/* server/api/join_tokens.c */
+void api_join_tokens_create(struct request *req);
+void api_join_tokens_list(struct request *req);
+void api_join_tokens_delete(struct request *req);
+void api_install_script(struct request *req);
+
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 

@@ -35,8 +35,9 @@ struct field_spec {
 	const char *name;
 	enum field_type type;
 	bool required;
-	int min_len, max_len;	    /* characters, for strings; 0 = unbounded; min_len > 0
-				     * also refuses a string of only white space */
+	int min_len, max_len;	    /* strings: characters, 0 = unbounded, min_len > 0
+				     * also refuses a string of only white space;
+				     * integers: the inclusive range when max_len > 0 */
 	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
 	const char *description;
 };

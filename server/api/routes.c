@@ -63,6 +63,13 @@ static const struct field_spec node_update_input[] = {
 	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "node name" },
 	{ 0 },
 };
+static const char *const node_role_choices[] = { "controlplane", "worker", "hybrid", NULL };
+static const struct field_spec join_token_create_input[] = {
+	{ "role", FIELD_ENUM, true, 0, 0, node_role_choices, "what the node becomes" },
+	{ "ttlSeconds", FIELD_INTEGER, false, 60, 86400, NULL, "lifetime, default 1800 s" },
+	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -104,6 +111,14 @@ static const struct output_spec cluster_domains_output = { "clusterDomains",
 static const struct output_spec node_output = { "node", FIELDS(NODE_FIELDS) };
 static const struct output_spec nodes_output = { "nodes", FIELDS("nodes", "nextCursor") };
 static const struct output_spec modules_output = { "modules", FIELDS("modules") };
+static const struct output_spec new_join_token_output = {
+	"joinTokenWithSecret",
+	FIELDS("id", "token", "expiresAt", "role", "maxUses", "caPin", "installCommand")
+};
+/* Items: id, prefix, role, maxUses, uses, expiresAt, createdAt, createdBy. */
+static const struct output_spec join_tokens_output = { "joinTokens",
+						       FIELDS("joinTokens", "nextCursor") };
+static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
@@ -169,6 +184,16 @@ const struct route api_routes[] = {
 	  no_input, &node_output, "Show a node" },
 	{ "PATCH", "/:aid/:cid/nodes/:nid", api_nodes_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  node_update_input, &node_output, "Rename a node" },
+
+	{ "POST", "/:aid/:cid/join-tokens", api_join_tokens_create, ROUTE_ACCOUNT, ROLE_ADMIN,
+	  false, join_token_create_input, &new_join_token_output,
+	  "Create a join token (shown once) with its install command" },
+	{ "GET", "/:aid/:cid/join-tokens", api_join_tokens_list, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, &join_tokens_output, "Join tokens of a cluster (never their secrets)" },
+	{ "DELETE", "/:aid/:cid/join-tokens/:id", api_join_tokens_delete, ROUTE_ACCOUNT, ROLE_ADMIN,
+	  false, no_input, &no_body, "Revoke a join token" },
+	{ "GET", "/install.sh", api_install_script, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &installer_output, "The node installer of ?token= (text/x-shellscript)" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

@@ -76,4 +76,9 @@ enum db_result db_audit_insert(struct db_conn *conn, const char *aid,
 			       const char *target_type, const char *target_id)
 	__attribute__((warn_unused_result));
 
+/* Uses a join token inside the caller's transaction (join_tokens_store.c). */
+struct join_token;
+enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32],
+				     struct join_token *out) __attribute__((warn_unused_result));
+
 #endif

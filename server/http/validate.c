@@ -80,6 +80,14 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 	if (!type_ok)
 		return fail(err, "validation.type", f->name, "Field %s must be %s",
 			    type_name(f->type));
+	if (json_is_integer(value) && f->max_len > 0) {
+		json_int_t v = json_integer_value(value);
+		char bounds[64];
+		snprintf(bounds, sizeof(bounds), "between %d and %d", f->min_len, f->max_len);
+		if (v < f->min_len || v > f->max_len)
+			return fail(err, "validation.range", f->name, "Field %s must be %s",
+				    bounds);
+	}
 	if (!json_is_string(value))
 		return true;
 

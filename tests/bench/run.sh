@@ -23,6 +23,7 @@
 #
 # Environment:
 #   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one
+#   RUNOS_BENCH_MASTER_KEY    the master key that database was set up with (its agent CA)
 #                             (pgbench -i recreates its pgbench_* tables in it; the clusters
 #                             and audit events of the accounts bench-clusters-N of the bench
 #                             user are deleted before each clusters measurement)
@@ -285,6 +286,7 @@ for var in $(compgen -e); do
 	esac
 done
 SERVER_ENV+=("RUNOS_DATABASE_URL=$CONNINFO" "RUNOS_STATE_DIR=$WORK/state")
+[[ -n ${RUNOS_BENCH_MASTER_KEY:-} ]] && SERVER_ENV+=("RUNOS_MASTER_KEY=$RUNOS_BENCH_MASTER_KEY")
 
 # start_server NAME LEVEL → sets SERVER_PID and SERVER_URL; stderr (the log) to $WORK/runosd-NAME.log
 start_server() {

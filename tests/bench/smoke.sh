@@ -6,7 +6,7 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 out="$(RUNOS_BENCH_DATABASE_URL="${RUNOS_TEST_DATABASE_URL:?}" \
-	RUNOS_BENCH_BINARY="${RUNOS_TEST_BIN:?}" \
+	RUNOS_BENCH_BINARY="${RUNOS_TEST_BIN:?}" RUNOS_BENCH_MASTER_KEY="${RUNOS_TEST_MASTER_KEY:?}" \
 	"$ROOT/tests/bench/run.sh" --smoke --no-write 2>&1)"
 rc=$?
 printf '%s\n' "$out" | tail -n 20

@@ -161,6 +161,7 @@ bool it_init(const char *suite)
 	ok &= need("RUNOS_TEST_PG_START", &it_env.pg_start);
 	ok &= need("RUNOS_TEST_SOURCE_ROOT", &it_env.source_root);
 	ok &= need("RUNOS_TEST_TMPDIR", &it_env.tmpdir);
+	ok &= need("RUNOS_TEST_MASTER_KEY", &it_env.master_key);
 	if (ok && access(it_env.bin, X_OK) != 0) {
 		fprintf(stderr, "%s: RUNOS_TEST_BIN %s is not executable\n", suite, it_env.bin);
 		ok = false;
@@ -250,6 +251,8 @@ static void base_env(struct envlist *e, int http_port, int agent_port, const cha
 	env_set(e, buf);
 	env_set(e, "RUNOS_LOG_LEVEL=info");
 	snprintf(buf, sizeof(buf), "RUNOS_STATE_DIR=%s", state_dir);
+	env_set(e, buf);
+	snprintf(buf, sizeof(buf), "RUNOS_MASTER_KEY=%s", it_env.master_key);
 	env_set(e, buf);
 	env_set(e, "RUNOS_DB_WAIT=5");
 	for (const char *const *p = passed; *p; p++) {

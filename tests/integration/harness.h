@@ -33,6 +33,7 @@ struct it_env {
 	const char *pg_stop, *pg_start; /* RUNOS_TEST_PG_STOP / _START, for system() */
 	const char *source_root;	/* RUNOS_TEST_SOURCE_ROOT */
 	const char *tmpdir;		/* RUNOS_TEST_TMPDIR */
+	const char *master_key;		/* RUNOS_TEST_MASTER_KEY: the test database's */
 };
 extern struct it_env it_env;
 

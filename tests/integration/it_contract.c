@@ -224,6 +224,27 @@ TEST(every_route_answers_its_declared_fields)
 	r = step("PATCH", "/:aid/:cid/nodes/:nid", user.token, "{\"name\":\"renamed\"}", 200);
 	it_resp_free(&r);
 
+	r = step("POST", "/:aid/:cid/join-tokens", user.token,
+		 "{\"role\":\"worker\",\"ttlSeconds\":600,\"maxUses\":2}", 201);
+	char join_token[64];
+	snprintf(join_token, sizeof(join_token), "%s", it_json_str(r.json, "token") ?: "");
+	snprintf(key_id, sizeof(key_id), "%s", it_json_str(r.json, "id") ?: "");
+	it_resp_free(&r);
+	r = step("GET", "/:aid/:cid/join-tokens", user.token, NULL, 200);
+	check_object((const char *const[]){ "id", "prefix", "role", "maxUses", "uses", "expiresAt",
+					    "createdAt", "createdBy", NULL },
+		     it_json_get(r.json, "joinTokens.0"), "a join token");
+	it_resp_free(&r);
+	/* The installer is a script, not JSON. */
+	CHECK(find_route("GET", "/install.sh") != NULL);
+	r = it_call(srv, "GET", NULL, NULL, "/install.sh?token=%s", join_token);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_header(&r, "Content-Type"), "text/x-shellscript; charset=utf-8");
+	CHECK(r.body && strncmp(r.body, "#!/bin/sh\n", 10) == 0);
+	it_resp_free(&r);
+	r = step("DELETE", "/:aid/:cid/join-tokens/:id", user.token, NULL, 204);
+	it_resp_free(&r);
+
 	/* A cluster with a live node is not deleted (yet): delete a new one. */
 	r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"to delete\"}", 201);
 	snprintf(cid, sizeof(cid), "%s", it_json_str(r.json, "cid") ?: "");

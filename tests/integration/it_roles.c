@@ -23,7 +23,8 @@
 
 struct route_case {
 	const char *method;
-	const char *pattern; /* as in the route table: ":aid", ":id" (an API key), ":cid", ":nid" */
+	const char *pattern; /* as in the route table: ":aid", ":id" (an API key or a join token),
+			      * ":cid", ":nid" */
 	const char *body;    /* printf format with one %s (who calls), or NULL */
 	enum role min_role;
 	bool session_only;
@@ -52,6 +53,9 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/:cid/nodes/:nid", NULL, ROLE_VIEWER, false, 200 },
 	{ "PATCH", "/:aid/:cid/nodes/:nid", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false,
 	  200 },
+	{ "POST", "/:aid/:cid/join-tokens", "{\"role\":\"worker\"}", ROLE_ADMIN, false, 201 },
+	{ "GET", "/:aid/:cid/join-tokens", NULL, ROLE_ADMIN, false, 200 },
+	{ "DELETE", "/:aid/:cid/join-tokens/:id", NULL, ROLE_ADMIN, false, 204 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -74,6 +78,12 @@ static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "node
 static bool needs_key(const struct route_case *c)
 {
 	return strstr(c->pattern, ":id") != NULL;
+}
+
+/* A route whose :id is a join token rather than an API key. */
+static bool needs_join_token(const struct route_case *c)
+{
+	return strstr(c->pattern, "/join-tokens/:id") != NULL;
 }
 
 /* A route that deletes its cluster: allowed calls get a fresh one. */
@@ -163,6 +173,20 @@ static bool fresh_key(struct it_key *k)
 	return it_create_pat(srv, owner.token, owner.aid, "viewer", k);
 }
 
+/* A new join token of the sweep's cluster; its id. */
+static bool fresh_join_token(char id[40])
+{
+	struct it_resp r = it_call(srv, "POST", owner.token, "{\"role\":\"worker\"}",
+				   "/%s/%s/join-tokens", owner.aid, sweep_cid);
+	bool ok = r.status == 201 && it_json_str(r.json, "id");
+	if (ok)
+		snprintf(id, 40, "%s", it_json_str(r.json, "id"));
+	else
+		fprintf(stderr, "no join token: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return ok;
+}
+
 /* A new cluster of the owner's account (name: a printf format); its cid. */
 static bool fresh_cluster(const char *name, char cid[8])
 {
@@ -208,7 +232,12 @@ TEST(role_boundaries)
 			const char *who = session ? "session" : role_names[role];
 			bool allowed = role >= c->min_role && (session || !c->session_only);
 			struct it_key victim = target;
-			if (allowed && needs_key(c) && !fresh_key(&victim)) {
+			if (allowed && needs_join_token(c)) {
+				if (!fresh_join_token(victim.id)) {
+					CHECK_MSG(false, "no join token for %s", c->pattern);
+					continue;
+				}
+			} else if (allowed && needs_key(c) && !fresh_key(&victim)) {
 				CHECK_MSG(false, "no key for %s %s", c->method, c->pattern);
 				continue;
 			}
@@ -319,6 +348,9 @@ TEST(other_tenant_sees_nothing)
 		{ "GET", "/%s/%s/nodes", NULL },
 		{ "GET", "/%s/%s/nodes/" SWEEP_NID, NULL },
 		{ "PATCH", "/%s/%s/nodes/" SWEEP_NID, "{\"name\":\"hijacked\"}" },
+		{ "POST", "/%s/%s/join-tokens", "{\"role\":\"worker\"}" },
+		{ "GET", "/%s/%s/join-tokens", NULL },
+		{ "DELETE", "/%s/%s/join-tokens/00000000-0000-4000-8000-000000000000", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cluster_routes) / sizeof(cluster_routes[0]); i++) {
 		struct it_resp r =

@@ -1,0 +1,163 @@
+/* Handlers of /:aid/:cid/join-tokens and the installer GET /install.sh. A
+ * join token is shown once, in the create response (with the command that
+ * installs a node with it); lists show its prefix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "api/installer.h"
+#include "auth/token.h"
+#include "db/clusters_store.h"
+#include "db/join_tokens_store.h"
+#include "pki/ca_boot.h"
+#include "runosd.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#define DEFAULT_TTL_SECONDS 1800
+#define DEFAULT_MAX_USES 1
+
+static json_t *token_to_json(const struct join_token *t)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:s}", "id", t->id, "prefix",
+			 t->prefix, "role", t->role, "maxUses", t->max_uses, "uses", t->uses,
+			 "expiresAt", api_time(t->expires_us), "createdAt", api_time(t->created_us),
+			 "createdBy", t->created_by);
+}
+
+/* The line a user pastes on the machine to install: it fetches the installer
+ * for the token and passes the CA pin the console showed, which the installer
+ * checks against the CA it carries. */
+static char *install_command(const struct server *srv, const struct pki_ca *ca, const char *token)
+{
+	return xasprintf("curl -fsSL '%s/install.sh?token=%s' | sh -s -- --ca-pin %s",
+			 srv->cfg.public_url, token, pki_ca_pin(ca));
+}
+
+/* The agent CA, or a 503 when it cannot be loaded (see pki_ca_of). */
+static const struct pki_ca *agent_ca(struct request *req)
+{
+	const struct pki_ca *ca = pki_ca_of(req->server);
+	if (!ca)
+		api_reply_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
+	return ca;
+}
+
+static int body_int(const struct request *req, const char *name, int fallback)
+{
+	json_t *v = json_object_get(req->body, name);
+	return json_is_integer(v) ? (int)json_integer_value(v) : fallback;
+}
+
+void api_join_tokens_create(struct request *req)
+{
+	struct cluster c;
+	const struct pki_ca *ca = agent_ca(req);
+	if (!ca || !api_load_cluster(req, &c))
+		return;
+	struct join_token tok = { 0 };
+	char token[TOKEN_LEN + 1];
+	uint8_t hash[CRYPTO_SHA256_LEN];
+	auth_token_generate(TOKEN_JOIN, token);
+	auth_token_hash(token, hash);
+	idalloc_uuid(tok.id);
+	snprintf(tok.aid, sizeof(tok.aid), "%s", request_param(req, "aid"));
+	snprintf(tok.cid, sizeof(tok.cid), "%s", c.cid);
+	memcpy(tok.prefix, token, TOKEN_DISPLAY_PREFIX_LEN);
+	snprintf(tok.role, sizeof(tok.role), "%s", api_body_string(req, "role"));
+	tok.max_uses = body_int(req, "maxUses", DEFAULT_MAX_USES);
+	tok.expires_us =
+		time_now_us() + body_int(req, "ttlSeconds", DEFAULT_TTL_SECONDS) * 1000000LL;
+	snprintf(tok.created_by, sizeof(tok.created_by), "%s", req->principal.uid);
+
+	struct audit_actor actor = api_actor(req);
+	enum db_result r = db_join_tokens_create(req->server->db, &tok, hash, &actor);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", c.cid);
+		return;
+	}
+	char *command = install_command(req->server, ca, token);
+	request_reply(req, 201,
+		      json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s}", "id", tok.id, "token", token,
+				"expiresAt", api_time(tok.expires_us), "role", tok.role, "maxUses",
+				tok.max_uses, "caPin", pki_ca_pin(req->server->ca),
+				"installCommand", command));
+	free(command);
+}
+
+void api_join_tokens_list(struct request *req)
+{
+	struct cluster c;
+	int limit;
+	struct api_cursor cursor;
+	if (!api_load_cluster(req, &c) || !api_list_params(req, idalloc_is_uuid, &limit, &cursor))
+		return;
+	struct join_token *toks;
+	size_t n;
+	enum db_result r =
+		db_join_tokens_list(req->server->db, request_param(req, "aid"), c.cid,
+				    cursor.after_us, cursor.after_id, limit + 1, &toks, &n);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", c.cid);
+		return;
+	}
+	bool more = n > (size_t)limit;
+	if (more)
+		n = (size_t)limit;
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, token_to_json(&toks[i]));
+	json_t *next = more ? api_next_cursor(toks[n - 1].created_us, toks[n - 1].id) : json_null();
+	free(toks);
+	request_reply(req, 200, json_pack("{s:o, s:o}", "joinTokens", list, "nextCursor", next));
+}
+
+void api_join_tokens_delete(struct request *req)
+{
+	struct cluster c;
+	if (!api_load_cluster(req, &c))
+		return;
+	const char *id = request_param(req, "id");
+	enum db_result r = DB_NOT_FOUND;
+	struct audit_actor actor = api_actor(req);
+	if (idalloc_is_uuid(id))
+		r = db_join_tokens_revoke(req->server->db, request_param(req, "aid"), c.cid, id,
+					  &actor);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "join_token", id);
+		return;
+	}
+	request_reply(req, 204, NULL);
+}
+
+/* GET /install.sh?token=: the installer of one usable token. Anything else is
+ * 404 with a script that says so, for whoever pipes it into sh anyway. */
+void api_install_script(struct request *req)
+{
+	const char *token = request_query(req, "token");
+	const struct pki_ca *ca = agent_ca(req);
+	if (!ca)
+		return;
+	uint8_t hash[CRYPTO_SHA256_LEN];
+	struct join_token tok;
+	enum db_result r = DB_NOT_FOUND;
+	if (token && auth_token_parse(token) == TOKEN_JOIN) {
+		auth_token_hash(token, hash);
+		r = db_join_tokens_peek(req->server->db, hash, &tok);
+	}
+	if (r == DB_NOT_FOUND) {
+		request_reply_text(req, 404, "text/plain; charset=utf-8",
+				   "echo 'runos: this join token is unknown, used up, revoked or"
+				   " expired; create a new one' >&2; exit 1\n");
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "join_token", NULL);
+		return;
+	}
+	char *script = api_render_installer(req->server, ca, &tok, token);
+	request_reply_text(req, 200, "text/x-shellscript; charset=utf-8", script);
+	free(script);
+}
