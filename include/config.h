@@ -29,6 +29,7 @@ struct config {
 	int db_wait_seconds;
 	int http_max_connections;
 	int http_timeout_seconds;
+	int agent_max_connections;
 	enum log_level log_level;
 	bool log_json;
 	char **cors_origins; /* NULL-terminated */

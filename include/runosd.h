@@ -13,6 +13,7 @@ struct auth;
 struct http_server;
 struct seal_keyring;
 struct pki_ca;
+struct fleet;
 
 struct server {
 	struct config cfg;
@@ -21,6 +22,8 @@ struct server {
 	struct seal_keyring *keys; /* seals secrets (ARCHITECTURE §5) */
 	struct pki_ca *ca;	   /* the agent CA */
 	struct http_server *http;
+	struct http_server *agent_http; /* the agent listener */
+	struct fleet *fleet;
 	int64_t started_us;
 };
 

@@ -65,6 +65,8 @@ static const struct config_var config_vars[] = {
 	  false, "open client connections at most" },
 	{ "RUNOS_HTTP_TIMEOUT", CFG_INT, FIELD(http_timeout_seconds), "60", 1, 3600, false,
 	  "seconds an idle client connection is kept" },
+	{ "RUNOS_AGENT_MAX_CONNECTIONS", CFG_INT, FIELD(agent_max_connections), "20000", 16,
+	  1000000, false, "open agent connections at most (one per node)" },
 	{ "RUNOS_LOG_LEVEL", CFG_LEVEL, FIELD(log_level), "info", 0, 0, false,
 	  "debug, info, warn or error" },
 	{ "RUNOS_LOG_FORMAT", CFG_FORMAT, FIELD(log_json), "json", 0, 0, false, "json or text" },
@@ -72,7 +74,7 @@ static const struct config_var config_vars[] = {
 	  "comma-separated origins allowed to call the API from a browser" },
 	{ "RUNOS_AUTO_MIGRATE", CFG_BOOL, FIELD(auto_migrate), "1", 0, 0, false,
 	  "apply migrations at start (1) or not (0)" },
-	{ "RUNOS_NODE_OFFLINE_AFTER", CFG_INT, FIELD(node_offline_after_seconds), "30", 5, 86400,
+	{ "RUNOS_NODE_OFFLINE_AFTER", CFG_INT, FIELD(node_offline_after_seconds), "30", 2, 86400,
 	  false, "seconds without a heartbeat before a node is offline" },
 };
 

@@ -10,12 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "agent/fleet.h"
+#include "agent/listener.h"
 #include "auth/auth.h"
 #include "config.h"
 #include "crypto/seal.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "http/route.h"
 #include "http/server.h"
 #include "pki/ca_boot.h"
 #include "runosd.h"
@@ -38,6 +42,17 @@ static void usage(FILE *out)
 static const char *env(const char *name)
 {
 	return getenv(name);
+}
+
+/* Every agent keeps a connection open: allow as many as the system lets us. */
+static void raise_open_files_limit(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+			log_warn("could not raise the open files limit");
+	}
 }
 
 static void *jansson_alloc(size_t size)
@@ -85,17 +100,35 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		return EXIT_BAD_CONFIG;
 	}
 	srv->auth = auth_create(srv->db);
-	srv->http = http_server_start(srv, err, sizeof(err));
+	srv->fleet = fleet_start(srv);
+	struct http_listener api = {
+		.addr_var = "RUNOS_HTTP_ADDR",
+		.addr = &srv->cfg.http_addr,
+		.routes = api_routes,
+		.nroutes = api_routes_count,
+		.max_connections = srv->cfg.http_max_connections,
+		.timeout_seconds = srv->cfg.http_timeout_seconds,
+	};
+	srv->http = http_server_start(srv, &api, err, sizeof(err));
 	if (!srv->http) {
 		log_error("%s", err);
 		return EXIT_BAD_CONFIG;
 	}
+	srv->agent_http = agent_listener_start(srv, err, sizeof(err));
+	if (!srv->agent_http && srv->ca) {
+		log_error("%s", err);
+		return EXIT_BAD_CONFIG;
+	}
+	if (!srv->agent_http) /* no schema yet: the API answers 503 until migrated */
+		log_warn("%s; restart once the database is migrated to serve agents", err);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
 		 (long long)((time_now_us() - srv->started_us) / 1000));
 
 	int sig = 0;
 	sigwait(stop_signals, &sig);
 	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	http_server_stop(srv->agent_http, DRAIN_MS);
+	srv->agent_http = NULL;
 	http_server_stop(srv->http, DRAIN_MS);
 	srv->http = NULL;
 	log_info("stopped");
@@ -138,6 +171,7 @@ int main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_open_files_limit();
 
 	srv.db = db_pool_create(srv.cfg.database_url, srv.cfg.db_pool);
 	int rc;
@@ -151,7 +185,9 @@ int main(int argc, char **argv)
 		rc = serve(&srv, &stop_signals);
 	}
 
+	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
+	fleet_stop(srv.fleet);
 	auth_destroy(srv.auth);
 	pki_ca_destroy(srv.ca);
 	crypto_keyring_destroy(srv.keys);

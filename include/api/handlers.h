@@ -46,6 +46,7 @@ void api_cluster_domains_list(struct request *req);
 void api_nodes_list(struct request *req);
 void api_nodes_get(struct request *req);
 void api_nodes_update(struct request *req);
+void api_nodes_delete(struct request *req);
 
 /* server/api/join_tokens.c */
 void api_join_tokens_create(struct request *req);

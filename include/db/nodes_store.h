@@ -57,4 +57,11 @@ enum db_result db_nodes_rename(struct db_pool *db, const char *aid, const char *
 			       int if_version, struct node *out)
 	__attribute__((warn_unused_result));
 
+/* Deletes the node: its VPN address and machine id are free at once, every
+ * certificate of it is revoked, and a node.delete job (job_id) is queued for
+ * its teardown, with an audit entry. if_version as for rename. */
+enum db_result db_nodes_delete(struct db_pool *db, const char *aid, const char *cid,
+			       const char *nid, const struct audit_actor *actor, int if_version,
+			       const char *job_id) __attribute__((warn_unused_result));
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/fleet.h"
 #include "auth/auth.h"
 #include "http/route.h"
 
@@ -36,6 +37,7 @@ struct request {
 
 	json_t *body;		    /* validated JSON object; {} when the route takes none */
 	struct principal principal; /* who called; kind TOKEN_INVALID on public routes */
+	struct agent_identity node; /* ROUTE_AGENT: the calling node */
 
 	/* The reply, set by the handler. */
 	int status;

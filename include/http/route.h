@@ -21,14 +21,18 @@ enum route_access {
 	ROUTE_USER,    /* any valid token, not tied to an account (/user, /auth/logout) */
 	ROUTE_SESSION, /* a session token only (password change, new accounts) */
 	ROUTE_ACCOUNT, /* /:aid/...: a token with at least min_role in that account */
+	ROUTE_AGENT,   /* agent listener: a node's client certificate (AGENT.md §3) */
 };
 
 enum field_type {
 	FIELD_STRING = 1,
 	FIELD_INTEGER,
 	FIELD_BOOLEAN,
-	FIELD_TIME, /* RFC 3339 string */
-	FIELD_ENUM, /* string, one of choices */
+	FIELD_TIME,    /* RFC 3339 string */
+	FIELD_ENUM,    /* string, one of choices */
+	FIELD_TEXT,    /* string that may span lines (PEM): \n, \r and \t allowed */
+	FIELD_STRINGS, /* array of strings of at most 256 characters; max_len: most items */
+	FIELD_OBJECT,  /* a JSON object; the handler checks its members */
 };
 
 struct field_spec {

@@ -1,6 +1,7 @@
-/* The public API listener: a libmicrohttpd daemon with an epoll thread pool.
- * Started once in main, stopped once; the request path is described in
- * server/http/server.c. */
+/* The listeners: the public API (plain HTTP) and the agent listener (HTTPS
+ * asking for client certificates), each a libmicrohttpd daemon with an epoll
+ * thread pool. Started once in main, stopped once; the request path is
+ * described in server/http/server.c. */
 #ifndef RUNOSD_HTTP_SERVER_H
 #define RUNOSD_HTTP_SERVER_H
 
@@ -12,9 +13,23 @@
 
 struct http_server;
 
-/* Builds the router from the route table and starts listening on
- * srv->cfg.http_addr. NULL with a message in err when that fails. */
-struct http_server *http_server_start(struct server *srv, char *err, size_t errcap);
+/* One listener: where, which routes, its limits, and TLS. */
+struct http_listener {
+	const char *addr_var; /* the variable of addr, for messages: "RUNOS_HTTP_ADDR" */
+	const struct listen_addr *addr;
+	const struct route *routes;
+	size_t nroutes;
+	int max_connections, timeout_seconds;
+	/* TLS, or all NULL for plain HTTP. With client_ca_pem, clients are asked
+	 * for a certificate (not required: routes of access ROUTE_AGENT verify
+	 * it themselves). */
+	const char *cert_pem, *key_pem, *client_ca_pem;
+};
+
+/* Builds the router from the listener's routes and starts listening. NULL
+ * with a message in err when that fails. */
+struct http_server *http_server_start(struct server *srv, const struct http_listener *l, char *err,
+				      size_t errcap);
 
 /* Stops accepting connections, lets in-flight requests finish for at most
  * drain_ms, then closes everything. Accepts NULL. */

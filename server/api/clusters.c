@@ -1,13 +1,17 @@
 /* Handlers of /:aid/clusters and /:aid/cluster-domains. The derived names
  * (VPN subnet, VIP, Kubernetes API URL) are computed here from the stored
  * index and domain, so they can never disagree with them. */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
 #include "api/handlers.h"
+#include "crypto/seal.h"
+#include "db/agent_store.h"
 #include "db/clusters_store.h"
+#include "util/xmalloc.h"
 #include "runosd.h"
 
 static const char *const statuses[] = { "pending",  "provisioning", "active",
@@ -197,15 +201,88 @@ void api_clusters_delete(struct request *req)
 	request_reply(req, 204, NULL);
 }
 
+/* Standard base64 of a text, to free(). */
+static char *base64(const char *text)
+{
+	size_t n = strlen(text);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
+	return out;
+}
+
+/* The kubeconfig YAML of the cluster's admin credentials (a JSON object
+ * {caCert, adminCert, adminKey}), to free(); NULL when a member is missing. */
+static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
+{
+	json_t *creds = json_loads(credentials, 0, NULL);
+	const char *ca = json_string_value(json_object_get(creds, "caCert"));
+	const char *cert = json_string_value(json_object_get(creds, "adminCert"));
+	const char *key = json_string_value(json_object_get(creds, "adminKey"));
+	char *yaml = NULL;
+	if (ca && cert && key) {
+		char *ca64 = base64(ca), *cert64 = base64(cert), *key64 = base64(key);
+		yaml = xasprintf("apiVersion: v1\n"
+				 "kind: Config\n"
+				 "clusters:\n"
+				 "- name: %s\n"
+				 "  cluster:\n"
+				 "    server: https://k8s.%s:6446\n"
+				 "    certificate-authority-data: %s\n"
+				 "users:\n"
+				 "- name: %s-admin\n"
+				 "  user:\n"
+				 "    client-certificate-data: %s\n"
+				 "    client-key-data: %s\n"
+				 "contexts:\n"
+				 "- name: %s\n"
+				 "  context:\n"
+				 "    cluster: %s\n"
+				 "    user: %s-admin\n"
+				 "current-context: %s\n",
+				 c->cid, c->domain, ca64, c->cid, cert64, key64, c->cid, c->cid,
+				 c->cid, c->cid);
+		free(ca64);
+		free(cert64);
+		crypto_free_secret(key64, strlen(key64));
+	}
+	json_decref(creds);
+	return yaml;
+}
+
 void api_clusters_kubeconfig(struct request *req)
 {
 	struct cluster c;
 	if (!api_load_cluster(req, &c))
 		return;
-	/* Credentials arrive from a control-plane node (agent issue). */
-	request_error(req, 409, "cluster.not_active", NULL,
-		      "Cluster %s has no credentials yet: no control-plane node has reported them",
-		      c.cid);
+	const char *aid = request_param(req, "aid");
+	char *sealed;
+	enum db_result r = db_agent_credentials_get(req->server->db, aid, c.cid, &sealed);
+	if (r == DB_NOT_FOUND) {
+		request_error(req, 409, "cluster.not_active", NULL,
+			      "Cluster %s has no credentials yet: no control-plane node has "
+			      "reported them",
+			      c.cid);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", c.cid);
+		return;
+	}
+	char aad[64];
+	snprintf(aad, sizeof(aad), "%s/cluster_credentials/%s", aid, c.cid);
+	size_t len = 0;
+	uint8_t *plain = crypto_unseal(req->server->keys, sealed, aad, &len);
+	free(sealed);
+	char *yaml = plain ? kubeconfig_yaml(&c, (const char *)plain) : NULL;
+	if (plain)
+		crypto_free_secret(plain, len);
+	if (!yaml) {
+		request_error(req, 500, "internal", NULL,
+			      "The stored credentials of cluster %s cannot be opened", c.cid);
+		return;
+	}
+	request_reply_text(req, 200, "text/yaml; charset=utf-8", yaml);
+	crypto_free_secret(yaml, strlen(yaml));
 }
 
 void api_clusters_deployment_ready(struct request *req)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api/common.h"
+#include "agent/fleet.h"
 #include "api/handlers.h"
 #include "db/clusters_store.h"
 #include "db/nodes_store.h"
@@ -128,4 +129,29 @@ void api_nodes_update(struct request *req)
 		return;
 	}
 	reply_node(req, &node);
+}
+
+/* Deleting a node revokes its certificates at once (here, and within a
+ * second on every other instance) and queues its teardown job. */
+void api_nodes_delete(struct request *req)
+{
+	struct cluster cluster;
+	int if_version;
+	if (!api_load_cluster(req, &cluster))
+		return;
+	const char *nid = path_nid(req);
+	if (!nid || !api_if_match(req, &if_version))
+		return;
+	const char *aid = request_param(req, "aid");
+	struct audit_actor actor = api_actor(req);
+	char job_id[IDALLOC_UUID_LEN + 1];
+	idalloc_uuid(job_id);
+	enum db_result r =
+		db_nodes_delete(req->server->db, aid, cluster.cid, nid, &actor, if_version, job_id);
+	if (r != DB_OK) {
+		api_reply_write_error(req, r, "node", nid);
+		return;
+	}
+	fleet_revoke_node(req->server->fleet, aid, nid);
+	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
 }

@@ -118,6 +118,7 @@ static const struct output_spec new_join_token_output = {
 /* Items: id, prefix, role, maxUses, uses, expiresAt, createdAt, createdBy. */
 static const struct output_spec join_tokens_output = { "joinTokens",
 						       FIELDS("joinTokens", "nextCursor") };
+static const struct output_spec job_started_output = { "jobStarted", FIELDS("jobId") };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -184,6 +185,9 @@ const struct route api_routes[] = {
 	  no_input, &node_output, "Show a node" },
 	{ "PATCH", "/:aid/:cid/nodes/:nid", api_nodes_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  node_update_input, &node_output, "Rename a node" },
+	{ "DELETE", "/:aid/:cid/nodes/:nid", api_nodes_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, &job_started_output,
+	  "Delete a node: its certificate is revoked at once, its teardown queued" },
 
 	{ "POST", "/:aid/:cid/join-tokens", api_join_tokens_create, ROUTE_ACCOUNT, ROLE_ADMIN,
 	  false, join_token_create_input, &new_join_token_output,

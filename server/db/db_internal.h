@@ -81,4 +81,8 @@ struct join_token;
 enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32],
 				     struct join_token *out) __attribute__((warn_unused_result));
 
+/* Sets a cluster's status from its nodes and credentials (fleet_store.c). */
+enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
+	__attribute__((warn_unused_result));
+
 #endif

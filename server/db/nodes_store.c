@@ -207,3 +207,68 @@ enum db_result db_nodes_rename(struct db_pool *db, const char *aid, const char *
 	}
 	return r;
 }
+
+static const struct db_stmt stmt_delete = {
+	"nodes_delete",
+	"UPDATE nodes SET deleted_at = now(), status = 'offline', version = version + 1,"
+	" updated_at = now() WHERE aid = $1 AND cid = $2 AND nid = $3 AND deleted_at IS NULL"
+	" AND ($4::int IS NULL OR version = $4) RETURNING nid"
+};
+static const struct db_stmt stmt_revoke_certs = {
+	"nodes_revoke_certs", "UPDATE node_certificates SET revoked_at = now()"
+			      " WHERE aid = $1 AND nid = $2 AND revoked_at IS NULL"
+};
+static const struct db_stmt stmt_insert_job = {
+	"nodes_insert_delete_job",
+	"INSERT INTO jobs (id, aid, cid, type, target_type, target_id, created_by)"
+	" VALUES ($1, $2, $3, 'node.delete', 'node', $4, $5)"
+};
+static const struct db_stmt stmt_node_exists = {
+	"nodes_exists",
+	"SELECT 1 FROM nodes WHERE aid = $1 AND cid = $2 AND nid = $3 AND deleted_at IS NULL"
+};
+
+struct delete_args {
+	const char *aid, *cid, *nid;
+	const struct audit_actor *actor;
+	int if_version;
+	const char *job_id;
+};
+
+static enum db_result delete_tx(struct db_conn *c, void *arg)
+{
+	struct delete_args *a = arg;
+	char version_buf[24];
+	const char *params[] = { a->aid, a->cid, a->nid,
+				 a->if_version ? db_int64_param(a->if_version, version_buf)
+					       : NULL };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_delete, 4, params, &res);
+	if (r != DB_OK)
+		return r;
+	bool deleted = PQntuples(res) == 1;
+	PQclear(res);
+	if (!deleted) {
+		r = db_exec(c, &stmt_node_exists, 3, params, &res);
+		if (r != DB_OK)
+			return r;
+		bool exists = PQntuples(res) == 1;
+		PQclear(res);
+		return exists ? DB_CONFLICT : DB_NOT_FOUND;
+	}
+	const char *node[] = { a->aid, a->nid };
+	const char *job[] = { a->job_id, a->aid, a->cid, a->nid, a->actor->id };
+	if ((r = db_exec(c, &stmt_revoke_certs, 2, node, NULL)) != DB_OK ||
+	    (r = db_exec(c, &stmt_insert_job, 5, job, NULL)) != DB_OK ||
+	    (r = db_audit_insert(c, a->aid, a->actor, "node.delete", "node", a->nid)) != DB_OK)
+		return r;
+	return db_cluster_status_refresh(c, a->aid, a->cid);
+}
+
+enum db_result db_nodes_delete(struct db_pool *db, const char *aid, const char *cid,
+			       const char *nid, const struct audit_actor *actor, int if_version,
+			       const char *job_id)
+{
+	struct delete_args args = { aid, cid, nid, actor, if_version, job_id };
+	return db_transaction(db, delete_tx, &args);
+}

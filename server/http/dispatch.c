@@ -46,6 +46,8 @@ static bool authorize(struct exchange *ex)
 	const struct route *route = req->route;
 	if (route->access == ROUTE_PUBLIC)
 		return true;
+	if (route->access == ROUTE_AGENT)
+		return http_authorize_agent(ex);
 
 	const char *aid = NULL;
 	if (route->access == ROUTE_ACCOUNT) {

@@ -9,20 +9,32 @@
 
 #include "http/request.h"
 #include "http/router.h"
+#include "pki/certs.h"
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
 #define HTTP_MAX_DRAIN (16 * 1024 * 1024)
 
 struct http_server {
 	struct server *srv;
+	const char *addr_var;
 	struct http_router *router;
 	struct MHD_Daemon *daemon;
 	atomic_int in_flight;
 	atomic_bool stopping; /* answers close their connection: drain ends */
+	char *tls_pem[3];     /* certificate chain, key, client CA: NULL without TLS */
+};
+
+/* What a TLS connection keeps between its requests: the client certificate,
+ * verified once. */
+struct http_conn {
+	bool peer_checked;
+	bool peer_valid;
+	struct pki_peer peer;
 };
 
 struct exchange {
-	struct request req; /* first member: request pointers convert back */
+	struct request req;    /* first member: request pointers convert back */
+	struct http_conn *tls; /* NULL on plain HTTP */
 	struct http_server *owner;
 	struct MHD_Connection *conn;
 	struct router_match match;
@@ -50,6 +62,10 @@ void http_dispatch(struct exchange *ex);
 /* The request's Origin when RUNOS_CORS_ORIGINS allows it, else NULL (reply.c). */
 const char *http_allowed_origin(struct exchange *ex);
 extern const char http_cors_allow_headers[];
+
+/* Authenticates a ROUTE_AGENT request by its connection's client certificate
+ * (peer.c); on failure the error reply is set. */
+bool http_authorize_agent(struct exchange *ex);
 
 /* Queues req's reply (or a 500 when the handler set none) on the connection. */
 enum MHD_Result http_queue_reply(struct exchange *ex);

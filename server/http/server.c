@@ -1,4 +1,6 @@
-/* The public API listener (libmicrohttpd, epoll thread pool).
+/* A listener (libmicrohttpd, epoll thread pool): the public API, or the
+ * agent listener with TLS, whose connections keep their client certificate
+ * (struct http_conn) from the first request that checks it to their close.
  *
  * Request path, per request:
  *  1. first call of the access handler: allocate the exchange, assign the
@@ -27,6 +29,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "crypto/seal.h"
 #include "http_internal.h"
 #include "idalloc/ids.h"
 #include "util/log.h"
@@ -95,6 +98,9 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 	ex->req.server = h->srv;
 	ex->req.method = ex->method;
 	ex->req.path = ex->path;
+	const union MHD_ConnectionInfo *tls =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	ex->tls = tls ? tls->socket_context : NULL;
 	assign_trace_id(ex);
 	client_ip(conn, ex->req.client_ip, sizeof(ex->req.client_ip));
 
@@ -246,19 +252,34 @@ static bool resolve(const struct listen_addr *addr, struct sockaddr_storage *out
 	return true;
 }
 
-struct http_server *http_server_start(struct server *srv, char *err, size_t errcap)
+/* TLS listeners: a struct http_conn per connection, from start to close. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = xcalloc(1, sizeof(struct http_conn));
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+struct http_server *http_server_start(struct server *srv, const struct http_listener *l, char *err,
+				      size_t errcap)
 {
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->srv = srv;
-	h->router = http_router_create(api_routes, api_routes_count, err, errcap);
+	h->addr_var = l->addr_var;
+	h->router = http_router_create(l->routes, l->nroutes, err, errcap);
 	if (!h->router) {
 		free(h);
 		return NULL;
 	}
 	struct sockaddr_storage sa;
-	if (!resolve(&srv->cfg.http_addr, &sa)) {
-		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot resolve %s",
-			 srv->cfg.http_addr.host);
+	if (!resolve(l->addr, &sa)) {
+		snprintf(err, errcap, "%s: cannot resolve %s", l->addr_var, l->addr->host);
 		http_server_stop(h, 0);
 		return NULL;
 	}
@@ -266,21 +287,36 @@ struct http_server *http_server_start(struct server *srv, char *err, size_t errc
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* libmicrohttpd keeps pointers to the PEM texts: they live as long as h. */
+	for (int i = 0; i < 3; i++) {
+		const char *pem = (const char *[]){ l->cert_pem, l->key_pem, l->client_ca_pem }[i];
+		h->tls_pem[i] = pem ? xstrdup(pem) : NULL;
+	}
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_pem[0] },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_pem[1] },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL },
+		{ h->tls_pem[2] ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->tls_pem[2] },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (l->cert_pem)
+		flags |= MHD_USE_TLS;
 	h->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)srv->cfg.http_max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)srv->cfg.http_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+		(unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)l->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
+		l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
 	if (!h->daemon) {
-		snprintf(err, errcap, "RUNOS_HTTP_ADDR: cannot listen on %s:%d (in use?)",
-			 srv->cfg.http_addr.host, srv->cfg.http_addr.port);
+		snprintf(err, errcap, "%s: cannot listen on %s:%d (in use?)", l->addr_var,
+			 l->addr->host, l->addr->port);
 		http_server_stop(h, 0);
 		return NULL;
 	}
-	log_info("listening on http://%s:%d with %d threads", srv->cfg.http_addr.host,
-		 srv->cfg.http_addr.port, srv->cfg.threads);
+	log_info("listening on %s://%s:%d with %d threads", l->cert_pem ? "https" : "http",
+		 l->addr->host, l->addr->port, srv->cfg.threads);
 	return h;
 }
 
@@ -325,5 +361,8 @@ void http_server_stop(struct http_server *h, int drain_ms)
 		MHD_stop_daemon(h->daemon);
 	}
 	http_router_destroy(h->router);
+	for (int i = 0; i < 3; i++)
+		if (h->tls_pem[i])
+			crypto_free_secret(h->tls_pem[i], strlen(h->tls_pem[i]));
 	free(h);
 }

@@ -21,6 +21,7 @@ static const char *type_name(enum field_type t)
 	switch (t) {
 	case FIELD_STRING:
 	case FIELD_ENUM:
+	case FIELD_TEXT:
 		return "a string";
 	case FIELD_TIME:
 		return "an RFC 3339 time string";
@@ -28,6 +29,10 @@ static const char *type_name(enum field_type t)
 		return "an integer";
 	case FIELD_BOOLEAN:
 		return "a boolean";
+	case FIELD_STRINGS:
+		return "an array of strings";
+	case FIELD_OBJECT:
+		return "an object";
 	}
 	return "?";
 }
@@ -49,11 +54,15 @@ static bool is_blank(const char *s)
 	return true;
 }
 
-static bool has_control_chars(const char *s)
+/* Control characters; multi-line text may have line breaks and tabs. */
+static bool has_control_chars(const char *s, bool multi_line)
 {
-	for (; *s; s++)
+	for (; *s; s++) {
+		if (multi_line && (*s == '\n' || *s == '\r' || *s == '\t'))
+			continue;
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return true;
+	}
 	return false;
 }
 
@@ -68,6 +77,7 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 	case FIELD_STRING:
 	case FIELD_ENUM:
 	case FIELD_TIME:
+	case FIELD_TEXT:
 		type_ok = json_is_string(value);
 		break;
 	case FIELD_INTEGER:
@@ -76,10 +86,25 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 	case FIELD_BOOLEAN:
 		type_ok = json_is_boolean(value);
 		break;
+	case FIELD_STRINGS:
+		type_ok = json_is_array(value);
+		for (size_t i = 0; type_ok && i < json_array_size(value); i++) {
+			json_t *item = json_array_get(value, i);
+			type_ok = json_is_string(item) && json_string_length(item) <= 256;
+		}
+		break;
+	case FIELD_OBJECT:
+		type_ok = json_is_object(value);
+		break;
 	}
 	if (!type_ok)
 		return fail(err, "validation.type", f->name, "Field %s must be %s",
 			    type_name(f->type));
+	if (json_is_array(value) && f->max_len > 0 && json_array_size(value) > (size_t)f->max_len) {
+		char bounds[64];
+		snprintf(bounds, sizeof(bounds), "at most %d items", f->max_len);
+		return fail(err, "validation.length", f->name, "Field %s must have %s", bounds);
+	}
 	if (json_is_integer(value) && f->max_len > 0) {
 		json_int_t v = json_integer_value(value);
 		char bounds[64];
@@ -121,7 +146,7 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 	}
 	if (f->min_len > 0 && is_blank(s))
 		return fail(err, "validation.invalid", f->name, "Field %s must not be blank%s", "");
-	if (has_control_chars(s))
+	if (has_control_chars(s, f->type == FIELD_TEXT))
 		return fail(err, "validation.invalid", f->name,
 			    "Field %s must not contain control characters%s", "");
 	return true;

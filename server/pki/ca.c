@@ -13,22 +13,11 @@
 
 #include "crypto/hash.h"
 #include "crypto/seal.h"
+#include "pki_internal.h"
 #include "util/xmalloc.h"
 
-#define DAY_SECONDS (24L * 3600)
-/* Certificates start a little in the past, for clocks slightly behind ours. */
-#define BACKDATE_SECONDS 300
-#define SERIAL_BYTES 16
-
-struct pki_ca {
-	X509 *cert;
-	EVP_PKEY *key;
-	char *cert_pem;
-	char pin[PKI_PIN_LEN + 1];
-};
-
 /* The text a memory BIO holds, as a NUL-terminated copy. */
-static char *bio_text(BIO *bio, size_t *len)
+char *pki_bio_text(BIO *bio, size_t *len)
 {
 	char *data;
 	long n = BIO_get_mem_data(bio, &data);
@@ -40,15 +29,15 @@ static char *bio_text(BIO *bio, size_t *len)
 	return out;
 }
 
-static char *cert_pem(X509 *cert)
+char *pki_cert_pem(X509 *cert)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *pem = bio && PEM_write_bio_X509(bio, cert) == 1 ? bio_text(bio, NULL) : NULL;
+	char *pem = bio && PEM_write_bio_X509(bio, cert) == 1 ? pki_bio_text(bio, NULL) : NULL;
 	BIO_free(bio);
 	return pem;
 }
 
-static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+bool pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509V3_set_ctx_nodb(&ctx);
@@ -59,21 +48,18 @@ static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok;
 }
 
-/* A v3 certificate for key with a random positive serial, valid from a few
- * minutes ago for lifetime seconds; subject, issuer and extensions are the
- * caller's. */
-static X509 *new_cert(EVP_PKEY *key, long lifetime)
+X509 *pki_new_cert(EVP_PKEY *key, long lifetime)
 {
-	uint8_t serial[SERIAL_BYTES];
+	uint8_t serial[PKI_SERIAL_BYTES];
 	if (RAND_bytes(serial, sizeof(serial)) != 1)
 		return NULL;
 	serial[0] &= 0x7f; /* positive */
-	serial[0] |= 0x40; /* and a full SERIAL_BYTES long */
+	serial[0] |= 0x40; /* and a full PKI_SERIAL_BYTES long */
 	X509 *cert = X509_new();
 	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
 	bool ok = cert && bn && X509_set_version(cert, 2) == 1 &&
 		  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) &&
-		  X509_gmtime_adj(X509_getm_notBefore(cert), -BACKDATE_SECONDS) &&
+		  X509_gmtime_adj(X509_getm_notBefore(cert), -PKI_BACKDATE_SECONDS) &&
 		  X509_gmtime_adj(X509_getm_notAfter(cert), lifetime) &&
 		  X509_set_pubkey(cert, key) == 1;
 	BN_free(bn);
@@ -96,28 +82,30 @@ static bool set_pin(struct pki_ca *ca)
 	memcpy(ca->pin, "sha256:", 7);
 	crypto_hex(digest, sizeof(digest), ca->pin + 7);
 	ca->pin[PKI_PIN_LEN] = '\0';
-	ca->cert_pem = cert_pem(ca->cert);
-	return ca->cert_pem != NULL;
+	ca->cert_pem = pki_cert_pem(ca->cert);
+	ca->store = X509_STORE_new();
+	return ca->cert_pem && ca->store && X509_STORE_add_cert(ca->store, ca->cert) == 1;
 }
 
 struct pki_ca *pki_ca_generate(void)
 {
 	struct pki_ca *ca = xcalloc(1, sizeof(*ca));
 	ca->key = EVP_EC_gen("P-256");
-	ca->cert = ca->key ? new_cert(ca->key, (365L * PKI_CA_YEARS + 3) * DAY_SECONDS) : NULL;
+	ca->cert =
+		ca->key ? pki_new_cert(ca->key, (365L * PKI_CA_YEARS + 3) * PKI_DAY_SECONDS) : NULL;
 	X509_NAME *name = ca->cert ? X509_get_subject_name(ca->cert) : NULL;
-	bool ok =
-		name &&
-		X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"runos",
-					   -1, -1, 0) == 1 &&
-		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					   (const unsigned char *)"runosd agent CA", -1, -1,
-					   0) == 1 &&
-		X509_set_issuer_name(ca->cert, name) == 1 &&
-		add_ext(ca->cert, ca->cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-		add_ext(ca->cert, ca->cert, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-		add_ext(ca->cert, ca->cert, NID_subject_key_identifier, "hash") &&
-		X509_sign(ca->cert, ca->key, EVP_sha256()) > 0 && set_pin(ca);
+	bool ok = name &&
+		  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+					     (const unsigned char *)"runos", -1, -1, 0) == 1 &&
+		  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					     (const unsigned char *)"runosd agent CA", -1, -1,
+					     0) == 1 &&
+		  X509_set_issuer_name(ca->cert, name) == 1 &&
+		  pki_add_ext(ca->cert, ca->cert, NID_basic_constraints,
+			      "critical,CA:TRUE,pathlen:0") &&
+		  pki_add_ext(ca->cert, ca->cert, NID_key_usage, "critical,keyCertSign,cRLSign") &&
+		  pki_add_ext(ca->cert, ca->cert, NID_subject_key_identifier, "hash") &&
+		  X509_sign(ca->cert, ca->key, EVP_sha256()) > 0 && set_pin(ca);
 	if (!ok) {
 		pki_ca_destroy(ca);
 		return NULL;
@@ -147,6 +135,7 @@ void pki_ca_destroy(struct pki_ca *ca)
 {
 	if (!ca)
 		return;
+	X509_STORE_free(ca->store);
 	X509_free(ca->cert);
 	EVP_PKEY_free(ca->key);
 	free(ca->cert_pem);
@@ -168,7 +157,7 @@ char *pki_ca_key_pem(const struct pki_ca *ca, size_t *len)
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *pem = NULL;
 	if (bio && PEM_write_bio_PrivateKey(bio, ca->key, NULL, NULL, 0, NULL, NULL) == 1)
-		pem = bio_text(bio, len);
+		pem = pki_bio_text(bio, len);
 	/* The BIO's buffer held the key too. */
 	char *data;
 	long n = bio ? BIO_get_mem_data(bio, &data) : 0;

@@ -352,8 +352,8 @@ static void print_tail(const char *path, int lines)
 struct it_server {
 	pid_t pid; /* 0 once reaped */
 	int exit_code;
-	int port;
-	char base_url[64];
+	int port, agent_port;
+	char base_url[64], agent_url[64];
 	char *log_path;
 	struct it_server *next_started;
 };
@@ -364,6 +364,11 @@ static char *new_path(const char *what, const char *name, const char *suffix)
 {
 	return xprintf("%s/%s-%s-%s-%d-%d%s", it_env.tmpdir, suite_name, what, name, (int)getpid(),
 		       atomic_fetch_add(&sequence, 1), suffix);
+}
+
+int it_server_agent_port(const struct it_server *s)
+{
+	return s->agent_port;
 }
 
 int it_server_port(const struct it_server *s)
@@ -468,6 +473,8 @@ struct it_server *it_server_start(const char *name, const char *const *extra)
 	struct it_server *s = xalloc(sizeof(*s));
 	s->port = http_port;
 	snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", http_port);
+	s->agent_port = agent_port;
+	snprintf(s->agent_url, sizeof(s->agent_url), "https://127.0.0.1:%d", agent_port);
 	s->log_path = new_path("server", name, ".log");
 	s->next_started = started;
 	started = s;
@@ -682,6 +689,30 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
+static void set_blob(CURL *h, CURLoption option, const char *pem)
+{
+	struct curl_blob blob = { (void *)pem, strlen(pem), CURL_BLOB_COPY };
+	curl_easy_setopt(h, option, &blob);
+}
+
+static void set_agent_tls(CURL *h, const struct it_req *req)
+{
+	if (req->ca_pem)
+		set_blob(h, CURLOPT_CAINFO_BLOB, req->ca_pem);
+	if (req->cert_pem) {
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		set_blob(h, CURLOPT_SSLCERT_BLOB, req->cert_pem);
+	}
+	if (req->key_pem) {
+		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+		set_blob(h, CURLOPT_SSLKEY_BLOB, req->key_pem);
+	}
+	if (!req->reuse_connection) {
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	}
+}
+
 void it_request(const struct it_server *s, const struct it_req *req, struct it_resp *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -690,7 +721,7 @@ void it_request(const struct it_server *s, const struct it_req *req, struct it_r
 
 	CURL *h = handle();
 	char url[4200];
-	snprintf(url, sizeof(url), "%s%s", s->base_url, req->path);
+	snprintf(url, sizeof(url), "%s%s", req->agent ? s->agent_url : s->base_url, req->path);
 	struct curl_slist *headers = NULL;
 	char line[4200];
 	if (req->token && *req->token) {
@@ -741,6 +772,8 @@ void it_request(const struct it_server *s, const struct it_req *req, struct it_r
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	if (req->agent)
+		set_agent_tls(h, req);
 	struct sent_watch watch = { req, body_len, 0, false };
 	if (req->on_sent) {
 		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);

@@ -70,6 +70,7 @@ int it_server_wait(struct it_server *s, int timeout_ms);
 bool it_server_alive(struct it_server *s);
 
 int it_server_port(const struct it_server *s);
+int it_server_agent_port(const struct it_server *s);
 const char *it_server_log_path(const struct it_server *s);
 
 /* The whole log file as a string (free it), or NULL. */
@@ -135,6 +136,12 @@ struct it_req {
 	bool chunked;		    /* send the body without Content-Length */
 	bool expect_continue;	    /* send Expect: 100-continue (default: no Expect) */
 	long timeout_ms;	    /* default 15000 */
+	/* The agent listener instead (https://127.0.0.1:<agent port>): trusting
+	 * ca_pem alone, presenting cert_pem/key_pem when given (PEM texts). A new
+	 * connection each time, closed after, unless reuse_connection. */
+	bool agent;
+	const char *ca_pem, *cert_pem, *key_pem;
+	bool reuse_connection;
 	/* Called (on the sending thread) once the request, body included, has
 	 * been handed to the connection; may be NULL. */
 	void (*on_sent)(void *arg);

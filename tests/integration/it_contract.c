@@ -223,6 +223,8 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step("PATCH", "/:aid/:cid/nodes/:nid", user.token, "{\"name\":\"renamed\"}", 200);
 	it_resp_free(&r);
+	r = step("DELETE", "/:aid/:cid/nodes/:nid", user.token, NULL, 202);
+	it_resp_free(&r);
 
 	r = step("POST", "/:aid/:cid/join-tokens", user.token,
 		 "{\"role\":\"worker\",\"ttlSeconds\":600,\"maxUses\":2}", 201);

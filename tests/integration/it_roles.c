@@ -53,6 +53,7 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/:cid/nodes/:nid", NULL, ROLE_VIEWER, false, 200 },
 	{ "PATCH", "/:aid/:cid/nodes/:nid", "{\"name\":\"renamed by %s\"}", ROLE_ADMIN, false,
 	  200 },
+	{ "DELETE", "/:aid/:cid/nodes/:nid", NULL, ROLE_ADMIN, false, 202 },
 	{ "POST", "/:aid/:cid/join-tokens", "{\"role\":\"worker\"}", ROLE_ADMIN, false, 201 },
 	{ "GET", "/:aid/:cid/join-tokens", NULL, ROLE_ADMIN, false, 200 },
 	{ "DELETE", "/:aid/:cid/join-tokens/:id", NULL, ROLE_ADMIN, false, 204 },
@@ -90,6 +91,12 @@ static bool needs_join_token(const struct route_case *c)
 static bool deletes_cluster(const struct route_case *c)
 {
 	return strcmp(c->method, "DELETE") == 0 && strcmp(c->pattern, "/:aid/clusters/:cid") == 0;
+}
+
+/* A route that deletes its node: allowed calls get a fresh one. */
+static bool deletes_node(const struct route_case *c)
+{
+	return strcmp(c->method, "DELETE") == 0 && strcmp(c->pattern, "/:aid/:cid/nodes/:nid") == 0;
 }
 
 /* The pattern with :aid, :id, :cid and :nid replaced. */
@@ -187,6 +194,20 @@ static bool fresh_join_token(char id[40])
 	return ok;
 }
 
+/* A new node of the sweep's cluster (inserted as registration would); its nid. */
+static bool fresh_node(char nid[8])
+{
+	static int made;
+	made++;
+	snprintf(nid, 8, "del%c%c", 'a' + made / 26 % 26, 'a' + made % 26);
+	const char *p[] = { owner.aid, sweep_cid, nid, it_fmt("%d", 100 + made) };
+	return it_db_exec(pg,
+			  "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			  " status) VALUES ($1, $2, $3, 'to delete', 'worker', 'machine-' || $3,"
+			  " $4::int, 'online')",
+			  4, p);
+}
+
 /* A new cluster of the owner's account (name: a printf format); its cid. */
 static bool fresh_cluster(const char *name, char cid[8])
 {
@@ -247,7 +268,12 @@ TEST(role_boundaries)
 				CHECK_MSG(false, "no cluster for %s %s", c->method, c->pattern);
 				continue;
 			}
-			struct target t = { victim.id, cid, SWEEP_NID };
+			char nid[8] = SWEEP_NID;
+			if (allowed && deletes_node(c) && !fresh_node(nid)) {
+				CHECK_MSG(false, "no node for %s %s", c->method, c->pattern);
+				continue;
+			}
+			struct target t = { victim.id, cid, nid };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",
@@ -348,6 +374,7 @@ TEST(other_tenant_sees_nothing)
 		{ "GET", "/%s/%s/nodes", NULL },
 		{ "GET", "/%s/%s/nodes/" SWEEP_NID, NULL },
 		{ "PATCH", "/%s/%s/nodes/" SWEEP_NID, "{\"name\":\"hijacked\"}" },
+		{ "DELETE", "/%s/%s/nodes/" SWEEP_NID, NULL },
 		{ "POST", "/%s/%s/join-tokens", "{\"role\":\"worker\"}" },
 		{ "GET", "/%s/%s/join-tokens", NULL },
 		{ "DELETE", "/%s/%s/join-tokens/00000000-0000-4000-8000-000000000000", NULL },

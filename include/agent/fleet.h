@@ -1,0 +1,66 @@
+/* The agent gateway's memory of the fleet (AGENT.md §3-4), shared by the
+ * agent listener's threads:
+ *  - certificate status by serial: looked up in the database once, then kept;
+ *    revocations made here apply at once, those of other instances within a
+ *    second (a background poll of revoked_at);
+ *  - heartbeats: kept in memory and written in batches every half second;
+ *    only status transitions are written at once (online on the first good
+ *    beat, offline by the background check after RUNOS_NODE_OFFLINE_AFTER,
+ *    which starts only once the server has been up that long: the grace
+ *    period after a restart).
+ * Thread safe. */
+#ifndef RUNOSD_AGENT_FLEET_H
+#define RUNOSD_AGENT_FLEET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "idalloc/ids.h"
+#include "pki/certs.h"
+
+/* Who an authenticated agent request comes from: its certificate, and the
+ * node's cluster and role from the database. */
+struct agent_identity {
+	char aid[IDALLOC_SHORT_ID_LEN + 1];
+	char nid[IDALLOC_SHORT_ID_LEN + 1];
+	char cid[4];
+	char role[16];
+	char serial[PKI_SERIAL_HEX_LEN + 1];
+	int64_t not_before_us, not_after_us;
+};
+
+enum fleet_cert_state {
+	FLEET_CERT_GOOD,
+	FLEET_CERT_REVOKED,	/* revoked, or its node deleted */
+	FLEET_CERT_UNKNOWN,	/* signed by the CA but never recorded */
+	FLEET_CERT_UNAVAILABLE, /* the database could not be asked */
+};
+
+struct server;
+struct fleet;
+
+/* Starts the background thread (batch writes, revocation poll, offline check). */
+struct fleet *fleet_start(struct server *srv);
+/* Stops it after a last batch write. Accepts NULL. */
+void fleet_stop(struct fleet *f);
+
+/* The status of a verified peer certificate; on FLEET_CERT_GOOD *out is the
+ * caller's identity. */
+enum fleet_cert_state fleet_check_cert(struct fleet *f, const struct pki_peer *peer,
+				       struct agent_identity *out);
+
+/* A certificate just issued and recorded (registration, renewal). */
+void fleet_note_cert(struct fleet *f, const char *serial, const char *aid, const char *nid,
+		     const char *cid, const char *role);
+
+/* Every certificate of the node is revoked from now on (its delete). */
+void fleet_revoke_node(struct fleet *f, const char *aid, const char *nid);
+
+/* A good heartbeat of node. Memory only, unless the node is not known to be
+ * online: then it is made online in the database before this returns. */
+enum db_result fleet_heartbeat(struct fleet *f, const struct agent_identity *node,
+			       const char *external_ip, const char *version)
+	__attribute__((warn_unused_result));
+
+#endif

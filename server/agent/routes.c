@@ -1,0 +1,100 @@
+/* The agent listener's route table (AGENT.md §2-3): registration is public
+ * (its join token is checked by the handler); every other route needs a
+ * node's client certificate. */
+#include "agent/handlers.h"
+
+static const char *const beat_statuses[] = { "not_installed", "ready", "not_ready", "cordoned",
+					     NULL };
+
+static const struct field_spec register_input[] = {
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "join token rnj_..." },
+	{ "machineId", FIELD_STRING, true, 1, 128, NULL, "/etc/machine-id" },
+	{ "hostname", FIELD_STRING, false, 0, 253, NULL, "the node's host name" },
+	{ "os", FIELD_STRING, false, 0, 128, NULL, "e.g. ubuntu-24.04" },
+	{ "agentVersion", FIELD_STRING, false, 0, 64, NULL, "agent version" },
+	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made" },
+	{ 0 },
+};
+static const struct field_spec heartbeat_input[] = {
+	{ "externalIpAddress", FIELD_STRING, false, 0, 64, NULL, "public address" },
+	{ "isCp", FIELD_BOOLEAN, false, 0, 0, NULL, "runs the control plane" },
+	{ "isWorker", FIELD_BOOLEAN, false, 0, 0, NULL, "runs workloads" },
+	{ "status", FIELD_ENUM, false, 0, 0, beat_statuses, "node state" },
+	{ "version", FIELD_STRING, false, 0, 64, NULL, "agent version" },
+	{ "running", FIELD_STRINGS, false, 0, 1000, NULL, "tags of running instructions" },
+	{ 0 },
+};
+static const struct field_spec status_input[] = {
+	{ "status", FIELD_STRING, true, 1, 64, NULL, "install progress, INSTALL_ERROR" },
+	{ "message", FIELD_STRING, false, 0, 4096, NULL, "details" },
+	{ 0 },
+};
+static const struct field_spec logs_input[] = {
+	{ "type", FIELD_STRING, true, 1, 64, NULL, "what the entry is about" },
+	{ "severity", FIELD_INTEGER, true, 1, 3, NULL, "1 info, 2 warning, 3 error" },
+	{ "message", FIELD_STRING, true, 1, 8192, NULL, "what happened" },
+	{ "code", FIELD_STRING, false, 0, 64, NULL, "machine-readable code" },
+	{ "cause", FIELD_STRING, false, 0, 4096, NULL, "why" },
+	{ "remedy", FIELD_STRING, false, 0, 4096, NULL, "what to do" },
+	{ "docsUrl", FIELD_STRING, false, 0, 512, NULL, "documentation link" },
+	{ 0 },
+};
+static const struct field_spec vpn_sync_input[] = {
+	{ "nodePeer", FIELD_OBJECT, true, 0, 0, NULL, "{pubKey, endpointIp, ip}" },
+	{ "nodeIsReady", FIELD_BOOLEAN, false, 0, 0, NULL, "WireGuard is up" },
+	{ 0 },
+};
+static const struct field_spec certificate_input[] = {
+	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made" },
+	{ 0 },
+};
+static const struct field_spec credentials_input[] = {
+	{ "caCert", FIELD_TEXT, true, 1, 65536, NULL, "cluster CA certificate (PEM)" },
+	{ "adminCert", FIELD_TEXT, true, 1, 65536, NULL, "admin client certificate (PEM)" },
+	{ "adminKey", FIELD_TEXT, true, 1, 65536, NULL, "admin client key (PEM)" },
+	{ "kubernetesVersion", FIELD_STRING, false, 0, 64, NULL, "e.g. v1.31.2" },
+	{ 0 },
+};
+static const struct field_spec no_input[] = { { 0 } };
+
+#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+static const struct output_spec no_body = { "none", NULL };
+static const struct output_spec registration_output = {
+	"registration", FIELDS("aid", "cid", "nid", "role", "certificate", "caCert", "vpnIp",
+			       "heartbeatIntervalSeconds", "offlineAfterSeconds")
+};
+static const struct output_spec heartbeat_output = {
+	"heartbeatAnswer",
+	FIELDS("isHealthy", "message", "offlineAfterSeconds", "renewCertificate", "cancel")
+};
+static const struct output_spec peers_output = { "vpnPeers", FIELDS("peers") };
+static const struct output_spec control_planes_output = { "controlPlaneNodes",
+							  FIELDS("controlPlaneNodes") };
+static const struct output_spec vip_output = { "vipHolder", FIELDS("isHolder", "generation") };
+static const struct output_spec certificate_output = { "certificate",
+						       FIELDS("certificate", "caCert") };
+
+const struct route agent_routes[] = {
+	{ "POST", "/agent/v1/register", agent_register, ROUTE_PUBLIC, ROLE_NONE, false,
+	  register_input, &registration_output,
+	  "Register with a join token (privateKey too when no csr was sent)" },
+	{ "POST", "/agent/v1/heartbeat", agent_heartbeat, ROUTE_AGENT, ROLE_NONE, false,
+	  heartbeat_input, &heartbeat_output, "Every 5 s: the node is alive" },
+	{ "POST", "/agent/v1/status", agent_status, ROUTE_AGENT, ROLE_NONE, false, status_input,
+	  &no_body, "Install progress" },
+	{ "POST", "/agent/v1/logs", agent_logs, ROUTE_AGENT, ROLE_NONE, false, logs_input, &no_body,
+	  "An event of the node" },
+	{ "POST", "/agent/v1/vpn/sync", agent_vpn_sync, ROUTE_AGENT, ROLE_NONE, false,
+	  vpn_sync_input, &peers_output, "Report the WireGuard peer; get the others" },
+	{ "GET", "/agent/v1/control-plane-nodes", agent_control_plane_nodes, ROUTE_AGENT, ROLE_NONE,
+	  false, no_input, &control_planes_output, "Online control-plane nodes" },
+	{ "GET", "/agent/v1/vip-holder", agent_vip_holder, ROUTE_AGENT, ROLE_NONE, false, no_input,
+	  &vip_output, "Whether this node holds the cluster VIP" },
+	{ "POST", "/agent/v1/certificate", agent_certificate, ROUTE_AGENT, ROLE_NONE, false,
+	  certificate_input, &certificate_output, "Renew the node certificate" },
+	{ "POST", "/agent/v1/cluster-credentials", agent_cluster_credentials, ROUTE_AGENT,
+	  ROLE_NONE, false, credentials_input, &no_body,
+	  "Control-plane nodes: the cluster's admin credentials" },
+};
+
+const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);
