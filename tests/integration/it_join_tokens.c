@@ -74,8 +74,9 @@ TEST(create_defaults_and_secret_handling)
 	double before = (double)time(NULL);
 	struct it_resp r = create_token("{\"role\":\"worker\"}");
 	CHECK_STATUS(r, 201);
-	const char *token = it_json_str(r.json, "token");
-	REQUIRE(token != NULL);
+	REQUIRE(it_json_str(r.json, "token") != NULL);
+	char token[64];
+	snprintf(token, sizeof(token), "%s", it_json_str(r.json, "token"));
 	it_secret_add(token);
 	CHECK_INT_EQ(strlen(token), 53);
 	CHECK(strncmp(token, "rnj_", 4) == 0);
