@@ -1,6 +1,7 @@
 /* Node registration (AGENT.md §2): one transaction that uses the join token,
  * refuses a machine already registered in the cluster, allocates the node's
- * VPN address and inserts the node with its first certificate. Thread safe. */
+ * VPN address, inserts the node with its first certificate and starts its
+ * node.join job (AGENT.md §6). Thread safe. */
 #ifndef RUNOSD_DB_REGISTRATION_STORE_H
 #define RUNOSD_DB_REGISTRATION_STORE_H
 
@@ -12,7 +13,8 @@
 
 struct registration {
 	/* in */
-	const char *nid; /* chosen by the caller, who signed the certificate for it */
+	const char *nid;    /* chosen by the caller, who signed the certificate for it */
+	const char *job_id; /* of the node.join job this starts */
 	const char *machine_id, *hostname, *os, *agent_version;
 	const char *cert_serial;
 	int64_t cert_not_after_us;

@@ -70,6 +70,14 @@ void request_reply_text(struct request *req, int status, const char *content_typ
 void request_error(struct request *req, int status, const char *code, json_t *extra,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Long polls. request_park_wakes(key) before looking for work; when there is
+ * none, request_park instead of a reply: the handler runs again (with the
+ * same request) when key is woken (http_server_wake), at deadline_ms
+ * (time_mono_ms clock), or when the listener stops (request_stopping). */
+uint64_t request_park_wakes(struct request *req, const char *key);
+void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms);
+bool request_stopping(const struct request *req);
+
 /* Adds a response header (value copied). */
 void request_set_header(struct request *req, const char *name, const char *value);
 

@@ -31,6 +31,12 @@ struct http_listener {
 struct http_server *http_server_start(struct server *srv, const struct http_listener *l, char *err,
 				      size_t errcap);
 
+/* Resumes the long polls parked under key (see request_park). */
+void http_server_wake(struct http_server *h, const char *key);
+
+/* Long polls parked now. */
+int http_server_parked(struct http_server *h);
+
 /* Stops accepting connections, lets in-flight requests finish for at most
  * drain_ms, then closes everything. Accepts NULL. */
 void http_server_stop(struct http_server *h, int drain_ms);

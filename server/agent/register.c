@@ -99,7 +99,10 @@ void agent_register(struct request *req)
 	if (csr && !*csr)
 		csr = NULL;
 
-	struct registration reg = { .machine_id = api_body_string(req, "machineId"),
+	char job_id[IDALLOC_UUID_LEN + 1];
+	idalloc_uuid(job_id);
+	struct registration reg = { .job_id = job_id,
+				    .machine_id = api_body_string(req, "machineId"),
 				    .hostname = api_body_string(req, "hostname"),
 				    .os = api_body_string(req, "os"),
 				    .agent_version = api_body_string(req, "agentVersion") };

@@ -61,7 +61,7 @@ static const struct field_spec no_input[] = { { 0 } };
 static const struct output_spec no_body = { "none", NULL };
 static const struct output_spec registration_output = {
 	"registration", FIELDS("aid", "cid", "nid", "role", "certificate", "caCert", "vpnIp",
-			       "heartbeatIntervalSeconds", "offlineAfterSeconds")
+			       "heartbeatIntervalSeconds", "offlineAfterSeconds", "jobId")
 };
 static const struct output_spec heartbeat_output = {
 	"heartbeatAnswer",

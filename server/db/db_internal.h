@@ -85,4 +85,12 @@ enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32
 enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
 	__attribute__((warn_unused_result));
 
+/* Jobs (job_plans.c): inserts a job with the steps of its type (pending), and
+ * moves a job on as far as it can go now, inside the caller's transaction. */
+enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,
+			     const char *type, const char *target_type, const char *target_id,
+			     const char *created_by) __attribute__((warn_unused_result));
+enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -48,7 +48,7 @@ static const struct db_stmt stmt_cert_lookup = {
 };
 static const struct db_stmt stmt_revoked_since = {
 	"fleet_revoked_since",
-	"SELECT serial, " DB_US("revoked_at") " FROM node_certificates"
+	"SELECT serial, " DB_US("revoked_at") " FROM certificate_revocations"
 					      " WHERE revoked_at >= " DB_TS(
 						      "$1") " ORDER BY revoked_at"
 };

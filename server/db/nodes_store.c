@@ -215,13 +215,11 @@ static const struct db_stmt stmt_delete = {
 	" AND ($4::int IS NULL OR version = $4) RETURNING nid"
 };
 static const struct db_stmt stmt_revoke_certs = {
-	"nodes_revoke_certs", "UPDATE node_certificates SET revoked_at = now()"
-			      " WHERE aid = $1 AND nid = $2 AND revoked_at IS NULL"
-};
-static const struct db_stmt stmt_insert_job = {
-	"nodes_insert_delete_job",
-	"INSERT INTO jobs (id, aid, cid, type, target_type, target_id, created_by)"
-	" VALUES ($1, $2, $3, 'node.delete', 'node', $4, $5)"
+	"nodes_revoke_certs",
+	"WITH revoked AS (UPDATE node_certificates SET revoked_at = now()"
+	" WHERE aid = $1 AND nid = $2 AND revoked_at IS NULL RETURNING serial)"
+	" INSERT INTO certificate_revocations (serial) SELECT serial FROM revoked"
+	" ON CONFLICT DO NOTHING"
 };
 static const struct db_stmt stmt_node_exists = {
 	"nodes_exists",
@@ -257,12 +255,13 @@ static enum db_result delete_tx(struct db_conn *c, void *arg)
 		return exists ? DB_CONFLICT : DB_NOT_FOUND;
 	}
 	const char *node[] = { a->aid, a->nid };
-	const char *job[] = { a->job_id, a->aid, a->cid, a->nid, a->actor->id };
 	if ((r = db_exec(c, &stmt_revoke_certs, 2, node, NULL)) != DB_OK ||
-	    (r = db_exec(c, &stmt_insert_job, 5, job, NULL)) != DB_OK ||
-	    (r = db_audit_insert(c, a->aid, a->actor, "node.delete", "node", a->nid)) != DB_OK)
+	    (r = db_job_insert(c, a->job_id, a->aid, a->cid, "node.delete", "node", a->nid,
+			       a->actor->id)) != DB_OK ||
+	    (r = db_audit_insert(c, a->aid, a->actor, "node.delete", "node", a->nid)) != DB_OK ||
+	    (r = db_cluster_status_refresh(c, a->aid, a->cid)) != DB_OK)
 		return r;
-	return db_cluster_status_refresh(c, a->aid, a->cid);
+	return db_job_advance(c, a->job_id);
 }
 
 enum db_result db_nodes_delete(struct db_pool *db, const char *aid, const char *cid,

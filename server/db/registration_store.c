@@ -148,9 +148,12 @@ static enum db_result register_tx(struct db_conn *c, void *arg)
 	if ((r = db_exec(c, &stmt_insert_cert, 4, cert, NULL)) != DB_OK)
 		return r;
 	struct audit_actor actor = { .type = "node", .id = reg->nid };
-	if ((r = db_audit_insert(c, a->aid, &actor, "node.register", "node", reg->nid)) != DB_OK)
+	if ((r = db_audit_insert(c, a->aid, &actor, "node.register", "node", reg->nid)) != DB_OK ||
+	    (r = db_cluster_status_refresh(c, a->aid, a->cid)) != DB_OK ||
+	    (r = db_job_insert(c, reg->job_id, a->aid, a->cid, "node.join", "node", reg->nid,
+			       reg->nid)) != DB_OK)
 		return r;
-	return db_cluster_status_refresh(c, a->aid, a->cid);
+	return db_job_advance(c, reg->job_id);
 }
 
 enum db_result db_nodes_register(struct db_pool *db, const uint8_t token_hash[CRYPTO_SHA256_LEN],

@@ -187,7 +187,8 @@ void http_dispatch(struct exchange *ex)
 			      ex->match.allow);
 		return;
 	}
-	if (!authorize(ex) || !read_body(ex))
+	/* A resumed long poll was authorised and read before it parked. */
+	if (!ex->resumed && (!authorize(ex) || !read_body(ex)))
 		return;
 	req->route->handler(req);
 }

@@ -9,6 +9,7 @@
 
 #include "http/request.h"
 #include "http/router.h"
+#include "parking.h"
 #include "pki/certs.h"
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
@@ -22,6 +23,7 @@ struct http_server {
 	atomic_int in_flight;
 	atomic_bool stopping; /* answers close their connection: drain ends */
 	char *tls_pem[3];     /* certificate chain, key, client CA: NULL without TLS */
+	struct parking_lot *parking;
 };
 
 /* What a TLS connection keeps between its requests: the client certificate,
@@ -45,6 +47,13 @@ struct exchange {
 	bool body_too_large;
 	size_t drained; /* bytes read and dropped */
 	bool answered;	/* a response is queued */
+	/* Long polls: what the handler asked for (request_park), and whether the
+	 * handler already ran once (then it runs again alone when resumed). */
+	bool park_requested, resumed;
+	char park_key[32];
+	uint64_t park_wakes;
+	int64_t park_deadline_ms;
+	struct parked parked;
 	size_t reply_bytes;
 	char method[16];
 	char path[1024];

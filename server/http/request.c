@@ -89,3 +89,22 @@ void request_set_header(struct request *req, const char *name, const char *value
 	req->headers[req->nheaders].value = xstrdup(value);
 	req->nheaders++;
 }
+
+uint64_t request_park_wakes(struct request *req, const char *key)
+{
+	return parking_wakes(exchange_of(req)->owner->parking, key);
+}
+
+void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms)
+{
+	struct exchange *ex = exchange_of(req);
+	ex->park_requested = true;
+	snprintf(ex->park_key, sizeof(ex->park_key), "%s", key);
+	ex->park_wakes = wakes;
+	ex->park_deadline_ms = deadline_ms;
+}
+
+bool request_stopping(const struct request *req)
+{
+	return atomic_load(&exchange_of(req)->owner->stopping);
+}

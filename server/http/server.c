@@ -173,6 +173,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	http_dispatch(ex);
+	if (ex->park_requested) {
+		ex->park_requested = false;
+		ex->resumed = true;
+		http_request_clear_reply(&ex->req);
+		parking_park(h->parking, ex, ex->park_key, ex->park_wakes, ex->park_deadline_ms);
+		return MHD_YES;
+	}
 	return http_queue_reply(ex);
 }
 
@@ -214,6 +221,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!ex)
 		return;
+	parking_forget(h->parking, ex);
 	if (log_enabled(LOG_INFO))
 		access_log(ex, toe);
 	http_request_clear_reply(&ex->req);
@@ -272,6 +280,7 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->srv = srv;
 	h->addr_var = l->addr_var;
+	h->parking = parking_create();
 	h->router = http_router_create(l->routes, l->nroutes, err, errcap);
 	if (!h->router) {
 		free(h);
@@ -320,6 +329,17 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	return h;
 }
 
+void http_server_wake(struct http_server *h, const char *key)
+{
+	if (h)
+		parking_wake(h->parking, key);
+}
+
+int http_server_parked(struct http_server *h)
+{
+	return h ? parking_count(h->parking) : 0;
+}
+
 /* Connections the kernel accepted before the listener was quiesced wait in
  * its backlog; closing it would reset them. They were sent before the stop,
  * so they are served: accepted here and handed to the daemon. */
@@ -345,6 +365,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 		return;
 	if (h->daemon) {
 		atomic_store(&h->stopping, true);
+		parking_release_all(h->parking);
 		MHD_socket fd = MHD_quiesce_daemon(h->daemon);
 		if (fd != MHD_INVALID_SOCKET) {
 			adopt_backlog(h, fd);
@@ -360,6 +381,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 			log_warn("stopping with %d requests still in flight", left);
 		MHD_stop_daemon(h->daemon);
 	}
+	parking_destroy(h->parking);
 	http_router_destroy(h->router);
 	for (int i = 0; i < 3; i++)
 		if (h->tls_pem[i])

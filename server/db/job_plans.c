@@ -1,0 +1,272 @@
+/* Jobs move on here (AGENT.md §6): a job has ordered steps; a step, when it
+ * starts, queues its instructions (its plan, below, reads the cluster as it
+ * is then) and completes when all of them have completed; a failed one fails
+ * the step and the job. db_job_advance runs inside the transaction that
+ * changed something (a reply, an expired lease, a new job), under the job's
+ * row lock, so two instances never move one job at once.
+ *
+ * Instructions are queued with one NOTIFY per node and transaction
+ * (PostgreSQL folds equal payloads of a transaction into one), which wakes the
+ * node's parked poll on whichever instance holds it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/audit.h"
+#include "db_internal.h"
+
+/* clang-format off */
+#define INSERT_INSTRUCTIONS \
+	"INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload) "
+/* $1 aid, $2 cid, $3 job, $4 step, $5 the job's target node. */
+#define VPN_PEERS_PAYLOAD \
+	"json_build_object('peers', coalesce((SELECT json_agg(json_build_object(" \
+	"'pubKey', p.vpn_pub_key, 'endpointIp', p.vpn_endpoint, 'vpnIp'," \
+	" '172.24.' || c.cluster_index || '.' || p.vpn_host) ORDER BY p.vpn_host)" \
+	" FROM nodes p WHERE p.aid = n.aid AND p.cid = n.cid AND p.nid <> n.nid" \
+	" AND p.deleted_at IS NULL), '[]'))"
+#define ONLINE_NODES \
+	" FROM nodes n JOIN clusters c ON c.aid = n.aid AND c.cid = n.cid" \
+	" WHERE n.aid = $1 AND n.cid = $2 AND n.nid <> $5 AND n.deleted_at IS NULL" \
+	" AND n.status = 'online'"
+#define CONTROL_PLANE " AND n.role IN ('controlplane', 'hybrid')"
+/* clang-format on */
+
+static const struct db_stmt plan_vpn_peers = {
+	"plan_vpn_peers", INSERT_INSTRUCTIONS "SELECT gen_random_uuid(), n.aid, n.nid, $3, $4,"
+					      " 'SET_VPN_PEERS', " VPN_PEERS_PAYLOAD ONLINE_NODES
+};
+static const struct db_stmt plan_join_command = {
+	"plan_join_command", INSERT_INSTRUCTIONS
+	"SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, 'GET_CLUSTER_JOIN_CMD',"
+	" json_build_object('asCp', (SELECT t.role IN ('controlplane', 'hybrid')"
+	" FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES CONTROL_PLANE
+	" ORDER BY n.vpn_host LIMIT 1"
+};
+/* The join on the new node: the join command a control plane gave in step 2,
+ * or, for the first control plane, the cluster's initialisation. */
+static const struct db_stmt plan_join = {
+	"plan_join", INSERT_INSTRUCTIONS
+	"SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, 'RUN_REMOTE_SCRIPT', json_build_object("
+	"'script', coalesce((SELECT i.reply->>'joinCmd' FROM instructions i JOIN job_steps s"
+	" ON s.id = i.step_id WHERE s.job_id = $3 AND s.step_number = 2 AND i.status = 'completed'"
+	" LIMIT 1), 'runos-init-cluster'), 'params', json_build_object('role', n.role))"
+	" FROM nodes n WHERE n.aid = $1 AND n.nid = $5 AND n.deleted_at IS NULL AND $2 = n.cid"
+};
+static const struct db_stmt plan_etcd_remove = {
+	"plan_etcd_remove", INSERT_INSTRUCTIONS
+	"SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, 'REMOVE_ETCD_MEMBER',"
+	" json_build_object('nodeIp', (SELECT '172.24.' || c.cluster_index || '.'"
+	" || t.vpn_host FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES CONTROL_PLANE
+	" AND EXISTS (SELECT 1 FROM nodes t WHERE t.aid = $1"
+	" AND t.nid = $5 AND t.role IN ('controlplane', "
+	"'hybrid')) ORDER BY n.vpn_host LIMIT 1"
+};
+static const struct db_stmt plan_uninstall_all = { "plan_uninstall_all", INSERT_INSTRUCTIONS
+						   "SELECT gen_random_uuid(), n.aid, n.nid, $3, $4,"
+						   " 'UNINSTALL_NODE', '{}'::json" ONLINE_NODES };
+/* The last step of a cluster delete: its nodes' certificates are revoked and
+ * the cluster goes, which frees its cid and index. */
+static const struct db_stmt plan_remove_cluster = {
+	"plan_remove_cluster",
+	"WITH revoked AS (UPDATE node_certificates SET revoked_at = now() WHERE aid = $1"
+	" AND revoked_at IS NULL AND nid IN (SELECT nid FROM nodes WHERE aid = $1 AND cid = $2)"
+	" RETURNING serial),"
+	" kept AS (INSERT INTO certificate_revocations (serial) SELECT serial FROM revoked"
+	" ON CONFLICT DO NOTHING)"
+	" DELETE FROM clusters WHERE aid = $1 AND cid = $2 AND $3::uuid IS NOT NULL"
+	" AND $4::uuid IS NOT NULL AND $5::text IS NOT NULL"
+};
+
+/* What each step of each job type does: a statement that queues its
+ * instructions, or (local) does the work itself; NULL: nothing to do. */
+struct step_plan {
+	const char *job_type;
+	int step_number;
+	const char *name;
+	const struct db_stmt *plan;
+	bool local;
+};
+
+static const struct step_plan plans[] = {
+	{ "node.join", 1, "vpn-peers", &plan_vpn_peers, false },
+	{ "node.join", 2, "join-command", &plan_join_command, false },
+	{ "node.join", 3, "join", &plan_join, false },
+	{ "node.delete", 1, "etcd-remove", &plan_etcd_remove, false },
+	/* The node's certificate was revoked when it was deleted (API.md §4), so
+	 * it can no longer be told to uninstall itself: the step records that. */
+	{ "node.delete", 2, "uninstall", NULL, false },
+	{ "node.delete", 3, "vpn-peers", &plan_vpn_peers, false },
+	{ "cluster.delete", 1, "uninstall", &plan_uninstall_all, false },
+	{ "cluster.delete", 2, "remove", &plan_remove_cluster, true },
+};
+
+static const struct step_plan *plan_of(const char *job_type, int step_number)
+{
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
+		if (strcmp(plans[i].job_type, job_type) == 0 && plans[i].step_number == step_number)
+			return &plans[i];
+	return NULL;
+}
+
+static const struct db_stmt stmt_insert_job = {
+	"job_insert", "INSERT INTO jobs (id, aid, cid, type, target_type, target_id, created_by)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+};
+static const struct db_stmt stmt_insert_step = {
+	"job_insert_step", "INSERT INTO job_steps (id, job_id, aid, step_number, name)"
+			   " VALUES (gen_random_uuid(), $1, $2, $3, $4)"
+};
+static const struct db_stmt stmt_lock_job = {
+	"job_lock", "SELECT type, status, aid, coalesce(cid, ''), target_id FROM jobs"
+		    " WHERE id = $1 FOR UPDATE"
+};
+/* The first step not completed, with its instructions counted. */
+static const struct db_stmt stmt_current_step = {
+	"job_current_step", "SELECT s.id, s.step_number, s.status,"
+			    " count(i.tag) FILTER (WHERE i.status IN ('pending', 'leased')),"
+			    " count(i.tag) FILTER (WHERE i.status = 'failed'),"
+			    " min(i.error) FILTER (WHERE i.status = 'failed'),"
+			    " (SELECT count(*) FROM job_steps WHERE job_id = $1)"
+			    " FROM job_steps s LEFT JOIN instructions i ON i.step_id = s.id"
+			    " WHERE s.job_id = $1 AND s.status <> 'completed'"
+			    " GROUP BY s.id, s.step_number, s.status ORDER BY s.step_number LIMIT 1"
+};
+static const struct db_stmt stmt_start_step = {
+	"job_start_step",
+	"WITH step AS (UPDATE job_steps SET status = 'running', started_at = now() WHERE id = $2"
+	" RETURNING step_number)"
+	" UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
+	" current_step = (SELECT step_number FROM step) WHERE id = $1"
+};
+static const struct db_stmt stmt_notify_step = {
+	"job_notify_step", "SELECT pg_notify('runos_work', aid || '/' || nid) FROM instructions"
+			   " WHERE step_id = $1 AND status = 'pending' GROUP BY aid, nid"
+};
+static const struct db_stmt stmt_complete_step = {
+	"job_complete_step",
+	"WITH step AS (UPDATE job_steps SET status = 'completed', completed_at = now(),"
+	" result = $3::jsonb WHERE id = $2 RETURNING step_number)"
+	" UPDATE jobs SET progress = least(99, (SELECT step_number FROM step) * 100 /"
+	" greatest(1, (SELECT count(*) FROM job_steps WHERE job_id = $1))) WHERE id = $1"
+};
+static const struct db_stmt stmt_fail_job = {
+	"job_fail",
+	"WITH step AS (UPDATE job_steps SET status = 'failed', completed_at = now() WHERE id = $2),"
+	" rest AS (UPDATE instructions SET status = 'cancelled', completed_at = now()"
+	"  WHERE job_id = $1 AND status = 'pending')"
+	" UPDATE jobs SET status = 'failed', error = $3, completed_at = now() WHERE id = $1"
+};
+static const struct db_stmt stmt_finish_job = {
+	"job_finish", "UPDATE jobs SET status = 'completed', progress = 100, completed_at = now(),"
+		      " result = (SELECT json_object_agg(name, coalesce(result, 'null'::jsonb))"
+		      " FROM job_steps WHERE job_id = $1) WHERE id = $1"
+};
+/* A step's result: each instruction's node, reply type and reply. */
+static const struct db_stmt stmt_step_result = {
+	"job_step_result",
+	"SELECT coalesce(json_agg(json_build_object('nid', nid, 'type', reply_type, 'reply', reply)"
+	" ORDER BY seq), '[]')::text FROM instructions WHERE step_id = $1"
+};
+
+enum db_result db_job_insert(struct db_conn *c, const char *id, const char *aid, const char *cid,
+			     const char *type, const char *target_type, const char *target_id,
+			     const char *created_by)
+{
+	const char *params[] = { id, aid, cid, type, target_type, target_id, created_by };
+	enum db_result r = db_exec(c, &stmt_insert_job, 7, params, NULL);
+	for (int n = 1; r == DB_OK && plan_of(type, n); n++) {
+		char number[24];
+		const char *step[] = { id, aid, db_int64_param(n, number), plan_of(type, n)->name };
+		r = db_exec(c, &stmt_insert_step, 4, step, NULL);
+	}
+	return r;
+}
+
+/* Starts the step: queues its plan and wakes the nodes. *queued: how many. */
+static enum db_result start_step(struct db_conn *c, const char *job_id, const char *type,
+				 const char *aid, const char *cid, const char *target,
+				 const char *step_id, int step_number, int *queued)
+{
+	*queued = 0;
+	const char *ids[] = { job_id, step_id };
+	enum db_result r = db_exec(c, &stmt_start_step, 2, ids, NULL);
+	const struct step_plan *plan = plan_of(type, step_number);
+	if (r != DB_OK || !plan || !plan->plan)
+		return r;
+	const char *params[] = { aid, cid, job_id, step_id, target };
+	PGresult *res;
+	r = db_exec(c, plan->plan, 5, params, &res);
+	if (r != DB_OK)
+		return r;
+	*queued = plan->local ? 0 : atoi(PQcmdTuples(res));
+	PQclear(res);
+	const char *step[] = { step_id };
+	return *queued > 0 ? db_exec(c, &stmt_notify_step, 1, step, NULL) : DB_OK;
+}
+
+static enum db_result complete_step(struct db_conn *c, const char *job_id, const char *step_id)
+{
+	const char *step[] = { step_id };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_step_result, 1, step, &res);
+	if (r != DB_OK)
+		return r;
+	const char *params[] = { job_id, step_id, PQgetvalue(res, 0, 0) };
+	r = db_exec(c, &stmt_complete_step, 3, params, NULL);
+	PQclear(res);
+	return r;
+}
+
+enum db_result db_job_advance(struct db_conn *c, const char *job_id)
+{
+	const char *job[] = { job_id };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_lock_job, 1, job, &res);
+	if (r != DB_OK)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	char type[32], status[16], aid[8], cid[8], target[64];
+	db_get_text(res, 0, 0, type, sizeof(type));
+	db_get_text(res, 0, 1, status, sizeof(status));
+	db_get_text(res, 0, 2, aid, sizeof(aid));
+	db_get_text(res, 0, 3, cid, sizeof(cid));
+	db_get_text(res, 0, 4, target, sizeof(target));
+	PQclear(res);
+	if (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0)
+		return DB_OK; /* terminal: never moves again */
+
+	for (;;) {
+		r = db_exec(c, &stmt_current_step, 1, job, &res);
+		if (r != DB_OK)
+			return r;
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return db_exec(c, &stmt_finish_job, 1, job, NULL);
+		}
+		char step_id[40], step_status[16], error[256];
+		db_get_text(res, 0, 0, step_id, sizeof(step_id));
+		int number = (int)db_get_int64(res, 0, 1);
+		db_get_text(res, 0, 2, step_status, sizeof(step_status));
+		int64_t open = db_get_int64(res, 0, 3), failed = db_get_int64(res, 0, 4);
+		db_get_text(res, 0, 5, error, sizeof(error));
+		PQclear(res);
+
+		if (strcmp(step_status, "pending") == 0) {
+			int queued;
+			r = start_step(c, job_id, type, aid, cid, target, step_id, number, &queued);
+			if (r != DB_OK || queued > 0)
+				return r;
+		} else if (failed > 0) {
+			const char *params[] = { job_id, step_id, error[0] ? error : "failed" };
+			return db_exec(c, &stmt_fail_job, 3, params, NULL);
+		} else if (open > 0) {
+			return DB_OK; /* waiting for replies */
+		}
+		if ((r = complete_step(c, job_id, step_id)) != DB_OK)
+			return r;
+	}
+}

@@ -1,0 +1,208 @@
+/* Private interfaces of agent-sim (agent_sim.c says what the program does).
+ *
+ * The program is single-threaded: every function here runs on the main thread,
+ * and nothing is safe to call from another. Allocation failures abort
+ * (sim_xmalloc and friends; jansson is pointed at them in main). */
+#ifndef RUNOSD_AGENT_SIM_H
+#define RUNOSD_AGENT_SIM_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SIM_MUST_CHECK __attribute__((warn_unused_result))
+#define SIM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define SIM_AGENT_VERSION "agent-sim/1"
+
+/* ---- command line (agent_sim.c) ---------------------------------------- */
+
+enum sim_mode {
+	SIM_REGISTER = 1,
+	SIM_BEAT = 2,
+	SIM_ONCE = 4,
+};
+
+/* Everything the command line can say; a mode reads the fields it owns. */
+struct sim_opts {
+	enum sim_mode mode;
+	const char *agent_url; /* without a trailing slash */
+	const char *ca_path;
+	const char *token;
+	const char *state_path;
+	const char *path;
+	const char *method; /* "GET" or "POST" */
+	const char *body;
+	long count;
+	long parallel;
+	long max_agents;
+	long agent_index;
+	double interval_s;
+	double duration_s;
+	double warmup_s;
+	double timeout_s;
+	bool no_csr;
+	bool role_cp;
+	bool append;
+	bool anonymous;
+	bool verbose;
+};
+
+/* Set by SIGINT and SIGTERM: the modes stop starting requests, finish the ones
+ * in flight and print their summary. */
+extern volatile sig_atomic_t sim_stop;
+
+int sim_register_run(const struct sim_opts *o);
+int sim_beat_run(const struct sim_opts *o);
+
+/* ---- utilities (sim_util.c) ------------------------------------------ */
+
+void *sim_xmalloc(size_t size);
+void *sim_xcalloc(size_t count, size_t size);
+void *sim_xrealloc(void *ptr, size_t size);
+char *sim_xstrdup(const char *s);
+char *sim_xprintf(const char *fmt, ...) SIM_PRINTF(1, 2);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+double sim_now_ms(void);
+
+/* "agent-sim: ..." on stderr, at most a few dozen times per run, so that ten
+ * thousand failing agents do not drown the terminal. */
+void sim_log_failure(const char *fmt, ...) SIM_PRINTF(1, 2);
+
+/* codes[key] += 1 in a JSON object of counters. */
+void sim_count(json_t *codes, const char *key);
+
+/* Prints obj as one compact JSON line on stdout and releases it. */
+void sim_print_summary(json_t *obj);
+
+/* x rounded to three decimals, as a JSON real (milliseconds, seconds). */
+json_t *sim_json_ms(double x);
+
+/* Raises RLIMIT_NOFILE's soft limit to the hard one; warns when fewer than
+ * `wanted` descriptors are then allowed. */
+void sim_raise_fd_limit(size_t wanted);
+
+/* ---- node identities and the state file (sim_state.c) ------------------ */
+
+/* One registered agent: a line of the state file. Strings are owned. */
+struct sim_agent {
+	char *nid, *aid, *cid, *role, *vpn_ip;
+	char *certificate; /* PEM */
+	char *private_key; /* PEM */
+	bool is_cp, is_worker;
+};
+
+void sim_agent_finish(struct sim_agent *a);
+
+/* Replaces the agent's certificate and key (copies both). */
+void sim_agent_set_identity(struct sim_agent *a, const char *cert_pem, const char *key_pem);
+
+/* Reads every line of the state file into a new array. False, with a message,
+ * when the file cannot be read, a line is not an agent or there is none. */
+bool sim_state_load(const char *path, struct sim_agent **agents, size_t *count) SIM_MUST_CHECK;
+
+/* Writes the agents (those with a certificate) through a temporary file and a
+ * rename, so a reader never sees half a file. */
+bool sim_state_save(const char *path, const struct sim_agent *agents, size_t count) SIM_MUST_CHECK;
+
+/* Adds the agents (those with a certificate) at the end of the file, which is
+ * created when missing. */
+bool sim_state_append(const char *path, const struct sim_agent *agents,
+		      size_t count) SIM_MUST_CHECK;
+
+void sim_agents_free(struct sim_agent *agents, size_t count);
+
+/* ---- keys and CSRs (sim_pki.c) ----------------------------------------- */
+
+/* A new ECDSA P-256 key and a CSR for it with subject CN=<cn>, signed with
+ * SHA-256; both PEM, owned by the caller. False (with a message) on an
+ * OpenSSL error. */
+bool sim_pki_key_and_csr(const char *cn, char **key_pem, char **csr_pem) SIM_MUST_CHECK;
+
+/* Eight random hex digits (and the NUL) for machine ids. */
+bool sim_pki_random_hex8(char out[9]) SIM_MUST_CHECK;
+
+/* ---- HTTPS over one libcurl multi handle (sim_http.c) ------------------ */
+
+struct sim_net {
+	CURLM *multi;
+	struct curl_slist *headers; /* every request's */
+	char *base_url;
+	char *ca_pem;
+	size_t ca_len;
+	long timeout_ms;
+	bool verbose;
+	size_t in_flight;
+};
+
+/* One simulated client: an easy handle with its own connection cache (a share
+ * handle), so that its keep-alive connection is never looked up among the
+ * other agents' (libcurl checks each idle connection of a host on every
+ * lookup, which costs a system call per connection). */
+struct sim_req {
+	CURL *easy;
+	CURLSH *share;
+	void *owner;
+	char errbuf[CURL_ERROR_SIZE];
+	bool busy;
+	bool fresh_connect; /* the identity changed since the last request */
+	bool close_after;   /* the next request's connection is not kept */
+
+	/* The last finished request. */
+	CURLcode rc;
+	long status;
+	double elapsed_ms;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+/* Loads the CA file and creates the multi handle; max_connections sizes its
+ * connection limits. False with a message on failure. */
+bool sim_net_init(struct sim_net *net, const struct sim_opts *o,
+		  size_t max_connections) SIM_MUST_CHECK;
+void sim_net_finish(struct sim_net *net);
+
+/* Sets up a client that trusts the CA alone and sends no certificate. */
+bool sim_req_init(struct sim_net *net, struct sim_req *req, void *owner) SIM_MUST_CHECK;
+void sim_req_finish(struct sim_net *net, struct sim_req *req);
+
+/* Client certificate and key (PEM, copied) for the following requests; the
+ * next request opens a new connection. */
+bool sim_req_set_identity(struct sim_req *req, const char *cert_pem,
+			  const char *key_pem) SIM_MUST_CHECK;
+
+/* The connection that carries the next request is closed when it finishes:
+ * for a renewal, after which the old certificate's connection is of no use
+ * (it would otherwise linger in the cache, a descriptor per agent). */
+void sim_req_close_after(struct sim_req *req);
+
+/* Starts method ("GET" or "POST") on base_url + path; body (POST, copied) may
+ * be NULL. The request must not be busy. */
+bool sim_req_start(struct sim_net *net, struct sim_req *req, const char *method, const char *path,
+		   const char *body) SIM_MUST_CHECK;
+
+/* Runs the transfers and waits at most timeout_ms for network activity. False
+ * on a libcurl multi error, which the caller cannot recover from. */
+bool sim_net_step(struct sim_net *net, int timeout_ms) SIM_MUST_CHECK;
+
+/* The next finished request (rc, status, body and elapsed_ms filled in), or
+ * NULL when none has finished since the last call. */
+struct sim_req *sim_net_next_done(struct sim_net *net);
+
+/* The parsed body of the last request when it is a JSON object, else NULL;
+ * a new reference. */
+json_t *sim_req_json(const struct sim_req *req);
+
+/* Writes the counter key of the last request's outcome: the HTTP status for
+ * 2xx, the error body's `code` when it has one, else the status, and
+ * "curl:<n>" for a transfer error. */
+void sim_req_outcome(const struct sim_req *req, char *key, size_t size);
+
+/* One line on stderr (rate-limited) about a request that failed. */
+void sim_req_log_failure(const struct sim_req *req, const char *what);
+
+#endif
