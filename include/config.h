@@ -30,6 +30,7 @@ struct config {
 	int http_max_connections;
 	int http_timeout_seconds;
 	int agent_max_connections;
+	int instruction_lease_seconds;
 	enum log_level log_level;
 	bool log_json;
 	char **cors_origins; /* NULL-terminated */

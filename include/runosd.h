@@ -14,6 +14,7 @@ struct http_server;
 struct seal_keyring;
 struct pki_ca;
 struct fleet;
+struct work_runner;
 
 struct server {
 	struct config cfg;
@@ -24,6 +25,7 @@ struct server {
 	struct http_server *http;
 	struct http_server *agent_http; /* the agent listener */
 	struct fleet *fleet;
+	struct work_runner *work;
 	int64_t started_us;
 };
 

@@ -65,6 +65,8 @@ static const struct config_var config_vars[] = {
 	  false, "open client connections at most" },
 	{ "RUNOS_HTTP_TIMEOUT", CFG_INT, FIELD(http_timeout_seconds), "60", 1, 3600, false,
 	  "seconds an idle client connection is kept" },
+	{ "RUNOS_INSTRUCTION_LEASE", CFG_INT, FIELD(instruction_lease_seconds), "60", 1, 3600,
+	  false, "seconds an agent holds a delivered instruction without progress" },
 	{ "RUNOS_AGENT_MAX_CONNECTIONS", CFG_INT, FIELD(agent_max_connections), "20000", 16,
 	  1000000, false, "open agent connections at most (one per node)" },
 	{ "RUNOS_LOG_LEVEL", CFG_LEVEL, FIELD(log_level), "info", 0, 0, false,

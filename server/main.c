@@ -14,6 +14,7 @@
 
 #include "agent/fleet.h"
 #include "agent/listener.h"
+#include "agent/work_runner.h"
 #include "auth/auth.h"
 #include "config.h"
 #include "crypto/seal.h"
@@ -121,12 +122,15 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	}
 	if (!srv->agent_http) /* no schema yet: the API answers 503 until migrated */
 		log_warn("%s; restart once the database is migrated to serve agents", err);
+	srv->work = work_runner_start(srv);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
 		 (long long)((time_now_us() - srv->started_us) / 1000));
 
 	int sig = 0;
 	sigwait(stop_signals, &sig);
 	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	work_runner_stop(srv->work);
+	srv->work = NULL;
 	http_server_stop(srv->agent_http, DRAIN_MS);
 	srv->agent_http = NULL;
 	http_server_stop(srv->http, DRAIN_MS);
@@ -185,6 +189,7 @@ int main(int argc, char **argv)
 		rc = serve(&srv, &stop_signals);
 	}
 
+	work_runner_stop(srv.work);
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
 	fleet_stop(srv.fleet);

@@ -21,6 +21,11 @@ void agent_status(struct request *req);
 void agent_logs(struct request *req);
 void agent_cluster_credentials(struct request *req);
 
+/* server/agent/work.c: instructions */
+void agent_instructions(struct request *req);
+void agent_instruction_reply(struct request *req);
+void agent_instruction_progress(struct request *req);
+
 /* server/agent/lookups.c: what agents ask */
 void agent_vpn_sync(struct request *req);
 void agent_control_plane_nodes(struct request *req);

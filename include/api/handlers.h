@@ -54,6 +54,13 @@ void api_join_tokens_list(struct request *req);
 void api_join_tokens_delete(struct request *req);
 void api_install_script(struct request *req);
 
+/* server/api/jobs.c */
+void api_jobs_get(struct request *req);
+void api_jobs_list(struct request *req);
+void api_jobs_workitems(struct request *req);
+void api_jobs_logs(struct request *req);
+void api_jobs_cancel(struct request *req);
+
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 

@@ -38,6 +38,7 @@ struct request {
 	json_t *body;		    /* validated JSON object; {} when the route takes none */
 	struct principal principal; /* who called; kind TOKEN_INVALID on public routes */
 	struct agent_identity node; /* ROUTE_AGENT: the calling node */
+	int64_t poll_deadline_ms;   /* long polls: kept across runs of the handler */
 
 	/* The reply, set by the handler. */
 	int status;

@@ -33,6 +33,7 @@ enum field_type {
 	FIELD_TEXT,    /* string that may span lines (PEM): \n, \r and \t allowed */
 	FIELD_STRINGS, /* array of strings of at most 256 characters; max_len: most items */
 	FIELD_OBJECT,  /* a JSON object; the handler checks its members */
+	FIELD_JSON,    /* any JSON value */
 };
 
 struct field_spec {

@@ -9,6 +9,7 @@
 #include "api/common.h"
 #include "crypto/seal.h"
 #include "db/agent_store.h"
+#include "db/work_store.h"
 #include "runosd.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
@@ -25,19 +26,43 @@ static bool renewal_due(const struct agent_identity *node)
 	return time_now_us() > node->not_after_us - lifetime / 3;
 }
 
+static void add_cancel(void *arg, const char *tag)
+{
+	json_array_append_new(arg, json_string(tag));
+}
+
+/* A beat costs no database round trip, unless instructions are running: then
+ * one statement extends their leases and finds those cancelled. */
 void agent_heartbeat(struct request *req)
 {
 	enum db_result r = fleet_heartbeat(req->server->fleet, &req->node,
 					   or_empty(api_body_string(req, "externalIpAddress")),
 					   or_empty(api_body_string(req, "version")));
+	json_t *running = json_object_get(req->body, "running");
+	for (size_t i = 0; i < json_array_size(running); i++) {
+		if (!idalloc_is_uuid(json_string_value(json_array_get(running, i)))) {
+			request_error(req, 400, "validation.invalid",
+				      json_pack("{s:s}", "field", "running"),
+				      "running must list instruction tags (UUIDs)");
+			return;
+		}
+	}
+	json_t *cancel = json_array();
+	if (r == DB_OK && json_array_size(running) > 0) {
+		char *tags = json_dumps(running, JSON_COMPACT);
+		r = db_work_running(req->server->db, req->node.aid, req->node.nid, tags,
+				    req->server->cfg.instruction_lease_seconds, add_cancel, cancel);
+		free(tags);
+	}
 	if (r != DB_OK) {
+		json_decref(cancel);
 		api_reply_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	request_reply(req, 200,
-		      json_pack("{s:b, s:s, s:i, s:b, s:[]}", "isHealthy", true, "message", "",
+		      json_pack("{s:b, s:s, s:i, s:b, s:o}", "isHealthy", true, "message", "",
 				"offlineAfterSeconds", req->server->cfg.node_offline_after_seconds,
-				"renewCertificate", renewal_due(&req->node), "cancel"));
+				"renewCertificate", renewal_due(&req->node), "cancel", cancel));
 }
 
 void agent_status(struct request *req)

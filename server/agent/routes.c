@@ -55,6 +55,21 @@ static const struct field_spec credentials_input[] = {
 	{ "kubernetesVersion", FIELD_STRING, false, 0, 64, NULL, "e.g. v1.31.2" },
 	{ 0 },
 };
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const struct field_spec reply_input[] = {
+	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt answered" },
+	{ "type", FIELD_STRING, true, 1, 64, NULL, "reply type, or ERROR" },
+	{ "payload", FIELD_JSON, false, 0, 0, NULL, "the reply" },
+	{ "error", FIELD_TEXT, false, 0, 16384, NULL, "with type ERROR: what failed" },
+	{ 0 },
+};
+static const struct field_spec progress_input[] = {
+	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt running" },
+	{ "message", FIELD_TEXT, true, 1, 16384, NULL, "a log line of the step" },
+	{ "level", FIELD_ENUM, false, 0, 0, log_levels, "default info" },
+	{ "progress", FIELD_INTEGER, false, 0, 100, NULL, "percent of the job" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -67,6 +82,7 @@ static const struct output_spec heartbeat_output = {
 	"heartbeatAnswer",
 	FIELDS("isHealthy", "message", "offlineAfterSeconds", "renewCertificate", "cancel")
 };
+static const struct output_spec instructions_output = { "instructions", FIELDS("instructions") };
 static const struct output_spec peers_output = { "vpnPeers", FIELDS("peers") };
 static const struct output_spec control_planes_output = { "controlPlaneNodes",
 							  FIELDS("controlPlaneNodes") };
@@ -80,6 +96,12 @@ const struct route agent_routes[] = {
 	  "Register with a join token (privateKey too when no csr was sent)" },
 	{ "POST", "/agent/v1/heartbeat", agent_heartbeat, ROUTE_AGENT, ROLE_NONE, false,
 	  heartbeat_input, &heartbeat_output, "Every 5 s: the node is alive" },
+	{ "GET", "/agent/v1/instructions", agent_instructions, ROUTE_AGENT, ROLE_NONE, false,
+	  no_input, &instructions_output, "Long poll: ?wait=0..60 s, ?max=1..50" },
+	{ "POST", "/agent/v1/instructions/:tag/reply", agent_instruction_reply, ROUTE_AGENT,
+	  ROLE_NONE, false, reply_input, &no_body, "Answer an instruction (attempt fences)" },
+	{ "POST", "/agent/v1/instructions/:tag/progress", agent_instruction_progress, ROUTE_AGENT,
+	  ROLE_NONE, false, progress_input, &no_body, "Progress: extends the lease, logs" },
 	{ "POST", "/agent/v1/status", agent_status, ROUTE_AGENT, ROLE_NONE, false, status_input,
 	  &no_body, "Install progress" },
 	{ "POST", "/agent/v1/logs", agent_logs, ROUTE_AGENT, ROLE_NONE, false, logs_input, &no_body,

@@ -11,6 +11,7 @@
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
+#include "db/jobs_store.h"
 #include "util/xmalloc.h"
 #include "runosd.h"
 
@@ -189,16 +190,26 @@ void api_clusters_delete(struct request *req)
 		api_reply_write_error(req, r, "cluster", cid);
 		return;
 	}
-	if (live_nodes > 0) {
-		/* Tearing nodes down is a job for their agents (agent-work issue);
-		 * until it exists, refusing beats deleting rows under live nodes. */
-		request_error(req, 409, "cluster.has_nodes",
-			      json_pack("{s:i}", "nodes", live_nodes),
-			      "Cluster %s still has %d node%s: delete them first", cid, live_nodes,
-			      live_nodes == 1 ? "" : "s");
+	if (live_nodes == 0) {
+		request_reply(req, 204, NULL);
 		return;
 	}
-	request_reply(req, 204, NULL);
+	/* Nodes are torn down by a job (their agents uninstall); the cluster
+	 * goes at its end. */
+	char job_id[IDALLOC_UUID_LEN + 1];
+	idalloc_uuid(job_id);
+	r = db_jobs_start_cluster_delete(req->server->db, request_param(req, "aid"), cid, job_id,
+					 &actor);
+	if (r == DB_CONFLICT) {
+		request_error(req, 409, "cluster.deleting", NULL, "Cluster %s is being deleted",
+			      cid);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "cluster", cid);
+		return;
+	}
+	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
 }
 
 /* Standard base64 of a text, to free(). */

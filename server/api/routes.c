@@ -119,6 +119,16 @@ static const struct output_spec new_join_token_output = {
 static const struct output_spec join_tokens_output = { "joinTokens",
 						       FIELDS("joinTokens", "nextCursor") };
 static const struct output_spec job_started_output = { "jobStarted", FIELDS("jobId") };
+#define JOB_FIELDS                                                                                 \
+	"id", "aid", "cid", "type", "status", "progress", "currentStep", "error", "result",        \
+		"target", "attempt", "createdAt", "startedAt", "completedAt"
+static const struct output_spec job_output = { "job", FIELDS(JOB_FIELDS) };
+static const struct output_spec jobs_output = { "jobs", FIELDS("jobs", "nextCursor") };
+static const struct output_spec workitems_output = { "workItems",
+						     FIELDS("jobId", "workItems", "hasMore") };
+static const struct output_spec step_logs_output = { "workItemLogs",
+						     FIELDS("workItemId", "logs", "nextCursor") };
+static const struct output_spec job_cancel_output = { "jobCancelled", FIELDS("id", "status") };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -198,6 +208,17 @@ const struct route api_routes[] = {
 	  false, no_input, &no_body, "Revoke a join token" },
 	{ "GET", "/install.sh", api_install_script, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
 	  &installer_output, "The node installer of ?token= (text/x-shellscript)" },
+
+	{ "GET", "/jobs", api_jobs_list, ROUTE_USER, ROLE_NONE, false, no_input, &jobs_output,
+	  "Jobs of ?aid= (an API key: its account); ?cid, ?status, ?type filter" },
+	{ "GET", "/jobs/:id", api_jobs_get, ROUTE_USER, ROLE_NONE, false, no_input, &job_output,
+	  "Show a job (members of its account)" },
+	{ "GET", "/jobs/:id/workitems", api_jobs_workitems, ROUTE_USER, ROLE_NONE, false, no_input,
+	  &workitems_output, "The steps of a job" },
+	{ "GET", "/jobs/:id/workitems/:wid/logs", api_jobs_logs, ROUTE_USER, ROLE_NONE, false,
+	  no_input, &step_logs_output, "Log lines of a step; ?after= pages" },
+	{ "POST", "/jobs/:id/cancel", api_jobs_cancel, ROUTE_USER, ROLE_NONE, false, no_input,
+	  &job_cancel_output, "Cancel a job (member)" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

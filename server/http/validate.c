@@ -33,6 +33,8 @@ static const char *type_name(enum field_type t)
 		return "an array of strings";
 	case FIELD_OBJECT:
 		return "an object";
+	case FIELD_JSON:
+		return "JSON";
 	}
 	return "?";
 }
@@ -95,6 +97,9 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 		break;
 	case FIELD_OBJECT:
 		type_ok = json_is_object(value);
+		break;
+	case FIELD_JSON:
+		type_ok = true;
 		break;
 	}
 	if (!type_ok)

@@ -117,6 +117,52 @@ static struct it_resp call_route(const char *method, const char *pattern, const 
 	return it_call(srv, method, token, body, "%s", path);
 }
 
+/* The /jobs routes, on the job of a node delete (paths of their own: a job id
+ * and a work item id). */
+static void check_job_routes(const char *job)
+{
+	const struct route *route = find_route("GET", "/jobs/:id");
+	struct it_resp r = it_call(srv, "GET", user.token, NULL, "/jobs/%s", job);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	it_resp_free(&r);
+
+	route = find_route("GET", "/jobs");
+	r = it_call(srv, "GET", user.token, NULL, "/jobs?aid=%s", user.aid);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	check_items(&r, "jobs", "GET", "/jobs/:id");
+	it_resp_free(&r);
+
+	route = find_route("GET", "/jobs/:id/workitems");
+	r = it_call(srv, "GET", user.token, NULL, "/jobs/%s/workitems", job);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	check_object((const char *const[]){ "id", "name", "status", "stepNumber", "result",
+					    "createdAt", "startedAt", "completedAt", NULL },
+		     it_json_get(r.json, "workItems.0"), "a work item");
+	char wid[64] = "";
+	snprintf(wid, sizeof(wid), "%s", it_json_str(r.json, "workItems.0.id") ?: "");
+	it_resp_free(&r);
+
+	route = find_route("GET", "/jobs/:id/workitems/:wid/logs");
+	r = it_call(srv, "GET", user.token, NULL, "/jobs/%s/workitems/%s/logs", job, wid);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	it_resp_free(&r);
+
+	route = find_route("POST", "/jobs/:id/cancel");
+	r = it_call(srv, "POST", user.token, NULL, "/jobs/%s/cancel", job);
+	CHECK_MSG(r.status == 202 || r.status == 409, "cancel: %ld", r.status);
+	if (route && r.status == 202)
+		check_fields(route, &r);
+	it_resp_free(&r);
+}
+
 /* Calls one route and checks its answer against the declared output. */
 static struct it_resp step(const char *method, const char *pattern, const char *token,
 			   const char *body, long status)
@@ -224,7 +270,10 @@ TEST(every_route_answers_its_declared_fields)
 	r = step("PATCH", "/:aid/:cid/nodes/:nid", user.token, "{\"name\":\"renamed\"}", 200);
 	it_resp_free(&r);
 	r = step("DELETE", "/:aid/:cid/nodes/:nid", user.token, NULL, 202);
+	char job[64] = "";
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
 	it_resp_free(&r);
+	check_job_routes(job);
 
 	r = step("POST", "/:aid/:cid/join-tokens", user.token,
 		 "{\"role\":\"worker\",\"ttlSeconds\":600,\"maxUses\":2}", 201);

@@ -179,22 +179,39 @@ TEST(rename)
 	it_resp_free(&r);
 }
 
-TEST(cluster_with_nodes_is_not_deleted)
+TEST(cluster_with_nodes_is_torn_down_by_a_job)
 {
 	struct it_resp r =
 		it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
-	CHECK_ERROR(r, 409, "cluster.has_nodes");
-	CHECK_INT_EQ(json_integer_value(it_json_get(r.json, "nodes")), 2);
+	CHECK_STATUS(r, 202);
+	char job[64] = "";
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
 	it_resp_free(&r);
-	const char *p[] = { owner.aid, cid };
+	CHECK(it_is_uuid(job));
+	/* The cluster is deleting; its online nodes are told to uninstall. */
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "deleting");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", job);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "type"), "cluster.delete");
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "running");
+	CHECK_STR_EQ(it_json_str(r.json, "target.id"), cid);
+	it_resp_free(&r);
+	const char *p[] = { owner.aid, cid, job };
 	CHECK_INT_EQ(
-		it_db_count(db, "SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2", 2, p), 3);
-	REQUIRE(it_db_exec(db,
-			   "UPDATE nodes SET deleted_at = now() WHERE aid = $1 AND cid = $2"
-			   " AND deleted_at IS NULL",
-			   2, p));
+		it_db_count(db,
+			    "SELECT count(*) FROM instructions i JOIN nodes n ON n.aid = i.aid"
+			    " AND n.nid = i.nid WHERE i.aid = $1 AND n.cid = $2 AND i.job_id = $3"
+			    " AND i.type = 'UNINSTALL_NODE' AND n.status = 'online'",
+			    3, p),
+		it_db_count(db,
+			    "SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2"
+			    " AND status = 'online' AND deleted_at IS NULL AND $3 <> ''",
+			    3, p));
+	/* A second delete while it runs: 409. */
 	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
-	CHECK_STATUS(r, 204);
+	CHECK_ERROR(r, 409, "cluster.deleting");
 	it_resp_free(&r);
 }
 
@@ -253,7 +270,7 @@ int main(void)
 	RUN(list_show_and_counts);
 	RUN(not_found_shapes);
 	RUN(rename);
-	RUN(cluster_with_nodes_is_not_deleted);
+	RUN(cluster_with_nodes_is_torn_down_by_a_job);
 	RUN(audit_trail);
 	RUN(clean_stop);
 	PQfinish(db);

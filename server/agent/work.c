@@ -1,0 +1,155 @@
+/* Work for agents (AGENT.md §5): the long poll for instructions, replies and
+ * progress. A poll that finds nothing parks (no thread, no database
+ * connection) until an instruction is queued for its node on any instance
+ * (work_wakeups.c), its wait ends, or the server stops. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/handlers.h"
+#include "api/common.h"
+#include "db/work_store.h"
+#include "runosd.h"
+#include "util/mask.h"
+#include "util/timeutil.h"
+
+#define DEFAULT_WAIT_SECONDS 30
+#define MAX_WAIT_SECONDS 60
+#define DEFAULT_MAX 10
+#define MAX_MAX 50
+
+/* An integer query parameter within [lo, hi], or fallback when absent; false
+ * (after a 400) when malformed. */
+static bool query_int(struct request *req, const char *name, int lo, int hi, int fallback, int *out)
+{
+	const char *s = request_query(req, name);
+	*out = fallback;
+	if (!s)
+		return true;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi) {
+		request_error(req, 400, "validation.range", json_pack("{s:s}", "field", name),
+			      "%s must be an integer from %d to %d", name, lo, hi);
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
+static json_t *instruction_to_json(const struct instruction *in)
+{
+	json_t *payload = json_loads(in->payload, JSON_DECODE_ANY, NULL);
+	return json_pack("{s:s, s:s, s:o, s:s, s:i, s:o}", "tag", in->tag, "type", in->type,
+			 "payload", payload ? payload : json_object(), "jobId", in->job_id,
+			 "attempt", in->attempt, "leaseExpiresAt", api_time(in->lease_expires_us));
+}
+
+void agent_instructions(struct request *req)
+{
+	int wait, max;
+	if (!query_int(req, "wait", 0, MAX_WAIT_SECONDS, DEFAULT_WAIT_SECONDS, &wait) ||
+	    !query_int(req, "max", 1, MAX_MAX, DEFAULT_MAX, &max))
+		return;
+	/* The deadline is set by the first run of the handler; the request (and
+	 * this field) is the same when it runs again after parking. */
+	if (!req->poll_deadline_ms)
+		req->poll_deadline_ms = time_mono_ms() + wait * 1000LL;
+	char key[16];
+	snprintf(key, sizeof(key), "%s/%s", req->node.aid, req->node.nid);
+	uint64_t wakes = request_park_wakes(req, key);
+
+	struct instruction *list;
+	size_t n;
+	enum db_result r = db_work_claim(req->server->db, req->node.aid, req->node.nid, max,
+					 req->server->cfg.instruction_lease_seconds, &list, &n);
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "node", req->node.nid);
+		return;
+	}
+	if (n == 0 && time_mono_ms() < req->poll_deadline_ms && !request_stopping(req)) {
+		db_instructions_free(list, n);
+		request_park(req, key, wakes, req->poll_deadline_ms);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, instruction_to_json(&list[i]));
+	db_instructions_free(list, n);
+	request_reply(req, 200, json_pack("{s:o}", "instructions", items));
+}
+
+/* The :tag of the path, which must be a UUID; else 404. */
+static const char *path_tag(struct request *req)
+{
+	const char *tag = request_param(req, "tag");
+	if (!idalloc_is_uuid(tag)) {
+		request_error(req, 404, "instruction.not_found", NULL, "Instruction %s not found",
+			      tag);
+		return NULL;
+	}
+	return tag;
+}
+
+static void reply_stale(struct request *req, const char *tag)
+{
+	request_error(req, 409, "instruction.stale", NULL,
+		      "Instruction %s is not leased to this node at that attempt", tag);
+}
+
+void agent_instruction_reply(struct request *req)
+{
+	const char *tag = path_tag(req);
+	if (!tag)
+		return;
+	const char *type = api_body_string(req, "type");
+	int attempt = (int)json_integer_value(json_object_get(req->body, "attempt"));
+	json_t *payload = json_object_get(req->body, "payload");
+	const char *error = api_body_string(req, "error");
+	bool failed = strcmp(type, "ERROR") == 0;
+	if (failed && !error) {
+		request_error(req, 400, "validation.required", json_pack("{s:s}", "field", "error"),
+			      "An ERROR reply needs error");
+		return;
+	}
+	char *payload_text = payload ? json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *masked_error = error ? mask_secrets(error) : NULL;
+	enum db_result r = db_work_reply(req->server->db, req->node.aid, req->node.nid, tag,
+					 attempt, type, payload_text, masked_error);
+	free(payload_text);
+	free(masked_error);
+	if (r == DB_CONFLICT) {
+		reply_stale(req, tag);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "instruction", tag);
+		return;
+	}
+	request_reply(req, 204, NULL);
+}
+
+void agent_instruction_progress(struct request *req)
+{
+	const char *tag = path_tag(req);
+	if (!tag)
+		return;
+	int attempt = (int)json_integer_value(json_object_get(req->body, "attempt"));
+	json_t *progress = json_object_get(req->body, "progress");
+	const char *level = api_body_string(req, "level");
+	char *message = mask_secrets(api_body_string(req, "message"));
+	enum db_result r = db_work_progress(
+		req->server->db, req->node.aid, req->node.nid, tag, attempt,
+		req->server->cfg.instruction_lease_seconds, level ? level : "info", message,
+		json_is_integer(progress) ? (int)json_integer_value(progress) : -1);
+	free(message);
+	if (r == DB_CONFLICT) {
+		reply_stale(req, tag);
+		return;
+	}
+	if (r != DB_OK) {
+		api_reply_db_error(req, r, "instruction", tag);
+		return;
+	}
+	request_reply(req, 204, NULL);
+}
