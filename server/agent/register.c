@@ -133,12 +133,12 @@ void agent_register(struct request *req)
 	fleet_note_cert(req->server->fleet, cert.serial, tok.aid, nid, tok.cid, reg.token.role);
 	char vpn_ip[24];
 	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", reg.cluster_index, reg.vpn_host);
-	json_t *body =
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "aid", tok.aid, "cid",
-			  tok.cid, "nid", nid, "role", reg.token.role, "certificate", cert.cert_pem,
-			  "caCert", pki_ca_cert_pem(ca), "vpnIp", vpn_ip,
-			  "heartbeatIntervalSeconds", AGENT_HEARTBEAT_SECONDS,
-			  "offlineAfterSeconds", req->server->cfg.node_offline_after_seconds);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "aid",
+				 tok.aid, "cid", tok.cid, "nid", nid, "role", reg.token.role,
+				 "certificate", cert.cert_pem, "caCert", pki_ca_cert_pem(ca),
+				 "vpnIp", vpn_ip, "heartbeatIntervalSeconds",
+				 AGENT_HEARTBEAT_SECONDS, "offlineAfterSeconds",
+				 req->server->cfg.node_offline_after_seconds, "jobId", job_id);
 	if (cert.key_pem)
 		json_object_set_new(body, "privateKey", json_string(cert.key_pem));
 	pki_issued_free(&cert);

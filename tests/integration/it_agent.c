@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "crypto/seal.h"
+#include "agents.h"
 #include "harness.h"
 #include "pki/ca.h"
 #include "pki/certs.h"
@@ -42,19 +43,6 @@ static char cid[8];
 static char *ca_pem;
 static struct pki_ca *test_ca; /* the server's CA, opened with the test master key */
 static const char *extra_env[] = { "RUNOS_NODE_OFFLINE_AFTER=3", NULL };
-
-/* A registered node: its identity and credentials. */
-struct node {
-	char nid[8], vpn_ip[24], role[16];
-	char *cert, *key;
-};
-
-static void node_free(struct node *n)
-{
-	free(n->cert);
-	free(n->key);
-	memset(n, 0, sizeof(*n));
-}
 
 /* ---- keys, CSRs and certificates made by the test ------------------------ */
 
@@ -96,33 +84,15 @@ static X509 *parse_cert(const char *pem)
 	return cert;
 }
 
-/* JSON string escaping of a PEM text (newlines). */
-static char *json_text(const char *s)
-{
-	json_t *j = json_string(s);
-	char *out = json_dumps(j, JSON_ENCODE_ANY);
-	json_decref(j);
-	return out;
-}
-
 /* ---- calls --------------------------------------------------------------- */
 
 static struct it_resp agent_call(const char *method, const char *path, const char *body,
-				 const struct node *as)
+				 const struct it_node *as)
 {
-	struct it_req req = { .method = method,
-			      .path = path,
-			      .body = body,
-			      .agent = true,
-			      .ca_pem = ca_pem,
-			      .cert_pem = as ? as->cert : NULL,
-			      .key_pem = as ? as->key : NULL };
-	struct it_resp r;
-	it_request(srv, &req, &r);
-	return r;
+	return it_agent_call(srv, ca_pem, as, method, path, body);
 }
 
-static struct it_resp beat(const struct node *as)
+static struct it_resp beat(const struct it_node *as)
 {
 	return agent_call("POST", "/agent/v1/heartbeat",
 			  "{\"externalIpAddress\":\"203.0.113.7\",\"isCp\":true,\"isWorker\":true,"
@@ -130,58 +100,22 @@ static struct it_resp beat(const struct node *as)
 			  as);
 }
 
-/* A join token of cluster c; its secret in out. */
 static bool join_token(const char *c, const char *role, int max_uses, char out[64])
 {
-	struct it_resp r = it_call(srv, "POST", owner.token,
-				   it_fmt("{\"role\":\"%s\",\"maxUses\":%d}", role, max_uses),
-				   "/%s/%s/join-tokens", owner.aid, c);
-	bool ok = r.status == 201 && it_json_str(r.json, "token");
-	if (ok)
-		snprintf(out, 64, "%s", it_json_str(r.json, "token"));
-	else
-		fprintf(stderr, "no join token: %ld %s\n", r.status, r.body);
-	it_resp_free(&r);
-	return ok;
+	return it_join_token(srv, &owner, c, role, max_uses, out);
 }
 
 static struct it_resp register_raw(const char *token, const char *machine, const char *csr)
 {
-	char *csr_json = csr ? json_text(csr) : NULL;
-	char body[8192];
-	snprintf(body, sizeof(body),
-		 "{\"token\":\"%s\",\"machineId\":\"%s\",\"hostname\":\"host-%s\","
-		 "\"os\":\"ubuntu-24.04\",\"agentVersion\":\"1.5.5\"%s%s}",
-		 token, machine, machine, csr_json ? ",\"csr\":" : "", csr_json ? csr_json : "");
-	free(csr_json);
-	return agent_call("POST", "/agent/v1/register", body, NULL);
+	return it_agent_register_raw(srv, ca_pem, token, machine, csr);
 }
 
-static int machine_counter;
-
-/* Registers a new machine with token, without a CSR; false when not 201. */
-static bool register_node(const char *token, struct node *out)
+static bool register_node(const char *token, struct it_node *out)
 {
-	memset(out, 0, sizeof(*out));
-	struct it_resp r = register_raw(
-		token, it_fmt("machine-%d-%d", (int)getpid(), ++machine_counter), NULL);
-	bool ok = r.status == 201 && it_json_str(r.json, "certificate") &&
-		  it_json_str(r.json, "privateKey");
-	if (ok) {
-		snprintf(out->nid, sizeof(out->nid), "%s", it_json_str(r.json, "nid"));
-		snprintf(out->vpn_ip, sizeof(out->vpn_ip), "%s", it_json_str(r.json, "vpnIp"));
-		snprintf(out->role, sizeof(out->role), "%s", it_json_str(r.json, "role"));
-		out->cert = strdup(it_json_str(r.json, "certificate"));
-		out->key = strdup(it_json_str(r.json, "privateKey"));
-		it_secret_add(out->key);
-	} else {
-		fprintf(stderr, "registration: %ld %s\n", r.status, r.body);
-	}
-	it_resp_free(&r);
-	return ok;
+	return it_agent_register(srv, ca_pem, token, out);
 }
 
-static const char *node_status(const struct node *n)
+static const char *node_status(const struct it_node *n)
 {
 	static char status[32];
 	struct it_resp r =
@@ -201,7 +135,7 @@ static const char *cluster_status(const char *c)
 }
 
 /* Waits up to ms for the node's status to become want. */
-static bool wait_node_status(const struct node *n, const char *want, int ms)
+static bool wait_node_status(const struct it_node *n, const char *want, int ms)
 {
 	for (double end = it_now_ms() + ms; it_now_ms() < end; it_sleep_ms(100))
 		if (strcmp(node_status(n), want) == 0)
@@ -211,13 +145,7 @@ static bool wait_node_status(const struct node *n, const char *want, int ms)
 
 static bool new_cluster(const char *name, char out[8])
 {
-	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt("{\"name\":\"%s\"}", name),
-				   "/%s/clusters", owner.aid);
-	bool ok = r.status == 201;
-	if (ok)
-		snprintf(out, 8, "%s", it_json_str(r.json, "cid"));
-	it_resp_free(&r);
-	return ok;
+	return it_new_cluster(srv, &owner, name, out);
 }
 
 /* ---- registration --------------------------------------------------------- */
@@ -291,13 +219,13 @@ TEST(register_with_csr)
 	X509_free(cert);
 
 	/* The node answers with it and its own key. */
-	struct node n = { .cert = strdup(it_json_str(r.json, "certificate")),
-			  .key = pem_of_key(key) };
+	struct it_node n = { .cert = strdup(it_json_str(r.json, "certificate")),
+			     .key = pem_of_key(key) };
 	it_resp_free(&r);
 	r = beat(&n);
 	CHECK_STATUS(r, 200);
 	it_resp_free(&r);
-	node_free(&n);
+	it_node_free(&n);
 	free(csr);
 	EVP_PKEY_free(key);
 }
@@ -454,7 +382,7 @@ TEST(vpn_addresses)
 		it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, vpn_cid);
 	int index = (int)json_integer_value(json_object_get(c.json, "clusterIndex"));
 	it_resp_free(&c);
-	struct node nodes[4];
+	struct it_node nodes[4];
 	for (int i = 0; i < 4; i++) {
 		REQUIRE(register_node(token, &nodes[i]));
 		CHECK_STR_EQ(nodes[i].vpn_ip, it_fmt("172.24.%d.%d", index, i + 1));
@@ -465,18 +393,18 @@ TEST(vpn_addresses)
 	CHECK_STATUS(r, 202);
 	CHECK(it_is_uuid(it_json_str(r.json, "jobId")));
 	it_resp_free(&r);
-	struct node next;
+	struct it_node next;
 	REQUIRE(register_node(token, &next));
 	CHECK_STR_EQ(next.vpn_ip, it_fmt("172.24.%d.2", index));
-	node_free(&next);
+	it_node_free(&next);
 	for (int i = 0; i < 4; i++)
-		node_free(&nodes[i]);
+		it_node_free(&nodes[i]);
 }
 
 /* ---- mutual TLS --------------------------------------------------------- */
 
 /* A certificate for an existing node from a CA of the test's own. */
-static void foreign_cert(const char *nid, struct node *out)
+static void foreign_cert(const char *nid, struct it_node *out)
 {
 	struct pki_ca *other = pki_ca_generate();
 	struct pki_issued issued;
@@ -490,7 +418,7 @@ static void foreign_cert(const char *nid, struct node *out)
 
 /* A certificate of the server's own CA for nid, lifetime seconds from now
  * (negative: expired), recorded as issued when record is true. */
-static void own_cert(const char *nid, long lifetime, bool record, struct node *out)
+static void own_cert(const char *nid, long lifetime, bool record, struct it_node *out)
 {
 	struct pki_issued issued;
 	if (pki_issue_node_cert(test_ca, NULL, owner.aid, nid, lifetime, &issued) != PKI_CSR_OK)
@@ -513,26 +441,26 @@ TEST(mutual_tls)
 {
 	char token[64];
 	REQUIRE(join_token(cid, "worker", 1, token));
-	struct node good;
+	struct it_node good;
 	REQUIRE(register_node(token, &good));
 
 	struct it_resp r = beat(NULL);
 	CHECK_ERROR(r, 401, "agent.cert_invalid");
 	it_resp_free(&r);
 
-	struct node foreign = { 0 }, expired = { 0 }, unrecorded = { 0 };
+	struct it_node foreign = { 0 }, expired = { 0 }, unrecorded = { 0 };
 	foreign_cert(good.nid, &foreign);
 	own_cert(good.nid, -100, true, &expired);
 	own_cert(good.nid, 3600, false, &unrecorded);
 	REQUIRE(foreign.cert && expired.cert && unrecorded.cert);
-	const struct node *refused[] = { &foreign, &expired, &unrecorded };
+	const struct it_node *refused[] = { &foreign, &expired, &unrecorded };
 	for (int i = 0; i < 3; i++) {
 		r = beat(refused[i]);
 		CHECK_ERROR(r, 401, "agent.cert_invalid");
 		it_resp_free(&r);
 	}
 	/* A certificate with another node's key: the TLS handshake fails. */
-	struct node mismatched = { .cert = good.cert, .key = foreign.key };
+	struct it_node mismatched = { .cert = good.cert, .key = foreign.key };
 	r = beat(&mismatched);
 	CHECK_MSG(r.status == 0 || r.status == 401, "mismatched key: %ld", r.status);
 	it_resp_free(&r);
@@ -584,10 +512,10 @@ TEST(mutual_tls)
 			    " AND revoked_at IS NULL",
 			    2, p),
 		0);
-	node_free(&good);
-	node_free(&foreign);
-	node_free(&expired);
-	node_free(&unrecorded);
+	it_node_free(&good);
+	it_node_free(&foreign);
+	it_node_free(&expired);
+	it_node_free(&unrecorded);
 }
 
 /* ---- heartbeats and status ---------------------------------------------- */
@@ -608,7 +536,7 @@ TEST(online_offline_and_cluster_status)
 	REQUIRE(join_token(status_cid, "controlplane", 1, cp_token));
 	REQUIRE(join_token(status_cid, "worker", 1, worker_token));
 	CHECK_STR_EQ(cluster_status(status_cid), "pending");
-	struct node cp, worker;
+	struct it_node cp, worker;
 	REQUIRE(register_node(cp_token, &cp));
 	REQUIRE(register_node(worker_token, &worker));
 	CHECK_STR_EQ(cluster_status(status_cid), "provisioning");
@@ -689,8 +617,8 @@ TEST(online_offline_and_cluster_status)
 	}
 	CHECK_STR_EQ(node_status(&cp), "online");
 	CHECK_INT_EQ(audit_count("node.offline", cp.nid), 1);
-	node_free(&cp);
-	node_free(&worker);
+	it_node_free(&cp);
+	it_node_free(&worker);
 }
 
 TEST(restart_grace_period)
@@ -698,7 +626,7 @@ TEST(restart_grace_period)
 	char grace_cid[8], token[64];
 	REQUIRE(new_cluster("grace", grace_cid));
 	REQUIRE(join_token(grace_cid, "worker", 2, token));
-	struct node a, b;
+	struct it_node a, b;
 	REQUIRE(register_node(token, &a));
 	REQUIRE(register_node(token, &b));
 	snprintf(cid, sizeof(cid), "%s", grace_cid);
@@ -727,18 +655,18 @@ TEST(restart_grace_period)
 	CHECK_STATUS(r, 200);
 	it_resp_free(&r);
 	CHECK_STR_EQ(node_status(&a), "online");
-	node_free(&a);
-	node_free(&b);
+	it_node_free(&a);
+	it_node_free(&b);
 }
 
 TEST(renewal)
 {
 	char token[64];
 	REQUIRE(join_token(cid, "worker", 1, token));
-	struct node n;
+	struct it_node n;
 	REQUIRE(register_node(token, &n));
 	/* A recorded certificate with 60 s left of 360 s: renewal is due. */
-	struct node old = { 0 };
+	struct it_node old = { 0 };
 	own_cert(n.nid, 60, true, &old);
 	REQUIRE(old.cert != NULL);
 	struct it_resp r = beat(&old);
@@ -748,13 +676,13 @@ TEST(renewal)
 
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	char *csr = make_csr(key, key);
-	char *csr_json = json_text(csr);
+	char *csr_json = it_json_text(csr);
 	r = agent_call("POST", "/agent/v1/certificate", it_fmt("{\"csr\":%s}", csr_json), &old);
 	CHECK_STATUS(r, 200);
 	CHECK(json_object_get(r.json, "privateKey") == NULL);
 	CHECK_STR_EQ(it_json_str(r.json, "caCert"), ca_pem);
-	struct node renewed = { .cert = strdup(it_json_str(r.json, "certificate") ?: ""),
-				.key = pem_of_key(key) };
+	struct it_node renewed = { .cert = strdup(it_json_str(r.json, "certificate") ?: ""),
+				   .key = pem_of_key(key) };
 	it_resp_free(&r);
 	r = beat(&renewed);
 	CHECK_STATUS(r, 200);
@@ -778,9 +706,9 @@ TEST(renewal)
 	free(csr);
 	free(csr_json);
 	EVP_PKEY_free(key);
-	node_free(&n);
-	node_free(&old);
-	node_free(&renewed);
+	it_node_free(&n);
+	it_node_free(&old);
+	it_node_free(&renewed);
 }
 
 TEST(smaller_calls)
@@ -788,7 +716,7 @@ TEST(smaller_calls)
 	char small_cid[8], token[64];
 	REQUIRE(new_cluster("small", small_cid));
 	REQUIRE(join_token(small_cid, "controlplane", 2, token));
-	struct node a, b;
+	struct it_node a, b;
 	REQUIRE(register_node(token, &a));
 	REQUIRE(register_node(token, &b));
 
@@ -859,8 +787,8 @@ TEST(smaller_calls)
 	CHECK(json_is_false(json_object_get(r.json, "isHolder")));
 	CHECK_INT_EQ(json_integer_value(json_object_get(r.json, "generation")), 1);
 	it_resp_free(&r);
-	node_free(&a);
-	node_free(&b);
+	it_node_free(&a);
+	it_node_free(&b);
 }
 
 /* ---- secrets at rest -------------------------------------------------------- */

@@ -1,0 +1,639 @@
+/* Work for agents (AGENT.md §5-6, API.md §5) against real servers, with the
+ * test acting as node agents over mutual TLS:
+ *  - end to end: token → register → online → the node.join job runs its
+ *    steps through the agents (peers, join command, join) → node delete job
+ *    → the deleted node's certificate refused;
+ *  - the long poll: an empty poll ends at its wait; a parked poll is answered
+ *    when work is queued, also when it is queued through another instance;
+ *  - leases (RUNOS_INSTRUCTION_LEASE=2): redelivery with attempt + 1, the
+ *    late reply of the first attempt is 409, the step completes once;
+ *    progress extends the lease and logs masked text; after the last
+ *    attempt the step fails with agent_lost;
+ *  - cancel while pending and while running (the heartbeat's cancel list);
+ *  - kill -9 of the server with 100 instructions in flight: after a restart
+ *    each completes exactly once;
+ *  - /jobs: tenancy, filters, bad input. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agents.h"
+#include "harness.h"
+
+#define LEASE 2
+
+static struct it_server *srv, *srv2;
+static struct it_user owner, stranger;
+static PGconn *pg;
+static char *ca;
+static const char *server_env[] = { "RUNOS_INSTRUCTION_LEASE=2", "RUNOS_NODE_OFFLINE_AFTER=30",
+				    NULL };
+
+/* ---- acting as agents ------------------------------------------------------- */
+
+static struct it_resp call_as(const struct it_server *s, const struct it_node *n,
+			      const char *method, const char *path, const char *body)
+{
+	return it_agent_call(s, ca, n, method, path, body);
+}
+
+static void beat(const struct it_node *n)
+{
+	struct it_resp r = call_as(srv, n, "POST", "/agent/v1/heartbeat", "{}");
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+}
+
+/* One poll; its instructions (a JSON array, new reference) or NULL. */
+static json_t *poll_on(const struct it_server *s, const struct it_node *n, int wait, int max)
+{
+	struct it_resp r = call_as(
+		s, n, "GET", it_fmt("/agent/v1/instructions?wait=%d&max=%d", wait, max), NULL);
+	CHECK_STATUS(r, 200);
+	json_t *list = json_incref(json_object_get(r.json, "instructions"));
+	it_resp_free(&r);
+	return list;
+}
+
+static long reply(const struct it_node *n, const char *tag, int attempt, const char *type,
+		  const char *payload)
+{
+	struct it_resp r = call_as(srv, n, "POST", it_fmt("/agent/v1/instructions/%s/reply", tag),
+				   it_fmt("{\"attempt\":%d,\"type\":\"%s\",\"payload\":%s}",
+					  attempt, type, payload ? payload : "{}"));
+	long status = r.status;
+	if (status != 204 && status != 409)
+		fprintf(stderr, "reply: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return status;
+}
+
+/* Polls n until an instruction arrives (up to tries polls of 2 s); the first
+ * one, with its type, tag and attempt. */
+static bool next_instruction(const struct it_node *n, char type[64], char tag[64], int *attempt,
+			     json_t **payload)
+{
+	for (int i = 0; i < 5; i++) {
+		json_t *list = poll_on(srv, n, 2, 1);
+		json_t *first = json_array_get(list, 0);
+		if (first) {
+			snprintf(type, 64, "%s", json_string_value(json_object_get(first, "type")));
+			snprintf(tag, 64, "%s", json_string_value(json_object_get(first, "tag")));
+			*attempt = (int)json_integer_value(json_object_get(first, "attempt"));
+			if (payload)
+				*payload = json_incref(json_object_get(first, "payload"));
+			json_decref(list);
+			return true;
+		}
+		json_decref(list);
+	}
+	return false;
+}
+
+static const char *job_status(const char *job)
+{
+	static char status[32];
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", job);
+	snprintf(status, sizeof(status), "%s", it_json_str(r.json, "status") ?: "?");
+	it_resp_free(&r);
+	return status;
+}
+
+static bool wait_job(const char *job, const char *want, int ms)
+{
+	for (double end = it_now_ms() + ms; it_now_ms() < end; it_sleep_ms(100))
+		if (strcmp(job_status(job), want) == 0)
+			return true;
+	return strcmp(job_status(job), want) == 0;
+}
+
+/* A cluster with an online control plane "cp" that has answered its own
+ * join (the first node initialises the cluster). */
+static bool cluster_with_control_plane(const char *name, char cid[8], struct it_node *cp)
+{
+	char token[64];
+	if (!it_new_cluster(srv, &owner, name, cid) ||
+	    !it_join_token(srv, &owner, cid, "controlplane", 1, token) ||
+	    !it_agent_register(srv, ca, token, cp))
+		return false;
+	beat(cp);
+	char type[64], tag[64];
+	int attempt;
+	if (!next_instruction(cp, type, tag, &attempt, NULL) ||
+	    strcmp(type, "RUN_REMOTE_SCRIPT") != 0)
+		return false;
+	return reply(cp, tag, attempt, "NO_CONTENT", NULL) == 204 &&
+	       wait_job(cp->job_id, "completed", 5000);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+TEST(end_to_end)
+{
+	char cid[8], token[64];
+	struct it_node cp, worker;
+	REQUIRE(it_new_cluster(srv, &owner, "e2e", cid));
+	REQUIRE(it_join_token(srv, &owner, cid, "controlplane", 1, token));
+	REQUIRE(it_agent_register(srv, ca, token, &cp));
+	REQUIRE(it_is_uuid(cp.job_id));
+	beat(&cp);
+
+	/* The first control plane: no peers, no join command, it initialises. */
+	char type[64], tag[64];
+	int attempt;
+	json_t *payload = NULL;
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, &payload));
+	CHECK_STR_EQ(type, "RUN_REMOTE_SCRIPT");
+	CHECK_INT_EQ(attempt, 1);
+	CHECK_STR_EQ(json_string_value(json_object_get(payload, "script")), "runos-init-cluster");
+	json_decref(payload);
+	CHECK_INT_EQ(reply(&cp, tag, attempt, "NO_CONTENT", NULL), 204);
+	CHECK(wait_job(cp.job_id, "completed", 5000));
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", cp.job_id);
+	CHECK_STR_EQ(it_json_str(r.json, "type"), "node.join");
+	CHECK_STR_EQ(it_json_str(r.json, "target.id"), cp.nid);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r.json, "progress")), 100);
+	CHECK(it_json_str(r.json, "completedAt") != NULL);
+	it_resp_free(&r);
+
+	/* A worker joins: peers to the control plane, the join command from it,
+	 * the join on the worker with that command. */
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 1, token));
+	REQUIRE(it_agent_register(srv, ca, token, &worker));
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, &payload));
+	CHECK_STR_EQ(type, "SET_VPN_PEERS");
+	CHECK_STR_EQ(json_string_value(json_object_get(
+			     json_array_get(json_object_get(payload, "peers"), 0), "vpnIp")),
+		     worker.vpn_ip);
+	json_decref(payload);
+	CHECK_INT_EQ(reply(&cp, tag, attempt, "NODE_VPN_PEER", "{\"nodePeer\":{}}"), 204);
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, &payload));
+	CHECK_STR_EQ(type, "GET_CLUSTER_JOIN_CMD");
+	CHECK(json_is_false(json_object_get(payload, "asCp")));
+	json_decref(payload);
+	CHECK_INT_EQ(reply(&cp, tag, attempt, "CLUSTER_JOIN_CMD",
+			   "{\"joinCmd\":\"k3s agent --server https://172.24.0.1:6443\"}"),
+		     204);
+	REQUIRE(next_instruction(&worker, type, tag, &attempt, &payload));
+	CHECK_STR_EQ(type, "RUN_REMOTE_SCRIPT");
+	CHECK_STR_EQ(json_string_value(json_object_get(payload, "script")),
+		     "k3s agent --server https://172.24.0.1:6443");
+	json_decref(payload);
+	CHECK_INT_EQ(reply(&worker, tag, attempt, "NO_CONTENT", NULL), 204);
+	CHECK(wait_job(worker.job_id, "completed", 5000));
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems", worker.job_id);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "workItems")), 3);
+	CHECK_STR_EQ(it_json_str(r.json, "workItems.1.name"), "join-command");
+	CHECK_STR_EQ(it_json_str(r.json, "workItems.1.status"), "completed");
+	CHECK_STR_EQ(it_json_str(r.json, "workItems.1.result.0.reply.joinCmd"),
+		     "k3s agent --server https://172.24.0.1:6443");
+	it_resp_free(&r);
+
+	/* The worker is deleted: peers to the rest; its certificate refused. */
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/%s/nodes/%s", owner.aid, cid,
+		    worker.nid);
+	CHECK_STATUS(r, 202);
+	char job[64];
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, &payload));
+	CHECK_STR_EQ(type, "SET_VPN_PEERS");
+	CHECK_INT_EQ(json_array_size(json_object_get(payload, "peers")), 0);
+	json_decref(payload);
+	CHECK_INT_EQ(reply(&cp, tag, attempt, "NO_CONTENT", NULL), 204);
+	CHECK(wait_job(job, "completed", 5000));
+	r = call_as(srv, &worker, "GET", "/agent/v1/instructions?wait=0", NULL);
+	CHECK_ERROR(r, 403, "agent.cert_revoked");
+	it_resp_free(&r);
+	it_node_free(&cp);
+	it_node_free(&worker);
+}
+
+struct parked_poll {
+	const struct it_server *s;
+	const struct it_node *node;
+	int wait;
+	json_t *got;
+	double ms;
+};
+
+static void *poll_thread(void *arg)
+{
+	struct parked_poll *p = arg;
+	double start = it_now_ms();
+	p->got = poll_on(p->s, p->node, p->wait, 10);
+	p->ms = it_now_ms() - start;
+	return NULL;
+}
+
+/* A poll of node on s parked with a long wait; work queued through the API
+ * of queue_on (a node registered in the cluster: peers for node). The poll
+ * must come back with that work, not at the end of its wait. */
+/* Answers whatever node has to do now, until nothing is left. */
+static void drain(const struct it_node *node)
+{
+	for (;;) {
+		json_t *list = poll_on(srv, node, 0, 50);
+		size_t i;
+		json_t *in;
+		json_array_foreach (list, i, in)
+			reply(node, json_string_value(json_object_get(in, "tag")),
+			      (int)json_integer_value(json_object_get(in, "attempt")), "NO_CONTENT",
+			      NULL);
+		size_t n = json_array_size(list);
+		json_decref(list);
+		if (n == 0)
+			return;
+	}
+}
+
+static void parked_poll_woken(const struct it_server *s, const struct it_server *queue_on,
+			      const char *cid, const struct it_node *node)
+{
+	drain(node);
+	struct parked_poll p = { s, node, 30, NULL, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, poll_thread, &p);
+	it_sleep_ms(700); /* parked by now */
+	char token[64];
+	struct it_node joiner;
+	CHECK(it_join_token(queue_on, &owner, cid, "worker", 1, token));
+	CHECK(it_agent_register(queue_on, ca, token, &joiner));
+	pthread_join(t, NULL);
+	json_t *first = json_array_get(p.got, 0);
+	CHECK_MSG(first != NULL, "the parked poll came back empty after %.0f ms", p.ms);
+	CHECK_STR_EQ(json_string_value(json_object_get(first, "type")), "SET_VPN_PEERS");
+	CHECK_MSG(p.ms < 29000, "the parked poll waited its whole wait (%.0f ms)", p.ms);
+	if (first) {
+		const char *tag = json_string_value(json_object_get(first, "tag"));
+		CHECK_INT_EQ(reply(node, tag, 1, "NO_CONTENT", NULL), 204);
+	}
+	json_decref(p.got);
+	it_node_free(&joiner);
+}
+
+TEST(long_poll)
+{
+	char cid[8];
+	struct it_node cp;
+	REQUIRE(cluster_with_control_plane("poll", cid, &cp));
+	/* Nothing to do: the poll ends at its wait, empty. */
+	double start = it_now_ms();
+	json_t *none = poll_on(srv, &cp, 1, 10);
+	CHECK_INT_EQ(json_array_size(none), 0);
+	CHECK(it_now_ms() - start >= 900);
+	json_decref(none);
+	/* Bad parameters. */
+	struct it_resp r = call_as(srv, &cp, "GET", "/agent/v1/instructions?wait=61", NULL);
+	CHECK_ERROR(r, 400, "validation.range");
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "GET", "/agent/v1/instructions?max=0", NULL);
+	CHECK_ERROR(r, 400, "validation.range");
+	it_resp_free(&r);
+
+	parked_poll_woken(srv, srv, cid, &cp);
+	/* Parked on the second instance, queued through the first. */
+	parked_poll_woken(srv2, srv, cid, &cp);
+	it_node_free(&cp);
+}
+
+TEST(lease_expiry_and_fencing)
+{
+	char cid[8], token[64];
+	struct it_node cp, worker;
+	REQUIRE(cluster_with_control_plane("lease", cid, &cp));
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 1, token));
+	REQUIRE(it_agent_register(srv, ca, token, &worker));
+
+	char type[64], tag[64], tag2[64];
+	int attempt, attempt2;
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, NULL));
+	CHECK_INT_EQ(attempt, 1);
+	/* Progress within the lease keeps it, and is logged masked. */
+	it_sleep_ms(LEASE * 1000 / 2 + 300);
+	struct it_resp r = call_as(
+		srv, &cp, "POST", it_fmt("/agent/v1/instructions/%s/progress", tag),
+		"{\"attempt\":1,\"message\":\"connecting with password=hunter2\",\"progress\":40}");
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+	it_sleep_ms(LEASE * 1000 / 2 + 300);
+	json_t *list = poll_on(srv, &cp, 0, 10);
+	CHECK_INT_EQ(json_array_size(list), 0); /* still leased: not redelivered */
+	json_decref(list);
+
+	/* Silence past the lease: delivered again as attempt 2. */
+	REQUIRE(next_instruction(&cp, type, tag2, &attempt2, NULL));
+	CHECK_STR_EQ(tag2, tag);
+	CHECK_INT_EQ(attempt2, 2);
+	/* The first attempt's late reply is fenced off; the second counts. */
+	CHECK_INT_EQ(reply(&cp, tag, 1, "NO_CONTENT", NULL), 409);
+	CHECK_INT_EQ(reply(&cp, tag, 2, "NO_CONTENT", NULL), 204);
+	CHECK_INT_EQ(reply(&cp, tag, 2, "NO_CONTENT", NULL), 409);
+	const char *p[] = { tag };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE tag = $1"
+				 " AND status = 'completed' AND attempt = 2",
+				 1, p),
+		     1);
+	/* Another node cannot answer it. */
+	CHECK_INT_EQ(reply(&worker, tag, 2, "NO_CONTENT", NULL), 409);
+
+	/* The step's log has the progress line, masked; ?after pages. */
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems", worker.job_id);
+	char wid[64];
+	snprintf(wid, sizeof(wid), "%s", it_json_str(r.json, "workItems.0.id") ?: "");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems/%s/logs", worker.job_id,
+		    wid);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "logs.0.message"), "connecting with password=***");
+	CHECK(r.body && strstr(r.body, "hunter2") == NULL);
+	json_t *id = it_json_get(r.json, "logs.0.id");
+	long long first_id = json_integer_value(id);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems/%s/logs?after=%lld",
+		    worker.job_id, wid, first_id);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "logs")), 0);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems/%s/logs?after=x",
+		    worker.job_id, wid);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
+	it_node_free(&cp);
+	it_node_free(&worker);
+}
+
+TEST(agent_lost_after_three_attempts)
+{
+	char cid[8], token[64];
+	struct it_node cp, worker;
+	REQUIRE(cluster_with_control_plane("lost", cid, &cp));
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 1, token));
+	REQUIRE(it_agent_register(srv, ca, token, &worker));
+	/* Take each delivery and never answer. Backoffs 1 s and 20 s. */
+	char type[64], tag[64];
+	int attempt = 0;
+	for (int want = 1; want <= 3; want++) {
+		json_t *got = NULL;
+		for (double end = it_now_ms() + 30000; it_now_ms() < end && !got;) {
+			json_t *list = poll_on(srv, &cp, 5, 1);
+			if (json_array_size(list) > 0)
+				got = json_incref(json_array_get(list, 0));
+			json_decref(list);
+		}
+		REQUIRE(got != NULL);
+		snprintf(tag, sizeof(tag), "%s", json_string_value(json_object_get(got, "tag")));
+		snprintf(type, sizeof(type), "%s", json_string_value(json_object_get(got, "type")));
+		attempt = (int)json_integer_value(json_object_get(got, "attempt"));
+		json_decref(got);
+		CHECK_INT_EQ(attempt, want);
+	}
+	CHECK(wait_job(worker.job_id, "failed", LEASE * 1000 + 3000));
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", worker.job_id);
+	CHECK_STR_EQ(it_json_str(r.json, "error"), "agent_lost");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems", worker.job_id);
+	CHECK_STR_EQ(it_json_str(r.json, "workItems.0.status"), "failed");
+	CHECK_STR_EQ(it_json_str(r.json, "workItems.1.status"), "pending");
+	it_resp_free(&r);
+	/* A reply now is too late. */
+	CHECK_INT_EQ(reply(&cp, tag, 3, "NO_CONTENT", NULL), 409);
+	it_node_free(&cp);
+	it_node_free(&worker);
+}
+
+TEST(cancel)
+{
+	char cid[8], token[64];
+	struct it_node cp, worker;
+	REQUIRE(cluster_with_control_plane("cancel", cid, &cp));
+
+	/* Pending: cancelled at once, never delivered. */
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 2, token));
+	REQUIRE(it_agent_register(srv, ca, token, &worker));
+	struct it_resp r =
+		it_call(srv, "POST", owner.token, NULL, "/jobs/%s/cancel", worker.job_id);
+	CHECK_STATUS(r, 202);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "cancelled");
+	it_resp_free(&r);
+	CHECK_STR_EQ(job_status(worker.job_id), "cancelled");
+	json_t *list = poll_on(srv, &cp, 0, 10);
+	CHECK_INT_EQ(json_array_size(list), 0);
+	json_decref(list);
+	r = it_call(srv, "POST", owner.token, NULL, "/jobs/%s/cancel", worker.job_id);
+	CHECK_ERROR(r, 409, "job.terminal");
+	it_resp_free(&r);
+
+	/* Running: the agent hears of it in its next heartbeat; its reply is
+	 * taken, but the job stays cancelled and moves no further. */
+	struct it_node second;
+	REQUIRE(it_agent_register(srv, ca, token, &second));
+	char type[64], tag[64];
+	int attempt;
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, NULL));
+	r = it_call(srv, "POST", owner.token, NULL, "/jobs/%s/cancel", second.job_id);
+	CHECK_STATUS(r, 202);
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "POST", "/agent/v1/heartbeat", it_fmt("{\"running\":[\"%s\"]}", tag));
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "cancel.0"), tag);
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "POST", "/agent/v1/heartbeat", "{\"running\":[\"not-a-tag\"]}");
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
+	CHECK_INT_EQ(reply(&cp, tag, attempt, "NO_CONTENT", NULL), 204);
+	it_sleep_ms(300);
+	CHECK_STR_EQ(job_status(second.job_id), "cancelled");
+	const char *p[] = { second.job_id };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE job_id = $1"
+				 " AND type <> 'SET_VPN_PEERS'",
+				 1, p),
+		     0);
+
+	/* A viewer of the account cannot cancel; another account cannot see. */
+	struct it_key viewer;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, "viewer", &viewer));
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 1, token));
+	struct it_node third;
+	REQUIRE(it_agent_register(srv, ca, token, &third));
+	r = it_call(srv, "POST", viewer.token, NULL, "/jobs/%s/cancel", third.job_id);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", viewer.token, NULL, "/jobs/%s", third.job_id);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	const char *paths[] = { "/jobs/%s", "/jobs/%s/workitems" };
+	for (int i = 0; i < 2; i++) {
+		r = it_call(srv, "GET", stranger.token, NULL, paths[i], third.job_id);
+		CHECK_ERROR(r, 404, "job.not_found");
+		it_resp_free(&r);
+	}
+	r = it_call(srv, "POST", stranger.token, NULL, "/jobs/%s/cancel", third.job_id);
+	CHECK_ERROR(r, 404, "job.not_found");
+	it_resp_free(&r);
+	CHECK_STR_EQ(job_status(third.job_id), "running");
+	it_node_free(&cp);
+	it_node_free(&worker);
+	it_node_free(&second);
+	it_node_free(&third);
+}
+
+TEST(job_lists)
+{
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL,
+				   "/jobs?aid=%s&type=node.join"
+				   "&status=completed&limit=2",
+				   owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "jobs")), 2);
+	CHECK_STR_EQ(it_json_str(r.json, "jobs.0.type"), "node.join");
+	CHECK_STR_EQ(it_json_str(r.json, "jobs.0.status"), "completed");
+	const char *next = it_json_str(r.json, "nextCursor");
+	CHECK(next != NULL);
+	if (next) {
+		struct it_resp r2 = it_call(srv, "GET", owner.token, NULL,
+					    "/jobs?aid=%s&type=node.join&status=completed"
+					    "&limit=2&cursor=%s",
+					    owner.aid, next);
+		CHECK_STATUS(r2, 200);
+		CHECK(strcmp(it_json_str(r2.json, "jobs.0.id") ?: "",
+			     it_json_str(r.json, "jobs.0.id") ?: "") != 0);
+		it_resp_free(&r2);
+	}
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs");
+	CHECK_ERROR(r, 400, "validation.required");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs?aid=%s&status=done", owner.aid);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", stranger.token, NULL, "/jobs?aid=%s", owner.aid);
+	CHECK_ERROR(r, 404, "account.not_found");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/not-a-uuid");
+	CHECK_ERROR(r, 404, "job.not_found");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", NULL, NULL, "/jobs?aid=%s", owner.aid);
+	CHECK_401(r, "missing");
+	it_resp_free(&r);
+}
+
+/* 100 node registrations queue 100 SET_VPN_PEERS for the control plane. */
+#define IN_FLIGHT 100
+
+TEST(kill_9_with_instructions_in_flight)
+{
+	char cid[8], token[64];
+	struct it_node cp;
+	REQUIRE(cluster_with_control_plane("crash", cid, &cp));
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", IN_FLIGHT, token));
+	struct it_node nodes[IN_FLIGHT];
+	for (int i = 0; i < IN_FLIGHT; i++)
+		REQUIRE(it_agent_register(srv, ca, token, &nodes[i]));
+	/* All leased to the control plane. */
+	json_t *all = json_array();
+	for (int i = 0; i < 4 && json_array_size(all) < IN_FLIGHT; i++) {
+		json_t *list = poll_on(srv, &cp, 1, 50);
+		json_array_extend(all, list);
+		json_decref(list);
+	}
+	REQUIRE(json_array_size(all) == IN_FLIGHT);
+	/* Half answered, then the server dies mid-stream. */
+	bool answered[IN_FLIGHT] = { false };
+	int accepted = 0;
+	for (int i = 0; i < IN_FLIGHT / 2; i++) {
+		json_t *in = json_array_get(all, (size_t)i);
+		answered[i] = reply(&cp, json_string_value(json_object_get(in, "tag")), 1,
+				    "NO_CONTENT", NULL) == 204;
+		accepted += answered[i];
+	}
+	CHECK(accepted > 0);
+	it_server_signal(srv, SIGKILL);
+	it_server_wait(srv, 5000);
+	srv = it_server_start("work-restarted", server_env);
+	REQUIRE(srv != NULL);
+	/* Every reply again: what was acknowledged before the crash is refused
+	 * now (it completed once); the rest is taken while its lease holds. */
+	for (int i = 0; i < IN_FLIGHT; i++) {
+		json_t *in = json_array_get(all, (size_t)i);
+		long status = reply(&cp, json_string_value(json_object_get(in, "tag")), 1,
+				    "NO_CONTENT", NULL);
+		if (answered[i])
+			CHECK_INT_EQ(status, 409);
+		else
+			accepted += status == 204;
+	}
+	/* Leases that ran out during the restart: redelivered as attempt 2 and
+	 * answered now. The joins' next steps come too: answered, not counted. */
+	for (double end = it_now_ms() + 10000; accepted < IN_FLIGHT && it_now_ms() < end;) {
+		json_t *list = poll_on(srv, &cp, 1, 50);
+		size_t i;
+		json_t *in;
+		json_array_foreach (list, i, in) {
+			const char *tag = json_string_value(json_object_get(in, "tag"));
+			int attempt = (int)json_integer_value(json_object_get(in, "attempt"));
+			if (strcmp(json_string_value(json_object_get(in, "type")),
+				   "SET_VPN_PEERS") != 0)
+				reply(&cp, tag, attempt, "CLUSTER_JOIN_CMD",
+				      "{\"joinCmd\":\"join\"}");
+			else if (reply(&cp, tag, attempt, "NO_CONTENT", NULL) == 204)
+				accepted++;
+		}
+		json_decref(list);
+	}
+	CHECK_INT_EQ(accepted, IN_FLIGHT);
+	/* As the jobs see it: each of the 100 completed exactly once. */
+	const char *p[] = { owner.aid, cp.nid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE aid = $1 AND nid = $2"
+				 " AND type = 'SET_VPN_PEERS' AND status = 'completed'"
+				 " AND job_id IN (SELECT id FROM jobs WHERE type = 'node.join')",
+				 2, p),
+		     IN_FLIGHT);
+	CHECK_INT_EQ(
+		it_db_count(pg,
+			    "SELECT count(*) FROM job_steps s JOIN jobs j ON j.id = s.job_id"
+			    " WHERE j.aid = $1 AND s.step_number = 1 AND s.status = 'completed'"
+			    " AND j.target_id IN (SELECT nid FROM nodes WHERE aid = $1"
+			    " AND nid <> $2 AND cid = (SELECT cid FROM nodes WHERE aid = $1"
+			    " AND nid = $2))",
+			    2, p),
+		IN_FLIGHT);
+	json_decref(all);
+	for (int i = 0; i < IN_FLIGHT; i++)
+		it_node_free(&nodes[i]);
+	it_node_free(&cp);
+}
+
+int main(void)
+{
+	if (!it_init("it_work")) {
+		test_failed++;
+		return it_finish("it_work");
+	}
+	srv = it_server_start("work", server_env);
+	srv2 = it_server_start("work-second", server_env);
+	pg = srv ? it_db_connect(it_env.database_url) : NULL;
+	ca = pg ? it_agent_ca(pg) : NULL;
+	if (!srv || !srv2 || !pg || !ca || !it_signup(srv, &owner) || !it_signup(srv, &stranger)) {
+		test_failed++;
+		fprintf(stderr, "FAIL it_work: no servers, database, CA or users\n");
+		return it_finish("it_work");
+	}
+	RUN(end_to_end);
+	RUN(long_poll);
+	RUN(lease_expiry_and_fencing);
+	RUN(cancel);
+	RUN(job_lists);
+	RUN(kill_9_with_instructions_in_flight);
+	RUN(agent_lost_after_three_attempts);
+	CHECK_INT_EQ(it_server_stop(srv2), 0);
+	CHECK_INT_EQ(it_server_stop(srv), 0);
+	PQfinish(pg);
+	free(ca);
+	return it_finish("it_work");
+}
