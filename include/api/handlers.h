@@ -61,6 +61,14 @@ void api_jobs_workitems(struct request *req);
 void api_jobs_logs(struct request *req);
 void api_jobs_cancel(struct request *req);
 
+/* server/api/members.c */
+void api_members_list(struct request *req);
+void api_members_update(struct request *req);
+void api_members_delete(struct request *req);
+void api_membership_leave(struct request *req);
+void api_invitations_create(struct request *req);
+void api_invitations_accept(struct request *req);
+
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 

@@ -70,6 +70,19 @@ static const struct field_spec join_token_create_input[] = {
 	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1" },
 	{ 0 },
 };
+static const struct field_spec invitation_create_input[] = {
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "who is invited" },
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "their role once they accept" },
+	{ 0 },
+};
+static const struct field_spec invitation_accept_input[] = {
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "the invitation token rni_..." },
+	{ 0 },
+};
+static const struct field_spec member_update_input[] = {
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -129,6 +142,15 @@ static const struct output_spec workitems_output = { "workItems",
 static const struct output_spec step_logs_output = { "workItemLogs",
 						     FIELDS("workItemId", "logs", "nextCursor") };
 static const struct output_spec job_cancel_output = { "jobCancelled", FIELDS("id", "status") };
+#define MEMBER_FIELDS "uid", "email", "name", "accountRole", "joinedAt"
+static const struct output_spec member_output = { "member", FIELDS(MEMBER_FIELDS) };
+static const struct output_spec members_output = { "members", FIELDS("members", "nextCursor") };
+static const struct output_spec invitation_output = { "invitation",
+						      FIELDS("id", "token", "expiresAt") };
+static const struct output_spec invitation_accepted_output = { "invitationAccepted",
+							       FIELDS("aid", "accountRole") };
+static const struct output_spec left_output = { "membershipLeft", FIELDS("left", "defaultAccount",
+									 "remainingAccounts") };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -219,6 +241,20 @@ const struct route api_routes[] = {
 	  no_input, &step_logs_output, "Log lines of a step; ?after= pages" },
 	{ "POST", "/jobs/:id/cancel", api_jobs_cancel, ROUTE_USER, ROLE_NONE, false, no_input,
 	  &job_cancel_output, "Cancel a job (member)" },
+
+	{ "GET", "/:aid/members", api_members_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  &members_output, "Members of the account" },
+	{ "PATCH", "/:aid/members/:uid", api_members_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  member_update_input, &member_output, "Change a member's role (owners: owners only)" },
+	{ "DELETE", "/:aid/members/:uid", api_members_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  no_input, &no_body, "Remove a member (owners: owners only; never the last)" },
+	{ "DELETE", "/:aid/account/membership", api_membership_leave, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  true, no_input, &left_output, "Leave the account (not as its last owner)" },
+	{ "POST", "/:aid/invitations", api_invitations_create, ROUTE_ACCOUNT, ROLE_ADMIN, false,
+	  invitation_create_input, &invitation_output, "Invite someone (token shown once)" },
+	{ "POST", "/invitations/accept", api_invitations_accept, ROUTE_SESSION, ROLE_NONE, false,
+	  invitation_accept_input, &invitation_accepted_output,
+	  "Join an account you were invited to" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

@@ -186,6 +186,54 @@ static void step_refused(const char *method, const char *pattern, const char *to
 	it_resp_free(&r);
 }
 
+/* Members and invitations: a second user is invited and joins, is listed,
+ * changed and removed; the owner cannot leave (the last owner). */
+static void check_member_routes(void)
+{
+	struct it_user joiner;
+	CHECK(it_signup(srv, &joiner));
+	const struct route *route = find_route("POST", "/:aid/invitations");
+	struct it_resp r =
+		it_call(srv, "POST", user.token,
+			it_fmt("{\"email\":\"%s\",\"accountRole\":\"member\"}", joiner.email),
+			"/%s/invitations", user.aid);
+	CHECK_STATUS(r, 201);
+	if (route)
+		check_fields(route, &r);
+	char token[64];
+	snprintf(token, sizeof(token), "%s", it_json_str(r.json, "token") ?: "");
+	it_resp_free(&r);
+	route = find_route("POST", "/invitations/accept");
+	r = it_call(srv, "POST", joiner.token, it_fmt("{\"token\":\"%s\"}", token),
+		    "/invitations/accept");
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	it_resp_free(&r);
+	route = find_route("GET", "/:aid/members");
+	r = it_call(srv, "GET", user.token, NULL, "/%s/members", user.aid);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	check_items(&r, "members", "PATCH", "/:aid/members/:uid");
+	it_resp_free(&r);
+	route = find_route("PATCH", "/:aid/members/:uid");
+	r = it_call(srv, "PATCH", user.token, "{\"accountRole\":\"viewer\"}", "/%s/members/%s",
+		    user.aid, joiner.uid);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	it_resp_free(&r);
+	route = find_route("DELETE", "/:aid/members/:uid");
+	r = it_call(srv, "DELETE", user.token, NULL, "/%s/members/%s", user.aid, joiner.uid);
+	CHECK_STATUS(r, 204);
+	if (route)
+		check_fields(route, &r);
+	it_resp_free(&r);
+	CHECK(find_route("DELETE", "/:aid/account/membership") != NULL);
+	step_refused("DELETE", "/:aid/account/membership", user.token, 409, "member.last_owner");
+}
+
 TEST(every_route_answers_its_declared_fields)
 {
 	struct it_resp r;
@@ -302,6 +350,7 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step("DELETE", "/:aid/clusters/:cid", user.token, NULL, 204);
 	it_resp_free(&r);
+	check_member_routes();
 	r = step("GET", "/:aid/modules", user.token, NULL, 200);
 	it_resp_free(&r);
 	r = step("POST", "/auth/logout", user.token, NULL, 204);

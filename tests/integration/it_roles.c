@@ -57,6 +57,13 @@ static const struct route_case cases[] = {
 	{ "POST", "/:aid/:cid/join-tokens", "{\"role\":\"worker\"}", ROLE_ADMIN, false, 201 },
 	{ "GET", "/:aid/:cid/join-tokens", NULL, ROLE_ADMIN, false, 200 },
 	{ "DELETE", "/:aid/:cid/join-tokens/:id", NULL, ROLE_ADMIN, false, 204 },
+	{ "GET", "/:aid/members", NULL, ROLE_VIEWER, false, 200 },
+	{ "PATCH", "/:aid/members/:uid", "{\"accountRole\":\"viewer\"}", ROLE_ADMIN, false, 200 },
+	{ "DELETE", "/:aid/members/:uid", NULL, ROLE_ADMIN, false, 204 },
+	/* The owner is the account's only owner: leaving is refused (409). */
+	{ "DELETE", "/:aid/account/membership", NULL, ROLE_VIEWER, true, 409 },
+	{ "POST", "/:aid/invitations", "{\"email\":\"%s@example.com\",\"accountRole\":\"viewer\"}",
+	  ROLE_ADMIN, false, 201 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -72,6 +79,7 @@ struct target {
 	const char *key_id; /* :id */
 	const char *cid;    /* :cid */
 	const char *nid;    /* :nid, a node of cid */
+	const char *uid;    /* :uid, a member of the account */
 };
 static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
 #define SWEEP_NID "nodea"
@@ -107,7 +115,8 @@ static const char *path_of(const struct route_case *c, const char *aid, const st
 		size_t offset;
 	} ids[] = { { ":id", offsetof(struct target, key_id) },
 		    { ":cid", offsetof(struct target, cid) },
-		    { ":nid", offsetof(struct target, nid) } };
+		    { ":nid", offsetof(struct target, nid) },
+		    { ":uid", offsetof(struct target, uid) } };
 	char out[512];
 	size_t n = 0;
 	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
@@ -142,10 +151,40 @@ static struct it_resp call(const struct route_case *c, const char *token, const 
 	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path_of(c, aid, t));
 }
 
+static char sweep_uid[40]; /* a viewer member of the owner's account */
+
 /* The owner's targets, with this key. */
 static struct target owner_target(const char *key_id)
 {
-	return (struct target){ key_id, sweep_cid, SWEEP_NID };
+	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid };
+}
+
+/* A route that removes its member: allowed calls get a fresh one. */
+static bool removes_member(const struct route_case *c)
+{
+	return strcmp(c->method, "DELETE") == 0 && strcmp(c->pattern, "/:aid/members/:uid") == 0;
+}
+
+/* A new user who joined the owner's account as a viewer; their uid. */
+static bool fresh_member(char uid[40])
+{
+	struct it_user u;
+	if (!it_signup(srv, &u))
+		return false;
+	struct it_resp r = it_call(srv, "POST", owner.token,
+				   it_fmt("{\"email\":\"%s\",\"accountRole\":\"viewer\"}", u.email),
+				   "/%s/invitations", owner.aid);
+	char token[64] = "";
+	snprintf(token, sizeof(token), "%s", it_json_str(r.json, "token") ?: "");
+	it_resp_free(&r);
+	r = it_call(srv, "POST", u.token, it_fmt("{\"token\":\"%s\"}", token),
+		    "/invitations/accept");
+	bool ok = r.status == 200;
+	if (!ok)
+		fprintf(stderr, "no member: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	snprintf(uid, 40, "%s", u.uid);
+	return ok;
 }
 
 TEST(table_covers_every_account_route)
@@ -225,7 +264,7 @@ static bool fresh_cluster(const char *name, char cid[8])
 /* The sweep's cluster and its node (inserted as registration will). */
 static bool make_sweep_targets(void)
 {
-	if (!fresh_cluster("sweep", sweep_cid))
+	if (!fresh_cluster("sweep", sweep_cid) || !fresh_member(sweep_uid))
 		return false;
 	const char *p[] = { owner.aid, sweep_cid, SWEEP_NID };
 	return it_db_exec(pg,
@@ -273,7 +312,13 @@ TEST(role_boundaries)
 				CHECK_MSG(false, "no node for %s %s", c->method, c->pattern);
 				continue;
 			}
-			struct target t = { victim.id, cid, nid };
+			char uid[40];
+			snprintf(uid, sizeof(uid), "%s", sweep_uid);
+			if (allowed && removes_member(c) && !fresh_member(uid)) {
+				CHECK_MSG(false, "no member for %s %s", c->method, c->pattern);
+				continue;
+			}
+			struct target t = { victim.id, cid, nid, uid };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",
