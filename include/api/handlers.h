@@ -61,6 +61,9 @@ void api_jobs_workitems(struct request *req);
 void api_jobs_logs(struct request *req);
 void api_jobs_cancel(struct request *req);
 
+/* server/api/audit.c */
+void api_audit_list(struct request *req);
+
 /* server/api/members.c */
 void api_members_list(struct request *req);
 void api_members_update(struct request *req);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "auth/roles.h"
+#include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 
@@ -37,7 +38,8 @@ struct account_input {
 
 /* Creates an account with a fresh aid and makes uid its owner. */
 enum db_result db_accounts_create(struct db_pool *db, const char *uid,
-				  const struct account_input *in, struct account *out)
+				  const struct account_input *in, const struct audit_actor *actor,
+				  struct account *out)
 	__attribute__((warn_unused_result));
 
 /* The accounts uid belongs to, ordered by joining time, after the cursor
@@ -56,6 +58,6 @@ enum db_result db_accounts_get(struct db_pool *db, const char *aid, struct accou
  * at that version, else DB_CONFLICT. */
 enum db_result db_accounts_update(struct db_pool *db, const char *aid,
 				  const struct account_input *in, int if_version,
-				  struct account *out) __attribute__((warn_unused_result));
+				  const struct audit_actor *actor, struct account *out) __attribute__((warn_unused_result));
 
 #endif

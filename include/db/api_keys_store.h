@@ -1,5 +1,6 @@
 /* Personal access tokens (API keys) of an account. Every function takes the aid
- * and filters by it; a revoked key is gone for all of them. Thread safe. */
+ * and filters by it; a revoked key is gone for all of them. Changes are
+ * recorded in the audit trail (actor). Thread safe. */
 #ifndef RUNOSD_DB_API_KEYS_STORE_H
 #define RUNOSD_DB_API_KEYS_STORE_H
 
@@ -8,6 +9,7 @@
 
 #include "auth/roles.h"
 #include "auth/token.h"
+#include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 
@@ -26,7 +28,8 @@ struct api_key {
 /* Stores key (its id, aid, name, prefix, role, created_by, expires_us are
  * read) with the token's hash; fills created_us and version. */
 enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
-				  const uint8_t hash[CRYPTO_SHA256_LEN])
+				  const uint8_t hash[CRYPTO_SHA256_LEN],
+				  const struct audit_actor *actor)
 	__attribute__((warn_unused_result));
 
 enum db_result db_api_keys_list(struct db_pool *db, const char *aid, int64_t after_us,
@@ -38,12 +41,14 @@ enum db_result db_api_keys_get(struct db_pool *db, const char *aid, const char *
 
 /* if_version != 0: only at that version, else DB_CONFLICT. */
 enum db_result db_api_keys_rename(struct db_pool *db, const char *aid, const char *id,
-				  const char *name, int if_version, struct api_key *out)
+				  const char *name, int if_version, const struct audit_actor *actor,
+				  struct api_key *out)
 	__attribute__((warn_unused_result));
 
 /* Revokes the key and gives its token hash (for the cache). */
 enum db_result db_api_keys_revoke(struct db_pool *db, const char *aid, const char *id,
-				  int if_version, uint8_t hash_out[CRYPTO_SHA256_LEN])
+				  int if_version, const struct audit_actor *actor,
+				  uint8_t hash_out[CRYPTO_SHA256_LEN])
 	__attribute__((warn_unused_result));
 
 #endif

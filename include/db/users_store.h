@@ -9,6 +9,7 @@
 #include "auth/password.h"
 #include "crypto/hash.h"
 #include "db/accounts_store.h"
+#include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 
@@ -27,6 +28,7 @@ struct signup_input {
 	struct account_input account;
 	uint8_t session_hash[CRYPTO_SHA256_LEN];
 	int64_t session_expires_us;
+	struct audit_actor actor; /* trace id and address; the id is the new user's */
 };
 
 /* DB_CONFLICT: the email is taken (compared case-insensitively). */

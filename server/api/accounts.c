@@ -56,7 +56,9 @@ void api_accounts_create(struct request *req)
 		.base_domain = req->server->cfg.base_domain,
 	};
 	struct account account;
-	enum db_result r = db_accounts_create(req->server->db, req->principal.uid, &in, &account);
+	struct audit_actor actor = api_actor(req);
+	enum db_result r =
+		db_accounts_create(req->server->db, req->principal.uid, &in, &actor, &account);
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "account", NULL);
 		return;
@@ -102,7 +104,9 @@ void api_account_profile_update(struct request *req)
 		return;
 	}
 	struct account account;
-	enum db_result r = db_accounts_update(req->server->db, aid, &in, if_version, &account);
+	struct audit_actor actor = api_actor(req);
+	enum db_result r =
+		db_accounts_update(req->server->db, aid, &in, if_version, &actor, &account);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "account", aid);
 		return;

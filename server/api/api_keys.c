@@ -74,7 +74,8 @@ void api_api_keys_create(struct request *req)
 	key.prefix[TOKEN_DISPLAY_PREFIX_LEN] = '\0';
 	snprintf(key.created_by, sizeof(key.created_by), "%s", req->principal.uid);
 
-	enum db_result r = db_api_keys_create(req->server->db, &key, hash);
+	struct audit_actor actor = api_actor(req);
+	enum db_result r = db_api_keys_create(req->server->db, &key, hash, &actor);
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "api_key", NULL);
 		return;
@@ -145,7 +146,8 @@ void api_api_keys_update(struct request *req)
 		if (r == DB_OK && if_version != 0 && if_version != key.version)
 			r = DB_CONFLICT;
 	} else {
-		r = db_api_keys_rename(req->server->db, aid, id, name, if_version, &key);
+		struct audit_actor actor = api_actor(req);
+		r = db_api_keys_rename(req->server->db, aid, id, name, if_version, &actor, &key);
 	}
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "api_key", id);
@@ -163,7 +165,8 @@ void api_api_keys_delete(struct request *req)
 	if (!id || !api_if_match(req, &if_version))
 		return;
 	uint8_t hash[CRYPTO_SHA256_LEN];
-	enum db_result r = db_api_keys_revoke(req->server->db, aid, id, if_version, hash);
+	struct audit_actor actor = api_actor(req);
+	enum db_result r = db_api_keys_revoke(req->server->db, aid, id, if_version, &actor, hash);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "api_key", id);
 		return;

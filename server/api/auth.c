@@ -59,6 +59,7 @@ void api_auth_signup(struct request *req)
 			     .website = "",
 			     .base_domain = req->server->cfg.base_domain },
 		.session_expires_us = time_now_us() + (int64_t)SESSION_TTL_SECONDS * 1000000,
+		.actor = { .type = "user", .trace_id = req->trace_id, .ip = req->client_ip },
 	};
 	char hash[PASSWORD_HASH_MAX];
 	if (!auth_password_hash(password, hash)) {

@@ -151,6 +151,7 @@ static const struct output_spec invitation_accepted_output = { "invitationAccept
 							       FIELDS("aid", "accountRole") };
 static const struct output_spec left_output = { "membershipLeft", FIELDS("left", "defaultAccount",
 									 "remainingAccounts") };
+static const struct output_spec audit_output = { "auditEvents", FIELDS("entries", "nextCursor") };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -255,6 +256,9 @@ const struct route api_routes[] = {
 	{ "POST", "/invitations/accept", api_invitations_accept, ROUTE_SESSION, ROLE_NONE, false,
 	  invitation_accept_input, &invitation_accepted_output,
 	  "Join an account you were invited to" },
+
+	{ "GET", "/:aid/audit-events", api_audit_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
+	  &audit_output, "The account's audit trail, newest first" },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account" },

@@ -57,7 +57,7 @@ static void read_account(const PGresult *res, int row, struct account *out)
 
 enum db_result db_accounts_insert_owned(struct db_conn *c, const char *uid,
 					const struct account_input *in, bool is_default,
-					struct account *out)
+					const struct audit_actor *actor, struct account *out)
 {
 	/* 26 * 36^3 * 26 ≈ 31.5 million aids: a collision is rare, and ten in a
 	 * row means the space is nearly full. */
@@ -77,7 +77,15 @@ enum db_result db_accounts_insert_owned(struct db_conn *c, const char *uid,
 		if (!inserted)
 			continue;
 		const char *mparams[] = { aid, uid, is_default ? "true" : "false" };
-		return db_exec(c, &stmt_insert_owner, 3, mparams, NULL);
+		r = db_exec(c, &stmt_insert_owner, 3, mparams, NULL);
+		/* At signup the actor is the user being created. */
+		struct audit_actor who = *actor;
+		if (!who.id) {
+			who.type = "user";
+			who.id = uid;
+		}
+		return r == DB_OK ? db_audit_insert(c, aid, &who, "account.create", "account", aid)
+				  : r;
 	}
 	return DB_CONFLICT;
 }
@@ -85,6 +93,7 @@ enum db_result db_accounts_insert_owned(struct db_conn *c, const char *uid,
 struct create_args {
 	const char *uid;
 	const struct account_input *in;
+	const struct audit_actor *actor;
 	struct account *out;
 };
 
@@ -98,13 +107,14 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 		return r;
 	bool has_default = db_get_bool(res, 0, 0);
 	PQclear(res);
-	return db_accounts_insert_owned(c, a->uid, a->in, !has_default, a->out);
+	return db_accounts_insert_owned(c, a->uid, a->in, !has_default, a->actor, a->out);
 }
 
 enum db_result db_accounts_create(struct db_pool *db, const char *uid,
-				  const struct account_input *in, struct account *out)
+				  const struct account_input *in, const struct audit_actor *actor,
+				  struct account *out)
 {
-	struct create_args args = { uid, in, out };
+	struct create_args args = { uid, in, actor, out };
 	return db_transaction(db, create_tx, &args);
 }
 
@@ -152,13 +162,14 @@ enum db_result db_accounts_get(struct db_pool *db, const char *aid, struct accou
 
 enum db_result db_accounts_update(struct db_pool *db, const char *aid,
 				  const struct account_input *in, int if_version,
-				  struct account *out)
+				  const struct audit_actor *actor, struct account *out)
 {
 	char version_buf[24];
 	const char *params[] = { aid, in->name, in->company_name, in->website,
 				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
 	PGresult *res;
-	enum db_result r = db_query(db, &stmt_update, 5, params, &res);
+	enum db_result r = db_query_audited(db, &stmt_update, 5, params, &res, aid, actor,
+					    "account.update", "account", aid);
 	if (r != DB_OK)
 		return r;
 	bool updated = PQntuples(res) == 1;

@@ -71,7 +71,8 @@ static enum db_result one_key(enum db_result r, PGresult **resp, struct api_key 
 }
 
 enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
-				  const uint8_t hash[CRYPTO_SHA256_LEN])
+				  const uint8_t hash[CRYPTO_SHA256_LEN],
+				  const struct audit_actor *actor)
 {
 	char hash_buf[DB_HASH_PARAM_LEN], expires_buf[24];
 	const char *params[] = { key->id,
@@ -83,7 +84,9 @@ enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
 				 auth_role_name(key->role),
 				 db_int64_param(key->expires_us, expires_buf) };
 	PGresult *res;
-	return one_key(db_query(db, &stmt_insert, 8, params, &res), &res, key);
+	return one_key(db_query_audited(db, &stmt_insert, 8, params, &res, key->aid, actor,
+					"api_key.create", "api_key", key->id),
+		       &res, key);
 }
 
 enum db_result db_api_keys_list(struct db_pool *db, const char *aid, int64_t after_us,
@@ -117,13 +120,16 @@ enum db_result db_api_keys_get(struct db_pool *db, const char *aid, const char *
 }
 
 enum db_result db_api_keys_rename(struct db_pool *db, const char *aid, const char *id,
-				  const char *name, int if_version, struct api_key *out)
+				  const char *name, int if_version, const struct audit_actor *actor,
+				  struct api_key *out)
 {
 	char version_buf[24];
 	const char *params[] = { aid, id, name,
 				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
 	PGresult *res;
-	enum db_result r = one_key(db_query(db, &stmt_rename, 4, params, &res), &res, out);
+	enum db_result r = one_key(db_query_audited(db, &stmt_rename, 4, params, &res, aid, actor,
+						    "api_key.rename", "api_key", id),
+				   &res, out);
 	if (r == DB_NOT_FOUND && if_version != 0 && db_api_keys_get(db, aid, id, out) == DB_OK)
 		return DB_CONFLICT;
 	return r;
@@ -141,13 +147,15 @@ static bool hex_digit(char c, uint8_t *v)
 }
 
 enum db_result db_api_keys_revoke(struct db_pool *db, const char *aid, const char *id,
-				  int if_version, uint8_t hash_out[CRYPTO_SHA256_LEN])
+				  int if_version, const struct audit_actor *actor,
+				  uint8_t hash_out[CRYPTO_SHA256_LEN])
 {
 	char version_buf[24];
 	const char *params[] = { aid, id,
 				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
 	PGresult *res;
-	enum db_result r = db_query(db, &stmt_revoke, 3, params, &res);
+	enum db_result r = db_query_audited(db, &stmt_revoke, 3, params, &res, aid, actor,
+					    "api_key.revoke", "api_key", id);
 	if (r != DB_OK)
 		return r;
 	if (PQntuples(res) != 1) {

@@ -63,9 +63,11 @@ const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out);
 /* Statements shared by stores inside one transaction (signup). */
 struct account;
 struct account_input;
+struct audit_actor;
 enum db_result db_accounts_insert_owned(struct db_conn *conn, const char *uid,
 					const struct account_input *in, bool is_default,
-					struct account *out) __attribute__((warn_unused_result));
+					const struct audit_actor *actor, struct account *out)
+	__attribute__((warn_unused_result));
 enum db_result db_sessions_insert(struct db_conn *conn, const char *uid, const uint8_t hash[32],
 				  int64_t expires_us) __attribute__((warn_unused_result));
 
@@ -74,6 +76,14 @@ struct audit_actor;
 enum db_result db_audit_insert(struct db_conn *conn, const char *aid,
 			       const struct audit_actor *actor, const char *action,
 			       const char *target_type, const char *target_id)
+	__attribute__((warn_unused_result));
+
+/* db_query of a statement that changes something, and, when it returns a
+ * row, its audit entry, in one transaction (audit_store.c). */
+enum db_result db_query_audited(struct db_pool *db, const struct db_stmt *stmt, int nparams,
+				const char *const *params, PGresult **res, const char *aid,
+				const struct audit_actor *actor, const char *action,
+				const char *target_type, const char *target_id)
 	__attribute__((warn_unused_result));
 
 /* Uses a join token inside the caller's transaction (join_tokens_store.c). */

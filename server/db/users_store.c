@@ -69,7 +69,8 @@ static enum db_result signup_tx(struct db_conn *c, void *arg)
 	PGresult *res;
 	enum db_result r = one_user(db_exec(c, &stmt_insert, 4, params, &res), &res, a->user, NULL);
 	if (r == DB_OK)
-		r = db_accounts_insert_owned(c, uid, &a->in->account, true, a->account);
+		r = db_accounts_insert_owned(c, uid, &a->in->account, true, &a->in->actor,
+					     a->account);
 	if (r == DB_OK)
 		r = db_sessions_insert(c, uid, a->in->session_hash, a->in->session_expires_us);
 	return r;

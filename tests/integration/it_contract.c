@@ -230,6 +230,15 @@ static void check_member_routes(void)
 	if (route)
 		check_fields(route, &r);
 	it_resp_free(&r);
+	route = find_route("GET", "/:aid/audit-events");
+	r = it_call(srv, "GET", user.token, NULL, "/%s/audit-events", user.aid);
+	CHECK_STATUS(r, 200);
+	if (route)
+		check_fields(route, &r);
+	check_object((const char *const[]){ "id", "at", "actor", "action", "target", "traceId",
+					    "ip", NULL },
+		     it_json_get(r.json, "entries.0"), "an audit entry");
+	it_resp_free(&r);
 	CHECK(find_route("DELETE", "/:aid/account/membership") != NULL);
 	step_refused("DELETE", "/:aid/account/membership", user.token, 409, "member.last_owner");
 }

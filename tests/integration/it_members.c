@@ -333,6 +333,89 @@ TEST(leaving_moves_the_default_account)
 		      1, q) == 4);
 }
 
+TEST(audit_events)
+{
+	/* A few writes of different kinds, each with a trace id of ours. */
+	const char *ids[] = { "trace-audit-0001", "trace-audit-0002", "trace-audit-0003" };
+	const char *h0[] = { "X-Request-Id: trace-audit-0001", NULL };
+	const char *h1[] = { "X-Request-Id: trace-audit-0002", NULL };
+	const char *h2[] = { "X-Request-Id: trace-audit-0003", NULL };
+	struct it_req req = { .method = "PATCH",
+			      .path = it_fmt("/%s/account/profile", owner.aid),
+			      .token = owner.token,
+			      .body = "{\"companyName\":\"Audited Ltd\"}",
+			      .headers = h0 };
+	struct it_resp r;
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	char key_path[64];
+	snprintf(key_path, sizeof(key_path), "/%s/api-keys", owner.aid);
+	req = (struct it_req){ .method = "POST",
+			       .path = key_path,
+			       .token = owner.token,
+			       .body = "{\"name\":\"audited key\"}",
+			       .headers = h1 };
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 201);
+	char key_id[64], key_token[64];
+	snprintf(key_id, sizeof(key_id), "%s", it_json_str(r.json, "id") ?: "");
+	snprintf(key_token, sizeof(key_token), "%s", it_json_str(r.json, "token") ?: "");
+	it_resp_free(&r);
+	char revoke_path[128];
+	snprintf(revoke_path, sizeof(revoke_path), "/%s/api-keys/%s", owner.aid, key_id);
+	req = (struct it_req){
+		.method = "DELETE", .path = revoke_path, .token = owner.token, .headers = h2
+	};
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+
+	/* Newest first, with who, what, target, trace id and address. */
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/audit-events?limit=3", owner.aid);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.action"), "api_key.revoke");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.target.type"), "api_key");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.target.id"), key_id);
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.traceId"), ids[2]);
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.actor.type"), "user");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.actor.id"), owner.uid);
+	CHECK_STR_EQ(it_json_str(r.json, "entries.0.ip"), "127.0.0.1");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.1.action"), "api_key.create");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.1.traceId"), ids[1]);
+	CHECK_STR_EQ(it_json_str(r.json, "entries.2.action"), "account.update");
+	CHECK_STR_EQ(it_json_str(r.json, "entries.2.traceId"), ids[0]);
+	/* Never a secret. */
+	CHECK(r.body && strstr(r.body, key_token + 4) == NULL);
+	const char *next = it_json_str(r.json, "nextCursor");
+	CHECK(next != NULL);
+	if (next) {
+		struct it_resp r2 = it_call(srv, "GET", owner.token, NULL,
+					    "/%s/audit-events?limit=3&cursor=%s", owner.aid, next);
+		CHECK_STATUS(r2, 200);
+		CHECK(json_array_size(json_object_get(r2.json, "entries")) > 0);
+		CHECK(strcmp(it_json_str(r2.json, "entries.0.id") ?: "",
+			     it_json_str(r.json, "entries.2.id") ?: "") != 0);
+		it_resp_free(&r2);
+	}
+	it_resp_free(&r);
+	/* The account's creation at signup is there, and refused reads. */
+	const char *p[] = { owner.aid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1"
+				 " AND action = 'account.create' AND trace_id <> ''",
+				 1, p),
+		     1);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/audit-events?cursor=junk", owner.aid);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
+	struct it_user viewer;
+	REQUIRE(join("viewer", &viewer));
+	r = it_call(srv, "GET", viewer.token, NULL, "/%s/audit-events", owner.aid);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	it_resp_free(&r);
+}
+
 int main(void)
 {
 	if (!it_init("it_members")) {
@@ -346,6 +429,7 @@ int main(void)
 		fprintf(stderr, "FAIL it_members: no server, database or user\n");
 		return it_finish("it_members");
 	}
+	RUN(audit_events);
 	RUN(invitation_works_once_for_its_email);
 	RUN(who_may_invite_and_change);
 	RUN(last_owner);

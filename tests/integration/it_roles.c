@@ -64,6 +64,7 @@ static const struct route_case cases[] = {
 	{ "DELETE", "/:aid/account/membership", NULL, ROLE_VIEWER, true, 409 },
 	{ "POST", "/:aid/invitations", "{\"email\":\"%s@example.com\",\"accountRole\":\"viewer\"}",
 	  ROLE_ADMIN, false, 201 },
+	{ "GET", "/:aid/audit-events", NULL, ROLE_ADMIN, false, 200 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
