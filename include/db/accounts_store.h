@@ -39,8 +39,7 @@ struct account_input {
 /* Creates an account with a fresh aid and makes uid its owner. */
 enum db_result db_accounts_create(struct db_pool *db, const char *uid,
 				  const struct account_input *in, const struct audit_actor *actor,
-				  struct account *out)
-	__attribute__((warn_unused_result));
+				  struct account *out) __attribute__((warn_unused_result));
 
 /* The accounts uid belongs to, ordered by joining time, after the cursor
  * (after_us = 0: from the start), at most limit. only_aid restricts the list
@@ -58,6 +57,7 @@ enum db_result db_accounts_get(struct db_pool *db, const char *aid, struct accou
  * at that version, else DB_CONFLICT. */
 enum db_result db_accounts_update(struct db_pool *db, const char *aid,
 				  const struct account_input *in, int if_version,
-				  const struct audit_actor *actor, struct account *out) __attribute__((warn_unused_result));
+				  const struct audit_actor *actor, struct account *out)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -42,8 +42,7 @@ enum db_result db_api_keys_get(struct db_pool *db, const char *aid, const char *
 /* if_version != 0: only at that version, else DB_CONFLICT. */
 enum db_result db_api_keys_rename(struct db_pool *db, const char *aid, const char *id,
 				  const char *name, int if_version, const struct audit_actor *actor,
-				  struct api_key *out)
-	__attribute__((warn_unused_result));
+				  struct api_key *out) __attribute__((warn_unused_result));
 
 /* Revokes the key and gives its token hash (for the cache). */
 enum db_result db_api_keys_revoke(struct db_pool *db, const char *aid, const char *id,
