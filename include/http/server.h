@@ -24,6 +24,7 @@ struct http_listener {
 	 * for a certificate (not required: routes of access ROUTE_AGENT verify
 	 * it themselves). */
 	const char *cert_pem, *key_pem, *client_ca_pem;
+	bool idempotent_posts; /* honour Idempotency-Key on POST (API.md §1) */
 };
 
 /* Builds the router from the listener's routes and starts listening. NULL

@@ -188,7 +188,8 @@ void http_dispatch(struct exchange *ex)
 		return;
 	}
 	/* A resumed long poll was authorised and read before it parked. */
-	if (!ex->resumed && (!authorize(ex) || !read_body(ex)))
+	if (!ex->resumed && (!authorize(ex) || !read_body(ex) || !http_idempotency_begin(ex)))
 		return;
 	req->route->handler(req);
+	http_idempotency_finish(ex);
 }

@@ -21,8 +21,9 @@ struct http_server {
 	struct http_router *router;
 	struct MHD_Daemon *daemon;
 	atomic_int in_flight;
-	atomic_bool stopping; /* answers close their connection: drain ends */
-	char *tls_pem[3];     /* certificate chain, key, client CA: NULL without TLS */
+	atomic_bool stopping;  /* answers close their connection: drain ends */
+	char *tls_pem[3];      /* certificate chain, key, client CA: NULL without TLS */
+	bool idempotent_posts; /* Idempotency-Key honoured (the API listener) */
 	struct parking_lot *parking;
 };
 
@@ -54,6 +55,10 @@ struct exchange {
 	uint64_t park_wakes;
 	int64_t park_deadline_ms;
 	struct parked parked;
+	/* Idempotency-Key (idempotency.c): the key this request claimed. */
+	bool idem_claimed;
+	char idem_scope[80];
+	char idem_key[256];
 	size_t reply_bytes;
 	char method[16];
 	char path[1024];
@@ -75,6 +80,11 @@ extern const char http_cors_allow_headers[];
 /* Authenticates a ROUTE_AGENT request by its connection's client certificate
  * (peer.c); on failure the error reply is set. */
 bool http_authorize_agent(struct exchange *ex);
+
+/* Idempotency-Key around the handler (idempotency.c): begin returns false
+ * when it set the reply (a replay or a refusal); finish records the reply. */
+bool http_idempotency_begin(struct exchange *ex);
+void http_idempotency_finish(struct exchange *ex);
 
 /* Queues req's reply (or a 500 when the handler set none) on the connection. */
 enum MHD_Result http_queue_reply(struct exchange *ex);

@@ -280,6 +280,7 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->srv = srv;
 	h->addr_var = l->addr_var;
+	h->idempotent_posts = l->idempotent_posts;
 	h->parking = parking_create();
 	h->router = http_router_create(l->routes, l->nroutes, err, errcap);
 	if (!h->router) {
