@@ -103,6 +103,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	srv->auth = auth_create(srv->db);
 	srv->fleet = fleet_start(srv);
 	struct http_listener api = {
+		.name = "api",
 		.addr_var = "RUNOS_HTTP_ADDR",
 		.addr = &srv->cfg.http_addr,
 		.routes = api_routes,

@@ -64,6 +64,9 @@ void api_jobs_cancel(struct request *req);
 /* server/api/audit.c */
 void api_audit_list(struct request *req);
 
+/* server/api/metrics.c */
+void api_metrics(struct request *req);
+
 /* server/api/members.c */
 void api_members_list(struct request *req);
 void api_members_update(struct request *req);

@@ -29,7 +29,7 @@ void db_pool_destroy(struct db_pool *pool);
 bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds) __attribute__((warn_unused_result));
 
 struct db_pool_stats {
-	int size, in_use, connected;
+	int size, in_use, connected, waiting;
 };
 void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
 

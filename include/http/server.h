@@ -15,6 +15,7 @@ struct http_server;
 
 /* One listener: where, which routes, its limits, and TLS. */
 struct http_listener {
+	const char *name;     /* "api", "agent": the listener label of its metrics */
 	const char *addr_var; /* the variable of addr, for messages: "RUNOS_HTTP_ADDR" */
 	const struct listen_addr *addr;
 	const struct route *routes;

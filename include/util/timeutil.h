@@ -12,6 +12,9 @@ int64_t time_now_us(void);
 /* Milliseconds of CLOCK_MONOTONIC: for durations and cache ages only. */
 int64_t time_mono_ms(void);
 
+/* Microseconds of the same monotonic clock. */
+int64_t time_mono_us(void);
+
 /* "2026-11-25T19:00:00Z" (seconds precision, as the API's times). */
 void time_format_rfc3339(int64_t unix_us, char *out, size_t cap);
 

@@ -43,6 +43,7 @@ struct http_server *agent_listener_start(struct server *srv, char *err, size_t e
 	/* The chain: the listener's certificate, then the CA's. */
 	char *chain = xasprintf("%s%s", cert.cert_pem, pki_ca_cert_pem(ca));
 	struct http_listener l = {
+		.name = "agent",
 		.addr_var = "RUNOS_AGENT_ADDR",
 		.addr = &srv->cfg.agent_addr,
 		.routes = agent_routes,

@@ -152,11 +152,14 @@ static const struct output_spec invitation_accepted_output = { "invitationAccept
 static const struct output_spec left_output = { "membershipLeft", FIELDS("left", "defaultAccount",
 									 "remainingAccounts") };
 static const struct output_spec audit_output = { "auditEvents", FIELDS("entries", "nextCursor") };
+static const struct output_spec metrics_output = { "prometheusText", NULL };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The process is running" },
+	{ "GET", "/metrics", api_metrics, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &metrics_output,
+	  "Prometheus metrics (text format)" },
 	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The database answers and migrations are applied" },
 

@@ -39,6 +39,7 @@ struct db_pool {
 	pthread_cond_t released;
 	int size;
 	int in_use;
+	int waiting; /* threads waiting for a connection */
 	struct db_conn *conns;
 };
 
@@ -164,7 +165,10 @@ struct db_conn *db_conn_acquire(struct db_pool *pool)
 	pthread_mutex_lock(&pool->lock);
 	struct db_conn *c;
 	while (!(c = take_free(pool))) {
-		if (pthread_cond_timedwait(&pool->released, &pool->lock, &deadline) == ETIMEDOUT) {
+		pool->waiting++;
+		int waited = pthread_cond_timedwait(&pool->released, &pool->lock, &deadline);
+		pool->waiting--;
+		if (waited == ETIMEDOUT) {
 			pthread_mutex_unlock(&pool->lock);
 			log_warn("database pool exhausted: all %d connections busy for %d ms",
 				 pool->size, ACQUIRE_WAIT_MS);
@@ -213,6 +217,7 @@ void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
 	pthread_mutex_lock(&pool->lock);
 	out->size = pool->size;
 	out->in_use = pool->in_use;
+	out->waiting = pool->waiting;
 	out->connected = 0;
 	for (int i = 0; i < pool->size; i++)
 		out->connected += pool->conns[i].pg && !pool->conns[i].broken;

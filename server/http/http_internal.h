@@ -17,6 +17,7 @@
 
 struct http_server {
 	struct server *srv;
+	const char *name;
 	const char *addr_var;
 	struct http_router *router;
 	struct MHD_Daemon *daemon;
@@ -43,6 +44,7 @@ struct exchange {
 	struct router_match match;
 	enum router_result routed;
 	int64_t started_ms;
+	int64_t started_us; /* monotonic, for the latency metrics */
 	char *body;
 	size_t body_len;
 	bool body_too_large;

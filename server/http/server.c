@@ -30,6 +30,7 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "crypto/seal.h"
+#include "http/metrics.h"
 #include "http_internal.h"
 #include "idalloc/ids.h"
 #include "util/log.h"
@@ -93,6 +94,7 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 	ex->owner = h;
 	ex->conn = conn;
 	ex->started_ms = time_mono_ms();
+	ex->started_us = time_mono_us();
 	snprintf(ex->method, sizeof(ex->method), "%s", method);
 	snprintf(ex->path, sizeof(ex->path), "%s", url);
 	ex->req.server = h->srv;
@@ -222,6 +224,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!ex)
 		return;
 	parking_forget(h->parking, ex);
+	http_metrics_record(h->name, ex->req.route, ex->req.status,
+			    time_mono_us() - ex->started_us);
 	if (log_enabled(LOG_INFO))
 		access_log(ex, toe);
 	http_request_clear_reply(&ex->req);
@@ -279,7 +283,9 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 {
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->srv = srv;
+	h->name = l->name;
 	h->addr_var = l->addr_var;
+	http_metrics_register(l->name, l->routes, l->nroutes);
 	h->idempotent_posts = l->idempotent_posts;
 	h->parking = parking_create();
 	h->router = http_router_create(l->routes, l->nroutes, err, errcap);

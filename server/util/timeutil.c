@@ -20,6 +20,13 @@ int64_t time_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t time_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void to_tm(int64_t unix_us, struct tm *tm)
 {
 	time_t secs = (time_t)(unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000);

@@ -343,6 +343,12 @@ TEST(every_route_answers_its_declared_fields)
 					    "createdAt", "createdBy", NULL },
 		     it_json_get(r.json, "joinTokens.0"), "a join token");
 	it_resp_free(&r);
+	/* Metrics are Prometheus text. */
+	CHECK(find_route("GET", "/metrics") != NULL);
+	r = it_call(srv, "GET", NULL, NULL, "/metrics");
+	CHECK_STATUS(r, 200);
+	CHECK(r.body && strstr(r.body, "# TYPE runosd_http_requests_total counter") != NULL);
+	it_resp_free(&r);
 	/* The installer is a script, not JSON. */
 	CHECK(find_route("GET", "/install.sh") != NULL);
 	r = it_call(srv, "GET", NULL, NULL, "/install.sh?token=%s", join_token);

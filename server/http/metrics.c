@@ -1,0 +1,138 @@
+/* Request metrics (see include/http/metrics.h). A fixed table of series, one
+ * per route of each listener plus one "unmatched" per listener, filled at
+ * start; each request adds to its series with relaxed atomics. */
+#include "http/metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
+
+#define MAX_SERIES 160
+#define STATUS_CLASSES 5 /* 1xx .. 5xx */
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const int64_t bucket_us[] = { 500,    1000,   2500,   5000,    10000,   25000,	50000,
+				     100000, 250000, 500000, 1000000, 2500000, 10000000 };
+#define BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+struct series {
+	const char *listener;
+	const struct route *route; /* NULL: unmatched */
+	atomic_uint_fast64_t by_class[STATUS_CLASSES];
+	atomic_uint_fast64_t buckets[BUCKETS]; /* not cumulative; rendered cumulative */
+	atomic_uint_fast64_t count;
+	atomic_uint_fast64_t sum_us;
+};
+
+static struct series table[MAX_SERIES];
+static atomic_int nseries;
+
+static void add_series(const char *listener, const struct route *route)
+{
+	int i = atomic_fetch_add(&nseries, 1);
+	if (i >= MAX_SERIES) {
+		atomic_fetch_sub(&nseries, 1);
+		return;
+	}
+	table[i].listener = listener;
+	table[i].route = route;
+}
+
+void http_metrics_register(const char *listener, const struct route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		add_series(listener, &routes[i]);
+	add_series(listener, NULL);
+}
+
+static struct series *find(const char *listener, const struct route *route)
+{
+	int n = atomic_load(&nseries);
+	for (int i = 0; i < n; i++)
+		if (table[i].route == route && strcmp(table[i].listener, listener) == 0)
+			return &table[i];
+	return NULL;
+}
+
+void http_metrics_record(const char *listener, const struct route *route, int status,
+			 int64_t duration_us)
+{
+	struct series *s = find(listener, route);
+	if (!s)
+		return;
+	int cls = status / 100 - 1;
+	if (cls >= 0 && cls < STATUS_CLASSES)
+		atomic_fetch_add_explicit(&s->by_class[cls], 1, memory_order_relaxed);
+	size_t b = 0;
+	while (b < BUCKETS && duration_us > bucket_us[b])
+		b++;
+	if (b < BUCKETS)
+		atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->sum_us, (uint_fast64_t)(duration_us > 0 ? duration_us : 0),
+				  memory_order_relaxed);
+}
+
+static void append(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void append(char **text, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = *text ? strlen(*text) : 0;
+	*text = xrealloc(*text, len + (size_t)n + 1);
+	memcpy(*text + len, line, (size_t)n + 1);
+}
+
+/* The labels of a series: listener, route pattern and method. */
+static void labels(const struct series *s, char *out, size_t cap)
+{
+	snprintf(out, cap, "listener=\"%s\",route=\"%s\",method=\"%s\"", s->listener,
+		 s->route ? s->route->pattern : "unmatched", s->route ? s->route->method : "");
+}
+
+void http_metrics_render(char **text)
+{
+	int n = atomic_load(&nseries);
+	char l[256];
+	append(text, "# HELP runosd_http_requests_total Requests answered, by route and status "
+		     "class.\n# TYPE runosd_http_requests_total counter\n");
+	for (int i = 0; i < n; i++) {
+		labels(&table[i], l, sizeof(l));
+		for (int c = 0; c < STATUS_CLASSES; c++)
+			append(text, "runosd_http_requests_total{%s,status=\"%dxx\"} %llu\n", l,
+			       c + 1,
+			       (unsigned long long)atomic_load_explicit(&table[i].by_class[c],
+									memory_order_relaxed));
+	}
+	append(text, "# HELP runosd_http_request_duration_seconds Time from the first byte of a "
+		     "request to its answer.\n"
+		     "# TYPE runosd_http_request_duration_seconds histogram\n");
+	for (int i = 0; i < n; i++) {
+		labels(&table[i], l, sizeof(l));
+		uint64_t cumulative = 0;
+		for (size_t b = 0; b < BUCKETS; b++) {
+			cumulative +=
+				atomic_load_explicit(&table[i].buckets[b], memory_order_relaxed);
+			append(text,
+			       "runosd_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+			       l, (double)bucket_us[b] / 1e6, (unsigned long long)cumulative);
+		}
+		uint64_t count = atomic_load_explicit(&table[i].count, memory_order_relaxed);
+		append(text, "runosd_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+		       l, (unsigned long long)count);
+		append(text, "runosd_http_request_duration_seconds_sum{%s} %.6f\n", l,
+		       (double)atomic_load_explicit(&table[i].sum_us, memory_order_relaxed) / 1e6);
+		append(text, "runosd_http_request_duration_seconds_count{%s} %llu\n", l,
+		       (unsigned long long)count);
+	}
+}
