@@ -31,6 +31,9 @@ struct config {
 	int http_timeout_seconds;
 	int agent_max_connections;
 	int instruction_lease_seconds;
+	int rate_limit_per_minute;
+	int rate_limit_public_per_minute;
+	int rate_limit_login_per_minute;
 	enum log_level log_level;
 	bool log_json;
 	char **cors_origins; /* NULL-terminated */

@@ -15,6 +15,7 @@ struct seal_keyring;
 struct pki_ca;
 struct fleet;
 struct work_runner;
+struct ratelimiter;
 
 struct server {
 	struct config cfg;
@@ -26,6 +27,7 @@ struct server {
 	struct http_server *agent_http; /* the agent listener */
 	struct fleet *fleet;
 	struct work_runner *work;
+	struct ratelimiter *limits; /* API.md §1 rate limits */
 	int64_t started_us;
 };
 

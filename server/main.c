@@ -23,6 +23,7 @@
 #include "http/route.h"
 #include "http/server.h"
 #include "pki/ca_boot.h"
+#include "ratelimit/ratelimit.h"
 #include "runosd.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -101,6 +102,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		return EXIT_BAD_CONFIG;
 	}
 	srv->auth = auth_create(srv->db);
+	srv->limits = ratelimit_create(srv->cfg.redis_url);
 	srv->fleet = fleet_start(srv);
 	struct http_listener api = {
 		.name = "api",
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
 	fleet_stop(srv.fleet);
+	ratelimit_destroy(srv.limits);
 	auth_destroy(srv.auth);
 	pki_ca_destroy(srv.ca);
 	crypto_keyring_destroy(srv.keys);

@@ -79,6 +79,12 @@ uint64_t request_park_wakes(struct request *req, const char *key);
 void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms);
 bool request_stopping(const struct request *req);
 
+/* Takes one request of key under a limit of limit per minute; on refusal
+ * replies 429 rate_limited (Retry-After, retryAfter) and returns false. Sets
+ * RateLimit-Limit and RateLimit-Remaining either way. */
+bool request_rate_limit(struct request *req, const char *key, int limit)
+	__attribute__((warn_unused_result));
+
 /* Adds a response header (value copied). */
 void request_set_header(struct request *req, const char *name, const char *value);
 

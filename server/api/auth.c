@@ -95,6 +95,14 @@ void api_auth_login(struct request *req)
 {
 	const char *email = api_body_string(req, "email");
 	const char *password = api_body_string(req, "password");
+	/* Guessing passwords of one account is slowed wherever it comes from. */
+	char key[300] = "login:";
+	size_t n = strlen(key);
+	for (const char *p = email; *p && n < sizeof(key) - 1; p++)
+		key[n++] = (char)tolower((unsigned char)*p);
+	key[n] = '\0';
+	if (!request_rate_limit(req, key, req->server->cfg.rate_limit_login_per_minute))
+		return;
 
 	struct user user;
 	char hash[PASSWORD_HASH_MAX];

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/hash.h"
 #include "http/server.h"
 #include "http/validate.h"
 #include "http_internal.h"
@@ -44,8 +45,15 @@ static bool authorize(struct exchange *ex)
 {
 	struct request *req = &ex->req;
 	const struct route *route = req->route;
-	if (route->access == ROUTE_PUBLIC)
-		return true;
+	char key[96];
+	if (route->access == ROUTE_PUBLIC) {
+		/* Unauthenticated writes (signup, login, device login, registration)
+		 * per client address; reads (health, metrics, installer) are free. */
+		if (strcmp(ex->method, "POST") != 0)
+			return true;
+		snprintf(key, sizeof(key), "address:%s", req->client_ip);
+		return request_rate_limit(req, key, req->server->cfg.rate_limit_public_per_minute);
+	}
 	if (route->access == ROUTE_AGENT)
 		return http_authorize_agent(ex);
 
@@ -66,6 +74,12 @@ static bool authorize(struct exchange *ex)
 		reply_unauthenticated(req, r);
 		return false;
 	}
+	/* Per token: its hash's first half names it without revealing it. */
+	char hex[2 * 16 + 1];
+	crypto_hex(req->principal.token_hash, 16, hex);
+	snprintf(key, sizeof(key), "token:%s", hex);
+	if (!request_rate_limit(req, key, req->server->cfg.rate_limit_per_minute))
+		return false;
 	bool session_only = route->access == ROUTE_SESSION || route->session_only;
 	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
 		/* Never 403 across tenants: another account does not exist for you. */

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "http_internal.h"
+#include "ratelimit/ratelimit.h"
+#include "runosd.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -107,4 +109,26 @@ void request_park(struct request *req, const char *key, uint64_t wakes, int64_t 
 bool request_stopping(const struct request *req)
 {
 	return atomic_load(&exchange_of(req)->owner->stopping);
+}
+
+bool request_rate_limit(struct request *req, const char *key, int limit)
+{
+	struct ratelimit_result r;
+	ratelimit_take(req->server->limits, key, limit, 60 * 1000, &r);
+	char value[24];
+	snprintf(value, sizeof(value), "%d", r.limit);
+	request_set_header(req, "RateLimit-Limit", value);
+	snprintf(value, sizeof(value), "%d", r.remaining);
+	request_set_header(req, "RateLimit-Remaining", value);
+	if (r.allowed)
+		return true;
+	long long seconds = (r.retry_after_ms + 999) / 1000;
+	if (seconds < 1)
+		seconds = 1;
+	snprintf(value, sizeof(value), "%lld", seconds);
+	request_set_header(req, "Retry-After", value);
+	request_error(req, 429, "rate_limited",
+		      json_pack("{s:I}", "retryAfter", (json_int_t)seconds),
+		      "Too many requests; retry in %lld s", seconds);
+	return false;
 }

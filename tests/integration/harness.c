@@ -255,6 +255,10 @@ static void base_env(struct envlist *e, int http_port, int agent_port, const cha
 	snprintf(buf, sizeof(buf), "RUNOS_MASTER_KEY=%s", it_env.master_key);
 	env_set(e, buf);
 	env_set(e, "RUNOS_DB_WAIT=5");
+	/* Tests share one client address and one Redis: limits only where a test sets them. */
+	env_set(e, "RUNOS_RATE_LIMIT=1000000");
+	env_set(e, "RUNOS_RATE_LIMIT_PUBLIC=1000000");
+	env_set(e, "RUNOS_RATE_LIMIT_LOGIN=1000000");
 	for (const char *const *p = passed; *p; p++) {
 		const char *v = getenv(*p);
 		if (v) {

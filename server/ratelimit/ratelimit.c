@@ -1,0 +1,235 @@
+/* GCRA in Redis or in memory (see include/ratelimit/ratelimit.h).
+ *
+ * State per key: the theoretical arrival time (tat) of the next request.
+ * With T = period / limit and tolerance tau = period - T, a request at now is
+ * allowed when tat - now <= tau, and moves tat to max(tat, now) + T. The
+ * requests left are floor((tau - (tat - now)) / T) after it. */
+#include "ratelimit/ratelimit.h"
+
+#include <hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "util/log.h"
+#include "util/strmap.h"
+#include "util/timeutil.h"
+#include "util/xmalloc.h"
+
+#define SHARDS 32
+#define REDIS_TIMEOUT_MS 50
+#define REDIS_RETRY_MS 1000
+#define PRUNE_ABOVE 10000 /* keys per shard before expired ones are dropped */
+
+/* KEYS[1] key; ARGV[1] T ms, ARGV[2] tau ms. Returns {allowed, remaining,
+ * retry_after_ms}. Redis's own clock, so instances agree. */
+static const char gcra_script[] =
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local T = tonumber(ARGV[1])\n"
+	"local tau = tonumber(ARGV[2])\n"
+	"local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
+	"if tat < now then tat = now end\n"
+	"if tat - now > tau then return {0, 0, tat - now - tau} end\n"
+	"local new_tat = tat + T\n"
+	"redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)\n"
+	"return {1, math.floor((tau - (new_tat - now) + T) / T), 0}\n";
+
+struct shard {
+	pthread_mutex_t lock;
+	struct strmap *tats; /* key → int64_t * (ms, monotonic) */
+};
+
+struct ratelimiter {
+	char *redis_url;
+	struct shard shards[SHARDS];
+	pthread_mutex_t redis_lock;
+	int64_t redis_down_until_ms;
+	bool warned;
+};
+
+static __thread redisContext *thread_redis;
+static __thread const struct ratelimiter *thread_redis_owner;
+
+struct ratelimiter *ratelimit_create(const char *redis_url)
+{
+	struct ratelimiter *rl = xcalloc(1, sizeof(*rl));
+	rl->redis_url = redis_url ? xstrdup(redis_url) : NULL;
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&rl->shards[i].lock, NULL);
+		rl->shards[i].tats = strmap_create();
+	}
+	pthread_mutex_init(&rl->redis_lock, NULL);
+	return rl;
+}
+
+void ratelimit_destroy(struct ratelimiter *rl)
+{
+	if (!rl)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		strmap_destroy(rl->shards[i].tats, free);
+		pthread_mutex_destroy(&rl->shards[i].lock);
+	}
+	pthread_mutex_destroy(&rl->redis_lock);
+	free(rl->redis_url);
+	free(rl);
+}
+
+/* ---- in memory ----------------------------------------------------------- */
+
+struct prune {
+	int64_t now;
+	char **expired;
+	size_t n, cap;
+};
+
+static void collect_expired(void *arg, const char *key, void *value)
+{
+	struct prune *p = arg;
+	if (*(int64_t *)value > p->now)
+		return;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		p->expired = xrealloc(p->expired, p->cap * sizeof(*p->expired));
+	}
+	p->expired[p->n++] = xstrdup(key);
+}
+
+static void prune(struct shard *s, int64_t now)
+{
+	struct prune p = { now, NULL, 0, 0 };
+	strmap_foreach(s->tats, collect_expired, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		free(strmap_remove(s->tats, p.expired[i]));
+		free(p.expired[i]);
+	}
+	free(p.expired);
+}
+
+static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,
+		       struct ratelimit_result *out)
+{
+	struct shard *s = &rl->shards[strmap_hash(key) % SHARDS];
+	int64_t now = time_mono_ms();
+	pthread_mutex_lock(&s->lock);
+	int64_t *tat = strmap_get(s->tats, key);
+	if (!tat) {
+		if (strmap_size(s->tats) > PRUNE_ABOVE)
+			prune(s, now);
+		tat = xmalloc(sizeof(*tat));
+		*tat = now;
+		strmap_put(s->tats, key, tat);
+	}
+	int64_t t = *tat < now ? now : *tat;
+	if (t - now > tau) {
+		out->allowed = false;
+		out->remaining = 0;
+		out->retry_after_ms = t - now - tau;
+	} else {
+		*tat = t + T;
+		out->allowed = true;
+		out->remaining = (int)((tau - (*tat - now) + T) / T);
+		out->retry_after_ms = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- in Redis ------------------------------------------------------------ */
+
+static redisContext *connect_redis(const char *url)
+{
+	struct timeval timeout = { 0, REDIS_TIMEOUT_MS * 1000 };
+	redisContext *c;
+	if (strncmp(url, "unix:", 5) == 0) {
+		c = redisConnectUnixWithTimeout(url + 5, timeout);
+	} else {
+		const char *host = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
+		const char *at = strchr(host, '@');
+		if (at)
+			host = at + 1;
+		char name[256];
+		size_t n = strcspn(host, ":/");
+		snprintf(name, sizeof(name), "%.*s", (int)n, host);
+		int port = host[n] == ':' ? atoi(host + n + 1) : 6379;
+		c = redisConnectWithTimeout(name, port, timeout);
+	}
+	if (c && !c->err && redisSetTimeout(c, timeout) == REDIS_OK)
+		return c;
+	redisFree(c);
+	return NULL;
+}
+
+static bool redis_down(struct ratelimiter *rl)
+{
+	pthread_mutex_lock(&rl->redis_lock);
+	bool down = time_mono_ms() < rl->redis_down_until_ms;
+	pthread_mutex_unlock(&rl->redis_lock);
+	return down;
+}
+
+static void mark_redis(struct ratelimiter *rl, bool up)
+{
+	pthread_mutex_lock(&rl->redis_lock);
+	if (!up) {
+		rl->redis_down_until_ms = time_mono_ms() + REDIS_RETRY_MS;
+		if (!rl->warned)
+			log_warn("Redis does not answer: rate limits are per instance until it "
+				 "does");
+		rl->warned = true;
+	} else if (rl->warned) {
+		log_info("Redis answers again: rate limits are shared");
+		rl->warned = false;
+	}
+	pthread_mutex_unlock(&rl->redis_lock);
+}
+
+static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,
+		       struct ratelimit_result *out)
+{
+	if (thread_redis && thread_redis_owner != rl) {
+		redisFree(thread_redis);
+		thread_redis = NULL;
+	}
+	if (!thread_redis) {
+		thread_redis = connect_redis(rl->redis_url);
+		thread_redis_owner = rl;
+	}
+	if (!thread_redis)
+		return false;
+	redisReply *reply = redisCommand(thread_redis, "EVAL %s 1 %s %lld %lld", gcra_script, key,
+					 (long long)T, (long long)tau);
+	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
+	if (ok) {
+		out->allowed = reply->element[0]->integer == 1;
+		out->remaining = (int)reply->element[1]->integer;
+		out->retry_after_ms = reply->element[2]->integer;
+	}
+	freeReplyObject(reply);
+	if (!ok) {
+		redisFree(thread_redis);
+		thread_redis = NULL;
+	}
+	return ok;
+}
+
+void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t period_ms,
+		    struct ratelimit_result *out)
+{
+	int64_t T = period_ms / (limit > 0 ? limit : 1);
+	if (T < 1)
+		T = 1;
+	int64_t tau = period_ms - T;
+	out->limit = limit;
+	if (rl->redis_url && !redis_down(rl)) {
+		char redis_key[300];
+		snprintf(redis_key, sizeof(redis_key), "runosd:rl:%s", key);
+		bool ok = take_redis(rl, redis_key, T, tau, out);
+		mark_redis(rl, ok);
+		if (ok)
+			return;
+	}
+	take_local(rl, key, T, tau, out);
+}

@@ -1,0 +1,226 @@
+/* Rate limits (API.md §1) with a Redis of the test's own and two server
+ * instances sharing it:
+ *  - per token: the limit is shared by the instances; the request after it
+ *    is 429 rate_limited with Retry-After, RateLimit-* headers on every
+ *    answer, and waiting Retry-After is enough;
+ *  - login attempts per email, and unauthenticated writes per address;
+ *  - Redis killed mid-test: requests keep being served (per-instance limits),
+ *    and the shared limits come back with Redis;
+ *  - without Redis at all: per-instance limits. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TOKEN_LIMIT 60
+#define PUBLIC_LIMIT 8
+#define LOGIN_LIMIT 3
+
+static struct it_server *srv, *srv2;
+static struct it_user owner;
+static int redis_port;
+static pid_t redis_pid;
+
+static pid_t start_redis(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		char port[16];
+		snprintf(port, sizeof(port), "%d", redis_port);
+		int null_fd = open("/dev/null", O_WRONLY);
+		if (null_fd >= 0) {
+			dup2(null_fd, 1);
+			dup2(null_fd, 2);
+		}
+		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+		       "--save", "", "--appendonly", "no", (char *)NULL);
+		_exit(127);
+	}
+	/* Ready when it answers. */
+	for (int i = 0; i < 50; i++) {
+		if (it_shell(it_fmt("redis-cli -p %d ping >/dev/null 2>&1", redis_port)) == 0)
+			break;
+		it_sleep_ms(100);
+	}
+	return pid;
+}
+
+static void stop_redis(void)
+{
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGKILL);
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = 0;
+	}
+}
+
+/* Keys of our limits in Redis. */
+static int redis_keys(void)
+{
+	FILE *p = popen(it_fmt("redis-cli -p %d --scan --pattern 'runosd:rl:*' 2>/dev/null | wc -l",
+			       redis_port),
+			"r");
+	int n = -1;
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+TEST(per_token_shared_by_instances)
+{
+	struct it_key key;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, NULL, &key));
+	int ok = 0;
+	for (int i = 0; i < TOKEN_LIMIT; i++) {
+		struct it_resp r = it_call(i % 2 ? srv2 : srv, "GET", key.token, NULL,
+					   "/%s/clusters", owner.aid);
+		ok += r.status == 200;
+		if (i == 0) {
+			CHECK_STR_EQ(it_header(&r, "RateLimit-Limit"), it_fmt("%d", TOKEN_LIMIT));
+			CHECK_STR_EQ(it_header(&r, "RateLimit-Remaining"),
+				     it_fmt("%d", TOKEN_LIMIT - 1));
+		}
+		it_resp_free(&r);
+	}
+	CHECK_INT_EQ(ok, TOKEN_LIMIT);
+	struct it_resp r = it_call(srv, "GET", key.token, NULL, "/%s/clusters", owner.aid);
+	CHECK_ERROR(r, 429, "rate_limited");
+	CHECK_STR_EQ(it_header(&r, "Retry-After"), "1");
+	CHECK_INT_EQ(json_integer_value(json_object_get(r.json, "retryAfter")), 1);
+	CHECK_STR_EQ(it_header(&r, "RateLimit-Remaining"), "0");
+	it_resp_free(&r);
+	r = it_call(srv2, "GET", key.token, NULL, "/%s/clusters", owner.aid);
+	CHECK_ERROR(r, 429, "rate_limited");
+	it_resp_free(&r);
+	/* Another token is not affected. */
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters", owner.aid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	/* Retry-After honoured: one more is allowed. */
+	it_sleep_ms(1100);
+	r = it_call(srv2, "GET", key.token, NULL, "/%s/clusters", owner.aid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	CHECK(redis_keys() > 0);
+}
+
+static long login(const struct it_server *s, const char *email, const char *password)
+{
+	struct it_resp r = it_call(
+		s, "POST", NULL, it_fmt("{\"email\":\"%s\",\"password\":\"%s\"}", email, password),
+		"/auth/login");
+	long status = r.status;
+	if (status == 429)
+		CHECK_STR_EQ(it_json_str(r.json, "code"), "rate_limited");
+	it_resp_free(&r);
+	return status;
+}
+
+TEST(logins_per_email_and_writes_per_address)
+{
+	/* The signup in setup used one of the address's writes. */
+	for (int i = 0; i < LOGIN_LIMIT; i++)
+		CHECK_INT_EQ(login(i % 2 ? srv2 : srv, owner.email, "wrong password!"), 401);
+	/* The right password does not help now: the email's attempts are used. */
+	CHECK_INT_EQ(login(srv, owner.email, owner.password), 429);
+	/* Other emails, from the same address, until the address's limit. */
+	int used = 1 + LOGIN_LIMIT + 1;
+	for (int i = used; i < PUBLIC_LIMIT; i++)
+		CHECK_INT_EQ(login(srv2, it_fmt("nobody%d@example.com", i), "wrong password!"),
+			     401);
+	CHECK_INT_EQ(login(srv, "someone-else@example.com", "wrong password!"), 429);
+	/* Reads stay free. */
+	struct it_resp r = it_call(srv, "GET", NULL, NULL, "/healthz");
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+}
+
+TEST(redis_dies_and_returns)
+{
+	struct it_key key;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, NULL, &key));
+	stop_redis();
+	for (int i = 0; i < 10; i++) {
+		struct it_resp r = it_call(i % 2 ? srv2 : srv, "GET", key.token, NULL,
+					   "/%s/clusters", owner.aid);
+		CHECK_STATUS(r, 200);
+		it_resp_free(&r);
+	}
+	redis_pid = start_redis();
+	REQUIRE(redis_pid > 0);
+	CHECK_INT_EQ(redis_keys(), 0);
+	/* Within a second or so both instances use it again. */
+	it_sleep_ms(1200);
+	struct it_key fresh;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, NULL, &fresh));
+	for (int i = 0; i < 4; i++) {
+		struct it_resp r = it_call(i % 2 ? srv2 : srv, "GET", fresh.token, NULL,
+					   "/%s/clusters", owner.aid);
+		CHECK_STATUS(r, 200);
+		if (i == 3)
+			CHECK_STR_EQ(it_header(&r, "RateLimit-Remaining"),
+				     it_fmt("%d", TOKEN_LIMIT - 4));
+		it_resp_free(&r);
+	}
+	CHECK(redis_keys() > 0);
+}
+
+TEST(without_redis)
+{
+	const char *env[] = { "RUNOS_REDIS_URL", "RUNOS_RATE_LIMIT=10", NULL };
+	struct it_server *alone = it_server_start("ratelimit-alone", env);
+	REQUIRE(alone != NULL);
+	int ok = 0;
+	for (int i = 0; i < 11; i++) {
+		struct it_resp r =
+			it_call(alone, "GET", owner.token, NULL, "/%s/clusters", owner.aid);
+		ok += r.status == 200;
+		if (i == 10)
+			CHECK_ERROR(r, 429, "rate_limited");
+		it_resp_free(&r);
+	}
+	CHECK_INT_EQ(ok, 10);
+	CHECK_INT_EQ(it_server_stop(alone), 0);
+}
+
+int main(void)
+{
+	if (!it_init("it_ratelimit")) {
+		test_failed++;
+		return it_finish("it_ratelimit");
+	}
+	redis_port = 20000 + (int)(getpid() % 20000);
+	redis_pid = start_redis();
+	char url[96], token_limit[48], public_limit[48], login_limit[48];
+	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
+	snprintf(token_limit, sizeof(token_limit), "RUNOS_RATE_LIMIT=%d", TOKEN_LIMIT);
+	snprintf(public_limit, sizeof(public_limit), "RUNOS_RATE_LIMIT_PUBLIC=%d", PUBLIC_LIMIT);
+	snprintf(login_limit, sizeof(login_limit), "RUNOS_RATE_LIMIT_LOGIN=%d", LOGIN_LIMIT);
+	const char *env[] = { url, token_limit, public_limit, login_limit, NULL };
+	srv = it_server_start("ratelimit", env);
+	srv2 = it_server_start("ratelimit-second", env);
+	if (!srv || !srv2 || redis_pid <= 0 || !it_signup(srv, &owner)) {
+		test_failed++;
+		fprintf(stderr, "FAIL it_ratelimit: no servers, Redis or user\n");
+		stop_redis();
+		return it_finish("it_ratelimit");
+	}
+	RUN(per_token_shared_by_instances);
+	RUN(logins_per_email_and_writes_per_address);
+	RUN(redis_dies_and_returns);
+	RUN(without_redis);
+	CHECK_INT_EQ(it_server_stop(srv2), 0);
+	CHECK_INT_EQ(it_server_stop(srv), 0);
+	stop_redis();
+	return it_finish("it_ratelimit");
+}
