@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +30,28 @@ static struct it_user owner;
 static int redis_port;
 static pid_t redis_pid;
 
+static bool redis_answers(void)
+{
+	return it_shell(it_fmt("redis-cli -p %d ping 2>/dev/null | grep -q PONG", redis_port)) == 0;
+}
+
+/* A free port of 127.0.0.1 (the kernel's choice). */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Starts redis-server on redis_port; 0 when it does not answer in 5 s. */
 static pid_t start_redis(void)
 {
 	pid_t pid = fork();
@@ -43,13 +68,14 @@ static pid_t start_redis(void)
 		       "--save", "", "--appendonly", "no", (char *)NULL);
 		_exit(127);
 	}
-	/* Ready when it answers. */
 	for (int i = 0; i < 50; i++) {
-		if (it_shell(it_fmt("redis-cli -p %d ping >/dev/null 2>&1", redis_port)) == 0)
-			break;
+		if (redis_answers())
+			return pid;
 		it_sleep_ms(100);
 	}
-	return pid;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return 0;
 }
 
 static void stop_redis(void)
@@ -199,7 +225,7 @@ int main(void)
 		test_failed++;
 		return it_finish("it_ratelimit");
 	}
-	redis_port = 20000 + (int)(getpid() % 20000);
+	redis_port = free_port();
 	redis_pid = start_redis();
 	char url[96], token_limit[48], public_limit[48], login_limit[48];
 	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
