@@ -67,6 +67,10 @@ void api_audit_list(struct request *req);
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 
+/* server/api/mfa.c */
+void api_mfa_totp_setup(struct request *req);
+void api_mfa_totp_verify(struct request *req);
+
 /* server/api/members.c */
 void api_members_list(struct request *req);
 void api_members_update(struct request *req);

@@ -51,4 +51,24 @@ enum db_result db_users_update(struct db_pool *db, const char *uid, const char *
 			       const char *password_hash, const char *keep_session_id,
 			       struct user *out) __attribute__((warn_unused_result));
 
+/* TOTP (sealed secrets; see auth/totp.h). A new secret waits, pending, for
+ * its first code. */
+enum db_result db_users_totp_set_pending(struct db_pool *db, const char *uid, const char *sealed)
+	__attribute__((warn_unused_result));
+
+/* The sealed pending and enabled secrets (either may come back NULL; free
+ * both). */
+enum db_result db_users_totp_get(struct db_pool *db, const char *uid, char **pending, char **secret)
+	__attribute__((warn_unused_result));
+
+/* The pending secret becomes the enabled one, step its first used step.
+ * DB_NOT_FOUND: nothing pending. */
+enum db_result db_users_totp_enable(struct db_pool *db, const char *uid, int64_t step)
+	__attribute__((warn_unused_result));
+
+/* Uses a step of the enabled secret: DB_CONFLICT when it (or a later one)
+ * was used already. */
+enum db_result db_users_totp_use(struct db_pool *db, const char *uid, int64_t step)
+	__attribute__((warn_unused_result));
+
 #endif

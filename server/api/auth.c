@@ -7,6 +7,7 @@
 
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/mfa.h"
 #include "auth/password.h"
 #include "db/sessions_store.h"
 #include "db/users_store.h"
@@ -129,6 +130,8 @@ void api_auth_login(struct request *req)
 			      "This account needs a TOTP code (totp)");
 		return;
 	}
+	if (user.mfa_enabled && !api_mfa_check_login(req, user.uid, api_body_string(req, "totp")))
+		return;
 
 	char token[TOKEN_LEN + 1];
 	uint8_t token_hash[CRYPTO_SHA256_LEN];

@@ -83,6 +83,10 @@ static const struct field_spec member_update_input[] = {
 	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role" },
 	{ 0 },
 };
+static const struct field_spec totp_verify_input[] = {
+	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -153,6 +157,8 @@ static const struct output_spec left_output = { "membershipLeft", FIELDS("left",
 									 "remainingAccounts") };
 static const struct output_spec audit_output = { "auditEvents", FIELDS("entries", "nextCursor") };
 static const struct output_spec metrics_output = { "prometheusText", NULL };
+static const struct output_spec totp_setup_output = { "totpSecret",
+						      FIELDS("secret", "otpauthUrl") };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -174,6 +180,10 @@ const struct route api_routes[] = {
 	  "The caller's user" },
 	{ "PATCH", "/user", api_user_update, ROUTE_SESSION, ROLE_NONE, false, user_update_input,
 	  &user_output, "Rename, or change the password (revokes other sessions)" },
+	{ "POST", "/user/mfa/totp", api_mfa_totp_setup, ROUTE_SESSION, ROLE_NONE, false, no_input,
+	  &totp_setup_output, "A new TOTP secret (pending until a code is verified)" },
+	{ "POST", "/user/mfa/totp/verify", api_mfa_totp_verify, ROUTE_SESSION, ROLE_NONE, false,
+	  totp_verify_input, &no_body, "Verify a code of the pending secret: MFA on" },
 	{ "GET", "/user/accounts", api_accounts_list, ROUTE_USER, ROLE_NONE, false, no_input,
 	  &accounts_output, "Accounts of the caller" },
 	{ "POST", "/user/accounts", api_accounts_create, ROUTE_SESSION, ROLE_NONE, false,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "util/xmalloc.h"
 
 #define USER_COLUMNS "uid, email, name, mfa_enabled, " DB_US("created_at") ", password_hash"
 
@@ -123,4 +124,73 @@ enum db_result db_users_update(struct db_pool *db, const char *uid, const char *
 {
 	struct update_args args = { uid, name, password_hash, keep_session_id, out };
 	return db_transaction(db, update_tx, &args);
+}
+
+static const struct db_stmt stmt_totp_pending = {
+	"users_totp_pending", "UPDATE users SET totp_pending = $2 WHERE uid = $1 RETURNING uid"
+};
+static const struct db_stmt stmt_totp_get = {
+	"users_totp_get", "SELECT totp_pending, totp_secret FROM users WHERE uid = $1"
+};
+static const struct db_stmt stmt_totp_enable = {
+	"users_totp_enable",
+	"UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, mfa_enabled = true,"
+	" totp_last_step = $2, updated_at = now() WHERE uid = $1 AND totp_pending IS NOT NULL"
+	" RETURNING uid"
+};
+/* Single use: only a step after the last one used. */
+static const struct db_stmt stmt_totp_use = { "users_totp_use",
+					      "UPDATE users SET totp_last_step = $2 WHERE uid = $1"
+					      " AND totp_last_step < $2 RETURNING uid" };
+
+static enum db_result one_row(enum db_result r, PGresult **resp, enum db_result none)
+{
+	if (r != DB_OK)
+		return r;
+	r = PQntuples(*resp) == 1 ? DB_OK : none;
+	PQclear(*resp);
+	return r;
+}
+
+enum db_result db_users_totp_set_pending(struct db_pool *db, const char *uid, const char *sealed)
+{
+	const char *params[] = { uid, sealed };
+	PGresult *res;
+	return one_row(db_query(db, &stmt_totp_pending, 2, params, &res), &res, DB_NOT_FOUND);
+}
+
+enum db_result db_users_totp_get(struct db_pool *db, const char *uid, char **pending, char **secret)
+{
+	*pending = *secret = NULL;
+	const char *params[] = { uid };
+	PGresult *res;
+	enum db_result r = db_query(db, &stmt_totp_get, 1, params, &res);
+	if (r != DB_OK)
+		return r;
+	if (PQntuples(res) == 1) {
+		if (!PQgetisnull(res, 0, 0))
+			*pending = xstrdup(PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			*secret = xstrdup(PQgetvalue(res, 0, 1));
+	} else {
+		r = DB_NOT_FOUND;
+	}
+	PQclear(res);
+	return r;
+}
+
+enum db_result db_users_totp_enable(struct db_pool *db, const char *uid, int64_t step)
+{
+	char step_buf[24];
+	const char *params[] = { uid, db_int64_param(step, step_buf) };
+	PGresult *res;
+	return one_row(db_query(db, &stmt_totp_enable, 2, params, &res), &res, DB_NOT_FOUND);
+}
+
+enum db_result db_users_totp_use(struct db_pool *db, const char *uid, int64_t step)
+{
+	char step_buf[24];
+	const char *params[] = { uid, db_int64_param(step, step_buf) };
+	PGresult *res;
+	return one_row(db_query(db, &stmt_totp_use, 2, params, &res), &res, DB_CONFLICT);
 }

@@ -122,13 +122,28 @@ static bool method_has_body(const char *method)
 	       strcmp(method, "PATCH") == 0;
 }
 
+/* Checks the body against the route's input schema; on failure replies 400. */
+static bool validate(struct request *req)
+{
+	struct validation_error verr;
+	if (!http_validate_body(req->route->input, req->body, &verr)) {
+		request_error(req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
+			      verr.message);
+		return false;
+	}
+	return true;
+}
+
 /* Parses and validates the body; on failure the error reply is set. */
 static bool read_body(struct exchange *ex)
 {
 	struct request *req = &ex->req;
-	if (!method_has_body(ex->method) || ex->body_len == 0) {
+	if (!method_has_body(ex->method))
+		return (req->body = json_object()) != NULL;
+	if (ex->body_len == 0) {
+		/* No body is an empty object: its required members are missing. */
 		req->body = json_object();
-		return true;
+		return validate(req);
 	}
 	const char *type = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -153,13 +168,7 @@ static bool read_body(struct exchange *ex)
 			      "The body must be a JSON object");
 		return false;
 	}
-	struct validation_error verr;
-	if (!http_validate_body(req->route->input, req->body, &verr)) {
-		request_error(req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
-			      verr.message);
-		return false;
-	}
-	return true;
+	return validate(req);
 }
 
 static void answer_options(struct exchange *ex)

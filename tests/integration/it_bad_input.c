@@ -216,6 +216,29 @@ TEST(json_and_schema)
 	it_resp_free(&r);
 }
 
+/* A write without a body is an empty object: its required members are
+ * missing (400), never a handler run on nothing. */
+TEST(missing_body)
+{
+	static const struct {
+		const char *method, *path, *field;
+	} writes[] = {
+		{ "POST", "/%s/clusters", "name" },
+		{ "POST", "/%s/api-keys", "name" },
+		{ "POST", "/%s/invitations", "email" },
+	};
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		struct it_resp r = it_call(srv, writes[i].method, alice.token, NULL, writes[i].path,
+					   alice.aid);
+		CHECK_ERROR(r, 400, "validation.required");
+		CHECK_STR_EQ(it_json_str(r.json, "field"), writes[i].field);
+		it_resp_free(&r);
+	}
+	struct it_resp r = it_call(srv, "POST", NULL, NULL, "/auth/login");
+	CHECK_ERROR(r, 400, "validation.required");
+	it_resp_free(&r);
+}
+
 TEST(profile_values)
 {
 	const struct bad_body bad[] = {
@@ -702,6 +725,7 @@ int main(void)
 	RUN(routing);
 	RUN(body_size);
 	RUN(json_and_schema);
+	RUN(missing_body);
 	RUN(profile_values);
 	RUN(media_type);
 	RUN(tokens);

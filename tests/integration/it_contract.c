@@ -269,6 +269,9 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step("PATCH", "/user", user.token, "{\"name\":\"Contract\"}", 200);
 	it_resp_free(&r);
+	r = step("POST", "/user/mfa/totp", user.token, NULL, 200);
+	it_resp_free(&r);
+	step_refused("POST", "/user/mfa/totp/verify", user.token, 400, "validation.required");
 	r = step("GET", "/user/accounts", user.token, NULL, 200);
 	it_resp_free(&r);
 	r = step("POST", "/user/accounts", user.token, "{\"name\":\"Second\"}", 201);
