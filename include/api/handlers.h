@@ -67,6 +67,11 @@ void api_audit_list(struct request *req);
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 
+/* server/api/device.c */
+void api_device_initiate(struct request *req);
+void api_device_approve(struct request *req);
+void api_device_poll(struct request *req);
+
 /* server/api/mfa.c */
 void api_mfa_totp_setup(struct request *req);
 void api_mfa_totp_verify(struct request *req);

@@ -17,6 +17,7 @@ enum token_kind {
 	TOKEN_PAT,     /* rnp_ */
 	TOKEN_JOIN,    /* rnj_ */
 	TOKEN_INVITE,  /* rni_ */
+	TOKEN_DEVICE,  /* rnd_: CLI device login */
 };
 
 #define TOKEN_LEN 53

@@ -87,6 +87,17 @@ static const struct field_spec totp_verify_input[] = {
 	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret" },
 	{ 0 },
 };
+static const struct field_spec device_approve_input[] = {
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ "aid", FIELD_STRING, true, 1, 16, NULL, "the account the CLI will act in" },
+	{ 0 },
+};
+static const struct field_spec device_poll_input[] = {
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -159,6 +170,11 @@ static const struct output_spec audit_output = { "auditEvents", FIELDS("entries"
 static const struct output_spec metrics_output = { "prometheusText", NULL };
 static const struct output_spec totp_setup_output = { "totpSecret",
 						      FIELDS("secret", "otpauthUrl") };
+static const struct output_spec device_output = {
+	"deviceLogin", FIELDS("deviceId", "token", "expiresAt", "verificationUrl")
+};
+/* {success:false, error} or {success:true, accessToken, accountId} */
+static const struct output_spec device_poll_output = { "devicePoll", NULL };
 static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
@@ -176,6 +192,12 @@ const struct route api_routes[] = {
 	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input,
 	  &no_body, "Revoke the session used" },
 
+	{ "POST", "/auth/device/initiate", api_device_initiate, ROUTE_PUBLIC, ROLE_NONE, false,
+	  no_input, &device_output, "CLI device login: start" },
+	{ "POST", "/auth/device/approve", api_device_approve, ROUTE_SESSION, ROLE_NONE, false,
+	  device_approve_input, &no_body, "Approve a device login for an account" },
+	{ "POST", "/auth/device/poll", api_device_poll, ROUTE_PUBLIC, ROLE_NONE, false,
+	  device_poll_input, &device_poll_output, "CLI device login: the API key, once approved" },
 	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, &user_output,
 	  "The caller's user" },
 	{ "PATCH", "/user", api_user_update, ROUTE_SESSION, ROLE_NONE, false, user_update_input,

@@ -14,10 +14,8 @@ static const struct {
 	enum token_kind kind;
 	const char *prefix;
 } prefixes[] = {
-	{ TOKEN_SESSION, "rns_" },
-	{ TOKEN_PAT, "rnp_" },
-	{ TOKEN_JOIN, "rnj_" },
-	{ TOKEN_INVITE, "rni_" },
+	{ TOKEN_SESSION, "rns_" }, { TOKEN_PAT, "rnp_" },    { TOKEN_JOIN, "rnj_" },
+	{ TOKEN_INVITE, "rni_" },  { TOKEN_DEVICE, "rnd_" },
 };
 
 /* CRC-32 (IEEE, as zlib's): speed is irrelevant for 47 bytes. */

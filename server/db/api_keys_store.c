@@ -70,9 +70,9 @@ static enum db_result one_key(enum db_result r, PGresult **resp, struct api_key 
 	return r;
 }
 
-enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
-				  const uint8_t hash[CRYPTO_SHA256_LEN],
-				  const struct audit_actor *actor)
+enum db_result db_api_key_insert(struct db_conn *c, struct api_key *key,
+				 const uint8_t hash[CRYPTO_SHA256_LEN],
+				 const struct audit_actor *actor)
 {
 	char hash_buf[DB_HASH_PARAM_LEN], expires_buf[24];
 	const char *params[] = { key->id,
@@ -84,9 +84,30 @@ enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
 				 auth_role_name(key->role),
 				 db_int64_param(key->expires_us, expires_buf) };
 	PGresult *res;
-	return one_key(db_query_audited(db, &stmt_insert, 8, params, &res, key->aid, actor,
-					"api_key.create", "api_key", key->id),
-		       &res, key);
+	enum db_result r = one_key(db_exec(c, &stmt_insert, 8, params, &res), &res, key);
+	return r == DB_OK
+		       ? db_audit_insert(c, key->aid, actor, "api_key.create", "api_key", key->id)
+		       : r;
+}
+
+struct create_args {
+	struct api_key *key;
+	const uint8_t *hash;
+	const struct audit_actor *actor;
+};
+
+static enum db_result create_tx(struct db_conn *c, void *arg)
+{
+	struct create_args *a = arg;
+	return db_api_key_insert(c, a->key, a->hash, a->actor);
+}
+
+enum db_result db_api_keys_create(struct db_pool *db, struct api_key *key,
+				  const uint8_t hash[CRYPTO_SHA256_LEN],
+				  const struct audit_actor *actor)
+{
+	struct create_args args = { key, hash, actor };
+	return db_transaction(db, create_tx, &args);
 }
 
 enum db_result db_api_keys_list(struct db_pool *db, const char *aid, int64_t after_us,

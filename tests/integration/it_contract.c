@@ -269,6 +269,24 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step("PATCH", "/user", user.token, "{\"name\":\"Contract\"}", 200);
 	it_resp_free(&r);
+	/* Device login: initiate (declared fields), approve, poll (two shapes). */
+	r = step("POST", "/auth/device/initiate", NULL, NULL, 200);
+	char device_body[256];
+	snprintf(device_body, sizeof(device_body), "{\"deviceId\":\"%s\",\"token\":\"%s\"",
+		 it_json_str(r.json, "deviceId") ?: "", it_json_str(r.json, "token") ?: "");
+	it_resp_free(&r);
+	CHECK(find_route("POST", "/auth/device/poll") != NULL);
+	r = it_call(srv, "POST", NULL, it_fmt("%s}", device_body), "/auth/device/poll");
+	CHECK_STATUS(r, 200);
+	check_object((const char *const[]){ "success", "error", NULL }, r.json, "a pending poll");
+	it_resp_free(&r);
+	r = step("POST", "/auth/device/approve", user.token,
+		 it_fmt("%s,\"aid\":\"%s\"}", device_body, user.aid), 204);
+	it_resp_free(&r);
+	r = it_call(srv, "POST", NULL, it_fmt("%s}", device_body), "/auth/device/poll");
+	check_object((const char *const[]){ "success", "accessToken", "accountId", NULL }, r.json,
+		     "an approved poll");
+	it_resp_free(&r);
 	r = step("POST", "/user/mfa/totp", user.token, NULL, 200);
 	it_resp_free(&r);
 	step_refused("POST", "/user/mfa/totp/verify", user.token, 400, "validation.required");
