@@ -107,6 +107,7 @@ enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
  * (api_keys_store.c; device logins). */
 struct api_key;
 enum db_result db_api_key_insert(struct db_conn *conn, struct api_key *key, const uint8_t hash[32],
-				 const struct audit_actor *actor) __attribute__((warn_unused_result));
+				 const struct audit_actor *actor)
+	__attribute__((warn_unused_result));
 
 #endif
