@@ -21,6 +21,7 @@ struct member {
 	char name[256];
 	enum role role;
 	int64_t joined_us;
+	int version; /* ETag */
 };
 
 enum member_refusal {
@@ -37,19 +38,19 @@ enum db_result db_members_list(struct db_pool *db, const char *aid, int64_t afte
 			       const char *after_uid, int limit, struct member **out, size_t *n)
 	__attribute__((warn_unused_result));
 
-/* Changes uid's role; by is the caller's role in the account. *out is the
- * member after the change. */
+/* Changes uid's role; by is the caller's role in the account; if_version != 0:
+ * only at that version, else DB_CONFLICT. *out is the member after the change. */
 enum db_result db_members_set_role(struct db_pool *db, const char *aid, const char *uid,
-				   enum role role, enum role by, const struct audit_actor *actor,
-				   struct member *out, enum member_refusal *why)
-	__attribute__((warn_unused_result));
+				   enum role role, enum role by, int if_version,
+				   const struct audit_actor *actor, struct member *out,
+				   enum member_refusal *why) __attribute__((warn_unused_result));
 
 /* Removes uid from the account (also the caller leaving: by = own role). When
  * it was uid's default account, the oldest remaining membership becomes the
  * default; its aid goes to default_aid ("" when none is left), the number of
  * remaining memberships to *remaining. */
 enum db_result db_members_remove(struct db_pool *db, const char *aid, const char *uid, enum role by,
-				 const struct audit_actor *actor,
+				 int if_version, const struct audit_actor *actor,
 				 char default_aid[IDALLOC_SHORT_ID_LEN + 1], int *remaining,
 				 enum member_refusal *why) __attribute__((warn_unused_result));
 

@@ -18,6 +18,7 @@ struct user {
 	char email[255];
 	char name[256];
 	bool mfa_enabled;
+	int version; /* ETag */
 	int64_t created_us;
 };
 

@@ -8,6 +8,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "auth/auth.h"
+#include "crypto/hash.h"
 #include "db/jobs_store.h"
 #include "runosd.h"
 
@@ -71,12 +72,28 @@ static bool load_job(struct request *req, enum role min_role, struct job *out)
 	return true;
 }
 
+/* Jobs change without versions (agents move them): their ETag is a digest of
+ * what they look like now. */
+static void set_digest_etag(struct request *req, const json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	uint8_t digest[CRYPTO_SHA256_LEN];
+	crypto_sha256(text, strlen(text), digest);
+	free(text);
+	char hex[17], etag[24];
+	crypto_hex(digest, 8, hex);
+	snprintf(etag, sizeof(etag), "\"%s\"", hex);
+	request_set_header(req, "ETag", etag);
+}
+
 void api_jobs_get(struct request *req)
 {
 	struct job j;
 	if (!load_job(req, ROLE_VIEWER, &j))
 		return;
-	request_reply(req, 200, job_to_json(&j));
+	json_t *body = job_to_json(&j);
+	set_digest_etag(req, body);
+	request_reply(req, 200, body);
 	db_job_finish(&j);
 }
 

@@ -95,7 +95,8 @@ void api_members_list(struct request *req)
 void api_members_update(struct request *req)
 {
 	const char *uid = path_uid(req);
-	if (!uid)
+	int if_version;
+	if (!uid || !api_if_match(req, &if_version))
 		return;
 	enum role role;
 	if (!auth_role_parse(api_body_string(req, "accountRole"), &role))
@@ -103,32 +104,35 @@ void api_members_update(struct request *req)
 	struct member m;
 	enum member_refusal why;
 	struct audit_actor actor = api_actor(req);
-	enum db_result r = db_members_set_role(req->server->db, request_param(req, "aid"), uid,
-					       role, req->principal.role_in_aid, &actor, &m, &why);
+	enum db_result r =
+		db_members_set_role(req->server->db, request_param(req, "aid"), uid, role,
+				    req->principal.role_in_aid, if_version, &actor, &m, &why);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "member", uid);
+		api_reply_write_error(req, r, "member", uid);
 		return;
 	}
 	if (refused(req, why, uid))
 		return;
 	auth_forget_user(req->server->auth, uid);
+	api_set_etag(req, m.version);
 	request_reply(req, 200, member_to_json(&m));
 }
 
 void api_members_delete(struct request *req)
 {
 	const char *uid = path_uid(req);
-	if (!uid)
+	int if_version;
+	if (!uid || !api_if_match(req, &if_version))
 		return;
 	char default_aid[IDALLOC_SHORT_ID_LEN + 1];
 	int remaining;
 	enum member_refusal why;
 	struct audit_actor actor = api_actor(req);
 	enum db_result r = db_members_remove(req->server->db, request_param(req, "aid"), uid,
-					     req->principal.role_in_aid, &actor, default_aid,
-					     &remaining, &why);
+					     req->principal.role_in_aid, if_version, &actor,
+					     default_aid, &remaining, &why);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "member", uid);
+		api_reply_write_error(req, r, "member", uid);
 		return;
 	}
 	if (refused(req, why, uid))
@@ -146,7 +150,7 @@ void api_membership_leave(struct request *req)
 	struct audit_actor actor = api_actor(req);
 	/* Leaving is removing oneself with one's own role: an owner may. */
 	enum db_result r = db_members_remove(req->server->db, aid, req->principal.uid, ROLE_OWNER,
-					     &actor, default_aid, &remaining, &why);
+					     0, &actor, default_aid, &remaining, &why);
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "member", NULL);
 		return;

@@ -12,6 +12,7 @@ void api_user_get(struct request *req)
 		api_reply_db_error(req, r, "user", req->principal.uid);
 		return;
 	}
+	api_set_etag(req, user.version);
 	request_reply(req, 200, api_user_to_json(&user));
 }
 
@@ -20,6 +21,9 @@ void api_user_update(struct request *req)
 	const char *name = api_body_string(req, "name");
 	const char *password = api_body_string(req, "password");
 	const char *current = api_body_string(req, "currentPassword");
+	int if_version;
+	if (!api_if_match(req, &if_version))
+		return;
 
 	if (password && !current) {
 		request_error(req, 400, "validation.required",
@@ -35,6 +39,10 @@ void api_user_update(struct request *req)
 	enum db_result r = db_users_get(req->server->db, req->principal.uid, &user, stored);
 	if (r != DB_OK) {
 		api_reply_db_error(req, r, "user", req->principal.uid);
+		return;
+	}
+	if (if_version != 0 && if_version != user.version) {
+		api_reply_write_error(req, DB_CONFLICT, "user", req->principal.uid);
 		return;
 	}
 	if (current && !auth_password_verify(current, stored)) {
@@ -58,5 +66,6 @@ void api_user_update(struct request *req)
 	 * instance's cache now (other instances within AUTH_CACHE_TTL_MS). */
 	if (password)
 		auth_forget_user(req->server->auth, req->principal.uid);
+	api_set_etag(req, user.version);
 	request_reply(req, 200, api_user_to_json(&user));
 }

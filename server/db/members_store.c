@@ -9,7 +9,7 @@
 #include "db_internal.h"
 #include "util/xmalloc.h"
 
-#define MEMBER_COLUMNS "m.uid, u.email, u.name, m.role, " DB_US("m.joined_at")
+#define MEMBER_COLUMNS "m.uid, u.email, u.name, m.role, " DB_US("m.joined_at") ", m.version"
 
 static const struct db_stmt stmt_list = { "members_list",
 					  "SELECT " MEMBER_COLUMNS
@@ -27,7 +27,8 @@ static const struct db_stmt stmt_get = { "members_get",
 					 " FROM memberships m JOIN users u ON u.uid = m.uid"
 					 " WHERE m.aid = $1 AND m.uid = $2" };
 static const struct db_stmt stmt_set_role = {
-	"members_set_role", "UPDATE memberships SET role = $3 WHERE aid = $1 AND uid = $2"
+	"members_set_role",
+	"UPDATE memberships SET role = $3, version = version + 1 WHERE aid = $1 AND uid = $2"
 };
 static const struct db_stmt stmt_remove = {
 	"members_remove", "DELETE FROM memberships WHERE aid = $1 AND uid = $2 RETURNING is_default"
@@ -71,6 +72,7 @@ static void read_member(const PGresult *res, int row, struct member *m)
 	if (!auth_role_parse(PQgetvalue(res, row, 3), &m->role))
 		m->role = ROLE_NONE;
 	m->joined_us = db_get_int64(res, row, 4);
+	m->version = (int)db_get_int64(res, row, 5);
 }
 
 enum db_result db_members_list(struct db_pool *db, const char *aid, int64_t after_us,
@@ -110,7 +112,7 @@ static enum db_result lock_and_get(struct db_conn *c, const char *aid, const cha
 		return DB_CONFLICT;
 	}
 	read_member(res, 0, m);
-	*owners = (int)db_get_int64(res, 0, 5);
+	*owners = (int)db_get_int64(res, 0, 6);
 	PQclear(res);
 	return DB_OK;
 }
@@ -130,6 +132,7 @@ static enum member_refusal owner_rules(const struct member *m, enum role role, e
 struct change_args {
 	const char *aid, *uid;
 	enum role role, by;
+	int if_version;
 	const struct audit_actor *actor;
 	struct member *out;
 	char *default_aid;
@@ -144,21 +147,25 @@ static enum db_result set_role_tx(struct db_conn *c, void *arg)
 	enum db_result r = lock_and_get(c, a->aid, a->uid, a->out, &owners, a->why);
 	if (r != DB_OK)
 		return r;
+	if (a->if_version && a->if_version != a->out->version)
+		return DB_CONFLICT; /* 412: changed since the caller's ETag */
 	if ((*a->why = owner_rules(a->out, a->role, a->by, owners)) != MEMBER_OK)
 		return DB_CONFLICT;
 	const char *params[] = { a->aid, a->uid, auth_role_name(a->role) };
 	if ((r = db_exec(c, &stmt_set_role, 3, params, NULL)) != DB_OK)
 		return r;
 	a->out->role = a->role;
+	a->out->version++;
 	return db_audit_insert(c, a->aid, a->actor, "member.role", "user", a->uid);
 }
 
 enum db_result db_members_set_role(struct db_pool *db, const char *aid, const char *uid,
-				   enum role role, enum role by, const struct audit_actor *actor,
-				   struct member *out, enum member_refusal *why)
+				   enum role role, enum role by, int if_version,
+				   const struct audit_actor *actor, struct member *out,
+				   enum member_refusal *why)
 {
 	*why = MEMBER_OK;
-	struct change_args args = { aid, uid, role, by, actor, out, NULL, NULL, why };
+	struct change_args args = { aid, uid, role, by, if_version, actor, out, NULL, NULL, why };
 	enum db_result r = db_transaction(db, set_role_tx, &args);
 	return r == DB_CONFLICT && *why != MEMBER_OK ? DB_OK : r;
 }
@@ -171,6 +178,8 @@ static enum db_result remove_tx(struct db_conn *c, void *arg)
 	enum db_result r = lock_and_get(c, a->aid, a->uid, &m, &owners, a->why);
 	if (r != DB_OK)
 		return r;
+	if (a->if_version && a->if_version != m.version)
+		return DB_CONFLICT;
 	if ((*a->why = owner_rules(&m, ROLE_NONE, a->by, owners)) != MEMBER_OK)
 		return DB_CONFLICT;
 	const char *params[] = { a->aid, a->uid };
@@ -190,15 +199,15 @@ static enum db_result remove_tx(struct db_conn *c, void *arg)
 }
 
 enum db_result db_members_remove(struct db_pool *db, const char *aid, const char *uid, enum role by,
-				 const struct audit_actor *actor,
+				 int if_version, const struct audit_actor *actor,
 				 char default_aid[IDALLOC_SHORT_ID_LEN + 1], int *remaining,
 				 enum member_refusal *why)
 {
 	*why = MEMBER_OK;
 	default_aid[0] = '\0';
 	*remaining = 0;
-	struct change_args args = { aid,  uid,	       ROLE_NONE, by, actor,
-				    NULL, default_aid, remaining, why };
+	struct change_args args = { aid,   uid,	 ROLE_NONE,   by,	 if_version,
+				    actor, NULL, default_aid, remaining, why };
 	enum db_result r = db_transaction(db, remove_tx, &args);
 	return r == DB_CONFLICT && *why != MEMBER_OK ? DB_OK : r;
 }

@@ -6,7 +6,8 @@
 #include "db_internal.h"
 #include "util/xmalloc.h"
 
-#define USER_COLUMNS "uid, email, name, mfa_enabled, " DB_US("created_at") ", password_hash"
+#define USER_COLUMNS                                                                               \
+	"uid, email, name, mfa_enabled, " DB_US("created_at") ", password_hash, version"
 
 static const struct db_stmt stmt_insert = {
 	"users_insert",
@@ -21,7 +22,7 @@ static const struct db_stmt stmt_by_uid = { "users_by_uid",
 static const struct db_stmt stmt_update = {
 	"users_update",
 	"UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash),"
-	" updated_at = now() WHERE uid = $1 RETURNING " USER_COLUMNS
+	" version = version + 1, updated_at = now() WHERE uid = $1 RETURNING " USER_COLUMNS
 };
 static const struct db_stmt stmt_revoke_other_sessions = {
 	"users_revoke_other_sessions",
@@ -36,6 +37,7 @@ static void read_user(const PGresult *res, int row, struct user *out, char *pass
 	db_get_text(res, row, 2, out->name, sizeof(out->name));
 	out->mfa_enabled = db_get_bool(res, row, 3);
 	out->created_us = db_get_int64(res, row, 4);
+	out->version = (int)db_get_int64(res, row, 6);
 	if (password_hash)
 		db_get_text(res, row, 5, password_hash, PASSWORD_HASH_MAX);
 }

@@ -416,6 +416,61 @@ TEST(audit_events)
 	it_resp_free(&r);
 }
 
+TEST(etags_and_if_match)
+{
+	struct it_user m;
+	REQUIRE(join("member", &m));
+	struct it_resp r = it_call(srv, "PATCH", owner.token, "{\"accountRole\":\"viewer\"}",
+				   "/%s/members/%s", owner.aid, m.uid);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_header(&r, "ETag"), "\"v2\"");
+	it_resp_free(&r);
+	const char *stale[] = { "If-Match: \"v1\"", NULL };
+	struct it_req req = { .method = "PATCH",
+			      .path = it_fmt("/%s/members/%s", owner.aid, m.uid),
+			      .token = owner.token,
+			      .body = "{\"accountRole\":\"admin\"}",
+			      .headers = stale };
+	it_request(srv, &req, &r);
+	CHECK_ERROR(r, 412, "precondition.failed");
+	it_resp_free(&r);
+	CHECK_STR_EQ(role_of(m.uid), "viewer");
+	char path[128];
+	snprintf(path, sizeof(path), "/%s/members/%s", owner.aid, m.uid);
+	req = (struct it_req){
+		.method = "DELETE", .path = path, .token = owner.token, .headers = stale
+	};
+	it_request(srv, &req, &r);
+	CHECK_ERROR(r, 412, "precondition.failed");
+	it_resp_free(&r);
+	const char *current[] = { "If-Match: \"v2\"", NULL };
+	req.headers = current;
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+
+	/* The user: ETag on GET and PATCH, If-Match honoured. */
+	r = it_call(srv, "GET", m.token, NULL, "/user");
+	CHECK_STR_EQ(it_header(&r, "ETag"), "\"v1\"");
+	it_resp_free(&r);
+	const char *wrong[] = { "If-Match: \"v7\"", NULL };
+	req = (struct it_req){ .method = "PATCH",
+			       .path = "/user",
+			       .token = m.token,
+			       .body = "{\"name\":\"changed\"}",
+			       .headers = wrong };
+	it_request(srv, &req, &r);
+	CHECK_ERROR(r, 412, "precondition.failed");
+	it_resp_free(&r);
+	const char *right[] = { "If-Match: \"v1\"", NULL };
+	req.headers = right;
+	it_request(srv, &req, &r);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_header(&r, "ETag"), "\"v2\"");
+	CHECK_STR_EQ(it_json_str(r.json, "name"), "changed");
+	it_resp_free(&r);
+}
+
 int main(void)
 {
 	if (!it_init("it_members")) {
@@ -435,6 +490,7 @@ int main(void)
 	RUN(last_owner);
 	RUN(two_owners_demoting_each_other);
 	RUN(leaving_moves_the_default_account);
+	RUN(etags_and_if_match);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	PQfinish(pg);
 	return it_finish("it_members");
