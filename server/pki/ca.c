@@ -152,11 +152,11 @@ const char *pki_ca_pin(const struct pki_ca *ca)
 	return ca->pin;
 }
 
-char *pki_ca_key_pem(const struct pki_ca *ca, size_t *len)
+char *pki_key_pem(EVP_PKEY *key, size_t *len)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *pem = NULL;
-	if (bio && PEM_write_bio_PrivateKey(bio, ca->key, NULL, NULL, 0, NULL, NULL) == 1)
+	if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1)
 		pem = pki_bio_text(bio, len);
 	/* The BIO's buffer held the key too. */
 	char *data;
@@ -165,4 +165,9 @@ char *pki_ca_key_pem(const struct pki_ca *ca, size_t *len)
 		OPENSSL_cleanse(data, (size_t)n);
 	BIO_free(bio);
 	return pem;
+}
+
+char *pki_ca_key_pem(const struct pki_ca *ca, size_t *len)
+{
+	return pki_key_pem(ca->key, len);
 }

@@ -43,20 +43,6 @@ static void serial_hex(X509 *cert, char out[PKI_SERIAL_HEX_LEN + 1])
 	BN_free(bn);
 }
 
-static char *key_pem(EVP_PKEY *key, size_t *len)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *pem = NULL;
-	if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1)
-		pem = pki_bio_text(bio, len);
-	char *data;
-	long n = bio ? BIO_get_mem_data(bio, &data) : 0;
-	if (n > 0)
-		OPENSSL_cleanse(data, (size_t)n);
-	BIO_free(bio);
-	return pem;
-}
-
 static bool strong_key(EVP_PKEY *key)
 {
 	switch (EVP_PKEY_get_base_id(key)) {
@@ -135,7 +121,7 @@ enum pki_csr_result pki_issue_node_cert(const struct pki_ca *ca, const char *csr
 			return r;
 	} else {
 		key = EVP_EC_gen("P-256");
-		out->key_pem = key ? key_pem(key, &out->key_len) : NULL;
+		out->key_pem = key ? pki_key_pem(key, &out->key_len) : NULL;
 		if (!out->key_pem) {
 			EVP_PKEY_free(key);
 			return PKI_CSR_FAILED;
@@ -172,7 +158,7 @@ bool pki_issue_server_cert(const struct pki_ca *ca, const char *host, struct pki
 	snprintf(san, sizeof(san), "IP:127.0.0.1,DNS:localhost%s%s",
 		 extra ? (is_ip ? ",IP:" : ",DNS:") : "", extra ? host : "");
 	EVP_PKEY *key = EVP_EC_gen("P-256");
-	out->key_pem = key ? key_pem(key, &out->key_len) : NULL;
+	out->key_pem = key ? pki_key_pem(key, &out->key_len) : NULL;
 	X509 *cert = out->key_pem ? pki_new_cert(key, SERVER_CERT_DAYS * PKI_DAY_SECONDS) : NULL;
 	bool ok = cert && set_name(cert, "runos", "runosd agent listener") &&
 		  pki_add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") &&

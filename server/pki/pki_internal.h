@@ -33,6 +33,10 @@ bool pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* PEM of a certificate, to free(); NULL on failure. */
 char *pki_cert_pem(X509 *cert);
 
+/* PEM of a private key, to free with crypto_free_secret(pem, *len); the
+ * BIO that wrote it is wiped. NULL on failure. */
+char *pki_key_pem(EVP_PKEY *key, size_t *len);
+
 /* The text a memory BIO holds, as a NUL-terminated copy to free(). */
 char *pki_bio_text(BIO *bio, size_t *len);
 

@@ -35,15 +35,14 @@ static size_t token_at(const char *p)
  * of its END line, or of the text when it has none): its length. */
 static size_t private_key_at(const char *p)
 {
-	static const char begin[] = "-----BEGIN ", label_tail[] = "PRIVATE KEY";
-	if (strncmp(p, begin, sizeof(begin) - 1) != 0)
+	static const char tail[] = "PRIVATE KEY";
+	const size_t begin_len = 11, tail_len = sizeof(tail) - 1; /* "-----BEGIN " */
+	if (strncmp(p, "-----BEGIN ", begin_len) != 0)
 		return 0;
-	const char *label = p + sizeof(begin) - 1;
-	const char *label_end = strstr(label, "-----");
-	size_t tail = sizeof(label_tail) - 1;
-	if (!label_end || label_end - label < (ptrdiff_t)tail ||
-	    strncmp(label_end - tail, label_tail, tail) != 0 ||
-	    memchr(label, '\n', (size_t)(label_end - label)))
+	size_t label_len = strcspn(p + begin_len, "-\n");
+	const char *label_end = p + begin_len + label_len;
+	if (strncmp(label_end, "-----", 5) != 0 || label_len < tail_len ||
+	    strncmp(label_end - tail_len, tail, tail_len) != 0)
 		return 0;
 	const char *end = strstr(label_end + 5, "-----END ");
 	const char *close = end ? strstr(end + 9, "-----") : NULL;
