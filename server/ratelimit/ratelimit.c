@@ -50,8 +50,39 @@ struct ratelimiter {
 	bool warned;
 };
 
-static __thread redisContext *thread_redis;
-static __thread const struct ratelimiter *thread_redis_owner;
+/* Each thread keeps its own connection (hiredis contexts are not thread
+ * safe), freed when the thread ends. */
+struct thread_redis {
+	redisContext *c;
+	const struct ratelimiter *owner;
+};
+static pthread_key_t thread_redis_key;
+static pthread_once_t redis_key_once = PTHREAD_ONCE_INIT;
+
+static void free_thread_redis(void *value)
+{
+	struct thread_redis *t = value;
+	redisFree(t->c);
+	free(t);
+}
+
+static void make_redis_key(void)
+{
+	if (pthread_key_create(&thread_redis_key, free_thread_redis) != 0)
+		abort();
+}
+
+static struct thread_redis *thread_redis(void)
+{
+	pthread_once(&redis_key_once, make_redis_key);
+	struct thread_redis *t = pthread_getspecific(thread_redis_key);
+	if (!t) {
+		t = xcalloc(1, sizeof(*t));
+		if (pthread_setspecific(thread_redis_key, t) != 0)
+			abort();
+	}
+	return t;
+}
 
 struct ratelimiter *ratelimit_create(const char *redis_url)
 {
@@ -189,17 +220,18 @@ static void mark_redis(struct ratelimiter *rl, bool up)
 static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,
 		       struct ratelimit_result *out)
 {
-	if (thread_redis && thread_redis_owner != rl) {
-		redisFree(thread_redis);
-		thread_redis = NULL;
+	struct thread_redis *t = thread_redis();
+	if (t->c && t->owner != rl) {
+		redisFree(t->c);
+		t->c = NULL;
 	}
-	if (!thread_redis) {
-		thread_redis = connect_redis(rl->redis_url);
-		thread_redis_owner = rl;
+	if (!t->c) {
+		t->c = connect_redis(rl->redis_url);
+		t->owner = rl;
 	}
-	if (!thread_redis)
+	if (!t->c)
 		return false;
-	redisReply *reply = redisCommand(thread_redis, "EVAL %s 1 %s %lld %lld", gcra_script, key,
+	redisReply *reply = redisCommand(t->c, "EVAL %s 1 %s %lld %lld", gcra_script, key,
 					 (long long)T, (long long)tau);
 	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
 	if (ok) {
@@ -209,8 +241,8 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	}
 	freeReplyObject(reply);
 	if (!ok) {
-		redisFree(thread_redis);
-		thread_redis = NULL;
+		redisFree(t->c);
+		t->c = NULL;
 	}
 	return ok;
 }
@@ -224,9 +256,9 @@ void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t 
 	int64_t tau = period_ms - T;
 	out->limit = limit;
 	if (rl->redis_url && !redis_down(rl)) {
-		char redis_key[300];
-		snprintf(redis_key, sizeof(redis_key), "runosd:rl:%s", key);
-		bool ok = take_redis(rl, redis_key, T, tau, out);
+		char shared_key[300];
+		snprintf(shared_key, sizeof(shared_key), "runosd:rl:%s", key);
+		bool ok = take_redis(rl, shared_key, T, tau, out);
 		mark_redis(rl, ok);
 		if (ok)
 			return;

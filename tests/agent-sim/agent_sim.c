@@ -30,8 +30,8 @@
  *             "warmup":{"beats","ok","failed","codes","p50_ms","p99_ms",
  *             "max_ms","seconds"}; the other fields are then about the
  *             measured --duration only. Exit 0 when no beat (warm-up
- *             included) and no renewal failed. The benchmark of 10,000
- *             agents: beat --interval 5 --duration 60 --warmup 30.
+ *             included) and no renewal failed. The heartbeat benchmark
+ *             (tests/bench/agents.sh) warms up at 100 agents a second.
  *   once      One request as one agent of the state file (--agent-index,
  *             default the first; --anonymous: no client certificate and no
  *             state file). Prints "<status> <body>" (status 0 and a JSON error

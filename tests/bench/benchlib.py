@@ -784,6 +784,10 @@ The figures move with whatever else runs on the machine: the script prints how b
 before it started, and the CPU tables' "other" column shows load that was not ours. The sections
 between the `bench:profile` and `bench:clusters` markers are rewritten by the script; notes go
 outside them.
+
+The agent gateway's heartbeat benchmark (N simulated agents beating every 5 s against one
+runosd; target N ≥ 10,000) is `tests/bench/agents.sh`; it rewrites the section between the
+`bench:agents` markers at the end of this file, which also says how it measures.
 """
 
 

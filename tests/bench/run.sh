@@ -65,13 +65,11 @@ BUILD=1
 KEEP_DIR=""
 COMMAND_LINE="tests/bench/run.sh${*:+ $*}"
 
+BENCH_NAME=bench
+# shellcheck source=tests/bench/lib.sh
+source "$BENCH_DIR/lib.sh"   # log, die, is_root, as_daemon, stop_pid, PostgreSQL and runosd setup
+
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-	printf 'bench: error: %s\n' "$*" >&2
-	exit 1
-}
-is_root() { [[ $(id -u) -eq 0 ]]; }
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
@@ -139,43 +137,7 @@ CONNINFO=""      # for runosd, psql and pgbench
 EXTERNAL_DB=0
 SERVER_PIDS=()
 
-as_daemon() {
-	if is_root; then
-		(cd / && runuser -u "$DAEMON_USER" -- "$@")
-	else
-		(cd / && "$@")
-	fi
-}
-
-stop_pid() {
-	local pid="$1" i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-	local pid
-	for pid in "${SERVER_PIDS[@]}"; do
-		stop_pid "$pid"
-	done
-	SERVER_PIDS=()
-	if [[ $PG_STARTED == 1 ]]; then
-		as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-			as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
-			true
-		PG_STARTED=0
-	fi
-	if [[ -n $WORK && -d $WORK ]]; then
-		rm -rf "$WORK"
-	fi
-	WORK=""
-}
+cleanup() { bench_cleanup; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -207,17 +169,7 @@ fi
 BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
 
 # Share of the CPU busy over one second before the start (someone else's load skews the figures).
-busy_before="$(python3 - <<'PY'
-import time
-def stat():
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(v), v[3] + v[4]
-t1, i1 = stat()
-time.sleep(1)
-t2, i2 = stat()
-print("%.0f" % (100.0 * (1 - (i2 - i1) / max(1, t2 - t1))))
-PY
-)"
+busy_before="$(cpu_busy_before)"
 if [[ $busy_before -gt 10 ]]; then
 	printf 'bench: warning: the CPU was %s%% busy before the start: something else runs, the figures will be low\n' "$busy_before" >&2
 fi
@@ -227,112 +179,28 @@ chmod 755 "$WORK"
 RESULTS="$WORK/results"
 mkdir -p "$RESULTS" "$WORK/state"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
 
-if [[ -n ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
-	EXTERNAL_DB=1
-	CONNINFO="$RUNOS_BENCH_DATABASE_URL"
-	PG_DESC="external database (RUNOS_BENCH_DATABASE_URL), its own settings"
-	log "using RUNOS_BENCH_DATABASE_URL"
-else
-	if is_root; then
-		if ! getent passwd "$DAEMON_USER" >/dev/null; then
-			log "creating system user $DAEMON_USER (PostgreSQL does not run as root)"
-			useradd --system --no-create-home --shell /usr/sbin/nologin "$DAEMON_USER" 2>/dev/null ||
-				getent passwd "$DAEMON_USER" >/dev/null || die "cannot create user $DAEMON_USER"
-		fi
-	fi
-	PG_DATA="$WORK/pg/data"
-	SOCK_DIR="$WORK/sock"
-	mkdir -p "$WORK/pg" "$SOCK_DIR"
-	is_root && chown "$DAEMON_USER:" "$WORK/pg" "$SOCK_DIR"
-	PG_PORT="$(free_port)"
-	log "initdb (private PostgreSQL in $WORK)"
-	as_daemon "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth=trust --locale=C -E UTF8 \
-		--no-sync >"$WORK/initdb.log" 2>&1 || {
-		tail -n 20 "$WORK/initdb.log" >&2
-		die "initdb failed"
-	}
-	pg_opts="-k $SOCK_DIR -p $PG_PORT $PG_SETTINGS ${RUNOS_BENCH_PG_OPTS:-}"
-	PG_STARTED=1
-	as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$WORK/pg/postgres.log" -o "$pg_opts" -w -t 60 \
-		start >/dev/null || {
-		tail -n 20 "$WORK/pg/postgres.log" >&2 2>/dev/null || true
-		die "PostgreSQL did not start"
-	}
-	psql -X -q -v ON_ERROR_STOP=1 "host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=postgres" \
-		-c "CREATE DATABASE $PG_DB" >/dev/null
-	CONNINFO="host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=$PG_DB"
-	PG_DESC="private, unix socket, $PG_SETTINGS${RUNOS_BENCH_PG_OPTS:+ $RUNOS_BENCH_PG_OPTS}"
-fi
-PG_VERSION="$(psql -X -A -t -c 'SHOW server_version' "$CONNINFO" 2>/dev/null | head -n1 || true)"
-[[ -n $PG_VERSION ]] || die "cannot query the database ($CONNINFO)"
+bench_pg_setup
 
 # ---------------------------------------------------------------------------------------------
 # runosd
 
 # Environment of every runosd started here: the caller's RUNOS_* dropped except RUNOS_THREADS
-# and RUNOS_DB_POOL, then ours.
-SERVER_ENV=()
-for var in $(compgen -e); do
-	case "$var" in
-	RUNOS_THREADS | RUNOS_DB_POOL) ;;
-	RUNOS_*) SERVER_ENV+=(-u "$var") ;;
-	esac
-done
-SERVER_ENV+=("RUNOS_DATABASE_URL=$CONNINFO" "RUNOS_STATE_DIR=$WORK/state")
-# The benchmark measures throughput, not the rate limits (API.md §1): one token sends far more
-# than a client is allowed to.
-SERVER_ENV+=("RUNOS_RATE_LIMIT=1000000000" "RUNOS_RATE_LIMIT_PUBLIC=1000000000" "RUNOS_RATE_LIMIT_LOGIN=1000000000")
-[[ -n ${RUNOS_BENCH_MASTER_KEY:-} ]] && SERVER_ENV+=("RUNOS_MASTER_KEY=$RUNOS_BENCH_MASTER_KEY")
+# and RUNOS_DB_POOL, then ours (lib.sh).
+bench_server_env
 
 # start_server NAME LEVEL → sets SERVER_PID and SERVER_URL; stderr (the log) to $WORK/runosd-NAME.log
-start_server() {
-	local name="$1" level="$2" port agent_port i
-	port="$(free_port)"
-	agent_port="$(free_port)"
-	while [[ $agent_port == "$port" ]]; do agent_port="$(free_port)"; done
-	(cd "$WORK" && exec env "${SERVER_ENV[@]}" RUNOS_LOG_LEVEL="$level" \
-		RUNOS_HTTP_ADDR="127.0.0.1:$port" RUNOS_AGENT_ADDR="127.0.0.1:$agent_port" \
-		"$BINARY" serve </dev/null >>"$WORK/runosd-$name.log" 2>&1) &
-	SERVER_PID=$!
-	SERVER_PIDS+=("$SERVER_PID")
-	SERVER_URL="http://127.0.0.1:$port"
-	for ((i = 0; i < 300; i++)); do
-		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			tail -n 20 "$WORK/runosd-$name.log" >&2
-			die "runosd ($name) exited at start"
-		fi
-		if [[ $(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/healthz" 2>/dev/null) == 200 &&
-			$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/readyz" 2>/dev/null) == 200 ]]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	tail -n 20 "$WORK/runosd-$name.log" >&2
-	die "runosd ($name) did not answer /healthz and /readyz within 30 s"
-}
+start_server() { bench_start_server "$1" "$2"; }
 
 log "starting runosd (log level warn)"
 start_server warn warn
 WARN_PID=$SERVER_PID
 WARN_URL=$SERVER_URL
 
-# api METHOD URL TOKEN BODY → HTTP_STATUS; body in $RESP
+# api METHOD URL TOKEN BODY → HTTP_STATUS; body in $RESP (lib.sh)
 RESP="$WORK/resp.json"
-api() {
-	local method="$1" url="$2" token="$3" body="${4:-}"
-	local args=(-sS -o "$RESP" -w '%{http_code}' -X "$method" -H 'Accept: application/json')
-	[[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
-	[[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-	HTTP_STATUS="$(curl "${args[@]}" "$url" || echo 000)"
-}
-jget() { python3 "$LIB" json "$RESP" "$1"; }
 
 log "creating the bench user, account and PAT"
 EMAIL=bench@example.com
