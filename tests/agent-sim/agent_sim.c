@@ -1,6 +1,7 @@
 /* agent-sim: one process that plays one or many runosd node agents against the
  * agent listener (AGENT.md), over HTTPS with mutual TLS, for the integration
- * tests and the heartbeat load benchmark (10,000 agents beating every 5 s).
+ * tests, the heartbeat load benchmark (10,000 agents beating every 5 s) and
+ * the work-queue benchmark (tests/bench/work.sh).
  * All agents share one libcurl multi handle and one thread; each keeps its own
  * keep-alive connection made with its own client certificate.
  *
@@ -32,6 +33,32 @@
  *             measured --duration only. Exit 0 when no beat (warm-up
  *             included) and no renewal failed. The heartbeat benchmark
  *             (tests/bench/agents.sh) warms up at 100 agents a second.
+ *   work      Loads the state file (the first --max-agents agents); each agent
+ *             keeps a long poll open (GET /agent/v1/instructions?wait=--wait
+ *             &max=--max; defaults 30 and 10), answers every instruction it
+ *             gets, one at a time (NO_CONTENT; CLUSTER_JOIN_CMD for
+ *             GET_CLUSTER_JOIN_CMD; after --reply-delay-ms), and polls again,
+ *             for --duration seconds (parked polls are then dropped). --beat:
+ *             one heartbeat first (the node goes online); --ramp S: the first
+ *             requests spread over S seconds. --probe-token T --probes N:
+ *             registers N nodes with T one at a time and measures the receipt
+ *             latency of the SET_VPN_PEERS each queues (sim_work.c). Prints
+ *               {"agents":N,"received":R,"types":{...},"polls":{"sent","ok",
+ *                "empty","failed","codes"},"replies":{"sent","ok","failed",
+ *                "expected409","codes"},"p50_ms","p99_ms","max_ms",
+ *                "activeSeconds","replyRate","seconds","misbehave",
+ *                "beats":{...},"receipt":{"n","p50_ms","p99_ms","max_ms",
+ *                "min_ms","probes","registered","failed","missing","codes"},
+ *                "late":{...}}
+ *             p50/p99/max: reply round trips answered 204; activeSeconds: from
+ *             the first instruction received to the last reply answered, and
+ *             replyRate the replies answered per second of it. --misbehave:
+ *             die (exit 3 on the first instruction, unanswered), twice (each
+ *             reply sent twice, the second expecting 409) or late (the first
+ *             instruction held past its lease; its redelivery is answered
+ *             with the old attempt, expecting 409, then the new one). Exit 0
+ *             when no poll, beat, reply or probe failed (and, late, the
+ *             instruction came back).
  *   once      One request as one agent of the state file (--agent-index,
  *             default the first; --anonymous: no client certificate and no
  *             state file). Prints "<status> <body>" (status 0 and a JSON error
@@ -73,6 +100,10 @@ static const char usage_text[] =
 	"  agent-sim once     --agent-url URL --ca CA.pem (--state FILE [--agent-index I] | "
 	"--anonymous)\n"
 	"                     --path /agent/v1/... [--method GET|POST] [--body JSON]\n"
+	"  agent-sim work     --agent-url URL --ca CA.pem --state FILE [--duration SECONDS]\n"
+	"                     [--wait SECONDS] [--max N] [--max-agents N] [--reply-delay-ms D]\n"
+	"                     [--misbehave die|twice|late] [--beat] [--ramp SECONDS]\n"
+	"                     [--probe-token rnj_... --probes N [--probe-gap-ms G]]\n"
 	"\n"
 	"Simulated runosd node agents over HTTPS with mutual TLS, all in one process.\n"
 	"  --agent-url URL     the agent listener, e.g. https://127.0.0.1:8443\n"
@@ -85,17 +116,30 @@ static const char usage_text[] =
 	"  --append            register: add to the state file instead of replacing it\n"
 	"  --state FILE        agents, one JSON object per line (written by register)\n"
 	"  --interval SECONDS  beat: between two heartbeats of an agent (default 5)\n"
-	"  --duration SECONDS  beat: how long to send heartbeats (default 30)\n"
+	"  --duration SECONDS  beat: how long to send heartbeats; work: how long to poll\n"
+	"                      (default 30)\n"
 	"  --warmup SECONDS    beat: first one beat per agent spread over this time, counted "
 	"apart\n"
 	"                      (opens the connections before the measured beats; default 0)\n"
-	"  --max-agents N      beat: only the first N agents of the state file\n"
+	"  --max-agents N      beat, work: only the first N agents of the state file\n"
+	"  --wait SECONDS      work: the long poll's wait (0..60, default 30)\n"
+	"  --max N             work: instructions per poll at most (1..50, default 10)\n"
+	"  --reply-delay-ms D  work: hold each reply back D ms (the work; default 0)\n"
+	"  --beat              work: each agent first sends one heartbeat (its node goes online)\n"
+	"  --ramp SECONDS      work: first requests spread over this time (default 0)\n"
+	"  --misbehave HOW     work: die (exit 3 on the first instruction), twice (answer each\n"
+	"                      twice, the second expecting 409), late (hold the first one past\n"
+	"                      its lease, answer its redelivery's old attempt expecting 409)\n"
+	"  --probe-token TOKEN work: join token of the agents' cluster for --probes\n"
+	"  --probes N          work: register N nodes one at a time and time the arrival of the\n"
+	"                      SET_VPN_PEERS each queues for the agents (receipt latency)\n"
+	"  --probe-gap-ms G    work: pause before each probe once every agent polls (default 50)\n"
 	"  --agent-index I     once: which agent of the state file (default 0, the first)\n"
 	"  --anonymous         once: no client certificate\n"
 	"  --path PATH         once: request path, starting with /\n"
 	"  --method M          once: GET or POST (default POST with --body, else GET)\n"
 	"  --body JSON         once: request body, sent as it is\n"
-	"  --timeout SECONDS   per request (default 30)\n"
+	"  --timeout SECONDS   per request (default 30; work: at least --wait + 15)\n"
 	"  --verbose           libcurl's trace on stderr\n"
 	"  --help              this text\n"
 	"\n"
@@ -124,9 +168,18 @@ enum option_id {
 	OPT_TIMEOUT,
 	OPT_VERBOSE,
 	OPT_HELP,
+	OPT_WAIT,
+	OPT_MAX,
+	OPT_REPLY_DELAY,
+	OPT_MISBEHAVE,
+	OPT_BEAT,
+	OPT_RAMP,
+	OPT_PROBE_TOKEN,
+	OPT_PROBES,
+	OPT_PROBE_GAP,
 };
 
-#define ALL_MODES (SIM_REGISTER | SIM_BEAT | SIM_ONCE)
+#define ALL_MODES (SIM_REGISTER | SIM_BEAT | SIM_ONCE | SIM_WORK)
 
 /* Every option, with the modes that take it. */
 static const struct {
@@ -145,9 +198,18 @@ static const struct {
 	{ "append", no_argument, OPT_APPEND, SIM_REGISTER },
 	{ "state", required_argument, OPT_STATE, ALL_MODES },
 	{ "interval", required_argument, OPT_INTERVAL, SIM_BEAT },
-	{ "duration", required_argument, OPT_DURATION, SIM_BEAT },
+	{ "duration", required_argument, OPT_DURATION, SIM_BEAT | SIM_WORK },
 	{ "warmup", required_argument, OPT_WARMUP, SIM_BEAT },
-	{ "max-agents", required_argument, OPT_MAX_AGENTS, SIM_BEAT },
+	{ "max-agents", required_argument, OPT_MAX_AGENTS, SIM_BEAT | SIM_WORK },
+	{ "wait", required_argument, OPT_WAIT, SIM_WORK },
+	{ "max", required_argument, OPT_MAX, SIM_WORK },
+	{ "reply-delay-ms", required_argument, OPT_REPLY_DELAY, SIM_WORK },
+	{ "misbehave", required_argument, OPT_MISBEHAVE, SIM_WORK },
+	{ "beat", no_argument, OPT_BEAT, SIM_WORK },
+	{ "ramp", required_argument, OPT_RAMP, SIM_WORK },
+	{ "probe-token", required_argument, OPT_PROBE_TOKEN, SIM_WORK },
+	{ "probes", required_argument, OPT_PROBES, SIM_WORK },
+	{ "probe-gap-ms", required_argument, OPT_PROBE_GAP, SIM_WORK },
 	{ "agent-index", required_argument, OPT_AGENT_INDEX, SIM_ONCE },
 	{ "anonymous", no_argument, OPT_ANONYMOUS, SIM_ONCE },
 	{ "path", required_argument, OPT_PATH, SIM_ONCE },
@@ -201,7 +263,20 @@ static enum sim_mode parse_mode(const char *word)
 		return SIM_BEAT;
 	if (!strcmp(word, "once"))
 		return SIM_ONCE;
-	usage_error("unknown mode '%s' (register, beat or once)", word);
+	if (!strcmp(word, "work"))
+		return SIM_WORK;
+	usage_error("unknown mode '%s' (register, beat, once or work)", word);
+}
+
+static enum sim_misbehave parse_misbehave(const char *word)
+{
+	if (!strcmp(word, "die"))
+		return SIM_MISBEHAVE_DIE;
+	if (!strcmp(word, "twice"))
+		return SIM_MISBEHAVE_TWICE;
+	if (!strcmp(word, "late"))
+		return SIM_MISBEHAVE_LATE;
+	usage_error("--misbehave: die, twice or late, got '%s'", word);
 }
 
 static void set_option(struct sim_opts *o, int id, const char *arg)
@@ -267,6 +342,33 @@ static void set_option(struct sim_opts *o, int id, const char *arg)
 	case OPT_VERBOSE:
 		o->verbose = true;
 		break;
+	case OPT_WAIT:
+		o->wait_s = parse_long("wait", arg, 0, 60);
+		break;
+	case OPT_MAX:
+		o->max_per_poll = parse_long("max", arg, 1, 50);
+		break;
+	case OPT_REPLY_DELAY:
+		o->reply_delay_ms = parse_long("reply-delay-ms", arg, 0, 3600000);
+		break;
+	case OPT_MISBEHAVE:
+		o->misbehave = parse_misbehave(arg);
+		break;
+	case OPT_BEAT:
+		o->beat_first = true;
+		break;
+	case OPT_RAMP:
+		o->ramp_s = parse_seconds("ramp", arg, 0, 3600);
+		break;
+	case OPT_PROBE_TOKEN:
+		o->probe_token = arg;
+		break;
+	case OPT_PROBES:
+		o->probes = parse_long("probes", arg, 1, 1000000);
+		break;
+	case OPT_PROBE_GAP:
+		o->probe_gap_ms = parse_long("probe-gap-ms", arg, 0, 3600000);
+		break;
 	default:
 		abort();
 	}
@@ -317,6 +419,16 @@ static void check_mode_options(struct sim_opts *o)
 	case SIM_ONCE:
 		check_once_options(o);
 		break;
+	case SIM_WORK:
+		require(o->state_path, "--state");
+		if (o->probes > 0)
+			require(o->probe_token, "--probe-token (with --probes)");
+		if (o->probe_token && o->probes == 0)
+			usage_error("--probe-token needs --probes");
+		/* A parked poll must not time out on this side first. */
+		if (o->timeout_s < (double)o->wait_s + 15)
+			o->timeout_s = (double)o->wait_s + 15;
+		break;
 	}
 }
 
@@ -324,7 +436,13 @@ static void check_mode_options(struct sim_opts *o)
 static void parse_command_line(int argc, char **argv, struct sim_opts *o)
 {
 	*o = (struct sim_opts){
-		.parallel = 64, .interval_s = 5, .duration_s = 30, .timeout_s = 30
+		.parallel = 64,
+		.interval_s = 5,
+		.duration_s = 30,
+		.timeout_s = 30,
+		.wait_s = 30,
+		.max_per_poll = 10,
+		.probe_gap_ms = 50,
 	};
 	if (argc < 2) {
 		fputs(usage_text, stderr);
@@ -500,6 +618,9 @@ int main(int argc, char **argv)
 		break;
 	case SIM_ONCE:
 		rc = run_once(&o);
+		break;
+	case SIM_WORK:
+		rc = sim_work_run(&o);
 		break;
 	}
 	curl_global_cleanup();

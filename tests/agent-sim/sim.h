@@ -23,6 +23,15 @@ enum sim_mode {
 	SIM_REGISTER = 1,
 	SIM_BEAT = 2,
 	SIM_ONCE = 4,
+	SIM_WORK = 8,
+};
+
+/* work --misbehave */
+enum sim_misbehave {
+	SIM_MISBEHAVE_NONE = 0,
+	SIM_MISBEHAVE_DIE,
+	SIM_MISBEHAVE_TWICE,
+	SIM_MISBEHAVE_LATE,
 };
 
 /* Everything the command line can say; a mode reads the fields it owns. */
@@ -43,6 +52,16 @@ struct sim_opts {
 	double duration_s;
 	double warmup_s;
 	double timeout_s;
+	/* work */
+	long wait_s;
+	long max_per_poll;
+	long reply_delay_ms;
+	long probes;
+	long probe_gap_ms;
+	double ramp_s;
+	const char *probe_token;
+	enum sim_misbehave misbehave;
+	bool beat_first;
 	bool no_csr;
 	bool role_cp;
 	bool append;
@@ -56,6 +75,7 @@ extern volatile sig_atomic_t sim_stop;
 
 int sim_register_run(const struct sim_opts *o);
 int sim_beat_run(const struct sim_opts *o);
+int sim_work_run(const struct sim_opts *o);
 
 /* ---- utilities (sim_util.c) ------------------------------------------ */
 

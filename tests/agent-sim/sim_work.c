@@ -1,0 +1,760 @@
+/* `agent-sim work`: every agent of the state file (or the first --max-agents)
+ * keeps a long poll open (GET /agent/v1/instructions?wait=&max=), answers each
+ * instruction it gets (POST /agent/v1/instructions/:tag/reply: NO_CONTENT, or
+ * CLUSTER_JOIN_CMD for GET_CLUSTER_JOIN_CMD), one after the other over its
+ * keep-alive connection, and polls again, for --duration seconds or until
+ * SIGINT/SIGTERM. Polls still parked at the end are dropped (their
+ * connections closed); replies in flight finish.
+ *
+ * Each agent is in one of three states: a request in flight (heartbeat, poll
+ * or reply), waiting in a min-heap ordered by due time (its first request
+ * when --ramp spreads them, a reply held back by --reply-delay-ms, a poll
+ * retried 1 s after a failure), or done. With --beat an agent first sends one
+ * heartbeat, so that its node is online (the server queues a node.join's
+ * SET_VPN_PEERS only to online nodes).
+ *
+ * Receipt latency (--probe-token T --probes N): the process also registers N
+ * new nodes with the join token T, one at a time, over one keep-alive
+ * connection of its own, while every agent has a poll open. Each registration
+ * queues one SET_VPN_PEERS per online node of the cluster; a receipt's latency
+ * is the time this process saw the poll answer carrying it minus the time it
+ * saw the registration's 201, both on CLOCK_MONOTONIC of this one thread (it
+ * can be below zero when the poll's answer arrives first). A probe waits for
+ * as many SET_VPN_PEERS as there are agents (5 s at most; the rest count as
+ * missing), then for every agent to be polling again, then --probe-gap-ms
+ * before the next registration, so that every poll has parked again. The
+ * run ends when the last probe is measured (or at --duration).
+ *
+ * --misbehave (for tests of the delivery rules): die = exit(3) on receiving
+ * the first instruction, without answering (the summary is printed first);
+ * twice = answer every instruction twice, the second time expecting 409;
+ * late = hold the first instruction received unanswered, keep polling until it
+ * is delivered again with a higher attempt (run runosd with a short
+ * RUNOS_INSTRUCTION_LEASE), then answer it with the old attempt (expecting
+ * 409) and with the new one (expecting 204). */
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_WAIT_MS 1000
+#define RETRY_MS 1000.0
+#define PROBE_TIMEOUT_MS 5000.0
+#define PROBE_SETTLE_MS 1000.0
+
+enum work_phase {
+	PHASE_IDLE, /* in the heap, or done */
+	PHASE_BEATING,
+	PHASE_POLLING,
+	PHASE_REPLYING,
+};
+
+struct work_item {
+	char *tag;
+	char *type;
+	long attempt;
+	long expect; /* 204, or 409 for a duplicate or stale reply */
+};
+
+struct work_agent {
+	struct sim_agent *id;
+	long n; /* 1-based */
+	struct sim_req req;
+	enum work_phase phase;
+	double due_ms;
+	bool beaten;
+	struct work_item *items; /* to answer, in order */
+	size_t nitems, next_item, items_cap;
+};
+
+struct work_heap {
+	struct work_agent **items;
+	size_t len;
+};
+
+struct latencies {
+	double *v;
+	size_t n, cap;
+};
+
+struct work_probe {
+	struct sim_req req;
+	long started, registered, failed, missing;
+	bool awaiting;		  /* a registration whose receipts are being collected */
+	bool answered;		  /* its 201 was seen */
+	double sent_ms;		  /* the registration started */
+	double t201_ms;		  /* its 201 seen */
+	double next_ms;		  /* the next registration not before */
+	double not_before_ms;	  /* the first one: after the ramp and a settling second */
+	struct latencies pending; /* receipt times of the current probe */
+	long got;
+	json_t *codes;
+	char run_id[9];
+};
+
+struct work_run {
+	const struct sim_opts *o;
+	struct sim_net net;
+	struct sim_agent *ids;
+	size_t nids;
+	struct work_agent *agents;
+	size_t count;
+	struct work_heap heap;
+	double start_ms, end_ms;
+	bool closed;
+	size_t polling; /* agents with a poll in flight */
+	/* counters */
+	long polls, polls_ok, polls_empty, polls_failed;
+	long beats_ok, beats_failed;
+	long received, replies, replies_ok, replies_failed, expected_409;
+	json_t *poll_codes, *reply_codes, *beat_codes, *types;
+	struct latencies reply_ms;   /* round trips of the replies answered 204 */
+	struct latencies receipt_ms; /* probe receipts */
+	double first_receipt_ms, last_reply_ms;
+	/* --misbehave late */
+	struct work_agent *held_by;
+	char *held_tag;
+	long held_attempt;
+	bool redelivered;
+	struct work_probe probe;
+};
+
+/* ---- small pieces -------------------------------------------------------- */
+
+static void lat_add(struct latencies *l, double x)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		l->v = sim_xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = x;
+}
+
+static int compare_doubles(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* Nearest rank, as in sim_beat.c. */
+static double percentile(const double *sorted, size_t n, unsigned p)
+{
+	if (n == 0)
+		return 0;
+	size_t rank = (p * n + 99) / 100;
+	return sorted[rank > 0 ? rank - 1 : 0];
+}
+
+/* {"n","p50_ms","p99_ms","max_ms"} (and min_ms when asked) of the values. */
+static json_t *lat_json(struct latencies *l, bool with_min)
+{
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), compare_doubles);
+	json_t *obj = json_pack("{s:I, s:o, s:o, s:o}", "n", (json_int_t)l->n, "p50_ms",
+				sim_json_ms(percentile(l->v, l->n, 50)), "p99_ms",
+				sim_json_ms(percentile(l->v, l->n, 99)), "max_ms",
+				sim_json_ms(l->n > 0 ? l->v[l->n - 1] : 0));
+	if (with_min)
+		json_object_set_new(obj, "min_ms", sim_json_ms(l->n > 0 ? l->v[0] : 0));
+	return obj;
+}
+
+static bool due_before(const struct work_agent *a, const struct work_agent *b)
+{
+	return a->due_ms < b->due_ms;
+}
+
+static void heap_swap(struct work_heap *h, size_t i, size_t j)
+{
+	struct work_agent *t = h->items[i];
+
+	h->items[i] = h->items[j];
+	h->items[j] = t;
+}
+
+/* Room for every agent: each is in the heap at most once. */
+static void heap_push(struct work_heap *h, struct work_agent *a)
+{
+	size_t i = h->len++;
+
+	h->items[i] = a;
+	while (i > 0 && due_before(h->items[i], h->items[(i - 1) / 2])) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct work_agent *heap_pop(struct work_heap *h)
+{
+	struct work_agent *top = h->items[0];
+	size_t i = 0;
+
+	h->items[0] = h->items[--h->len];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, min = i;
+		if (l < h->len && due_before(h->items[l], h->items[min]))
+			min = l;
+		if (r < h->len && due_before(h->items[r], h->items[min]))
+			min = r;
+		if (min == i)
+			return top;
+		heap_swap(h, i, min);
+		i = min;
+	}
+}
+
+static void items_clear(struct work_agent *a)
+{
+	for (size_t i = 0; i < a->nitems; i++) {
+		free(a->items[i].tag);
+		free(a->items[i].type);
+	}
+	a->nitems = a->next_item = 0;
+}
+
+static void items_add(struct work_agent *a, const char *tag, const char *type, long attempt,
+		      long expect)
+{
+	if (a->nitems == a->items_cap) {
+		a->items_cap = a->items_cap ? 2 * a->items_cap : 8;
+		a->items = sim_xrealloc(a->items, a->items_cap * sizeof(*a->items));
+	}
+	a->items[a->nitems++] =
+		(struct work_item){ sim_xstrdup(tag), sim_xstrdup(type), attempt, expect };
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static bool start_beat(struct work_run *run, struct work_agent *a)
+{
+	json_t *obj = json_pack("{s:s, s:b, s:b, s:s, s:s, s:[]}", "externalIpAddress", "10.0.0.1",
+				"isCp", a->id->is_cp, "isWorker", a->id->is_worker, "status",
+				"ready", "version", SIM_AGENT_VERSION, "running");
+	char *body = json_dumps(obj, JSON_COMPACT);
+
+	json_decref(obj);
+	a->phase = PHASE_BEATING;
+	bool ok = sim_req_start(&run->net, &a->req, "POST", "/agent/v1/heartbeat", body);
+	free(body);
+	return ok;
+}
+
+static bool start_poll(struct work_run *run, struct work_agent *a)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/agent/v1/instructions?wait=%ld&max=%ld", run->o->wait_s,
+		 run->o->max_per_poll);
+	a->phase = PHASE_POLLING;
+	run->polls++;
+	run->polling++;
+	return sim_req_start(&run->net, &a->req, "GET", path, NULL);
+}
+
+static bool start_reply(struct work_run *run, struct work_agent *a)
+{
+	const struct work_item *it = &a->items[a->next_item];
+	char *path = sim_xprintf("/agent/v1/instructions/%s/reply", it->tag);
+	json_t *obj;
+
+	if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
+		obj = json_pack("{s:I, s:s, s:{s:s}}", "attempt", (json_int_t)it->attempt, "type",
+				"CLUSTER_JOIN_CMD", "payload", "joinCmd",
+				"kubeadm join 172.24.0.1:6443 --token agent-sim");
+	else
+		obj = json_pack("{s:I, s:s}", "attempt", (json_int_t)it->attempt, "type",
+				"NO_CONTENT");
+	char *body = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	a->phase = PHASE_REPLYING;
+	bool ok = sim_req_start(&run->net, &a->req, "POST", path, body);
+	free(body);
+	free(path);
+	return ok;
+}
+
+/* The agent's next request: its heartbeat, its next reply, or a poll. */
+static bool agent_act(struct work_run *run, struct work_agent *a)
+{
+	a->phase = PHASE_IDLE;
+	if (run->closed)
+		return true;
+	if (run->o->beat_first && !a->beaten)
+		return start_beat(run, a);
+	if (a->next_item < a->nitems)
+		return start_reply(run, a);
+	items_clear(a);
+	return start_poll(run, a);
+}
+
+/* agent_act now, or after delay_ms. */
+static bool agent_continue(struct work_run *run, struct work_agent *a, double delay_ms)
+{
+	if (delay_ms <= 0)
+		return agent_act(run, a);
+	a->phase = PHASE_IDLE;
+	a->due_ms = sim_now_ms() + delay_ms;
+	heap_push(&run->heap, a);
+	return true;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+static void print_summary(struct work_run *run);
+
+static bool finish_beat(struct work_run *run, struct work_agent *a)
+{
+	char key[96];
+
+	sim_req_outcome(&a->req, key, sizeof(key));
+	sim_count(run->beat_codes, key);
+	a->beaten = true; /* once, whatever the answer */
+	if (a->req.rc == CURLE_OK && a->req.status == 200) {
+		run->beats_ok++;
+	} else {
+		run->beats_failed++;
+		char *what = sim_xprintf("heartbeat sim-%ld", a->n);
+		sim_req_log_failure(&a->req, what);
+		free(what);
+	}
+	return agent_act(run, a);
+}
+
+/* An instruction arrived for a probe being measured. */
+static void probe_receipt(struct work_run *run, const char *type, double now)
+{
+	struct work_probe *p = &run->probe;
+
+	if (!p->awaiting || strcmp(type, "SET_VPN_PEERS"))
+		return;
+	lat_add(&p->pending, now);
+	p->got++;
+}
+
+/* What --misbehave late does with an instruction; true when it was taken
+ * care of (held, or answered stale and fresh). */
+static bool late_take(struct work_run *run, struct work_agent *a, const char *tag, const char *type,
+		      long attempt)
+{
+	if (run->o->misbehave != SIM_MISBEHAVE_LATE || run->redelivered)
+		return false;
+	if (!run->held_tag) {
+		run->held_by = a;
+		run->held_tag = sim_xstrdup(tag);
+		run->held_attempt = attempt;
+		return true;
+	}
+	if (a != run->held_by || strcmp(tag, run->held_tag) || attempt <= run->held_attempt)
+		return false;
+	run->redelivered = true;
+	items_add(a, tag, type, run->held_attempt, 409);
+	items_add(a, tag, type, attempt, 204);
+	return true;
+}
+
+/* Takes the instructions of a 200 answer; false when it is malformed. */
+static bool take_instructions(struct work_run *run, struct work_agent *a, json_t *ans, double now)
+{
+	json_t *list = json_object_get(ans, "instructions"), *in;
+	size_t i;
+
+	if (!json_is_array(list))
+		return false;
+	json_array_foreach (list, i, in) {
+		const char *tag = NULL, *type = NULL;
+		json_int_t attempt = 0;
+		if (json_unpack(in, "{s:s, s:s, s:I}", "tag", &tag, "type", &type, "attempt",
+				&attempt) != 0)
+			return false;
+		run->received++;
+		if (run->first_receipt_ms == 0)
+			run->first_receipt_ms = now;
+		sim_count(run->types, type);
+		probe_receipt(run, type, now);
+		if (run->o->misbehave == SIM_MISBEHAVE_DIE) {
+			run->polls_ok++; /* this one, counted before its end */
+			print_summary(run);
+			exit(3);
+		}
+		if (late_take(run, a, tag, type, (long)attempt))
+			continue;
+		items_add(a, tag, type, (long)attempt, 204);
+		if (run->o->misbehave == SIM_MISBEHAVE_TWICE)
+			items_add(a, tag, type, (long)attempt, 409);
+	}
+	if (json_array_size(list) == 0)
+		run->polls_empty++;
+	return true;
+}
+
+static bool finish_poll(struct work_run *run, struct work_agent *a, double now)
+{
+	struct sim_req *req = &a->req;
+	char key[96];
+	bool ok = false;
+
+	run->polling--;
+	sim_req_outcome(req, key, sizeof(key));
+	if (req->rc == CURLE_OK && req->status == 200) {
+		json_t *ans = sim_req_json(req);
+		ok = ans && take_instructions(run, a, ans, now);
+		json_decref(ans);
+		if (!ok) {
+			snprintf(key, sizeof(key), "bad_response");
+			sim_log_failure("poll sim-%ld: 200 answer without a list of instructions",
+					a->n);
+		}
+	} else {
+		char *what = sim_xprintf("poll sim-%ld", a->n);
+		sim_req_log_failure(req, what);
+		free(what);
+	}
+	sim_count(run->poll_codes, key);
+	if (!ok) {
+		run->polls_failed++;
+		items_clear(a);
+		return agent_continue(run, a, RETRY_MS);
+	}
+	run->polls_ok++;
+	return agent_continue(run, a, a->nitems > 0 ? (double)run->o->reply_delay_ms : 0);
+}
+
+static bool finish_reply(struct work_run *run, struct work_agent *a, double now)
+{
+	struct sim_req *req = &a->req;
+	const struct work_item *it = &a->items[a->next_item++];
+	char key[96];
+
+	sim_req_outcome(req, key, sizeof(key));
+	sim_count(run->reply_codes, key);
+	run->replies++;
+	if (req->rc == CURLE_OK && req->status == it->expect) {
+		run->replies_ok++;
+		if (it->expect == 204)
+			lat_add(&run->reply_ms, req->elapsed_ms);
+		else
+			run->expected_409++;
+		run->last_reply_ms = now;
+	} else {
+		run->replies_failed++;
+		char *what = sim_xprintf("reply sim-%ld %s (attempt %ld, expected %ld)", a->n,
+					 it->type, it->attempt, it->expect);
+		sim_req_log_failure(req, what);
+		free(what);
+	}
+	bool more = a->next_item < a->nitems;
+	return agent_continue(run, a, more ? (double)run->o->reply_delay_ms : 0);
+}
+
+/* ---- probes: registrations for the receipt latency ---------------------- */
+
+static bool probe_start(struct work_run *run, double now)
+{
+	struct work_probe *p = &run->probe;
+	long i = ++p->started;
+	char *machine_id = sim_xprintf("probe-%s-%ld", p->run_id, i);
+	char *hostname = sim_xprintf("probe-%ld", i);
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", run->o->probe_token,
+				"machineId", machine_id, "hostname", hostname, "os", "ubuntu-24.04",
+				"agentVersion", SIM_AGENT_VERSION);
+	char *body = json_dumps(obj, JSON_COMPACT);
+
+	json_decref(obj);
+	free(machine_id);
+	free(hostname);
+	p->awaiting = true;
+	p->answered = false;
+	p->got = 0;
+	p->pending.n = 0;
+	p->sent_ms = now;
+	bool ok = sim_req_start(&run->net, &p->req, "POST", "/agent/v1/register", body);
+	free(body);
+	return ok;
+}
+
+static void probe_finish_request(struct work_run *run, double now)
+{
+	struct work_probe *p = &run->probe;
+	char key[96];
+
+	sim_req_outcome(&p->req, key, sizeof(key));
+	sim_count(p->codes, key);
+	if (p->req.rc == CURLE_OK && p->req.status == 201) {
+		p->registered++;
+		p->answered = true;
+		p->t201_ms = now;
+		return;
+	}
+	sim_req_log_failure(&p->req, "probe registration");
+	p->failed++;
+	p->awaiting = false;
+	p->next_ms = now + (double)run->o->probe_gap_ms;
+}
+
+/* Closes the probe being measured when its receipts are in (or late), and
+ * starts the next one when every agent polls again. */
+static bool probe_step(struct work_run *run, double now)
+{
+	struct work_probe *p = &run->probe;
+
+	if (run->o->probes <= 0 || now < p->not_before_ms)
+		return true;
+	if (p->awaiting) {
+		if (p->req.busy || !p->answered)
+			return true;
+		bool all_in = p->got >= (long)run->count;
+		if (!all_in && now - p->sent_ms < PROBE_TIMEOUT_MS)
+			return true;
+		for (size_t i = 0; i < p->pending.n; i++)
+			lat_add(&run->receipt_ms, p->pending.v[i] - p->t201_ms);
+		if (!all_in)
+			p->missing += (long)run->count - p->got;
+		p->awaiting = false;
+		p->next_ms = 0; /* set once every agent polls again */
+	}
+	if (p->started >= run->o->probes || run->polling < run->count) {
+		p->next_ms = 0;
+		return true;
+	}
+	if (p->next_ms == 0)
+		p->next_ms = now + (double)run->o->probe_gap_ms;
+	if (now < p->next_ms)
+		return true;
+	return probe_start(run, now);
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static bool start_due(struct work_run *run, double now)
+{
+	while (run->heap.len > 0 && run->heap.items[0]->due_ms <= now)
+		if (!agent_act(run, heap_pop(&run->heap)))
+			return false;
+	return true;
+}
+
+static bool handle_finished(struct work_run *run)
+{
+	struct sim_req *req;
+
+	while ((req = sim_net_next_done(&run->net))) {
+		double now = sim_now_ms();
+		if (req == &run->probe.req) {
+			probe_finish_request(run, now);
+			continue;
+		}
+		struct work_agent *a = req->owner;
+		bool ok = true;
+		switch (a->phase) {
+		case PHASE_BEATING:
+			ok = finish_beat(run, a);
+			break;
+		case PHASE_POLLING:
+			ok = finish_poll(run, a, now);
+			break;
+		case PHASE_REPLYING:
+			ok = finish_reply(run, a, now);
+			break;
+		case PHASE_IDLE:
+			abort(); /* an idle agent has nothing in flight */
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* The end: no new request; parked polls are dropped, the rest finish. */
+static void close_run(struct work_run *run)
+{
+	run->closed = true;
+	for (size_t i = 0; i < run->count; i++) {
+		struct work_agent *a = &run->agents[i];
+		if (a->phase == PHASE_POLLING && a->req.busy) {
+			sim_req_finish(&run->net, &a->req);
+			a->phase = PHASE_IDLE;
+			run->polling--;
+		}
+	}
+}
+
+static int wait_ms(const struct work_run *run, double now)
+{
+	double until = now + MAX_WAIT_MS;
+
+	if (!run->closed) {
+		if (run->heap.len > 0 && run->heap.items[0]->due_ms < until)
+			until = run->heap.items[0]->due_ms;
+		if (run->end_ms < until)
+			until = run->end_ms;
+		if (run->probe.next_ms > 0 && run->probe.next_ms < until)
+			until = run->probe.next_ms;
+		if (run->o->probes > 0 && run->probe.not_before_ms > now &&
+		    run->probe.not_before_ms < until)
+			until = run->probe.not_before_ms;
+		if (run->probe.awaiting && run->probe.sent_ms + PROBE_TIMEOUT_MS < until)
+			until = run->probe.sent_ms + PROBE_TIMEOUT_MS;
+	}
+	double ms = until - now;
+	return ms <= 0 ? 0 : (int)ms + 1;
+}
+
+static bool work_all(struct work_run *run)
+{
+	for (;;) {
+		double now = sim_now_ms();
+		/* With --probes, the run ends once the last probe is measured. */
+		bool probed = run->o->probes > 0 && run->probe.started >= run->o->probes &&
+			      !run->probe.awaiting;
+		if (!run->closed && (sim_stop || now >= run->end_ms || probed))
+			close_run(run);
+		if (!run->closed && (!start_due(run, now) || !probe_step(run, now)))
+			return false;
+		if (run->closed && run->net.in_flight == 0)
+			return true;
+		if (!sim_net_step(&run->net, wait_ms(run, now)) || !handle_finished(run))
+			return false;
+	}
+}
+
+/* ---- setup and summary ---------------------------------------------------- */
+
+static bool setup(struct work_run *run, const struct sim_opts *o)
+{
+	run->o = o;
+	run->poll_codes = json_object();
+	run->reply_codes = json_object();
+	run->beat_codes = json_object();
+	run->types = json_object();
+	run->probe.codes = json_object();
+	if (!sim_state_load(o->state_path, &run->ids, &run->nids))
+		return false;
+	run->count = run->nids;
+	if (o->max_agents > 0 && (size_t)o->max_agents < run->count)
+		run->count = (size_t)o->max_agents;
+	sim_raise_fd_limit(run->count + 64);
+	if (!sim_net_init(&run->net, o, 2 * run->count + 16) ||
+	    !sim_pki_random_hex8(run->probe.run_id) ||
+	    !sim_req_init(&run->net, &run->probe.req, NULL))
+		return false;
+	run->start_ms = sim_now_ms();
+	run->end_ms = run->start_ms + o->duration_s * 1000.0;
+	run->agents = sim_xcalloc(run->count, sizeof(*run->agents));
+	run->heap.items = sim_xcalloc(run->count, sizeof(*run->heap.items));
+	for (size_t i = 0; i < run->count; i++) {
+		struct work_agent *a = &run->agents[i];
+		a->id = &run->ids[i];
+		a->n = (long)i + 1;
+		a->due_ms = run->start_ms + o->ramp_s * 1000.0 * (double)i / (double)run->count;
+		if (!sim_req_init(&run->net, &a->req, a) ||
+		    !sim_req_set_identity(&a->req, a->id->certificate, a->id->private_key))
+			return false;
+		heap_push(&run->heap, a);
+	}
+	/* The first probe once the ramp is over, every agent has had time to beat
+	 * and park, and every agent polls. */
+	run->probe.not_before_ms = run->start_ms + o->ramp_s * 1000.0 + PROBE_SETTLE_MS;
+	return true;
+}
+
+static void teardown(struct work_run *run)
+{
+	for (size_t i = 0; run->agents && i < run->count; i++) {
+		sim_req_finish(&run->net, &run->agents[i].req);
+		items_clear(&run->agents[i]);
+		free(run->agents[i].items);
+	}
+	sim_req_finish(&run->net, &run->probe.req);
+	free(run->agents);
+	free(run->heap.items);
+	sim_net_finish(&run->net);
+	sim_agents_free(run->ids, run->nids);
+	json_decref(run->poll_codes);
+	json_decref(run->reply_codes);
+	json_decref(run->beat_codes);
+	json_decref(run->types);
+	json_decref(run->probe.codes);
+	free(run->reply_ms.v);
+	free(run->receipt_ms.v);
+	free(run->probe.pending.v);
+	free(run->held_tag);
+}
+
+static const char *misbehave_name(enum sim_misbehave m)
+{
+	switch (m) {
+	case SIM_MISBEHAVE_DIE:
+		return "die";
+	case SIM_MISBEHAVE_TWICE:
+		return "twice";
+	case SIM_MISBEHAVE_LATE:
+		return "late";
+	default:
+		return "none";
+	}
+}
+
+static void print_summary(struct work_run *run)
+{
+	double now = sim_now_ms();
+	double active = run->first_receipt_ms > 0 && run->last_reply_ms > run->first_receipt_ms
+				? (run->last_reply_ms - run->first_receipt_ms) / 1000.0
+				: 0;
+	json_t *reply_lat = lat_json(&run->reply_ms, false);
+	json_t *obj = json_pack(
+		"{s:I, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:O}, s:{s:I, s:I, s:I, s:I, s:O},"
+		" s:O, s:O, s:O, s:o, s:o, s:o, s:s}",
+		"agents", (json_int_t)run->count, "received", (json_int_t)run->received, "types",
+		run->types, "polls", "sent", (json_int_t)run->polls, "ok",
+		(json_int_t)run->polls_ok, "empty", (json_int_t)run->polls_empty, "failed",
+		(json_int_t)run->polls_failed, "codes", run->poll_codes, "replies", "sent",
+		(json_int_t)run->replies, "ok", (json_int_t)run->replies_ok, "failed",
+		(json_int_t)run->replies_failed, "expected409", (json_int_t)run->expected_409,
+		"codes", run->reply_codes, "p50_ms", json_object_get(reply_lat, "p50_ms"), "p99_ms",
+		json_object_get(reply_lat, "p99_ms"), "max_ms",
+		json_object_get(reply_lat, "max_ms"), "activeSeconds", sim_json_ms(active),
+		"seconds", sim_json_ms((now - run->start_ms) / 1000.0), "replyRate",
+		sim_json_ms(active > 0 ? (double)run->replies_ok / active : 0), "misbehave",
+		misbehave_name(run->o->misbehave));
+
+	json_decref(reply_lat);
+	if (run->o->beat_first)
+		json_object_set_new(obj, "beats",
+				    json_pack("{s:I, s:I, s:O}", "ok", (json_int_t)run->beats_ok,
+					      "failed", (json_int_t)run->beats_failed, "codes",
+					      run->beat_codes));
+	if (run->o->probes > 0) {
+		struct work_probe *p = &run->probe;
+		json_t *receipt = lat_json(&run->receipt_ms, true);
+		json_object_set_new(receipt, "probes", json_integer(p->started));
+		json_object_set_new(receipt, "registered", json_integer(p->registered));
+		json_object_set_new(receipt, "failed", json_integer(p->failed));
+		json_object_set_new(receipt, "missing", json_integer(p->missing));
+		json_object_set_new(receipt, "codes", json_copy(p->codes));
+		json_object_set_new(obj, "receipt", receipt);
+	}
+	if (run->o->misbehave == SIM_MISBEHAVE_LATE)
+		json_object_set_new(obj, "late",
+				    json_pack("{s:s?, s:I, s:b}", "tag", run->held_tag, "attempt",
+					      (json_int_t)run->held_attempt, "redelivered",
+					      run->redelivered));
+	sim_print_summary(obj);
+}
+
+int sim_work_run(const struct sim_opts *o)
+{
+	struct work_run run = { 0 };
+	bool ready = setup(&run, o);
+	bool ok = ready && work_all(&run);
+
+	if (ready)
+		print_summary(&run);
+	ok = ok && run.polls_failed == 0 && run.replies_failed == 0 && run.beats_failed == 0 &&
+	     run.probe.failed == 0 && run.probe.missing == 0 &&
+	     (o->misbehave != SIM_MISBEHAVE_LATE || run.redelivered) &&
+	     run.probe.started >= o->probes;
+	teardown(&run);
+	return ok ? 0 : 1;
+}

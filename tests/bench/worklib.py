@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""Helpers of tests/bench/work.sh (the work-queue benchmark): read a process's CPU ticks and
+/proc status fields, print one-line summaries of each part, and print the table and verdicts,
+rewriting the section of BENCHMARKS.md between <!-- bench:work:start --> and
+<!-- bench:work:end -->.
+
+Subcommands (called by work.sh; report can be run by hand on a --results directory):
+  ticks PID                 utime + stime of PID (clock ticks)
+  status PID FIELD          a field of /proc/PID/status as a number (VmRSS, VmHWM: kB)
+  brief latency|throughput|graphile|park FILE [FILE]
+                            one line about a part, for the progress log
+  report DIR [--write BENCHMARKS.md]
+                            DIR holds meta.env, latency.json (+ .rc), throughput.json,
+                            throughput-meta.json, graphile.json (when run), park.json and
+                            park-meta.json; prints the table; exit 0 measured (PASS or MISS),
+                            1 a part was invalid or is missing.
+
+Only the standard library is used.
+"""
+import json
+import os
+import sys
+
+START = "<!-- bench:work:start -->"
+END = "<!-- bench:work:end -->"
+P99_TARGET_MS = 20.0
+RATIO_TARGET = 1.0
+RSS_TARGET_MIB = 256.0
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return json.loads(text.splitlines()[-1]) if text else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def status(pid, field):
+    try:
+        for line in open("/proc/%d/status" % pid):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def read_meta(path):
+    meta = {}
+    try:
+        for line in open(path):
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    except OSError:
+        pass
+    return meta
+
+
+def num(x, digits=0):
+    if x is None:
+        return "?"
+    if digits == 0:
+        return "{:,}".format(int(round(x)))
+    return "{:,.{}f}".format(x, digits)
+
+
+# ---------------------------------------------------------------------------------------------
+# brief
+
+
+def brief(kind, files):
+    if kind == "latency":
+        s = load(files[0]) or {}
+        r = s.get("receipt") or {}
+        return ("receipts %s of %s probes (missing %s), p50 %s ms, p99 %s ms, max %s ms; "
+                "replies ok %s, failed %s, poll failures %s"
+                % (r.get("n"), r.get("probes"), r.get("missing"), r.get("p50_ms"),
+                   r.get("p99_ms"), r.get("max_ms"), (s.get("replies") or {}).get("ok"),
+                   (s.get("replies") or {}).get("failed"), (s.get("polls") or {}).get("failed")))
+    if kind == "throughput":
+        m = load(files[0]) or {}
+        rate = m.get("completed", 0) / m["seconds"] if m.get("seconds") else 0
+        return ("%s instructions answered in %s s: %s/s (left %s, agent-sim exit %s)"
+                % (m.get("completed"), m.get("seconds"), num(rate), m.get("left"),
+                   m.get("simRc")))
+    if kind == "graphile":
+        g = load(files[0]) or {}
+        return ("%s jobs in %s s: %s/s (graphile-worker %s)"
+                % (g.get("jobs"), g.get("seconds"), num(g.get("rate")), g.get("version")))
+    if kind == "park":
+        m = load(files[0]) or {}
+        s = load(files[1]) or {}
+        return ("RSS %s MiB (peak %s), %s open files, CPU %s %% of a core while parked; "
+                "polls %s, failed %s, replies %s; agent-sim exit %s"
+                % (num(m.get("rssKb", 0) / 1024, 1), num(m.get("hwmKb", 0) / 1024, 1),
+                   m.get("fds"), num(m.get("cpuPct"), 1), (s.get("polls") or {}).get("sent"),
+                   (s.get("polls") or {}).get("failed"), (s.get("replies") or {}).get("ok"),
+                   m.get("simRc")))
+    raise SystemExit("worklib: unknown brief " + kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def build(d):
+    meta = read_meta(os.path.join(d, "meta.env"))
+    lat = load(os.path.join(d, "latency.json"))
+    try:
+        lat_rc = int(open(os.path.join(d, "latency.rc")).read().strip())
+    except (OSError, ValueError):
+        lat_rc = None
+    tp_sim = load(os.path.join(d, "throughput.json"))
+    tp = load(os.path.join(d, "throughput-meta.json"))
+    gw = load(os.path.join(d, "graphile.json"))
+    park_sim = load(os.path.join(d, "park.json"))
+    park = load(os.path.join(d, "park-meta.json"))
+    invalid, rows, info, misses = [], [], [], []
+
+    # (a)
+    if not lat or "receipt" not in lat:
+        invalid.append("(a): no agent-sim summary")
+    else:
+        r = lat["receipt"]
+        bad = []
+        if lat_rc:
+            bad.append("agent-sim exit %s" % lat_rc)
+        for what, n in (("failed polls", lat["polls"]["failed"]),
+                        ("failed replies", lat["replies"]["failed"]),
+                        ("failed registrations", r["failed"]), ("missing receipts", r["missing"])):
+            if n:
+                bad.append("%s %s" % (n, what))
+        if bad:
+            invalid.append("(a): " + ", ".join(bad))
+        ok = r["p99_ms"] <= P99_TARGET_MS
+        rows.append(("(a) queue → agent receipt, agents parked: p50 / p99 ms (%s receipts: %s "
+                     "agents × %s registrations)" % (num(r["n"]), lat["agents"], r["probes"]),
+                     "%s / %s" % (num(r["p50_ms"], 2), num(r["p99_ms"], 2)), "—", "",
+                     "p99 ≤ %g ms" % P99_TARGET_MS, verdict(ok)))
+        if not ok:
+            misses.append("receipt p99 %.2f ms > %g ms" % (r["p99_ms"], P99_TARGET_MS))
+        info.append(("(a) receipt latency min / max ms", "%s / %s" % (num(r["min_ms"], 2),
+                                                                     num(r["max_ms"], 2))))
+
+    # (b), (c)
+    tp_rate = None
+    if not tp:
+        invalid.append("(b): no result")
+    else:
+        if tp.get("left"):
+            invalid.append("(b): %s instructions left open" % tp["left"])
+        if tp.get("simRc"):
+            invalid.append("(b): agent-sim exit %s" % tp["simRc"])
+        if tp_sim and (tp_sim["polls"]["failed"] or tp_sim["replies"]["failed"]):
+            invalid.append("(b): %s failed polls, %s failed replies"
+                           % (tp_sim["polls"]["failed"], tp_sim["replies"]["failed"]))
+        tp_rate = tp["completed"] / tp["seconds"] if tp["seconds"] else 0
+    gw_rate = gw.get("rate") if gw else None
+    if meta.get("GRAPHILE") == "1" and not gw:
+        invalid.append("(c): no graphile-worker result")
+    if gw and (gw.get("failed") or gw.get("ran") != gw.get("jobs")):
+        invalid.append("(c): graphile-worker ran %s of %s jobs, %s failed"
+                       % (gw.get("ran"), gw.get("jobs"), gw.get("failed")))
+    if tp_rate is not None:
+        ratio = tp_rate / gw_rate if gw_rate else None
+        ok = ratio is not None and ratio >= RATIO_TARGET
+        rows.append(("(b)/(c) instructions/s, claim + reply over HTTP, %s agents (max %s per "
+                     "poll), %s queued; reference: graphile-worker jobs/s, concurrency 64, "
+                     "no-op task" % (tp["agents"], tp["max"], num(tp["completed"])),
+                     num(tp_rate), "%s jobs/s (graphile-worker %s)" % (num(gw_rate), gw["version"])
+                     if gw else "not run", num(ratio, 2) if ratio is not None else "",
+                     "≥ %g" % RATIO_TARGET, verdict(ok) if gw else "not measured"))
+        if gw and not ok:
+            misses.append("throughput ratio %.2f < %g" % (ratio, RATIO_TARGET))
+        if tp_sim:
+            info.append(("(b) reply round trip p50 / p99 / max ms",
+                         "%s / %s / %s" % (num(tp_sim["p50_ms"], 2), num(tp_sim["p99_ms"], 2),
+                                           num(tp_sim["max_ms"], 2))))
+        info.append(("(b) runosd CPU per instruction (µs), over the drain",
+                     num(1e6 * tp["cpuSeconds"] / tp["completed"]) if tp["completed"] else "?"))
+        info.append(("(b) first to last completed_at in the database, s (rate over it)",
+                     "%s (%s/s)" % (num(tp["span"], 2), num(tp["completed"] / tp["span"])
+                                    if tp["span"] else "?")))
+        info.append(("(b) queueing: %s registrations with %s online agents, s"
+                     % (tp["nodes"], tp["agents"]), num(tp["registerSeconds"], 1)))
+
+    # (d)
+    if not park:
+        invalid.append("(d): no result")
+    else:
+        bad = []
+        if not park.get("alive"):
+            bad.append("runosd died")
+        if park.get("simRc"):
+            bad.append("agent-sim exit %s" % park["simRc"])
+        if park_sim and park_sim["polls"]["failed"]:
+            bad.append("%s failed polls" % park_sim["polls"]["failed"])
+        if park_sim and park_sim["polls"]["sent"] < park["agents"]:
+            bad.append("only %s polls sent" % park_sim["polls"]["sent"])
+        if bad:
+            invalid.append("(d): " + ", ".join(bad))
+        rss = park["rssKb"] / 1024.0
+        ok = rss <= RSS_TARGET_MIB
+        rows.append(("(d) runosd RSS with %s parked polls (wait=%s, started over %s s), MiB"
+                     % (num(park["agents"]), park["wait"], park["ramp"]),
+                     num(rss, 1), "—", "", "≤ %g MiB" % RSS_TARGET_MIB, verdict(ok)))
+        if not ok:
+            misses.append("RSS %.1f MiB > %g MiB" % (rss, RSS_TARGET_MIB))
+        info.append(("(d) runosd peak RSS (VmHWM) / RSS at start, MiB",
+                     "%s / %s" % (num(park["hwmKb"] / 1024, 1), num(park["rssStartKb"] / 1024, 1))))
+        info.append(("(d) runosd CPU while parked, %% of one core (%s s)" % park.get("sample", 5),
+                     num(park["cpuPct"], 1)))
+        info.append(("(d) runosd open files / threads", "%s / %s" % (park["fds"], park["threads"])))
+        info.append(("(d) registration of %s agents without CSR, s (per second)" % num(park["agents"]),
+                     "%s (%s/s)" % (num(park["registerSeconds"], 1),
+                                    num(park["agents"] / park["registerSeconds"])
+                                    if park["registerSeconds"] else "?")))
+    return meta, rows, info, invalid, misses
+
+
+def table(rows):
+    out = ["| figure | runosd | reference | ratio | target | result |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append("| " + " | ".join(r) + " |")
+    return out
+
+
+def info_table(info):
+    out = ["| also measured | value |", "|---|---|"]
+    for k, v in info:
+        out.append("| %s | %s |" % (k, v))
+    return out
+
+
+def section(meta, rows, info, invalid, misses):
+    lines = [START, "## Work queue: receipt latency, throughput against graphile-worker, parked "
+             "polls (%s)" % meta.get("DATE", "?")[:10], "",
+             "Written by `tests/bench/work.sh` on %s. Command: `%s`."
+             % (meta.get("DATE"), meta.get("COMMAND")), "",
+             "- machine: %s" % meta.get("MACHINE"),
+             "- software: PostgreSQL %s, agent-sim (tests/agent-sim `work`, libcurl multi, one "
+             "thread), Node %s" % (meta.get("PG_VERSION"), meta.get("NODE")),
+             "- runosd: %s; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s, RUNOS_LOG_LEVEL=warn"
+             % (meta.get("BUILD"), meta.get("THREADS"), meta.get("DB_POOL")),
+             "- PostgreSQL: %s" % meta.get("PG"),
+             "- before the start: %s; the whole run took %s s"
+             % (meta.get("LOAD_BEFORE"), meta.get("RUN_SECONDS")), ""]
+    lines += table(rows) + [""] + info_table(info) + [""]
+    if invalid:
+        lines.append("**INVALID: %s**" % "; ".join(invalid))
+    elif misses:
+        lines.append("**MISS: %s**" % "; ".join(misses))
+    else:
+        lines.append("**PASS: every target met**")
+    lines += ["", "How it is measured:", ""]
+    lines += [
+        "- (a) The agents (all online: one heartbeat each first) keep `GET /agent/v1/instructions"
+        "?wait=60&max=10` open. The same agent-sim process registers a new node in their "
+        "cluster (`POST /agent/v1/register`, no CSR, over one keep-alive connection), which "
+        "queues one `SET_VPN_PEERS` per online node; it waits for every agent's instruction (5 s "
+        "at most), for every agent to answer and poll again, and 50 ms more, then registers the "
+        "next. A receipt's latency is when the process saw the poll answer carrying it minus "
+        "when it saw the registration's 201: both on the CLOCK_MONOTONIC of agent-sim's one "
+        "thread, so there is no clock to align between processes and each stamp carries the "
+        "same client-side delay (the time from the socket being readable to libcurl reporting "
+        "the transfer). It includes the NOTIFY, runosd's wake-up of the parked poll, the claim "
+        "(one UPDATE … RETURNING) and the answer over TLS.",
+        "- (b) 64 online agents of one cluster; %s more nodes registered (%s at a time) queue "
+        "64 `SET_VPN_PEERS` each (payload: the cluster's peer list, the size given above is "
+        "the mean), plus one `RUN_REMOTE_SCRIPT` per agent left from its own registration. "
+        "Then `agent-sim work --max 10` starts (one TLS connection per agent, each agent "
+        "answering its instructions one after the other with `NO_CONTENT`), and the instructions "
+        "of the agents' nodes that are pending or leased are counted every 100 ms with psql "
+        "(`SELECT count(*) FROM instructions WHERE … status IN ('pending', 'leased')`); the "
+        "rate is the instructions completed ÷ the time from agent-sim's start to the first "
+        "count of 0. A reply completes the instruction and moves its job in one transaction "
+        "(the last reply of a job's step starts the next step)." % ("150", "8"),
+        "- (c) graphile-worker (`tests/bench/peers/graphile/bench.js`) in a schema of its own "
+        "on the same PostgreSQL: as many jobs as (b) completed, with a payload of the same mean "
+        "size, added with `addJobs` before the clock starts; then `run()` with concurrency 64, "
+        "a pg pool of 10 (runosd's is 8), its defaults otherwise (one job per fetch, no local "
+        "queue, no batched completion), a task that does nothing; jobs counted every 100 ms "
+        "until 0, from the start of `run()`. Both sides pay their start (agent-sim's 64 TLS "
+        "handshakes, graphile-worker's pool and LISTEN) inside the measured time.",
+        "- (d) A fresh runosd (so the RSS is this load's): %s agents (%s clusters of 250, "
+        "registered without CSR on the previous runosd), each with its own TLS connection, "
+        "first polls spread over the ramp; each agent first gets and answers the "
+        "`RUN_REMOTE_SCRIPT` its registration queued, then parks. VmRSS of runosd is read 9 s "
+        "after the ramp (its CPU sampled over the last 5 s), when every poll has parked (the first ones have already come back "
+        "empty once and parked again)." % (meta.get("PARK", "the"), meta.get("PARK_CLUSTERS", "")),
+    ]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def rewrite(path, text):
+    try:
+        old = open(path).read()
+    except OSError:
+        old = ""
+    if START in old and END in old:
+        a = old.index(START)
+        b = old.index(END) + len(END)
+        rest = old[b:]
+        if rest.startswith("\n"):
+            rest = rest[1:]
+        new = old[:a] + text + rest
+    else:
+        new = old + ("" if old.endswith("\n\n") or not old else "\n") + text
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+
+
+def report(args):
+    d = args[0]
+    write = None
+    if len(args) >= 3 and args[1] == "--write":
+        write = args[2]
+    meta, rows, info, invalid, misses = build(d)
+    print()
+    for line in table(rows) + [""] + info_table(info):
+        print(line)
+    print()
+    if invalid:
+        print("bench/work: INVALID: " + "; ".join(invalid))
+    elif misses:
+        print("bench/work: MISS: " + "; ".join(misses))
+    else:
+        print("bench/work: PASS: every target met" if meta.get("GRAPHILE") == "1"
+              else "bench/work: PASS: every target measured was met (graphile-worker not run)")
+    if write and not invalid:
+        rewrite(write, section(meta, rows, info, invalid, misses))
+        print("bench/work: wrote the bench:work section of %s" % write)
+    return 1 if invalid else 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        raise SystemExit(__doc__)
+    cmd = argv[1]
+    if cmd == "ticks":
+        print(ticks(int(argv[2])))
+    elif cmd == "status":
+        print(status(int(argv[2]), argv[3]))
+    elif cmd == "brief":
+        print(brief(argv[2], argv[3:]))
+    elif cmd == "report":
+        return report(argv[2:])
+    else:
+        raise SystemExit(__doc__)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
