@@ -112,6 +112,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		.nroutes = api_routes_count,
 		.max_connections = srv->cfg.http_max_connections,
 		.timeout_seconds = srv->cfg.http_timeout_seconds,
+		.connection_memory = 16 * 1024,
 		.idempotent_posts = true,
 	};
 	srv->http = http_server_start(srv, &api, err, sizeof(err));

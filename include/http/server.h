@@ -21,6 +21,7 @@ struct http_listener {
 	const struct route *routes;
 	size_t nroutes;
 	int max_connections, timeout_seconds;
+	size_t connection_memory; /* libmicrohttpd's pool per connection: headers, read buffer */
 	/* TLS, or all NULL for plain HTTP. With client_ca_pem, clients are asked
 	 * for a certificate (not required: routes of access ROUTE_AGENT verify
 	 * it themselves). */

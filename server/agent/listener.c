@@ -50,6 +50,9 @@ struct http_server *agent_listener_start(struct server *srv, char *err, size_t e
 		.nroutes = agent_routes_count,
 		.max_connections = srv->cfg.agent_max_connections,
 		.timeout_seconds = srv->cfg.http_timeout_seconds,
+		/* Agents send small headers and keep a connection each (10,000
+		 * of them): half the API's pool; bodies stream past it. */
+		.connection_memory = 8 * 1024,
 		.cert_pem = chain,
 		.key_pem = cert.key_pem,
 		.client_ca_pem = pki_ca_cert_pem(ca),
