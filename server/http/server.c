@@ -323,8 +323,8 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 		(unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)l->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		l->connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_ARRAY,
-		l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
+		l->connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_ARRAY, l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errcap, "%s: cannot listen on %s:%d (in use?)", l->addr_var,
 			 l->addr->host, l->addr->port);
