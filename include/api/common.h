@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db/accounts_store.h"
@@ -38,6 +39,10 @@ struct api_cursor {
  * shape); on a bad value replies 400 and returns false. */
 bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *limit,
 		     struct api_cursor *cursor) __attribute__((warn_unused_result));
+
+/* A page is fetched with limit + 1 rows: trims *n to limit and says whether
+ * there are more (then the page ends with a nextCursor). */
+bool api_page_trim(size_t *n, int limit);
 
 /* The nextCursor value after the last item of a full page. */
 json_t *api_next_cursor(int64_t last_us, const char *last_id);

@@ -91,10 +91,17 @@ static const char *path_tag(struct request *req)
 	return tag;
 }
 
-static void reply_stale(struct request *req, const char *tag)
+/* The answer to a reply or a progress report: 204, 409 when the attempt is
+ * not the instruction's lease to this node, else the database's error. */
+static void reply_written(struct request *req, enum db_result r, const char *tag)
 {
-	request_error(req, 409, "instruction.stale", NULL,
-		      "Instruction %s is not leased to this node at that attempt", tag);
+	if (r == DB_CONFLICT)
+		request_error(req, 409, "instruction.stale", NULL,
+			      "Instruction %s is not leased to this node at that attempt", tag);
+	else if (r != DB_OK)
+		api_reply_db_error(req, r, "instruction", tag);
+	else
+		request_reply(req, 204, NULL);
 }
 
 void agent_instruction_reply(struct request *req)
@@ -118,15 +125,7 @@ void agent_instruction_reply(struct request *req)
 					 attempt, type, payload_text, masked_error);
 	free(payload_text);
 	free(masked_error);
-	if (r == DB_CONFLICT) {
-		reply_stale(req, tag);
-		return;
-	}
-	if (r != DB_OK) {
-		api_reply_db_error(req, r, "instruction", tag);
-		return;
-	}
-	request_reply(req, 204, NULL);
+	reply_written(req, r, tag);
 }
 
 void agent_instruction_progress(struct request *req)
@@ -143,13 +142,5 @@ void agent_instruction_progress(struct request *req)
 		req->server->cfg.instruction_lease_seconds, level ? level : "info", message,
 		json_is_integer(progress) ? (int)json_integer_value(progress) : -1);
 	free(message);
-	if (r == DB_CONFLICT) {
-		reply_stale(req, tag);
-		return;
-	}
-	if (r != DB_OK) {
-		api_reply_db_error(req, r, "instruction", tag);
-		return;
-	}
-	request_reply(req, 204, NULL);
+	reply_written(req, r, tag);
 }

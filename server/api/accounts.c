@@ -30,9 +30,7 @@ void api_accounts_list(struct request *req)
 		api_reply_db_error(req, r, "account", NULL);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct account_membership *m = &rows[i];

@@ -35,9 +35,7 @@ void api_audit_list(struct request *req)
 		api_reply_db_error(req, r, "audit_event", NULL);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct audit_entry *e = &entries[i];

@@ -118,9 +118,7 @@ static void list(struct request *req, bool domains)
 		api_reply_db_error(req, r, "cluster", NULL);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (domains)

@@ -110,6 +110,14 @@ static bool decode_b64url(const char *in, char *out, size_t cap)
 	return true;
 }
 
+bool api_page_trim(size_t *n, int limit)
+{
+	bool more = *n > (size_t)limit;
+	if (more)
+		*n = (size_t)limit;
+	return more;
+}
+
 json_t *api_next_cursor(int64_t last_us, const char *last_id)
 {
 	char plain[96], encoded[160];

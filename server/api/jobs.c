@@ -130,9 +130,7 @@ void api_jobs_list(struct request *req)
 		api_reply_db_error(req, r, "job", NULL);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, job_to_json(&jobs[i]));

@@ -103,9 +103,7 @@ void api_join_tokens_list(struct request *req)
 		api_reply_db_error(req, r, "cluster", c.cid);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, token_to_json(&toks[i]));

@@ -80,9 +80,7 @@ void api_members_list(struct request *req)
 		api_reply_db_error(req, r, "member", NULL);
 		return;
 	}
-	bool more = n > (size_t)limit;
-	if (more)
-		n = (size_t)limit;
+	bool more = api_page_trim(&n, limit);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, member_to_json(&members[i]));

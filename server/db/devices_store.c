@@ -71,7 +71,6 @@ struct device_args {
 	enum device_state *state;
 	struct api_key *key;
 	const uint8_t *key_hash;
-	bool member;
 };
 
 static enum db_result approve_tx(struct db_conn *c, void *arg)
@@ -102,7 +101,7 @@ enum db_result db_devices_approve(struct db_pool *db, const char *id,
 {
 	char hash_buf[DB_HASH_PARAM_LEN];
 	const char *params[] = { id, db_bytea_param(hash, CRYPTO_SHA256_LEN, hash_buf), uid, aid };
-	struct device_args args = { params, state, NULL, NULL, false };
+	struct device_args args = { params, state, NULL, NULL };
 	return db_transaction(db, approve_tx, &args);
 }
 
@@ -134,6 +133,6 @@ enum db_result db_devices_redeem(struct db_pool *db, const char *id,
 {
 	char hash_buf[DB_HASH_PARAM_LEN];
 	const char *params[] = { id, db_bytea_param(hash, CRYPTO_SHA256_LEN, hash_buf) };
-	struct device_args args = { params, state, key, key_hash, false };
+	struct device_args args = { params, state, key, key_hash };
 	return db_transaction(db, redeem_tx, &args);
 }

@@ -66,7 +66,8 @@ static const struct db_stmt plan_uninstall_all = { "plan_uninstall_all", INSERT_
 						   "SELECT gen_random_uuid(), n.aid, n.nid, $3, $4,"
 						   " 'UNINSTALL_NODE', '{}'::json" ONLINE_NODES };
 /* The last step of a cluster delete: its nodes' certificates are revoked and
- * the cluster goes, which frees its cid and index. */
+ * the cluster goes, which frees its cid and index; only while this step of
+ * this job is the one running, for the cluster the job is about. */
 static const struct db_stmt plan_remove_cluster = {
 	"plan_remove_cluster",
 	"WITH revoked AS (UPDATE node_certificates SET revoked_at = now() WHERE aid = $1"
@@ -74,8 +75,8 @@ static const struct db_stmt plan_remove_cluster = {
 	" RETURNING serial),"
 	" kept AS (INSERT INTO certificate_revocations (serial) SELECT serial FROM revoked"
 	" ON CONFLICT DO NOTHING)"
-	" DELETE FROM clusters WHERE aid = $1 AND cid = $2 AND $3::uuid IS NOT NULL"
-	" AND $4::uuid IS NOT NULL AND $5::text IS NOT NULL"
+	" DELETE FROM clusters WHERE aid = $1 AND cid = $2 AND cid = $5 AND EXISTS (SELECT 1"
+	" FROM job_steps WHERE id = $4 AND job_id = $3 AND status = 'running')"
 };
 
 /* What each step of each job type does: a statement that queues its

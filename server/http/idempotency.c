@@ -13,6 +13,7 @@
 #include "db/idempotency_store.h"
 #include "http_internal.h"
 #include "runosd.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 #define KEY_MAX 255
@@ -145,5 +146,7 @@ void http_idempotency_finish(struct exchange *ex)
 	}
 	/* Unrecorded, a repeat finds the claim in flight until it is abandoned
 	 * (IDEMPOTENCY_ABANDONED_SECONDS) and then runs again. */
-	(void)r;
+	if (r != DB_OK)
+		log_warn("could not record the response for an Idempotency-Key (trace %s)",
+			 req->trace_id);
 }

@@ -28,33 +28,54 @@ struct series {
 	atomic_uint_fast64_t sum_us;
 };
 
+/* A listener's series: one per route, in the order of its table, then the
+ * unmatched one; a request finds its series by the route's place in the
+ * table, not by a search. */
+struct listener_series {
+	const char *name; /* compared by address: the listener's own string */
+	const struct route *routes;
+	size_t nroutes, first;
+};
+
+#define MAX_LISTENERS 4
+
 static struct series table[MAX_SERIES];
-static atomic_int nseries;
+static size_t nseries;		/* written at registration only */
+static atomic_size_t published; /* nseries once registered: what render reads */
+static struct listener_series listeners[MAX_LISTENERS];
+static atomic_int nlisteners;
 
 static void add_series(const char *listener, const struct route *route)
 {
-	int i = atomic_fetch_add(&nseries, 1);
-	if (i >= MAX_SERIES) {
-		atomic_fetch_sub(&nseries, 1);
-		return;
-	}
-	table[i].listener = listener;
-	table[i].route = route;
+	table[nseries].listener = listener;
+	table[nseries].route = route;
+	nseries++;
 }
 
 void http_metrics_register(const char *listener, const struct route *routes, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		add_series(listener, &routes[i]);
+	int i = atomic_load(&nlisteners);
+	if (i >= MAX_LISTENERS || nseries + n + 1 > MAX_SERIES)
+		return;
+	listeners[i] = (struct listener_series){ listener, routes, n, nseries };
+	for (size_t k = 0; k < n; k++)
+		add_series(listener, &routes[k]);
 	add_series(listener, NULL);
+	atomic_store(&published, nseries);
+	atomic_store(&nlisteners, i + 1);
 }
 
 static struct series *find(const char *listener, const struct route *route)
 {
-	int n = atomic_load(&nseries);
-	for (int i = 0; i < n; i++)
-		if (table[i].route == route && strcmp(table[i].listener, listener) == 0)
-			return &table[i];
+	int n = atomic_load(&nlisteners);
+	for (int i = 0; i < n; i++) {
+		const struct listener_series *l = &listeners[i];
+		if (l->name != listener)
+			continue;
+		if (route && route >= l->routes && route < l->routes + l->nroutes)
+			return &table[l->first + (size_t)(route - l->routes)];
+		return &table[l->first + l->nroutes];
+	}
 	return NULL;
 }
 
@@ -102,7 +123,7 @@ static void labels(const struct series *s, char *out, size_t cap)
 
 void http_metrics_render(char **text)
 {
-	int n = atomic_load(&nseries);
+	int n = (int)atomic_load(&published);
 	char l[256];
 	append(text, "# HELP runosd_http_requests_total Requests answered, by route and status "
 		     "class.\n# TYPE runosd_http_requests_total counter\n");

@@ -8,6 +8,7 @@
 
 #include <hiredis.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,9 @@ struct shard {
 struct ratelimiter {
 	char *redis_url;
 	struct shard shards[SHARDS];
-	pthread_mutex_t redis_lock;
-	int64_t redis_down_until_ms;
-	bool warned;
+	/* Read on every request: atomics, no lock. */
+	atomic_int_fast64_t redis_down_until_ms;
+	atomic_bool warned;
 };
 
 /* Each thread keeps its own connection (hiredis contexts are not thread
@@ -92,7 +93,6 @@ struct ratelimiter *ratelimit_create(const char *redis_url)
 		pthread_mutex_init(&rl->shards[i].lock, NULL);
 		rl->shards[i].tats = strmap_create();
 	}
-	pthread_mutex_init(&rl->redis_lock, NULL);
 	return rl;
 }
 
@@ -104,7 +104,6 @@ void ratelimit_destroy(struct ratelimiter *rl)
 		strmap_destroy(rl->shards[i].tats, free);
 		pthread_mutex_destroy(&rl->shards[i].lock);
 	}
-	pthread_mutex_destroy(&rl->redis_lock);
 	free(rl->redis_url);
 	free(rl);
 }
@@ -195,26 +194,20 @@ static redisContext *connect_redis(const char *url)
 
 static bool redis_down(struct ratelimiter *rl)
 {
-	pthread_mutex_lock(&rl->redis_lock);
-	bool down = time_mono_ms() < rl->redis_down_until_ms;
-	pthread_mutex_unlock(&rl->redis_lock);
-	return down;
+	return time_mono_ms() < atomic_load(&rl->redis_down_until_ms);
 }
 
+/* Notes whether Redis answered; the change of state is logged once. */
 static void mark_redis(struct ratelimiter *rl, bool up)
 {
-	pthread_mutex_lock(&rl->redis_lock);
 	if (!up) {
-		rl->redis_down_until_ms = time_mono_ms() + REDIS_RETRY_MS;
-		if (!rl->warned)
+		atomic_store(&rl->redis_down_until_ms, time_mono_ms() + REDIS_RETRY_MS);
+		if (!atomic_exchange(&rl->warned, true))
 			log_warn("Redis does not answer: rate limits are per instance until it "
 				 "does");
-		rl->warned = true;
-	} else if (rl->warned) {
+	} else if (atomic_exchange(&rl->warned, false)) {
 		log_info("Redis answers again: rate limits are shared");
-		rl->warned = false;
 	}
-	pthread_mutex_unlock(&rl->redis_lock);
 }
 
 static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,

@@ -586,7 +586,7 @@ static void install_signal_handlers(void)
 /* The URL without trailing slashes, so that paths can be appended. */
 static char *trimmed_url(const char *url)
 {
-	char *copy = sim_xstrdup(url);
+	char *copy = xstrdup(url);
 	size_t len = strlen(copy);
 
 	while (len > 0 && copy[len - 1] == '/')
@@ -602,7 +602,7 @@ int main(int argc, char **argv)
 	parse_command_line(argc, argv, &o);
 	char *url = trimmed_url(o.agent_url);
 	o.agent_url = url;
-	json_set_alloc_funcs(sim_xmalloc, free);
+	json_set_alloc_funcs(xmalloc, free);
 	install_signal_handlers();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "agent-sim: curl_global_init failed\n");

@@ -2,9 +2,11 @@
  *
  * The program is single-threaded: every function here runs on the main thread,
  * and nothing is safe to call from another. Allocation failures abort
- * (sim_xmalloc and friends; jansson is pointed at them in main). */
+ * (the server's util/xmalloc.h, linked in; jansson is pointed at it in main). */
 #ifndef RUNOSD_AGENT_SIM_H
 #define RUNOSD_AGENT_SIM_H
+
+#include "util/xmalloc.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -78,12 +80,6 @@ int sim_beat_run(const struct sim_opts *o);
 int sim_work_run(const struct sim_opts *o);
 
 /* ---- utilities (sim_util.c) ------------------------------------------ */
-
-void *sim_xmalloc(size_t size);
-void *sim_xcalloc(size_t count, size_t size);
-void *sim_xrealloc(void *ptr, size_t size);
-char *sim_xstrdup(const char *s);
-char *sim_xprintf(const char *fmt, ...) SIM_PRINTF(1, 2);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 double sim_now_ms(void);
@@ -224,5 +220,21 @@ void sim_req_outcome(const struct sim_req *req, char *key, size_t size);
 
 /* One line on stderr (rate-limited) about a request that failed. */
 void sim_req_log_failure(const struct sim_req *req, const char *what);
+
+/* A min-heap of agents by due time (ms), for the modes that schedule them:
+ * items point at structs whose double at due_offset is the due time. Room for
+ * cap items, each in it at most once. */
+struct sim_heap {
+	void **items;
+	size_t len;
+	size_t due_offset;
+};
+
+void sim_heap_init(struct sim_heap *h, size_t cap, size_t due_offset);
+void sim_heap_free(struct sim_heap *h);
+void sim_heap_push(struct sim_heap *h, void *item);
+void *sim_heap_pop(struct sim_heap *h);
+/* The earliest due time, or false when empty. */
+bool sim_heap_next_due(const struct sim_heap *h, double *due_ms);
 
 #endif

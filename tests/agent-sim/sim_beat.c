@@ -46,11 +46,6 @@ struct beat_agent {
 	bool warming; /* its beat in flight or due is the warm-up one */
 };
 
-struct beat_heap {
-	struct beat_agent **items;
-	size_t len;
-};
-
 /* Beats of one phase (warm-up or measured). */
 struct beat_counts {
 	long beats, ok, failed;
@@ -66,7 +61,7 @@ struct beat_run {
 	size_t nids;
 	struct beat_agent *agents;
 	size_t count;
-	struct beat_heap heap;
+	struct sim_heap heap;
 	struct beat_counts warm, measured;
 	double interval_ms, warmup_ms;
 	double measure_start_ms, end_ms;
@@ -75,50 +70,6 @@ struct beat_run {
 };
 
 /* ---- the schedule -------------------------------------------------------- */
-
-static bool due_before(const struct beat_agent *a, const struct beat_agent *b)
-{
-	return a->due_ms < b->due_ms;
-}
-
-static void heap_swap(struct beat_heap *h, size_t i, size_t j)
-{
-	struct beat_agent *t = h->items[i];
-
-	h->items[i] = h->items[j];
-	h->items[j] = t;
-}
-
-/* The heap has room for every agent: each is in it at most once. */
-static void heap_push(struct beat_heap *h, struct beat_agent *a)
-{
-	size_t i = h->len++;
-
-	h->items[i] = a;
-	while (i > 0 && due_before(h->items[i], h->items[(i - 1) / 2])) {
-		heap_swap(h, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static struct beat_agent *heap_pop(struct beat_heap *h)
-{
-	struct beat_agent *top = h->items[0];
-	size_t i = 0;
-
-	h->items[0] = h->items[--h->len];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, min = i;
-		if (l < h->len && due_before(h->items[l], h->items[min]))
-			min = l;
-		if (r < h->len && due_before(h->items[r], h->items[min]))
-			min = r;
-		if (min == i)
-			return top;
-		heap_swap(h, i, min);
-		i = min;
-	}
-}
 
 /* The agent's first measured beat is due at its place in the first interval. */
 static double first_measured_due(const struct beat_run *run, const struct beat_agent *a)
@@ -143,7 +94,7 @@ static void schedule_next_beat(struct beat_run *run, struct beat_agent *a)
 		}
 	}
 	a->phase = PHASE_WAITING;
-	heap_push(&run->heap, a);
+	sim_heap_push(&run->heap, a);
 }
 
 /* How long poll may sleep: until the next beat is due, at most MAX_WAIT_MS. */
@@ -151,8 +102,9 @@ static int wait_ms(const struct beat_run *run, double now, bool open)
 {
 	double until = now + MAX_WAIT_MS;
 
-	if (open && run->heap.len > 0 && run->heap.items[0]->due_ms < until)
-		until = run->heap.items[0]->due_ms;
+	double due;
+	if (open && sim_heap_next_due(&run->heap, &due) && due < until)
+		until = due;
 	if (open && run->end_ms < until)
 		until = run->end_ms;
 	double ms = until - now;
@@ -188,9 +140,9 @@ static bool start_renewal(struct beat_run *run, struct beat_agent *a)
 	char *csr_pem = NULL, *body;
 
 	if (run->o->no_csr) {
-		body = sim_xstrdup("{}");
+		body = xstrdup("{}");
 	} else {
-		char *cn = sim_xprintf("sim-%ld", a->n);
+		char *cn = xasprintf("sim-%ld", a->n);
 		bool made = sim_pki_key_and_csr(cn, &a->renew_key, &csr_pem);
 		free(cn);
 		if (!made)
@@ -218,7 +170,7 @@ static void count_beat(struct beat_counts *c, const char *key, bool ok, double m
 	c->ok++;
 	if (c->nlatencies == c->latencies_cap) {
 		c->latencies_cap = c->latencies_cap ? 2 * c->latencies_cap : 4096;
-		c->latencies = sim_xrealloc(c->latencies, c->latencies_cap * sizeof(*c->latencies));
+		c->latencies = xrealloc(c->latencies, c->latencies_cap * sizeof(*c->latencies));
 	}
 	c->latencies[c->nlatencies++] = ms;
 }
@@ -266,7 +218,7 @@ static bool finish_beat(struct beat_run *run, struct beat_agent *a)
 			snprintf(key, sizeof(key), "bad_response");
 		json_decref(ans);
 	} else {
-		char *what = sim_xprintf("heartbeat sim-%ld", a->n);
+		char *what = xasprintf("heartbeat sim-%ld", a->n);
 		sim_req_log_failure(req, what);
 		free(what);
 	}
@@ -314,7 +266,7 @@ static void finish_renewal(struct beat_run *run, struct beat_agent *a)
 			snprintf(key, sizeof(key), "bad_response");
 		json_decref(ans);
 	} else {
-		char *what = sim_xprintf("renewal sim-%ld", a->n);
+		char *what = xasprintf("renewal sim-%ld", a->n);
 		sim_req_log_failure(req, what);
 		free(what);
 	}
@@ -345,8 +297,9 @@ static bool handle_finished(struct beat_run *run)
 
 static bool start_due_beats(struct beat_run *run, double now)
 {
-	while (run->heap.len > 0 && run->heap.items[0]->due_ms <= now)
-		if (!start_beat(run, heap_pop(&run->heap)))
+	double due;
+	while (sim_heap_next_due(&run->heap, &due) && due <= now)
+		if (!start_beat(run, sim_heap_pop(&run->heap)))
 			return false;
 	return true;
 }
@@ -374,8 +327,8 @@ static bool setup_agents(struct beat_run *run, double start)
 	/* The first beats, warm-up or measured, spread over this time. */
 	double spread_ms = run->warmup_ms > 0 ? run->warmup_ms : run->interval_ms;
 
-	run->agents = sim_xcalloc(run->count, sizeof(*run->agents));
-	run->heap.items = sim_xcalloc(run->count, sizeof(*run->heap.items));
+	run->agents = xcalloc(run->count, sizeof(*run->agents));
+	sim_heap_init(&run->heap, run->count, offsetof(struct beat_agent, due_ms));
 	for (size_t i = 0; i < run->count; i++) {
 		struct beat_agent *a = &run->agents[i];
 		a->id = &run->ids[i];
@@ -386,7 +339,7 @@ static bool setup_agents(struct beat_run *run, double start)
 		if (!sim_req_init(&run->net, &a->req, a) ||
 		    !sim_req_set_identity(&a->req, a->id->certificate, a->id->private_key))
 			return false;
-		heap_push(&run->heap, a);
+		sim_heap_push(&run->heap, a);
 	}
 	return true;
 }
@@ -429,7 +382,7 @@ static void teardown(struct beat_run *run)
 		free(run->agents[i].renew_key);
 	}
 	free(run->agents);
-	free(run->heap.items);
+	sim_heap_free(&run->heap);
 	sim_net_finish(&run->net);
 	sim_agents_free(run->ids, run->nids);
 	counts_finish(&run->warm);

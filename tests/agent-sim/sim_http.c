@@ -27,7 +27,7 @@
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = sim_xmalloc(MAX_CA_FILE + 1);
+	char *buf = xmalloc(MAX_CA_FILE + 1);
 	size_t n = 0;
 
 	if (!f) {
@@ -96,7 +96,7 @@ bool sim_net_init(struct sim_net *net, const struct sim_opts *o, size_t max_conn
 		sim_net_finish(net);
 		return false;
 	}
-	net->base_url = sim_xstrdup(o->agent_url);
+	net->base_url = xstrdup(o->agent_url);
 	net->timeout_ms = (long)(o->timeout_s * 1000.0);
 	net->verbose = o->verbose;
 	return true;
@@ -125,7 +125,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 	if (req->len + n + 1 > req->cap) {
 		req->cap = req->len + n + 1 > 2 * req->cap ? req->len + n + 1 : 2 * req->cap;
-		req->body = sim_xrealloc(req->body, req->cap);
+		req->body = xrealloc(req->body, req->cap);
 	}
 	memcpy(req->body + req->len, data, n);
 	req->len += n;
@@ -249,7 +249,7 @@ static void reset_result(struct sim_req *req)
 bool sim_req_start(struct sim_net *net, struct sim_req *req, const char *method, const char *path,
 		   const char *body)
 {
-	char *url = sim_xprintf("%s%s", net->base_url, path);
+	char *url = xasprintf("%s%s", net->base_url, path);
 	bool ok = !req->busy && SETOPT(req->easy, CURLOPT_URL, url) &&
 		  set_method(req->easy, method, body) &&
 		  SETOPT(req->easy, CURLOPT_FRESH_CONNECT, (long)req->fresh_connect) &&

@@ -30,7 +30,7 @@ static char *bio_to_string(BIO *bio)
 
 	if (len <= 0 || !data)
 		return NULL;
-	char *out = sim_xmalloc((size_t)len + 1);
+	char *out = xmalloc((size_t)len + 1);
 	memcpy(out, data, (size_t)len);
 	out[len] = '\0';
 	return out;

@@ -33,8 +33,8 @@ struct reg_run {
 
 static char *registration_body(const struct reg_run *run, long n, const char *csr_pem)
 {
-	char *machine_id = sim_xprintf("sim-%s-%ld", run->run_id, n);
-	char *hostname = sim_xprintf("sim-%ld", n);
+	char *machine_id = xasprintf("sim-%s-%ld", run->run_id, n);
+	char *hostname = xasprintf("sim-%ld", n);
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", run->o->token, "machineId",
 				machine_id, "hostname", hostname, "os", "ubuntu-24.04",
 				"agentVersion", SIM_AGENT_VERSION);
@@ -56,7 +56,7 @@ static bool start_registration(struct reg_run *run, struct reg_slot *slot, long 
 	char *csr_pem = NULL;
 
 	if (!run->o->no_csr) {
-		char *cn = sim_xprintf("sim-%ld", n);
+		char *cn = xasprintf("sim-%ld", n);
 		bool made = sim_pki_key_and_csr(cn, &slot->key_pem, &csr_pem);
 		free(cn);
 		if (!made)
@@ -97,11 +97,11 @@ static bool agent_from_answer(const struct reg_run *run, const struct reg_slot *
 				slot->n);
 		return false;
 	}
-	a->nid = sim_xstrdup(nid);
-	a->aid = sim_xstrdup(aid);
-	a->cid = sim_xstrdup(cid);
-	a->role = sim_xstrdup(role);
-	a->vpn_ip = vpn_ip ? sim_xstrdup(vpn_ip) : NULL;
+	a->nid = xstrdup(nid);
+	a->aid = xstrdup(aid);
+	a->cid = xstrdup(cid);
+	a->role = xstrdup(role);
+	a->vpn_ip = vpn_ip ? xstrdup(vpn_ip) : NULL;
 	sim_agent_set_identity(a, cert, key);
 	a->is_cp = run->o->role_cp || role_is(role, "controlplane", "hybrid");
 	a->is_worker = role_is(role, "worker", "hybrid");
@@ -122,7 +122,7 @@ static void finish_registration(struct reg_run *run, struct reg_slot *slot)
 			snprintf(key, sizeof(key), "bad_response");
 		json_decref(ans);
 	} else {
-		char *what = sim_xprintf("register sim-%ld", slot->n);
+		char *what = xasprintf("register sim-%ld", slot->n);
 		sim_req_log_failure(req, what);
 		free(what);
 	}
@@ -169,8 +169,8 @@ static bool setup(struct reg_run *run, const struct sim_opts *o)
 	run->codes = json_object();
 	run->next = 1;
 	run->nslots = (size_t)(o->parallel < o->count ? o->parallel : o->count);
-	run->agents = sim_xcalloc((size_t)o->count, sizeof(*run->agents));
-	run->slots = sim_xcalloc(run->nslots, sizeof(*run->slots));
+	run->agents = xcalloc((size_t)o->count, sizeof(*run->agents));
+	run->slots = xcalloc(run->nslots, sizeof(*run->slots));
 	sim_raise_fd_limit(run->nslots + 64);
 	if (!sim_pki_random_hex8(run->run_id) || !sim_net_init(&run->net, o, run->nslots + 16))
 		return false;

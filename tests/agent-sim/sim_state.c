@@ -37,8 +37,8 @@ void sim_agents_free(struct sim_agent *agents, size_t count)
 
 void sim_agent_set_identity(struct sim_agent *a, const char *cert_pem, const char *key_pem)
 {
-	char *cert = sim_xstrdup(cert_pem);
-	char *key = sim_xstrdup(key_pem);
+	char *cert = xstrdup(cert_pem);
+	char *key = xstrdup(key_pem);
 
 	free(a->certificate);
 	free(a->private_key);
@@ -48,7 +48,7 @@ void sim_agent_set_identity(struct sim_agent *a, const char *cert_pem, const cha
 
 static char *dup_or_null(const char *s)
 {
-	return s ? sim_xstrdup(s) : NULL;
+	return s ? xstrdup(s) : NULL;
 }
 
 static bool is_blank(const char *line)
@@ -77,8 +77,8 @@ static bool parse_agent_line(const char *path, size_t lineno, const char *line, 
 		json_decref(obj);
 		return false;
 	}
-	a->certificate = sim_xstrdup(cert);
-	a->private_key = sim_xstrdup(key);
+	a->certificate = xstrdup(cert);
+	a->private_key = xstrdup(key);
 	a->nid = dup_or_null(nid);
 	a->aid = dup_or_null(aid);
 	a->cid = dup_or_null(cid);
@@ -113,7 +113,7 @@ bool sim_state_load(const char *path, struct sim_agent **agents, size_t *count)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
-			list = sim_xrealloc(list, cap * sizeof(*list));
+			list = xrealloc(list, cap * sizeof(*list));
 		}
 		memset(&list[n], 0, sizeof(list[n]));
 		if (!parse_agent_line(path, lineno, line, &list[n])) {
@@ -165,7 +165,7 @@ static bool write_agents(FILE *f, const struct sim_agent *agents, size_t count)
 
 bool sim_state_save(const char *path, const struct sim_agent *agents, size_t count)
 {
-	char *tmp = sim_xprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	bool ok = f != NULL;

@@ -16,59 +16,6 @@
 
 static int failure_messages_left = FAILURE_MESSAGES;
 
-static void out_of_memory(void)
-{
-	static const char msg[] = "agent-sim: out of memory\n";
-	ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)ignored;
-	abort();
-}
-
-void *sim_xmalloc(size_t size)
-{
-	void *p = malloc(size ? size : 1);
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-void *sim_xcalloc(size_t count, size_t size)
-{
-	void *p = calloc(count ? count : 1, size ? size : 1);
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-void *sim_xrealloc(void *ptr, size_t size)
-{
-	void *p = realloc(ptr, size ? size : 1);
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-char *sim_xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		out_of_memory();
-	return p;
-}
-
-char *sim_xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *out = NULL;
-
-	va_start(ap, fmt);
-	int n = vasprintf(&out, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		out_of_memory();
-	return out;
-}
-
 double sim_now_ms(void)
 {
 	struct timespec ts;
@@ -136,4 +83,68 @@ void sim_raise_fd_limit(size_t wanted)
 			"agent-sim: warning: %zu file descriptors wanted, the limit is %llu; "
 			"some agents will fail to connect\n",
 			wanted, (unsigned long long)rl.rlim_cur);
+}
+
+/* ---- the schedule heap ------------------------------------------------------ */
+
+static double heap_due(const struct sim_heap *h, size_t i)
+{
+	return *(const double *)((const char *)h->items[i] + h->due_offset);
+}
+
+static void heap_swap(struct sim_heap *h, size_t i, size_t j)
+{
+	void *t = h->items[i];
+	h->items[i] = h->items[j];
+	h->items[j] = t;
+}
+
+void sim_heap_init(struct sim_heap *h, size_t cap, size_t due_offset)
+{
+	h->items = xcalloc(cap, sizeof(*h->items));
+	h->len = 0;
+	h->due_offset = due_offset;
+}
+
+void sim_heap_free(struct sim_heap *h)
+{
+	free(h->items);
+	h->items = NULL;
+	h->len = 0;
+}
+
+void sim_heap_push(struct sim_heap *h, void *item)
+{
+	size_t i = h->len++;
+	h->items[i] = item;
+	while (i > 0 && heap_due(h, i) < heap_due(h, (i - 1) / 2)) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+void *sim_heap_pop(struct sim_heap *h)
+{
+	void *top = h->items[0];
+	size_t i = 0;
+	h->items[0] = h->items[--h->len];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, min = i;
+		if (l < h->len && heap_due(h, l) < heap_due(h, min))
+			min = l;
+		if (r < h->len && heap_due(h, r) < heap_due(h, min))
+			min = r;
+		if (min == i)
+			return top;
+		heap_swap(h, i, min);
+		i = min;
+	}
+}
+
+bool sim_heap_next_due(const struct sim_heap *h, double *due_ms)
+{
+	if (h->len == 0)
+		return false;
+	*due_ms = heap_due(h, 0);
+	return true;
 }

@@ -68,11 +68,6 @@ struct work_agent {
 	size_t nitems, next_item, items_cap;
 };
 
-struct work_heap {
-	struct work_agent **items;
-	size_t len;
-};
-
 struct latencies {
 	double *v;
 	size_t n, cap;
@@ -100,7 +95,7 @@ struct work_run {
 	size_t nids;
 	struct work_agent *agents;
 	size_t count;
-	struct work_heap heap;
+	struct sim_heap heap;
 	double start_ms, end_ms;
 	bool closed;
 	size_t polling; /* agents with a poll in flight */
@@ -126,7 +121,7 @@ static void lat_add(struct latencies *l, double x)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 1024;
-		l->v = sim_xrealloc(l->v, l->cap * sizeof(*l->v));
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	l->v[l->n++] = x;
 }
@@ -161,50 +156,6 @@ static json_t *lat_json(struct latencies *l, bool with_min)
 	return obj;
 }
 
-static bool due_before(const struct work_agent *a, const struct work_agent *b)
-{
-	return a->due_ms < b->due_ms;
-}
-
-static void heap_swap(struct work_heap *h, size_t i, size_t j)
-{
-	struct work_agent *t = h->items[i];
-
-	h->items[i] = h->items[j];
-	h->items[j] = t;
-}
-
-/* Room for every agent: each is in the heap at most once. */
-static void heap_push(struct work_heap *h, struct work_agent *a)
-{
-	size_t i = h->len++;
-
-	h->items[i] = a;
-	while (i > 0 && due_before(h->items[i], h->items[(i - 1) / 2])) {
-		heap_swap(h, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static struct work_agent *heap_pop(struct work_heap *h)
-{
-	struct work_agent *top = h->items[0];
-	size_t i = 0;
-
-	h->items[0] = h->items[--h->len];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, min = i;
-		if (l < h->len && due_before(h->items[l], h->items[min]))
-			min = l;
-		if (r < h->len && due_before(h->items[r], h->items[min]))
-			min = r;
-		if (min == i)
-			return top;
-		heap_swap(h, i, min);
-		i = min;
-	}
-}
-
 static void items_clear(struct work_agent *a)
 {
 	for (size_t i = 0; i < a->nitems; i++) {
@@ -219,10 +170,9 @@ static void items_add(struct work_agent *a, const char *tag, const char *type, l
 {
 	if (a->nitems == a->items_cap) {
 		a->items_cap = a->items_cap ? 2 * a->items_cap : 8;
-		a->items = sim_xrealloc(a->items, a->items_cap * sizeof(*a->items));
+		a->items = xrealloc(a->items, a->items_cap * sizeof(*a->items));
 	}
-	a->items[a->nitems++] =
-		(struct work_item){ sim_xstrdup(tag), sim_xstrdup(type), attempt, expect };
+	a->items[a->nitems++] = (struct work_item){ xstrdup(tag), xstrdup(type), attempt, expect };
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -256,7 +206,7 @@ static bool start_poll(struct work_run *run, struct work_agent *a)
 static bool start_reply(struct work_run *run, struct work_agent *a)
 {
 	const struct work_item *it = &a->items[a->next_item];
-	char *path = sim_xprintf("/agent/v1/instructions/%s/reply", it->tag);
+	char *path = xasprintf("/agent/v1/instructions/%s/reply", it->tag);
 	json_t *obj;
 
 	if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
@@ -296,7 +246,7 @@ static bool agent_continue(struct work_run *run, struct work_agent *a, double de
 		return agent_act(run, a);
 	a->phase = PHASE_IDLE;
 	a->due_ms = sim_now_ms() + delay_ms;
-	heap_push(&run->heap, a);
+	sim_heap_push(&run->heap, a);
 	return true;
 }
 
@@ -315,7 +265,7 @@ static bool finish_beat(struct work_run *run, struct work_agent *a)
 		run->beats_ok++;
 	} else {
 		run->beats_failed++;
-		char *what = sim_xprintf("heartbeat sim-%ld", a->n);
+		char *what = xasprintf("heartbeat sim-%ld", a->n);
 		sim_req_log_failure(&a->req, what);
 		free(what);
 	}
@@ -342,7 +292,7 @@ static bool late_take(struct work_run *run, struct work_agent *a, const char *ta
 		return false;
 	if (!run->held_tag) {
 		run->held_by = a;
-		run->held_tag = sim_xstrdup(tag);
+		run->held_tag = xstrdup(tag);
 		run->held_attempt = attempt;
 		return true;
 	}
@@ -407,7 +357,7 @@ static bool finish_poll(struct work_run *run, struct work_agent *a, double now)
 					a->n);
 		}
 	} else {
-		char *what = sim_xprintf("poll sim-%ld", a->n);
+		char *what = xasprintf("poll sim-%ld", a->n);
 		sim_req_log_failure(req, what);
 		free(what);
 	}
@@ -439,8 +389,8 @@ static bool finish_reply(struct work_run *run, struct work_agent *a, double now)
 		run->last_reply_ms = now;
 	} else {
 		run->replies_failed++;
-		char *what = sim_xprintf("reply sim-%ld %s (attempt %ld, expected %ld)", a->n,
-					 it->type, it->attempt, it->expect);
+		char *what = xasprintf("reply sim-%ld %s (attempt %ld, expected %ld)", a->n,
+				       it->type, it->attempt, it->expect);
 		sim_req_log_failure(req, what);
 		free(what);
 	}
@@ -454,8 +404,8 @@ static bool probe_start(struct work_run *run, double now)
 {
 	struct work_probe *p = &run->probe;
 	long i = ++p->started;
-	char *machine_id = sim_xprintf("probe-%s-%ld", p->run_id, i);
-	char *hostname = sim_xprintf("probe-%ld", i);
+	char *machine_id = xasprintf("probe-%s-%ld", p->run_id, i);
+	char *hostname = xasprintf("probe-%ld", i);
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", run->o->probe_token,
 				"machineId", machine_id, "hostname", hostname, "os", "ubuntu-24.04",
 				"agentVersion", SIM_AGENT_VERSION);
@@ -529,8 +479,9 @@ static bool probe_step(struct work_run *run, double now)
 
 static bool start_due(struct work_run *run, double now)
 {
-	while (run->heap.len > 0 && run->heap.items[0]->due_ms <= now)
-		if (!agent_act(run, heap_pop(&run->heap)))
+	double due;
+	while (sim_heap_next_due(&run->heap, &due) && due <= now)
+		if (!agent_act(run, sim_heap_pop(&run->heap)))
 			return false;
 	return true;
 }
@@ -585,8 +536,9 @@ static int wait_ms(const struct work_run *run, double now)
 	double until = now + MAX_WAIT_MS;
 
 	if (!run->closed) {
-		if (run->heap.len > 0 && run->heap.items[0]->due_ms < until)
-			until = run->heap.items[0]->due_ms;
+		double due;
+		if (sim_heap_next_due(&run->heap, &due) && due < until)
+			until = due;
 		if (run->end_ms < until)
 			until = run->end_ms;
 		if (run->probe.next_ms > 0 && run->probe.next_ms < until)
@@ -641,8 +593,8 @@ static bool setup(struct work_run *run, const struct sim_opts *o)
 		return false;
 	run->start_ms = sim_now_ms();
 	run->end_ms = run->start_ms + o->duration_s * 1000.0;
-	run->agents = sim_xcalloc(run->count, sizeof(*run->agents));
-	run->heap.items = sim_xcalloc(run->count, sizeof(*run->heap.items));
+	run->agents = xcalloc(run->count, sizeof(*run->agents));
+	sim_heap_init(&run->heap, run->count, offsetof(struct work_agent, due_ms));
 	for (size_t i = 0; i < run->count; i++) {
 		struct work_agent *a = &run->agents[i];
 		a->id = &run->ids[i];
@@ -651,7 +603,7 @@ static bool setup(struct work_run *run, const struct sim_opts *o)
 		if (!sim_req_init(&run->net, &a->req, a) ||
 		    !sim_req_set_identity(&a->req, a->id->certificate, a->id->private_key))
 			return false;
-		heap_push(&run->heap, a);
+		sim_heap_push(&run->heap, a);
 	}
 	/* The first probe once the ramp is over, every agent has had time to beat
 	 * and park, and every agent polls. */
@@ -668,7 +620,7 @@ static void teardown(struct work_run *run)
 	}
 	sim_req_finish(&run->net, &run->probe.req);
 	free(run->agents);
-	free(run->heap.items);
+	sim_heap_free(&run->heap);
 	sim_net_finish(&run->net);
 	sim_agents_free(run->ids, run->nids);
 	json_decref(run->poll_codes);

@@ -167,39 +167,9 @@ NMAX="${SWEEP[${#SWEEP[@]} - 1]}"
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
 WORK=""
-CLIENT_PIDS=()
-
-cleanup() {
-	local pid i
-	# agent-sim (directly or under agentslib.py) stops on SIGTERM after its requests in flight.
-	for pid in "${CLIENT_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${CLIENT_PIDS[@]}"; do
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	CLIENT_PIDS=()
-	bench_cleanup
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# run_client CMD...: runs CMD in the background (so that a signal is handled at once) and
-# waits for it; its status in CLIENT_RC.
-run_client() {
-	"$@" &
-	local pid=$!
-	CLIENT_PIDS+=("$pid")
-	CLIENT_RC=0
-	wait "$pid" || CLIENT_RC=$?
-	CLIENT_PIDS=()
-}
 
 # ---------------------------------------------------------------------------------------------
 # preflight
@@ -218,20 +188,7 @@ if [[ $HARD_FILES != unlimited ]] && ((NMAX + 500 > HARD_FILES)); then
 fi
 
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-if [[ $BUILD == 1 ]]; then
-	command -v meson >/dev/null 2>&1 || die "meson is not installed"
-	if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
-		log "meson setup build"
-		meson setup "$BUILD_DIR" "$ROOT" >/dev/null
-	fi
-	log "meson compile -C build runosd agent-sim"
-	if ! out="$(meson compile -C "$BUILD_DIR" server/runosd:executable tests/agent-sim/agent-sim 2>&1)"; then
-		printf '%s\n' "$out" | tail -n 30 >&2
-		die "the build failed (--no-build uses build/server/runosd as it is)"
-	fi
-fi
-[[ -x $BINARY ]] || die "$BINARY does not exist (build with: meson setup build && meson compile -C build)"
-BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
+bench_build server/runosd:executable tests/agent-sim/agent-sim
 AGENT_SIM="${RUNOS_BENCH_AGENT_SIM:-$(dirname "$(dirname "$BINARY")")/tests/agent-sim/agent-sim}"
 [[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (meson compile -C build tests/agent-sim/agent-sim, or set RUNOS_BENCH_AGENT_SIM)"
 

@@ -1,4 +1,4 @@
-# Shared setup of the benchmark scripts (tests/bench/run.sh, tests/bench/agents.sh), sourced
+# Shared setup of the benchmark scripts (tests/bench/run.sh, agents.sh, work.sh), sourced
 # by them, not run. It defines functions only; they read and set the caller's globals:
 #
 #   set by the caller before use: ROOT, LIB (benchlib.py), BINARY, WORK, PG_BIN, PG_USER,
@@ -7,8 +7,8 @@
 #     PG_VERSION (bench_pg_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
 #     SERVER_AGENT_URL and SERVER_PIDS (bench_start_server); HTTP_STATUS (api)
 #
-# Cleanup: the caller's EXIT trap calls bench_cleanup, which stops every server in SERVER_PIDS,
-# the private PostgreSQL and removes WORK.
+# Cleanup: the caller's EXIT trap calls bench_cleanup, which stops every client in CLIENT_PIDS
+# (run_client), every server in SERVER_PIDS, the private PostgreSQL and removes WORK.
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() {
@@ -41,8 +41,30 @@ PG_STARTED=0
 EXTERNAL_DB=0
 SERVER_PIDS=()
 
+# Client processes (agent-sim, node) that run_client waits for; bench_cleanup stops them before
+# the servers (agent-sim stops on SIGTERM after its requests in flight).
+CLIENT_PIDS=()
+
+# run_client CMD...: runs CMD in the background (so that a signal is handled at once) and
+# waits for it; its status in CLIENT_RC.
+run_client() {
+	"$@" &
+	local pid=$!
+	CLIENT_PIDS+=("$pid")
+	CLIENT_RC=0
+	wait "$pid" || CLIENT_RC=$?
+	CLIENT_PIDS=()
+}
+
 bench_cleanup() {
 	local pid
+	for pid in "${CLIENT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${CLIENT_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	CLIENT_PIDS=()
 	for pid in "${SERVER_PIDS[@]}"; do
 		stop_pid "$pid"
 	done
@@ -57,6 +79,26 @@ bench_cleanup() {
 		rm -rf "$WORK"
 	fi
 	WORK=""
+}
+
+# bench_build [TARGET...]: builds build/ (only TARGETs when given) unless BUILD is 0, then makes
+# BINARY an absolute path; dies when it is missing.
+bench_build() {
+	if [[ $BUILD == 1 ]]; then
+		command -v meson >/dev/null 2>&1 || die "meson is not installed"
+		if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
+			log "meson setup build"
+			meson setup "$BUILD_DIR" "$ROOT" >/dev/null
+		fi
+		log "meson compile -C build $*"
+		local out
+		if ! out="$(meson compile -C "$BUILD_DIR" "$@" 2>&1)"; then
+			printf '%s\n' "$out" | tail -n 30 >&2
+			die "the build failed (--no-build uses build/server/runosd as it is)"
+		fi
+	fi
+	[[ -x $BINARY ]] || die "$BINARY does not exist (build with: meson setup build && meson compile -C build)"
+	BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
 }
 
 free_port() {

@@ -153,20 +153,7 @@ if [[ -z ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
 fi
 
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-if [[ $BUILD == 1 ]]; then
-	command -v meson >/dev/null 2>&1 || die "meson is not installed"
-	if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
-		log "meson setup build"
-		meson setup "$BUILD_DIR" "$ROOT" >/dev/null
-	fi
-	log "meson compile -C build"
-	if ! out="$(meson compile -C "$BUILD_DIR" 2>&1)"; then
-		printf '%s\n' "$out" | tail -n 30 >&2
-		die "the build failed (--no-build uses build/server/runosd as it is)"
-	fi
-fi
-[[ -x $BINARY ]] || die "$BINARY does not exist (build with: meson setup build && meson compile -C build)"
-BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
+bench_build
 
 # Share of the CPU busy over one second before the start (someone else's load skews the figures).
 busy_before="$(cpu_busy_before)"
