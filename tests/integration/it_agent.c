@@ -759,6 +759,14 @@ TEST(smaller_calls)
 	r = agent_call("POST", "/agent/v1/vpn/sync", "{\"nodePeer\":\"no\"}", &b);
 	CHECK_ERROR(r, 400, "validation.type");
 	it_resp_free(&r);
+	char long_key[200];
+	memset(long_key, 'k', 150);
+	long_key[150] = '\0';
+	r = agent_call("POST", "/agent/v1/vpn/sync",
+		       it_fmt("{\"nodePeer\":{\"pubKey\":\"%s\",\"endpointIp\":\"x\"}}", long_key),
+		       &b);
+	CHECK_ERROR(r, 400, "validation.length");
+	it_resp_free(&r);
 
 	/* Control planes and the VIP: only online ones count. */
 	r = agent_call("GET", "/agent/v1/control-plane-nodes", NULL, &a);

@@ -339,6 +339,29 @@ TEST(lease_expiry_and_fencing)
 		     1);
 	/* Another node cannot answer it. */
 	CHECK_INT_EQ(reply(&worker, tag, 2, "NO_CONTENT", NULL), 409);
+	/* Progress of an answered instruction, an unknown tag, a malformed one,
+	 * and an ERROR without its error are refused. */
+	r = call_as(srv, &cp, "POST", it_fmt("/agent/v1/instructions/%s/progress", tag),
+		    "{\"attempt\":2,\"message\":\"late\"}");
+	CHECK_ERROR(r, 409, "instruction.stale");
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "POST",
+		    "/agent/v1/instructions/00000000-0000-4000-8000-000000000000/reply",
+		    "{\"attempt\":1,\"type\":\"NO_CONTENT\"}");
+	CHECK_ERROR(r, 409, "instruction.stale");
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "POST", "/agent/v1/instructions/not-a-tag/reply",
+		    "{\"attempt\":1,\"type\":\"NO_CONTENT\"}");
+	CHECK_ERROR(r, 404, "instruction.not_found");
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "POST", it_fmt("/agent/v1/instructions/%s/reply", tag),
+		    "{\"attempt\":2,\"type\":\"ERROR\"}");
+	CHECK_ERROR(r, 400, "validation.required");
+	CHECK_STR_EQ(it_json_str(r.json, "field"), "error");
+	it_resp_free(&r);
+	r = call_as(srv, &cp, "GET", "/agent/v1/instructions?wait=soon", NULL);
+	CHECK_ERROR(r, 400, "validation.range");
+	it_resp_free(&r);
 
 	/* The step's log has the progress line, masked; ?after pages. */
 	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems", worker.job_id);
