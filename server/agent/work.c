@@ -37,12 +37,29 @@ static bool query_int(struct request *req, const char *name, int lo, int hi, int
 	return true;
 }
 
-static json_t *instruction_to_json(const struct instruction *in)
+/* The answer to a poll, as text: each payload goes in as PostgreSQL gave it
+ * (valid JSON), not parsed and written again; the other members are written
+ * by jansson. */
+static char *instructions_text(const struct instruction *list, size_t n)
 {
-	json_t *payload = json_loads(in->payload, JSON_DECODE_ANY, NULL);
-	return json_pack("{s:s, s:s, s:o, s:s, s:i, s:o}", "tag", in->tag, "type", in->type,
-			 "payload", payload ? payload : json_object(), "jobId", in->job_id,
-			 "attempt", in->attempt, "leaseExpiresAt", api_time(in->lease_expires_us));
+	char *body;
+	size_t len;
+	FILE *out = open_memstream(&body, &len);
+	fputs("{\"instructions\":[", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct instruction *in = &list[i];
+		json_t *meta = json_pack("{s:s, s:s, s:s, s:i, s:o}", "tag", in->tag, "type",
+					 in->type, "jobId", in->job_id, "attempt", in->attempt,
+					 "leaseExpiresAt", api_time(in->lease_expires_us));
+		char *members = json_dumps(meta, JSON_COMPACT);
+		/* members is {"tag":…}: the payload goes in after its brace. */
+		fprintf(out, "%s{\"payload\":%s,%s", i ? "," : "", in->payload, members + 1);
+		free(members);
+		json_decref(meta);
+	}
+	fputs("]}", out);
+	fclose(out);
+	return body;
 }
 
 void agent_instructions(struct request *req)
@@ -72,11 +89,10 @@ void agent_instructions(struct request *req)
 		request_park(req, key, wakes, req->poll_deadline_ms);
 		return;
 	}
-	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, instruction_to_json(&list[i]));
+	char *body = instructions_text(list, n);
 	db_instructions_free(list, n);
-	request_reply(req, 200, json_pack("{s:o}", "instructions", items));
+	request_reply_text(req, 200, "application/json", body);
+	free(body);
 }
 
 /* The :tag of the path, which must be a UUID; else 404. */

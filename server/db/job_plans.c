@@ -140,9 +140,12 @@ static const struct db_stmt stmt_start_step = {
 	" UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
 	" current_step = (SELECT step_number FROM step) WHERE id = $1"
 };
+/* The step's instructions counted (see stmt_reply) and their nodes woken. */
 static const struct db_stmt stmt_notify_step = {
-	"job_notify_step", "SELECT pg_notify('runos_work', aid || '/' || nid) FROM instructions"
-			   " WHERE step_id = $1 AND status = 'pending' GROUP BY aid, nid"
+	"job_notify_step",
+	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"
+	" SELECT pg_notify('runos_work', aid || '/' || nid) FROM instructions"
+	" WHERE step_id = $1 AND status = 'pending' GROUP BY aid, nid"
 };
 static const struct db_stmt stmt_complete_step = {
 	"job_complete_step",
@@ -202,8 +205,9 @@ static enum db_result start_step(struct db_conn *c, const char *job_id, const ch
 		return r;
 	*queued = plan->local ? 0 : atoi(PQcmdTuples(res));
 	PQclear(res);
-	const char *step[] = { step_id };
-	return *queued > 0 ? db_exec(c, &stmt_notify_step, 1, step, NULL) : DB_OK;
+	char count[24];
+	const char *step[] = { step_id, db_int64_param(*queued, count) };
+	return *queued > 0 ? db_exec(c, &stmt_notify_step, 2, step, NULL) : DB_OK;
 }
 
 static enum db_result complete_step(struct db_conn *c, const char *job_id, const char *step_id)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 /* One statement: the node's due pending instructions in queue order, locked
@@ -20,13 +21,20 @@ static const struct db_stmt stmt_claim = {
 	" WHERE i.tag = next.tag RETURNING i.tag, i.type, i.payload::text, i.job_id, i.attempt,"
 	" " DB_US("i.lease_expires_at") ", i.seq"
 };
+/* One statement: the answer recorded (only for the lease of that attempt) and
+ * the step's count of open instructions taken down; the second column says
+ * whether the job must move on (the step's last answer, or a failure). */
 static const struct db_stmt stmt_reply = {
 	"work_reply",
-	"UPDATE instructions SET status = CASE WHEN $5 = 'ERROR' THEN 'failed' ELSE 'completed' "
-	"END,"
-	" reply_type = $5, reply = $6::jsonb, error = $7, completed_at = now()"
-	" WHERE tag = $3 AND aid = $1 AND nid = $2 AND status = 'leased' AND attempt = $4"
-	" RETURNING job_id"
+	"WITH i AS (UPDATE instructions SET status = CASE WHEN $5 = 'ERROR' THEN 'failed'"
+	"  ELSE 'completed' END, reply_type = $5, reply = $6::jsonb, error = $7,"
+	"  completed_at = now()"
+	"  WHERE tag = $3 AND aid = $1 AND nid = $2 AND status = 'leased' AND attempt = $4"
+	"  RETURNING job_id, step_id),"
+	" step AS (UPDATE job_steps s SET open_instructions = s.open_instructions - 1 FROM i"
+	"  WHERE s.id = i.step_id RETURNING s.open_instructions)"
+	" SELECT i.job_id, $5 = 'ERROR' OR coalesce((SELECT open_instructions FROM step), 0) <= 0"
+	" FROM i"
 };
 static const struct db_stmt stmt_progress = {
 	"work_progress",
@@ -60,7 +68,9 @@ static const struct db_stmt stmt_expire = {
 	"  FROM expired e WHERE i.tag = e.tag AND i.attempt < $1 RETURNING i.tag),"
 	" lost AS (UPDATE instructions i SET status = 'failed', error = 'agent_lost',"
 	"  completed_at = now() FROM expired e WHERE i.tag = e.tag AND i.attempt >= $1"
-	"  RETURNING i.job_id)"
+	"  RETURNING i.job_id, i.step_id),"
+	" counted AS (UPDATE job_steps s SET open_instructions = s.open_instructions - l.n"
+	"  FROM (SELECT step_id, count(*) AS n FROM lost GROUP BY step_id) l WHERE s.id = l.step_id)"
 	" SELECT DISTINCT job_id::text FROM lost"
 };
 /* Jobs with nothing open that are not terminal: moved on (a crash between a
@@ -68,7 +78,8 @@ static const struct db_stmt stmt_expire = {
  * failed or ended). */
 static const struct db_stmt stmt_stalled = {
 	"work_stalled", "SELECT j.id::text FROM jobs j WHERE j.status IN ('pending', 'running')"
-			" AND NOT EXISTS (SELECT 1 FROM instructions i WHERE i.job_id = j.id"
+			" AND NOT EXISTS (SELECT 1 FROM job_steps s JOIN instructions i"
+			"  ON i.step_id = s.id WHERE s.job_id = j.id"
 			"  AND i.status IN ('pending', 'leased'))"
 			" ORDER BY j.created_at LIMIT 100"
 };
@@ -121,25 +132,9 @@ enum db_result db_work_claim(struct db_pool *db, const char *aid, const char *ni
 	return DB_OK;
 }
 
-struct reply_args {
-	const char *const *params;
-};
-
-static enum db_result reply_tx(struct db_conn *c, void *arg)
+static enum db_result advance_tx(struct db_conn *c, void *arg)
 {
-	struct reply_args *a = arg;
-	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_reply, 7, a->params, &res);
-	if (r != DB_OK)
-		return r;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return DB_CONFLICT;
-	}
-	char job_id[IDALLOC_UUID_LEN + 1];
-	db_get_text(res, 0, 0, job_id, sizeof(job_id));
-	PQclear(res);
-	return db_job_advance(c, job_id);
+	return db_job_advance(c, arg);
 }
 
 enum db_result db_work_reply(struct db_pool *db, const char *aid, const char *nid, const char *tag,
@@ -149,8 +144,23 @@ enum db_result db_work_reply(struct db_pool *db, const char *aid, const char *ni
 	char attempt_buf[24];
 	const char *params[] = { aid,	     nid,	 tag,  db_int64_param(attempt, attempt_buf),
 				 reply_type, reply_json, error };
-	struct reply_args args = { params };
-	return db_transaction(db, reply_tx, &args);
+	PGresult *res;
+	enum db_result r = db_query(db, &stmt_reply, 7, params, &res);
+	if (r != DB_OK)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_CONFLICT;
+	}
+	char job_id[IDALLOC_UUID_LEN + 1];
+	db_get_text(res, 0, 0, job_id, sizeof(job_id));
+	bool move_job = db_get_bool(res, 0, 1);
+	PQclear(res);
+	/* The answer is recorded: should moving the job fail, the sweep moves it
+	 * (work_stalled), so the agent is not told to send it again. */
+	if (move_job && db_transaction(db, advance_tx, job_id) != DB_OK)
+		log_warn("job %s: not moved on after a reply; the sweep will", job_id);
+	return DB_OK;
 }
 
 enum db_result db_work_progress(struct db_pool *db, const char *aid, const char *nid,
@@ -190,11 +200,6 @@ enum db_result db_work_running(struct db_pool *db, const char *aid, const char *
 			fn(arg, PQgetvalue(res, i, 0));
 	PQclear(res);
 	return DB_OK;
-}
-
-static enum db_result advance_tx(struct db_conn *c, void *arg)
-{
-	return db_job_advance(c, arg);
 }
 
 /* Moves on each job named in the first column of res, each in its own

@@ -42,7 +42,10 @@
  *             one heartbeat first (the node goes online); --ramp S: the first
  *             requests spread over S seconds. --probe-token T --probes N:
  *             registers N nodes with T one at a time and measures the receipt
- *             latency of the SET_VPN_PEERS each queues (sim_work.c). Prints
+ *             latency of the SET_VPN_PEERS each queues (sim_work.c).
+ *             --until-replies N: the run ends once N replies were answered
+ *             (a drain of a queue of N, timed without asking the database).
+ *             Prints
  *               {"agents":N,"received":R,"types":{...},"polls":{"sent","ok",
  *                "empty","failed","codes"},"replies":{"sent","ok","failed",
  *                "expected409","codes"},"p50_ms","p99_ms","max_ms",
@@ -104,6 +107,7 @@ static const char usage_text[] =
 	"                     [--wait SECONDS] [--max N] [--max-agents N] [--reply-delay-ms D]\n"
 	"                     [--misbehave die|twice|late] [--beat] [--ramp SECONDS]\n"
 	"                     [--probe-token rnj_... --probes N [--probe-gap-ms G]]\n"
+	"                     [--until-replies N]\n"
 	"\n"
 	"Simulated runosd node agents over HTTPS with mutual TLS, all in one process.\n"
 	"  --agent-url URL     the agent listener, e.g. https://127.0.0.1:8443\n"
@@ -134,6 +138,7 @@ static const char usage_text[] =
 	"  --probes N          work: register N nodes one at a time and time the arrival of the\n"
 	"                      SET_VPN_PEERS each queues for the agents (receipt latency)\n"
 	"  --probe-gap-ms G    work: pause before each probe once every agent polls (default 50)\n"
+	"  --until-replies N   work: end the run once N replies were answered 204 (a drain)\n"
 	"  --agent-index I     once: which agent of the state file (default 0, the first)\n"
 	"  --anonymous         once: no client certificate\n"
 	"  --path PATH         once: request path, starting with /\n"
@@ -177,6 +182,7 @@ enum option_id {
 	OPT_PROBE_TOKEN,
 	OPT_PROBES,
 	OPT_PROBE_GAP,
+	OPT_UNTIL_REPLIES,
 };
 
 #define ALL_MODES (SIM_REGISTER | SIM_BEAT | SIM_ONCE | SIM_WORK)
@@ -210,6 +216,7 @@ static const struct {
 	{ "probe-token", required_argument, OPT_PROBE_TOKEN, SIM_WORK },
 	{ "probes", required_argument, OPT_PROBES, SIM_WORK },
 	{ "probe-gap-ms", required_argument, OPT_PROBE_GAP, SIM_WORK },
+	{ "until-replies", required_argument, OPT_UNTIL_REPLIES, SIM_WORK },
 	{ "agent-index", required_argument, OPT_AGENT_INDEX, SIM_ONCE },
 	{ "anonymous", no_argument, OPT_ANONYMOUS, SIM_ONCE },
 	{ "path", required_argument, OPT_PATH, SIM_ONCE },
@@ -368,6 +375,9 @@ static void set_option(struct sim_opts *o, int id, const char *arg)
 		break;
 	case OPT_PROBE_GAP:
 		o->probe_gap_ms = parse_long("probe-gap-ms", arg, 0, 3600000);
+		break;
+	case OPT_UNTIL_REPLIES:
+		o->until_replies = parse_long("until-replies", arg, 1, 100000000);
 		break;
 	default:
 		abort();

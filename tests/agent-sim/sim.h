@@ -60,6 +60,7 @@ struct sim_opts {
 	long reply_delay_ms;
 	long probes;
 	long probe_gap_ms;
+	long until_replies;
 	double ramp_s;
 	const char *probe_token;
 	enum sim_misbehave misbehave;

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define MAX_WAIT_MS 1000
 #define RETRY_MS 1000.0
@@ -560,7 +561,9 @@ static bool work_all(struct work_run *run)
 		/* With --probes, the run ends once the last probe is measured. */
 		bool probed = run->o->probes > 0 && run->probe.started >= run->o->probes &&
 			      !run->probe.awaiting;
-		if (!run->closed && (sim_stop || now >= run->end_ms || probed))
+		/* With --until-replies, once that many were answered. */
+		bool drained = run->o->until_replies > 0 && run->replies_ok >= run->o->until_replies;
+		if (!run->closed && (sim_stop || now >= run->end_ms || probed || drained))
 			close_run(run);
 		if (!run->closed && (!start_due(run, now) || !probe_step(run, now)))
 			return false;
@@ -670,6 +673,12 @@ static void print_summary(struct work_run *run)
 		"seconds", sim_json_ms((now - run->start_ms) / 1000.0), "replyRate",
 		sim_json_ms(active > 0 ? (double)run->replies_ok / active : 0), "misbehave",
 		misbehave_name(run->o->misbehave));
+	struct rusage use;
+	if (getrusage(RUSAGE_SELF, &use) == 0)
+		json_object_set_new(
+			obj, "cpuSeconds",
+			sim_json_ms((double)(use.ru_utime.tv_sec + use.ru_stime.tv_sec) +
+				    (double)(use.ru_utime.tv_usec + use.ru_stime.tv_usec) / 1e6));
 
 	json_decref(reply_lat);
 	if (run->o->beat_first)
@@ -706,7 +715,7 @@ int sim_work_run(const struct sim_opts *o)
 	ok = ok && run.polls_failed == 0 && run.replies_failed == 0 && run.beats_failed == 0 &&
 	     run.probe.failed == 0 && run.probe.missing == 0 &&
 	     (o->misbehave != SIM_MISBEHAVE_LATE || run.redelivered) &&
-	     run.probe.started >= o->probes;
+	     run.probe.started >= o->probes && run.replies_ok >= o->until_replies;
 	teardown(&run);
 	return ok ? 0 : 1;
 }

@@ -43,6 +43,9 @@
 #   RUNOS_BENCH_BINARY        benchmark this runosd binary (no build); agent-sim is taken from
 #                             the same build directory (tests/agent-sim/agent-sim)
 #   RUNOS_BENCH_AGENT_SIM     this agent-sim binary instead
+#   RUNOS_BENCH_PG_STATEMENTS=1   load pg_stat_statements in the private PostgreSQL and keep
+#                             what (b) ran, by total time, in DIR/throughput-statements.txt
+#                             (with --results DIR): where the database's time goes
 #   RUNOS_THREADS, RUNOS_DB_POOL  passed to runosd (unset: its defaults); every other
 #                             RUNOS_* variable of the caller is dropped
 #
@@ -163,6 +166,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 now() { date +%s.%N; }
+# pg_ticks → CPU ticks of the private PostgreSQL (postmaster and backends, live or ended); 0
+# with RUNOS_BENCH_DATABASE_URL
+pg_ticks() {
+	if [[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]]; then
+		python3 "$WLIB" tree-ticks "$(head -n 1 "$PG_DATA/postmaster.pid")"
+	else
+		echo 0
+	fi
+}
 elapsed() { python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1" "$CONNINFO"; }
 
@@ -211,6 +223,9 @@ RUN_START="$(now)"
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL, runosd, the user
 
+if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
+	RUNOS_BENCH_PG_OPTS="${RUNOS_BENCH_PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+fi
 bench_pg_setup
 bench_server_env
 # Polls park for up to PARK_WAIT s (the idle timeout must not cut them), and a node registered
@@ -304,32 +319,45 @@ done
 expected=$((TP_AGENTS * TP_NODES))
 [[ $queued -ge $expected ]] || die "(b): $queued instructions queued for the agents, expected at least $expected"
 PAYLOAD_BYTES="$(sql "SELECT coalesce(round(avg(length(payload::text))), 0) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending'")"
+# graphile-worker's jobs carry a real one of these payloads, the one nearest the mean size: the
+# same bytes compress (TOAST) as runosd's do, which a padding of one letter would not.
+sql "SELECT payload::text FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending' ORDER BY abs(length(payload::text) - $PAYLOAD_BYTES) LIMIT 1" >"$WORK/payload.json"
 sql "VACUUM ANALYZE instructions" >/dev/null
 done_before="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
 log "    $queued instructions queued (registrations: $reg_seconds s; payload ~$PAYLOAD_BYTES bytes); draining"
 
+if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
+	sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+	sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+fi
 start_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
+start_pg_cpu="$(pg_ticks)"
+# The drain ends when agent-sim has had its $queued replies answered (--until-replies): timed
+# without asking the database, as graphile-worker's side counts the jobs its task ran.
 t0="$(now)"
-"$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$WORK/state/tp.jsonl" \
-	--wait 30 --max "$TP_MAX" --duration 600 >"$RESULTS/throughput.json" 2>"$RESULTS/throughput.err" &
-TP_SIM=$!
-CLIENT_PIDS+=("$TP_SIM")
-left=$queued
-deadline=$(($(date +%s) + 300))
-while ((left > 0)); do
-	sleep 0.1
-	left="$(sql "$OPEN_SQL")"
-	kill -0 "$TP_SIM" 2>/dev/null || break
-	(($(date +%s) < deadline)) || break
-done
+run_client timeout 300 "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
+	--state "$WORK/state/tp.jsonl" --wait 30 --max "$TP_MAX" --duration 600 \
+	--until-replies "$queued" >"$RESULTS/throughput.json" 2>"$RESULTS/throughput.err"
 t1="$(now)"
 end_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
-kill -TERM "$TP_SIM" 2>/dev/null || true
-TP_RC=0
-wait "$TP_SIM" || TP_RC=$?
-CLIENT_PIDS=()
+end_pg_cpu="$(pg_ticks)"
+TP_RC=$CLIENT_RC
+left="$(sql "$OPEN_SQL")"
 done_after="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
 TP_DONE=$((done_after - done_before))
+if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
+	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+		round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20" "$CONNINFO" \
+		>"$RESULTS/throughput-statements.txt"
+	sleep 0.6 # the statistics collector's flush
+	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, indexrelname, idx_scan, idx_tup_read,
+		idx_tup_fetch FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC" \
+		-c "SELECT relname, seq_scan, seq_tup_read, n_tup_upd, n_tup_hot_upd, n_tup_del
+		FROM pg_stat_user_tables WHERE n_tup_upd + seq_scan > 0 ORDER BY n_tup_upd DESC" \
+		"$CONNINFO" >>"$RESULTS/throughput-statements.txt"
+fi
 TP_SECONDS="$(elapsed "$t0" "$t1")"
 TP_SPAN="$(sql "SELECT round(extract(epoch FROM max(completed_at) - min(completed_at))::numeric, 3) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
 python3 - "$RESULTS/throughput-meta.json" <<PY
@@ -338,7 +366,9 @@ json.dump({"queued": $queued, "left": $left, "completed": $TP_DONE, "seconds": $
            "span": float("${TP_SPAN:-0}" or 0), "agents": $TP_AGENTS, "nodes": $TP_NODES,
            "max": $TP_MAX, "payloadBytes": $PAYLOAD_BYTES, "simRc": $TP_RC,
            "registerSeconds": $reg_seconds,
-           "cpuSeconds": ($end_cpu - $start_cpu) / $(getconf CLK_TCK)}, open(sys.argv[1], "w"))
+           "cpuSeconds": ($end_cpu - $start_cpu) / $(getconf CLK_TCK),
+           "pgCpuSeconds": ($end_pg_cpu - $start_pg_cpu) / $(getconf CLK_TCK)},
+          open(sys.argv[1], "w"))
 PY
 log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta.json")"
 ((left == 0)) || die "(b): $left instructions still open after $TP_SECONDS s"
@@ -348,8 +378,10 @@ log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta.json")"
 
 if [[ $GRAPHILE == 1 ]]; then
 	log "(c) graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
+	pg_pid=0
+	[[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]] && pg_pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
 	run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
-		--concurrency 64 --payload-bytes "$PAYLOAD_BYTES" \
+		--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "$pg_pid" \
 		>"$RESULTS/graphile.json" 2>"$RESULTS/graphile.err"
 	[[ $CLIENT_RC == 0 && -s $RESULTS/graphile.json ]] ||
 		die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile.err")"

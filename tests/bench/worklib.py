@@ -6,6 +6,7 @@ rewriting the section of BENCHMARKS.md between <!-- bench:work:start --> and
 
 Subcommands (called by work.sh; report can be run by hand on a --results directory):
   ticks PID                 utime + stime of PID (clock ticks)
+  tree-ticks PID            the same for PID and its children, live and reaped
   status PID FIELD          a field of /proc/PID/status as a number (VmRSS, VmHWM: kB)
   brief latency|throughput|graphile|park FILE [FILE]
                             one line about a part, for the progress log
@@ -41,6 +42,25 @@ def ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def tree_ticks(pid):
+    """CPU ticks of pid and its children: the live ones, and those it has reaped (a
+    postmaster and its backends)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total = sum(int(x) for x in fields[11:15])
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                child = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(child[1]) == pid:
+            total += int(child[11]) + int(child[12])
+    return total
 
 
 def status(pid, field):
@@ -189,8 +209,16 @@ def build(d):
             info.append(("(b) reply round trip p50 / p99 / max ms",
                          "%s / %s / %s" % (num(tp_sim["p50_ms"], 2), num(tp_sim["p99_ms"], 2),
                                            num(tp_sim["max_ms"], 2))))
-        info.append(("(b) runosd CPU per instruction (µs), over the drain",
-                     num(1e6 * tp["cpuSeconds"] / tp["completed"]) if tp["completed"] else "?"))
+        if tp["completed"]:
+            per = lambda sec: num(1e6 * sec / tp["completed"]) if sec is not None else "?"
+            info.append(("(b) CPU per instruction over the drain, µs: runosd / PostgreSQL / "
+                         "agent-sim (the client)",
+                         "%s / %s / %s" % (per(tp["cpuSeconds"]), per(tp.get("pgCpuSeconds")),
+                                           per(tp_sim.get("cpuSeconds") if tp_sim else None))))
+        if gw and gw.get("jobs"):
+            per = lambda sec: num(1e6 * sec / gw["jobs"]) if sec is not None else "?"
+            info.append(("(c) CPU per job over the run, µs: graphile-worker (Node) / PostgreSQL",
+                         "%s / %s" % (per(gw.get("cpuSeconds")), per(gw.get("pgCpuSeconds")))))
         info.append(("(b) first to last completed_at in the database, s (rate over it)",
                      "%s (%s/s)" % (num(tp["span"], 2), num(tp["completed"] / tp["span"])
                                     if tp["span"] else "?")))
@@ -282,19 +310,19 @@ def section(meta, rows, info, invalid, misses):
         "- (b) 64 online agents of one cluster; %s more nodes registered (%s at a time) queue "
         "64 `SET_VPN_PEERS` each (payload: the cluster's peer list, the size given above is "
         "the mean), plus one `RUN_REMOTE_SCRIPT` per agent left from its own registration. "
-        "Then `agent-sim work --max 10` starts (one TLS connection per agent, each agent "
-        "answering its instructions one after the other with `NO_CONTENT`), and the instructions "
-        "of the agents' nodes that are pending or leased are counted every 100 ms with psql "
-        "(`SELECT count(*) FROM instructions WHERE … status IN ('pending', 'leased')`); the "
-        "rate is the instructions completed ÷ the time from agent-sim's start to the first "
-        "count of 0. A reply completes the instruction and moves its job in one transaction "
-        "(the last reply of a job's step starts the next step)." % ("150", "8"),
+        "Then `agent-sim work --max 10 --until-replies N` starts (one TLS connection per agent, "
+        "each agent answering its instructions one after the other with `NO_CONTENT`) and ends "
+        "when the N queued instructions have been answered 204; the rate is N ÷ agent-sim's "
+        "run time (start to exit), and the database is checked afterwards to hold none of them "
+        "open. A reply is one statement that completes the instruction and counts down its "
+        "step; the step's last reply then moves the job on in a transaction (the next step "
+        "starts)." % ("150", "8"),
         "- (c) graphile-worker (`tests/bench/peers/graphile/bench.js`) in a schema of its own "
         "on the same PostgreSQL: as many jobs as (b) completed, with a payload of the same mean "
         "size, added with `addJobs` before the clock starts; then `run()` with concurrency 64, "
         "a pg pool of 10 (runosd's is 8), its defaults otherwise (one job per fetch, no local "
-        "queue, no batched completion), a task that does nothing; jobs counted every 100 ms "
-        "until 0, from the start of `run()`. Both sides pay their start (agent-sim's 64 TLS "
+        "queue, no batched completion), a task that does nothing; timed from the start of "
+        "`run()` until the task has run for every job and the job table is empty. Both sides pay their start (agent-sim's 64 TLS "
         "handshakes, graphile-worker's pool and LISTEN) inside the measured time.",
         "- (d) A fresh runosd (so the RSS is this load's): %s agents (%s clusters of 250, "
         "registered without CSR on the previous runosd), each with its own TLS connection, "
@@ -356,6 +384,8 @@ def main(argv):
     cmd = argv[1]
     if cmd == "ticks":
         print(ticks(int(argv[2])))
+    elif cmd == "tree-ticks":
+        print(tree_ticks(int(argv[2])))
     elif cmd == "status":
         print(status(int(argv[2]), argv[3]))
     elif cmd == "brief":

@@ -1,11 +1,16 @@
 // The graphile-worker side of tests/bench/work.sh: on the same PostgreSQL, in a schema of its
-// own, add JOBS jobs (payload of about PAYLOAD_BYTES), then run a worker with CONCURRENCY whose
-// task does nothing, and time it from the worker's start until the job table is empty (polled
-// every 100 ms, as work.sh polls runosd's instructions). Prints one JSON line:
-//   {"jobs","seconds","rate","concurrency","version","schema","addSeconds"}
+// own, add JOBS jobs (each with the JSON of PAYLOAD_FILE, or a padding of PAYLOAD_BYTES), then
+// run a worker with CONCURRENCY whose
+// task does nothing, and time it from the worker's start until the task has run JOBS times and
+// the job table is empty (as work.sh times agent-sim until its replies are answered). Prints
+// one JSON line:
+//   {"jobs","seconds","rate","concurrency","version","schema","addSeconds","cpuSeconds",
+//    "pgCpuSeconds"}
+// (cpuSeconds: this process's CPU over the timed run; pgCpuSeconds: PostgreSQL's, with --pg-pid)
 //
-//   node bench.js --conninfo CONNINFO --jobs N [--concurrency 64] [--payload-bytes B]
-//                 [--schema graphile_worker_bench]
+//   node bench.js --conninfo CONNINFO --jobs N [--concurrency 64]
+//                 [--payload-file PAYLOAD_FILE | --payload-bytes PAYLOAD_BYTES]
+//                 [--schema graphile_worker_bench] [--pg-pid POSTMASTER_PID]
 //
 // CONNINFO: a postgres:// URL or libpq key=value pairs (host, port, user, dbname, password).
 // The schema is dropped first and left behind (work.sh's database is thrown away).
@@ -23,7 +28,9 @@ function parseArgs(argv) {
     else if (k === "--jobs") out.jobs = parseInt(v, 10);
     else if (k === "--concurrency") out.concurrency = parseInt(v, 10);
     else if (k === "--payload-bytes") out.payloadBytes = parseInt(v, 10);
+    else if (k === "--payload-file") out.payloadFile = v;
     else if (k === "--schema") out.schema = v;
+    else if (k === "--pg-pid") out.pgPid = parseInt(v, 10);
     else throw new Error(`unknown argument ${k}`);
   }
   if (!out.conninfo || !(out.jobs > 0) || !(out.concurrency > 0)) {
@@ -46,6 +53,27 @@ function pgConfig(conninfo) {
   return cfg;
 }
 
+// CPU seconds of a local PostgreSQL: its postmaster (with the backends it has reaped) and its
+// live backends, read from /proc; null without --pg-pid (as work.sh's worklib.py tree-ticks).
+function pgCpuSeconds(pid) {
+  if (!(pid > 0)) return null;
+  const fs = require("fs");
+  const stat = (p) => fs.readFileSync(`/proc/${p}/stat`, "utf8").split(")").pop().trim().split(" ");
+  const own = stat(pid);
+  let ticks = [11, 12, 13, 14].reduce((t, i) => t + parseInt(own[i], 10), 0);
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let child;
+    try {
+      child = stat(entry);
+    } catch {
+      continue;
+    }
+    if (parseInt(child[1], 10) === pid) ticks += parseInt(child[11], 10) + parseInt(child[12], 10);
+  }
+  return ticks / 100; // USER_HZ
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
@@ -61,7 +89,11 @@ async function main() {
   const utils = await makeWorkerUtils({ pgPool: pool, schema: args.schema, logger: quiet });
   await utils.migrate();
 
-  const payload = args.payloadBytes > 0 ? { pad: "x".repeat(args.payloadBytes) } : {};
+  const payload = args.payloadFile
+    ? JSON.parse(require("fs").readFileSync(args.payloadFile, "utf8"))
+    : args.payloadBytes > 0
+      ? { pad: "x".repeat(args.payloadBytes) }
+      : {};
   const addStart = performance.now();
   for (let done = 0; done < args.jobs; ) {
     const n = Math.min(1000, args.jobs - done);
@@ -77,6 +109,8 @@ async function main() {
 
   let ran = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const pg0 = pgCpuSeconds(args.pgPid);
   const runner = await run({
     pgPool: pool,
     schema: args.schema,
@@ -90,12 +124,13 @@ async function main() {
       },
     },
   });
-  let left = queued;
-  while (left > 0) {
-    await sleep(100);
-    left = await count();
-  }
+  // Done when the task has run for every job (counted in the process, as agent-sim counts its
+  // answered replies), and the last completions are committed (the table is empty).
+  while (ran < queued) await sleep(5);
+  while ((await count()) > 0) await sleep(5);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const pg1 = pgCpuSeconds(args.pgPid);
   await runner.stop();
   await utils.release();
   const failed = parseInt(
@@ -121,6 +156,8 @@ async function main() {
       version,
       schema: args.schema,
       addSeconds: Math.round(addSeconds * 1000) / 1000,
+      cpuSeconds: Math.round((cpu.user + cpu.system) / 1000) / 1000,
+      pgCpuSeconds: pg0 === null ? null : Math.round((pg1 - pg0) * 100) / 100,
     }),
   );
 }
