@@ -70,7 +70,8 @@ static const struct db_stmt stmt_expire = {
 	"  completed_at = now() FROM expired e WHERE i.tag = e.tag AND i.attempt >= $1"
 	"  RETURNING i.job_id, i.step_id),"
 	" counted AS (UPDATE job_steps s SET open_instructions = s.open_instructions - l.n"
-	"  FROM (SELECT step_id, count(*) AS n FROM lost GROUP BY step_id) l WHERE s.id = l.step_id)"
+	"  FROM (SELECT step_id, count(*) AS n FROM lost GROUP BY step_id) l WHERE s.id = "
+	"l.step_id)"
 	" SELECT DISTINCT job_id::text FROM lost"
 };
 /* Jobs with nothing open that are not terminal: moved on (a crash between a

@@ -80,6 +80,20 @@ int sim_register_run(const struct sim_opts *o);
 int sim_beat_run(const struct sim_opts *o);
 int sim_work_run(const struct sim_opts *o);
 
+/* ---- poll answers (sim_skim.c) --------------------------------------- */
+
+struct sim_instruction {
+	char tag[40];
+	char type[40];
+	long attempt;
+};
+
+/* The instructions of a poll answer ({"instructions":[…]}): *out (malloc'd,
+ * *n of them) holds each one's tag, type and attempt; the rest is checked to
+ * be JSON and skipped. false (nothing to free) when the answer is malformed
+ * or an instruction lacks one of the three. */
+bool sim_skim_instructions(const char *body, size_t len, struct sim_instruction **out, size_t *n);
+
 /* ---- utilities (sim_util.c) ------------------------------------------ */
 
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -306,37 +306,35 @@ static bool late_take(struct work_run *run, struct work_agent *a, const char *ta
 }
 
 /* Takes the instructions of a 200 answer; false when it is malformed. */
-static bool take_instructions(struct work_run *run, struct work_agent *a, json_t *ans, double now)
+static bool take_instructions(struct work_run *run, struct work_agent *a, const struct sim_req *req,
+			      double now)
 {
-	json_t *list = json_object_get(ans, "instructions"), *in;
-	size_t i;
+	struct sim_instruction *list;
+	size_t n;
 
-	if (!json_is_array(list))
+	if (!req->body || !sim_skim_instructions(req->body, req->len, &list, &n))
 		return false;
-	json_array_foreach (list, i, in) {
-		const char *tag = NULL, *type = NULL;
-		json_int_t attempt = 0;
-		if (json_unpack(in, "{s:s, s:s, s:I}", "tag", &tag, "type", &type, "attempt",
-				&attempt) != 0)
-			return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct sim_instruction *in = &list[i];
 		run->received++;
 		if (run->first_receipt_ms == 0)
 			run->first_receipt_ms = now;
-		sim_count(run->types, type);
-		probe_receipt(run, type, now);
+		sim_count(run->types, in->type);
+		probe_receipt(run, in->type, now);
 		if (run->o->misbehave == SIM_MISBEHAVE_DIE) {
 			run->polls_ok++; /* this one, counted before its end */
 			print_summary(run);
 			exit(3);
 		}
-		if (late_take(run, a, tag, type, (long)attempt))
+		if (late_take(run, a, in->tag, in->type, in->attempt))
 			continue;
-		items_add(a, tag, type, (long)attempt, 204);
+		items_add(a, in->tag, in->type, in->attempt, 204);
 		if (run->o->misbehave == SIM_MISBEHAVE_TWICE)
-			items_add(a, tag, type, (long)attempt, 409);
+			items_add(a, in->tag, in->type, in->attempt, 409);
 	}
-	if (json_array_size(list) == 0)
+	if (n == 0)
 		run->polls_empty++;
+	free(list);
 	return true;
 }
 
@@ -349,9 +347,7 @@ static bool finish_poll(struct work_run *run, struct work_agent *a, double now)
 	run->polling--;
 	sim_req_outcome(req, key, sizeof(key));
 	if (req->rc == CURLE_OK && req->status == 200) {
-		json_t *ans = sim_req_json(req);
-		ok = ans && take_instructions(run, a, ans, now);
-		json_decref(ans);
+		ok = take_instructions(run, a, req, now);
 		if (!ok) {
 			snprintf(key, sizeof(key), "bad_response");
 			sim_log_failure("poll sim-%ld: 200 answer without a list of instructions",
@@ -562,7 +558,8 @@ static bool work_all(struct work_run *run)
 		bool probed = run->o->probes > 0 && run->probe.started >= run->o->probes &&
 			      !run->probe.awaiting;
 		/* With --until-replies, once that many were answered. */
-		bool drained = run->o->until_replies > 0 && run->replies_ok >= run->o->until_replies;
+		bool drained =
+			run->o->until_replies > 0 && run->replies_ok >= run->o->until_replies;
 		if (!run->closed && (sim_stop || now >= run->end_ms || probed || drained))
 			close_run(run);
 		if (!run->closed && (!start_due(run, now) || !probe_step(run, now)))
