@@ -16,8 +16,8 @@
 # Prints a table (figure, runosd, reference, ratio, target, PASS/MISS) and rewrites the
 # bench:work section of BENCHMARKS.md.
 #
-#   tests/bench/work.sh [--smoke] [--no-write] [--no-build] [--no-graphile] [--park N]
-#                       [--results DIR]
+#   tests/bench/work.sh [--smoke] [--no-write] [--no-build] [--no-graphile] [--parts LIST]
+#                       [--park N] [--results DIR]
 #
 #   --smoke        tiny sizes (5 agents and 10 probes, 4 agents × 5 nodes, 60 parked polls
 #                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for work_smoke.sh)
@@ -26,6 +26,8 @@
 #                  (default: meson compile -C build of those two)
 #   --no-graphile  skip (c) (the ratio is then not measured: MISS cannot be judged, and the
 #                  run is written as incomplete)
+#   --parts LIST   run only these of a, b (with c) and d, e.g. --parts b (default abd); the
+#                  report says which were not run, and BENCHMARKS.md is left alone
 #   --park N       agents for (d) (default 10000; a multiple of 250 is 40 clusters × 250)
 #   --results DIR  keep the raw outputs (agent-sim and graphile summaries, meta.env) in DIR;
 #                  `python3 tests/bench/worklib.py report DIR` prints the table again
@@ -85,6 +87,8 @@ PARK_RAMP=60
 PARK_SETTLE=4      # (d): after the ramp, before the CPU sample starts
 PARK_SAMPLE=5      # (d): seconds of runosd CPU sampled, then RSS read
 GRAPHILE=1
+PARTS=abd
+PARK_CLUSTERS=0
 SMOKE=0
 WRITE=1
 BUILD=1
@@ -122,6 +126,11 @@ while [[ $# -gt 0 ]]; do
 		GRAPHILE=0
 		shift
 		;;
+	--parts)
+		[[ ${2:-} =~ ^[abd]+$ ]] || bad_arg "--parts needs letters of a, b and d"
+		PARTS="$2"
+		shift 2
+		;;
 	--park)
 		[[ ${2:-} =~ ^[1-9][0-9]{0,5}$ ]] || bad_arg "--park needs a count of agents"
 		PARK="$2"
@@ -144,6 +153,7 @@ while [[ $# -gt 0 ]]; do
 	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
+[[ $PARTS == *a* && $PARTS == *b* && $PARTS == *d* ]] || WRITE=0
 if [[ $SMOKE == 1 ]]; then
 	LAT_AGENTS=5
 	LAT_PROBES=10
@@ -275,92 +285,93 @@ online_count() { sql "SELECT count(*) FROM nodes WHERE aid = '$AID' AND cid = '$
 
 # ---------------------------------------------------------------------------------------------
 # (a) receipt latency with the agents parked
-
-log "(a) receipt latency: $LAT_AGENTS online agents parked, $LAT_PROBES nodes registered one at a time"
-new_cluster work-latency $((LAT_AGENTS + LAT_PROBES))
-LAT_CID=$CID
-register "$TOKEN" "$LAT_AGENTS" "$WORK/state/latency.jsonl"
-# --beat: online first; --wait 60: a poll stays parked through a probe; the run ends with the
-# last probe.
-run_client "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
-	--state "$WORK/state/latency.jsonl" --beat --wait 60 --max 10 --duration 600 \
-	--probe-token "$TOKEN" --probes "$LAT_PROBES" >"$RESULTS/latency.json" 2>"$RESULTS/latency.err"
-echo "$CLIENT_RC" >"$RESULTS/latency.rc"
-[[ -s $RESULTS/latency.json ]] || die "(a): no summary from agent-sim: $(tail -n 5 "$RESULTS/latency.err")"
-log "    $(python3 "$WLIB" brief latency "$RESULTS/latency.json")"
-[[ $(online_count "$LAT_CID") -ge $LAT_AGENTS ]] || log "(a): warning: not every agent was online"
+if [[ $PARTS == *a* ]]; then
+	log "(a) receipt latency: $LAT_AGENTS online agents parked, $LAT_PROBES nodes registered one at a time"
+	new_cluster work-latency $((LAT_AGENTS + LAT_PROBES))
+	LAT_CID=$CID
+	register "$TOKEN" "$LAT_AGENTS" "$WORK/state/latency.jsonl"
+	# --beat: online first; --wait 60: a poll stays parked through a probe; the run ends with the
+	# last probe.
+	run_client "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
+		--state "$WORK/state/latency.jsonl" --beat --wait 60 --max 10 --duration 600 \
+		--probe-token "$TOKEN" --probes "$LAT_PROBES" >"$RESULTS/latency.json" 2>"$RESULTS/latency.err"
+	echo "$CLIENT_RC" >"$RESULTS/latency.rc"
+	[[ -s $RESULTS/latency.json ]] || die "(a): no summary from agent-sim: $(tail -n 5 "$RESULTS/latency.err")"
+	log "    $(python3 "$WLIB" brief latency "$RESULTS/latency.json")"
+	[[ $(online_count "$LAT_CID") -ge $LAT_AGENTS ]] || log "(a): warning: not every agent was online"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # (b) throughput: 64 agents drain a queue of 64 × 150 instructions
+if [[ $PARTS == *b* ]]; then
+	log "(b) throughput: $TP_AGENTS online agents, $TP_NODES nodes registered → $((TP_AGENTS * TP_NODES)) instructions queued"
+	new_cluster work-throughput $((TP_AGENTS + TP_NODES))
+	TP_CID=$CID
+	register "$TOKEN" "$TP_AGENTS" "$WORK/state/tp.jsonl"
+	# One heartbeat each: online.
+	run_client "$AGENT_SIM" beat --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$WORK/state/tp.jsonl" \
+		--interval 1 --duration 1 >"$RESULTS/tp-beat.json" 2>"$RESULTS/tp-beat.err"
+	[[ $CLIENT_RC == 0 ]] || die "(b): heartbeats failed: $(cat "$RESULTS/tp-beat.json")"
+	online="$(online_count "$TP_CID")"
+	[[ $online == "$TP_AGENTS" ]] || die "(b): $online of $TP_AGENTS agents online"
+	TP_NODES_SQL="SELECT nid FROM nodes WHERE aid = '$AID' AND cid = '$TP_CID' AND status = 'online'"
+	OPEN_SQL="SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status IN ('pending', 'leased')"
+	reg_start="$(now)"
+	register "$TOKEN" "$TP_NODES" "$WORK/state/tp-new.jsonl" 8
+	reg_seconds="$(elapsed "$reg_start" "$(now)")"
+	# The registrations queued their instructions in their transactions; wait until none comes.
+	prev=-1
+	for ((i = 0; i < 100; i++)); do
+		queued="$(sql "$OPEN_SQL")"
+		[[ $queued == "$prev" ]] && break
+		prev=$queued
+		sleep 0.3
+	done
+	expected=$((TP_AGENTS * TP_NODES))
+	[[ $queued -ge $expected ]] || die "(b): $queued instructions queued for the agents, expected at least $expected"
+	PAYLOAD_BYTES="$(sql "SELECT coalesce(round(avg(length(payload::text))), 0) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending'")"
+	# graphile-worker's jobs carry a real one of these payloads, the one nearest the mean size: the
+	# same bytes compress (TOAST) as runosd's do, which a padding of one letter would not.
+	sql "SELECT payload::text FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending' ORDER BY abs(length(payload::text) - $PAYLOAD_BYTES) LIMIT 1" >"$WORK/payload.json"
+	sql "VACUUM ANALYZE instructions" >/dev/null
+	done_before="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
+	log "    $queued instructions queued (registrations: $reg_seconds s; payload ~$PAYLOAD_BYTES bytes); draining"
 
-log "(b) throughput: $TP_AGENTS online agents, $TP_NODES nodes registered → $((TP_AGENTS * TP_NODES)) instructions queued"
-new_cluster work-throughput $((TP_AGENTS + TP_NODES))
-TP_CID=$CID
-register "$TOKEN" "$TP_AGENTS" "$WORK/state/tp.jsonl"
-# One heartbeat each: online.
-run_client "$AGENT_SIM" beat --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$WORK/state/tp.jsonl" \
-	--interval 1 --duration 1 >"$RESULTS/tp-beat.json" 2>"$RESULTS/tp-beat.err"
-[[ $CLIENT_RC == 0 ]] || die "(b): heartbeats failed: $(cat "$RESULTS/tp-beat.json")"
-online="$(online_count "$TP_CID")"
-[[ $online == "$TP_AGENTS" ]] || die "(b): $online of $TP_AGENTS agents online"
-TP_NODES_SQL="SELECT nid FROM nodes WHERE aid = '$AID' AND cid = '$TP_CID' AND status = 'online'"
-OPEN_SQL="SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status IN ('pending', 'leased')"
-reg_start="$(now)"
-register "$TOKEN" "$TP_NODES" "$WORK/state/tp-new.jsonl" 8
-reg_seconds="$(elapsed "$reg_start" "$(now)")"
-# The registrations queued their instructions in their transactions; wait until none comes.
-prev=-1
-for ((i = 0; i < 100; i++)); do
-	queued="$(sql "$OPEN_SQL")"
-	[[ $queued == "$prev" ]] && break
-	prev=$queued
-	sleep 0.3
-done
-expected=$((TP_AGENTS * TP_NODES))
-[[ $queued -ge $expected ]] || die "(b): $queued instructions queued for the agents, expected at least $expected"
-PAYLOAD_BYTES="$(sql "SELECT coalesce(round(avg(length(payload::text))), 0) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending'")"
-# graphile-worker's jobs carry a real one of these payloads, the one nearest the mean size: the
-# same bytes compress (TOAST) as runosd's do, which a padding of one letter would not.
-sql "SELECT payload::text FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'pending' ORDER BY abs(length(payload::text) - $PAYLOAD_BYTES) LIMIT 1" >"$WORK/payload.json"
-sql "VACUUM ANALYZE instructions" >/dev/null
-done_before="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
-log "    $queued instructions queued (registrations: $reg_seconds s; payload ~$PAYLOAD_BYTES bytes); draining"
-
-if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
-	sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
-	sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
-fi
-start_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
-start_pg_cpu="$(pg_ticks)"
-# The drain ends when agent-sim has had its $queued replies answered (--until-replies): timed
-# without asking the database, as graphile-worker's side counts the jobs its task ran.
-t0="$(now)"
-run_client timeout 300 "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
-	--state "$WORK/state/tp.jsonl" --wait 30 --max "$TP_MAX" --duration 600 \
-	--until-replies "$queued" >"$RESULTS/throughput.json" 2>"$RESULTS/throughput.err"
-t1="$(now)"
-end_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
-end_pg_cpu="$(pg_ticks)"
-TP_RC=$CLIENT_RC
-left="$(sql "$OPEN_SQL")"
-done_after="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
-TP_DONE=$((done_after - done_before))
-if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
-	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
-		round(mean_exec_time::numeric, 3) AS mean_ms, rows,
-		left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
-		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20" "$CONNINFO" \
-		>"$RESULTS/throughput-statements.txt"
-	sleep 0.6 # the statistics collector's flush
-	psql -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, indexrelname, idx_scan, idx_tup_read,
-		idx_tup_fetch FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC" \
-		-c "SELECT relname, seq_scan, seq_tup_read, n_tup_upd, n_tup_hot_upd, n_tup_del
-		FROM pg_stat_user_tables WHERE n_tup_upd + seq_scan > 0 ORDER BY n_tup_upd DESC" \
-		"$CONNINFO" >>"$RESULTS/throughput-statements.txt"
-fi
-TP_SECONDS="$(elapsed "$t0" "$t1")"
-TP_SPAN="$(sql "SELECT round(extract(epoch FROM max(completed_at) - min(completed_at))::numeric, 3) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
-python3 - "$RESULTS/throughput-meta.json" <<PY
+	if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
+		sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+		sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+	fi
+	start_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
+	start_pg_cpu="$(pg_ticks)"
+	# The drain ends when agent-sim has had its $queued replies answered (--until-replies): timed
+	# without asking the database, as graphile-worker's side counts the jobs its task ran.
+	t0="$(now)"
+	run_client timeout 300 "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
+		--state "$WORK/state/tp.jsonl" --wait 30 --max "$TP_MAX" --duration 600 \
+		--until-replies "$queued" >"$RESULTS/throughput.json" 2>"$RESULTS/throughput.err"
+	t1="$(now)"
+	end_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
+	end_pg_cpu="$(pg_ticks)"
+	TP_RC=$CLIENT_RC
+	left="$(sql "$OPEN_SQL")"
+	done_after="$(sql "SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
+	TP_DONE=$((done_after - done_before))
+	if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
+		psql -X -q -v ON_ERROR_STOP=1 -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+			round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+			left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20" "$CONNINFO" \
+			>"$RESULTS/throughput-statements.txt"
+		sleep 0.6 # the statistics collector's flush
+		psql -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, indexrelname, idx_scan, idx_tup_read,
+			idx_tup_fetch FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC" \
+			-c "SELECT relname, seq_scan, seq_tup_read, n_tup_upd, n_tup_hot_upd, n_tup_del
+			FROM pg_stat_user_tables WHERE n_tup_upd + seq_scan > 0 ORDER BY n_tup_upd DESC" \
+			"$CONNINFO" >>"$RESULTS/throughput-statements.txt"
+	fi
+	TP_SECONDS="$(elapsed "$t0" "$t1")"
+	TP_SPAN="$(sql "SELECT round(extract(epoch FROM max(completed_at) - min(completed_at))::numeric, 3) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
+	python3 - "$RESULTS/throughput-meta.json" <<PY
 import json, sys
 json.dump({"queued": $queued, "left": $left, "completed": $TP_DONE, "seconds": $TP_SECONDS,
            "span": float("${TP_SPAN:-0}" or 0), "agents": $TP_AGENTS, "nodes": $TP_NODES,
@@ -370,86 +381,86 @@ json.dump({"queued": $queued, "left": $left, "completed": $TP_DONE, "seconds": $
            "pgCpuSeconds": ($end_pg_cpu - $start_pg_cpu) / $(getconf CLK_TCK)},
           open(sys.argv[1], "w"))
 PY
-log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta.json")"
-((left == 0)) || die "(b): $left instructions still open after $TP_SECONDS s"
+	log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta.json")"
+	((left == 0)) || die "(b): $left instructions still open after $TP_SECONDS s"
 
-# ---------------------------------------------------------------------------------------------
-# (c) graphile-worker, the same number of jobs on the same PostgreSQL
+	# (c) graphile-worker, the same number of jobs on the same PostgreSQL
 
-if [[ $GRAPHILE == 1 ]]; then
-	log "(c) graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
-	pg_pid=0
-	[[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]] && pg_pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
-	run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
-		--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "$pg_pid" \
-		>"$RESULTS/graphile.json" 2>"$RESULTS/graphile.err"
-	[[ $CLIENT_RC == 0 && -s $RESULTS/graphile.json ]] ||
-		die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile.err")"
-	log "    $(python3 "$WLIB" brief graphile "$RESULTS/graphile.json")"
+	if [[ $GRAPHILE == 1 ]]; then
+		log "(c) graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
+		pg_pid=0
+		[[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]] && pg_pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
+		run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
+			--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "$pg_pid" \
+			>"$RESULTS/graphile.json" 2>"$RESULTS/graphile.err"
+		[[ $CLIENT_RC == 0 && -s $RESULTS/graphile.json ]] ||
+			die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile.err")"
+		log "    $(python3 "$WLIB" brief graphile "$RESULTS/graphile.json")"
+	fi
 fi
 
 # ---------------------------------------------------------------------------------------------
 # (d) RSS with PARK parked polls, on a fresh runosd
+if [[ $PARTS == *d* ]]; then
+	PARK_CLUSTERS=$(((PARK + PER_CLUSTER - 1) / PER_CLUSTER))
+	log "(d) $PARK parked polls: registering $PARK agents in $PARK_CLUSTERS clusters"
+	PARK_TOKENS=()
+	for ((k = 0; k < PARK_CLUSTERS; k++)); do
+		new_cluster "work-park-$k" "$PER_CLUSTER"
+		PARK_TOKENS+=("$TOKEN")
+	done
+	reg_start="$(now)"
+	for ((k = 0; k < PARK_CLUSTERS; k += REG_AT_ONCE)); do
+		pids=()
+		for ((j = k; j < k + REG_AT_ONCE && j < PARK_CLUSTERS; j++)); do
+			count=$((PARK - j * PER_CLUSTER))
+			((count > PER_CLUSTER)) && count=$PER_CLUSTER
+			f="$WORK/agents/$(printf '%04d' "$j")"
+			"$AGENT_SIM" register --agent-url "$SERVER_AGENT_URL" --ca "$CA" --token "${PARK_TOKENS[j]}" \
+				--count "$count" --parallel "$REG_PARALLEL" --no-csr --state "$f.jsonl" >"$f.out" 2>"$f.err" &
+			pids+=("$!")
+			CLIENT_PIDS+=("$!")
+		done
+		failed_reg=""
+		for ((j = 0; j < ${#pids[@]}; j++)); do
+			wait "${pids[j]}" || failed_reg+=" $((k + j))"
+		done
+		CLIENT_PIDS=()
+		[[ -z $failed_reg ]] || die "registration failed (clusters$failed_reg): $(cat "$WORK/agents/$(printf '%04d' "${failed_reg# }")".out)"
+	done
+	PARK_REG_SECONDS="$(elapsed "$reg_start" "$(now)")"
+	PARK_STATE="$WORK/state/park.jsonl"
+	cat "$WORK"/agents/*.jsonl >"$PARK_STATE"
+	chmod 600 "$PARK_STATE"
+	[[ $(wc -l <"$PARK_STATE") -eq $PARK ]] || die "the state files hold $(wc -l <"$PARK_STATE") agents, not $PARK"
+	log "    registered in $PARK_REG_SECONDS s; fresh runosd, polls (wait=$PARK_WAIT) started over $PARK_RAMP s"
+	bench_stop_server "$MAIN_PID"
+	kill -0 "$MAIN_PID" 2>/dev/null && die "runosd did not stop"
 
-PARK_CLUSTERS=$(((PARK + PER_CLUSTER - 1) / PER_CLUSTER))
-log "(d) $PARK parked polls: registering $PARK agents in $PARK_CLUSTERS clusters"
-PARK_TOKENS=()
-for ((k = 0; k < PARK_CLUSTERS; k++)); do
-	new_cluster "work-park-$k" "$PER_CLUSTER"
-	PARK_TOKENS+=("$TOKEN")
-done
-reg_start="$(now)"
-for ((k = 0; k < PARK_CLUSTERS; k += REG_AT_ONCE)); do
-	pids=()
-	for ((j = k; j < k + REG_AT_ONCE && j < PARK_CLUSTERS; j++)); do
-		count=$((PARK - j * PER_CLUSTER))
-		((count > PER_CLUSTER)) && count=$PER_CLUSTER
-		f="$WORK/agents/$(printf '%04d' "$j")"
-		"$AGENT_SIM" register --agent-url "$SERVER_AGENT_URL" --ca "$CA" --token "${PARK_TOKENS[j]}" \
-			--count "$count" --parallel "$REG_PARALLEL" --no-csr --state "$f.jsonl" >"$f.out" 2>"$f.err" &
-		pids+=("$!")
-		CLIENT_PIDS+=("$!")
-	done
-	failed_reg=""
-	for ((j = 0; j < ${#pids[@]}; j++)); do
-		wait "${pids[j]}" || failed_reg+=" $((k + j))"
-	done
+	bench_start_server park warn "${SERVER_VARS[@]}"
+	PARK_PID=$SERVER_PID
+	rss_start="$(python3 "$WLIB" status "$PARK_PID" VmRSS)"
+	# The run: the ramp, then every poll parked: runosd's CPU over PARK_SAMPLE s, then its RSS.
+	PARK_DURATION=$((PARK_RAMP + PARK_SETTLE + PARK_SAMPLE + 1))
+	"$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$PARK_STATE" \
+		--wait "$PARK_WAIT" --max 10 --ramp "$PARK_RAMP" --duration "$PARK_DURATION" \
+		>"$RESULTS/park.json" 2>"$RESULTS/park.err" &
+	PARK_SIM=$!
+	CLIENT_PIDS+=("$PARK_SIM")
+	sleep $((PARK_RAMP + PARK_SETTLE))
+	cpu_a="$(python3 "$WLIB" ticks "$PARK_PID")"
+	sleep "$PARK_SAMPLE"
+	cpu_b="$(python3 "$WLIB" ticks "$PARK_PID")"
+	rss="$(python3 "$WLIB" status "$PARK_PID" VmRSS)"
+	hwm="$(python3 "$WLIB" status "$PARK_PID" VmHWM)"
+	fds="$(ls "/proc/$PARK_PID/fd" 2>/dev/null | wc -l)"
+	threads="$(python3 "$WLIB" status "$PARK_PID" Threads)"
+	PARK_RC=0
+	wait "$PARK_SIM" || PARK_RC=$?
 	CLIENT_PIDS=()
-	[[ -z $failed_reg ]] || die "registration failed (clusters$failed_reg): $(cat "$WORK/agents/$(printf '%04d' "${failed_reg# }")".out)"
-done
-PARK_REG_SECONDS="$(elapsed "$reg_start" "$(now)")"
-PARK_STATE="$WORK/state/park.jsonl"
-cat "$WORK"/agents/*.jsonl >"$PARK_STATE"
-chmod 600 "$PARK_STATE"
-[[ $(wc -l <"$PARK_STATE") -eq $PARK ]] || die "the state files hold $(wc -l <"$PARK_STATE") agents, not $PARK"
-log "    registered in $PARK_REG_SECONDS s; fresh runosd, polls (wait=$PARK_WAIT) started over $PARK_RAMP s"
-bench_stop_server "$MAIN_PID"
-kill -0 "$MAIN_PID" 2>/dev/null && die "runosd did not stop"
-
-bench_start_server park warn "${SERVER_VARS[@]}"
-PARK_PID=$SERVER_PID
-rss_start="$(python3 "$WLIB" status "$PARK_PID" VmRSS)"
-# The run: the ramp, then every poll parked: runosd's CPU over PARK_SAMPLE s, then its RSS.
-PARK_DURATION=$((PARK_RAMP + PARK_SETTLE + PARK_SAMPLE + 1))
-"$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$PARK_STATE" \
-	--wait "$PARK_WAIT" --max 10 --ramp "$PARK_RAMP" --duration "$PARK_DURATION" \
-	>"$RESULTS/park.json" 2>"$RESULTS/park.err" &
-PARK_SIM=$!
-CLIENT_PIDS+=("$PARK_SIM")
-sleep $((PARK_RAMP + PARK_SETTLE))
-cpu_a="$(python3 "$WLIB" ticks "$PARK_PID")"
-sleep "$PARK_SAMPLE"
-cpu_b="$(python3 "$WLIB" ticks "$PARK_PID")"
-rss="$(python3 "$WLIB" status "$PARK_PID" VmRSS)"
-hwm="$(python3 "$WLIB" status "$PARK_PID" VmHWM)"
-fds="$(ls "/proc/$PARK_PID/fd" 2>/dev/null | wc -l)"
-threads="$(python3 "$WLIB" status "$PARK_PID" Threads)"
-PARK_RC=0
-wait "$PARK_SIM" || PARK_RC=$?
-CLIENT_PIDS=()
-alive=1
-kill -0 "$PARK_PID" 2>/dev/null || alive=0
-python3 - "$RESULTS/park-meta.json" <<PY
+	alive=1
+	kill -0 "$PARK_PID" 2>/dev/null || alive=0
+	python3 - "$RESULTS/park-meta.json" <<PY
 import json, sys
 json.dump({"agents": $PARK, "clusters": $PARK_CLUSTERS, "wait": $PARK_WAIT, "ramp": $PARK_RAMP,
            "rssKb": ${rss:-0}, "hwmKb": ${hwm:-0}, "rssStartKb": ${rss_start:-0},
@@ -458,12 +469,13 @@ json.dump({"agents": $PARK, "clusters": $PARK_CLUSTERS, "wait": $PARK_WAIT, "ram
            "settle": $PARK_SETTLE, "sample": $PARK_SAMPLE,
            "registerSeconds": $PARK_REG_SECONDS, "simRc": $PARK_RC}, open(sys.argv[1], "w"))
 PY
-log "    $(python3 "$WLIB" brief park "$RESULTS/park-meta.json" "$RESULTS/park.json")"
-if [[ -s $WORK/runosd-park.log ]]; then
-	log "runosd (d) logged:"
-	tail -n 5 "$WORK/runosd-park.log" >&2
+	log "    $(python3 "$WLIB" brief park "$RESULTS/park-meta.json" "$RESULTS/park.json")"
+	if [[ -s $WORK/runosd-park.log ]]; then
+		log "runosd (d) logged:"
+		tail -n 5 "$WORK/runosd-park.log" >&2
+	fi
+	bench_stop_server "$PARK_PID"
 fi
-bench_stop_server "$PARK_PID"
 
 # ---------------------------------------------------------------------------------------------
 # report
@@ -496,6 +508,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	echo "NODE=$(node --version 2>/dev/null || echo none)"
 	echo "GRAPHILE=$GRAPHILE"
 	echo "SMOKE=$SMOKE"
+	echo "PARTS=$PARTS"
 	echo "LAT_AGENTS=$LAT_AGENTS"
 	echo "LAT_PROBES=$LAT_PROBES"
 	echo "PARK=$PARK"
