@@ -22,3 +22,9 @@ CREATE INDEX instructions_due ON instructions (not_before) WHERE status = 'pendi
 DROP INDEX instructions_leased;
 CREATE INDEX instructions_leased ON instructions (lease_expires_at)
     WHERE status = 'leased' AND lease_expires_at IS NOT NULL;
+
+-- Payloads are written once (by a step's plan, as json) and read only whole, as text, by a
+-- claim: json keeps the text as written, where jsonb was converted on every claim.
+ALTER TABLE instructions ALTER COLUMN payload DROP DEFAULT;
+ALTER TABLE instructions ALTER COLUMN payload TYPE json USING payload::json;
+ALTER TABLE instructions ALTER COLUMN payload SET DEFAULT '{}';
