@@ -3,7 +3,10 @@
  * State per key: the theoretical arrival time (tat) of the next request.
  * With T = period / limit and tolerance tau = period - T, a request at now is
  * allowed when tat - now <= tau, and moves tat to max(tat, now) + T. The
- * requests left are floor((tau - (tat - now)) / T) after it. */
+ * requests left are floor((tau - (tat - now)) / T) after it. Times are in
+ * microseconds: with milliseconds, T of a limit above 60,000 a minute would
+ * round to 0 (and was held at 1 ms, so the limit fell to 1,000 a second once
+ * the burst was spent). */
 #include "ratelimit/ratelimit.h"
 
 #include <hiredis.h>
@@ -24,23 +27,24 @@
 #define REDIS_RETRY_MS 1000
 #define PRUNE_ABOVE 10000 /* keys per shard before expired ones are dropped */
 
-/* KEYS[1] key; ARGV[1] T ms, ARGV[2] tau ms. Returns {allowed, remaining,
- * retry_after_ms}. Redis's own clock, so instances agree. */
+/* KEYS[1] key; ARGV[1] T µs, ARGV[2] tau µs. Returns {allowed, remaining,
+ * retry_after µs}. Redis's own clock, so instances agree (µs since the epoch
+ * are exact in Lua's doubles). */
 static const char gcra_script[] =
 	"local t = redis.call('TIME')\n"
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
 	"local T = tonumber(ARGV[1])\n"
 	"local tau = tonumber(ARGV[2])\n"
 	"local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
 	"if tat < now then tat = now end\n"
 	"if tat - now > tau then return {0, 0, tat - now - tau} end\n"
 	"local new_tat = tat + T\n"
-	"redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)\n"
+	"redis.call('SET', KEYS[1], new_tat, 'PX', math.floor((new_tat - now) / 1000) + 1)\n"
 	"return {1, math.floor((tau - (new_tat - now) + T) / T), 0}\n";
 
 struct shard {
 	pthread_mutex_t lock;
-	struct strmap *tats; /* key → int64_t * (ms, monotonic) */
+	struct strmap *tats; /* key → int64_t * (µs, monotonic) */
 };
 
 struct ratelimiter {
@@ -108,6 +112,12 @@ void ratelimit_destroy(struct ratelimiter *rl)
 	free(rl);
 }
 
+/* Microseconds as whole milliseconds, rounded up (a wait of 0.3 ms is 1). */
+static int64_t ms_ceil(int64_t us)
+{
+	return (us + 999) / 1000;
+}
+
 /* ---- in memory ----------------------------------------------------------- */
 
 struct prune {
@@ -143,7 +153,7 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 		       struct ratelimit_result *out)
 {
 	struct shard *s = &rl->shards[strmap_hash(key) % SHARDS];
-	int64_t now = time_mono_ms();
+	int64_t now = time_mono_us();
 	pthread_mutex_lock(&s->lock);
 	int64_t *tat = strmap_get(s->tats, key);
 	if (!tat) {
@@ -157,7 +167,7 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 	if (t - now > tau) {
 		out->allowed = false;
 		out->remaining = 0;
-		out->retry_after_ms = t - now - tau;
+		out->retry_after_ms = ms_ceil(t - now - tau);
 	} else {
 		*tat = t + T;
 		out->allowed = true;
@@ -230,7 +240,7 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	if (ok) {
 		out->allowed = reply->element[0]->integer == 1;
 		out->remaining = (int)reply->element[1]->integer;
-		out->retry_after_ms = reply->element[2]->integer;
+		out->retry_after_ms = ms_ceil(reply->element[2]->integer);
 	}
 	freeReplyObject(reply);
 	if (!ok) {
@@ -243,10 +253,11 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t period_ms,
 		    struct ratelimit_result *out)
 {
-	int64_t T = period_ms / (limit > 0 ? limit : 1);
+	int64_t period_us = period_ms * 1000;
+	int64_t T = period_us / (limit > 0 ? limit : 1);
 	if (T < 1)
 		T = 1;
-	int64_t tau = period_ms - T;
+	int64_t tau = period_us - T;
 	out->limit = limit;
 	if (rl->redis_url && !redis_down(rl)) {
 		char shared_key[300];

@@ -167,6 +167,8 @@ struct sim_net {
 	long timeout_ms;
 	bool verbose;
 	size_t in_flight;
+	int epoll_fd;	    /* the sockets libcurl asks to watch */
+	double timer_at_ms; /* libcurl's next timeout (sim_now_ms), or < 0 */
 };
 
 /* One simulated client: an easy handle with its own connection cache (a share
