@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "db/listen.h"
@@ -30,6 +31,23 @@ static void wake(void *arg, const char *key)
 {
 	struct work_runner *w = arg;
 	http_server_wake(w->srv->agent_http, key);
+}
+
+/* A notification's payload: the keys of a step's nodes, separated by spaces
+ * (one NOTIFY per step, see job_plans.c). */
+static void wake_each(void *arg, const char *keys)
+{
+	char key[64];
+	while (*keys) {
+		size_t n = strcspn(keys, " ");
+		if (n > 0 && n < sizeof(key)) {
+			memcpy(key, keys, n);
+			key[n] = '\0';
+			wake(arg, key);
+		}
+		keys += n;
+		keys += strspn(keys, " ");
+	}
 }
 
 static void *sweep_loop(void *arg)
@@ -66,7 +84,7 @@ struct work_runner *work_runner_start(struct server *srv)
 	w->srv = srv;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	w->listener = db_listen_start(srv->cfg.database_url, "runos_work", wake, w);
+	w->listener = db_listen_start(srv->cfg.database_url, "runos_work", wake_each, w);
 	if (pthread_create(&w->sweeper, NULL, sweep_loop, w) != 0)
 		abort();
 	return w;

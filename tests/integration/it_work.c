@@ -5,6 +5,7 @@
  *    → the deleted node's certificate refused;
  *  - the long poll: an empty poll ends at its wait; a parked poll is answered
  *    when work is queued, also when it is queued through another instance;
+ *    a poll whose client hung up while parked is given no work;
  *  - leases (RUNOS_INSTRUCTION_LEASE=2): redelivery with attempt + 1, the
  *    late reply of the first attempt is 409, the step completes once;
  *    progress extends the lease and logs masked text; after the last
@@ -274,6 +275,43 @@ static void parked_poll_woken(const struct it_server *s, const struct it_server 
 	it_node_free(&joiner);
 }
 
+/* A client that hangs up while its poll is parked: the work queued after is
+ * not leased to the dead poll (it would wait out a lease), it stays pending
+ * for the node's next poll, delivered as attempt 1. */
+static void hung_up_poll_takes_nothing(const char *cid, const struct it_node *node)
+{
+	drain(node);
+	struct it_req req = { .method = "GET",
+			      .path = "/agent/v1/instructions?wait=30",
+			      .agent = true,
+			      .ca_pem = ca,
+			      .cert_pem = node->cert,
+			      .key_pem = node->key,
+			      .timeout_ms = 700 };
+	struct it_resp r;
+	it_request(srv, &req, &r); /* libcurl gives up and closes the connection */
+	CHECK_INT_EQ(r.status, 0);
+	it_resp_free(&r);
+	char token[64];
+	struct it_node joiner;
+	CHECK(it_join_token(srv, &owner, cid, "worker", 1, token));
+	CHECK(it_agent_register(srv, ca, token, &joiner));
+	it_sleep_ms(300); /* the wake-up has reached the parked poll */
+	const char *params[] = { owner.aid, node->nid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE aid = $1 AND nid = $2"
+				 " AND status = 'pending' AND attempt = 0",
+				 2, params),
+		     1);
+	char type[64], tag[64];
+	int attempt;
+	CHECK(next_instruction(node, type, tag, &attempt, NULL));
+	CHECK_STR_EQ(type, "SET_VPN_PEERS");
+	CHECK_INT_EQ(attempt, 1);
+	CHECK_INT_EQ(reply(node, tag, attempt, "NO_CONTENT", NULL), 204);
+	it_node_free(&joiner);
+}
+
 TEST(long_poll)
 {
 	char cid[8];
@@ -296,6 +334,7 @@ TEST(long_poll)
 	parked_poll_woken(srv, srv, cid, &cp);
 	/* Parked on the second instance, queued through the first. */
 	parked_poll_woken(srv2, srv, cid, &cp);
+	hung_up_poll_takes_nothing(cid, &cp);
 	it_node_free(&cp);
 }
 
