@@ -15,6 +15,7 @@ struct seal_keyring;
 struct pki_ca;
 struct fleet;
 struct work_runner;
+struct work_wakeups;
 struct ratelimiter;
 
 struct server {
@@ -27,6 +28,7 @@ struct server {
 	struct http_server *agent_http; /* the agent listener */
 	struct fleet *fleet;
 	struct work_runner *work;
+	struct work_wakeups *wakeups;
 	struct ratelimiter *limits; /* API.md §1 rate limits */
 	int64_t started_us;
 };

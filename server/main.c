@@ -15,6 +15,7 @@
 #include "agent/fleet.h"
 #include "agent/listener.h"
 #include "agent/work_runner.h"
+#include "agent/work_wakeups.h"
 #include "auth/auth.h"
 #include "config.h"
 #include "crypto/seal.h"
@@ -102,6 +103,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		return EXIT_BAD_CONFIG;
 	}
 	srv->auth = auth_create(srv->db);
+	srv->wakeups = work_wakeups_create(srv);
 	srv->limits = ratelimit_create(srv->cfg.redis_url);
 	srv->fleet = fleet_start(srv);
 	struct http_listener api = {
@@ -127,6 +129,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	}
 	if (!srv->agent_http) /* no schema yet: the API answers 503 until migrated */
 		log_warn("%s; restart once the database is migrated to serve agents", err);
+	work_wakeups_listen(srv->wakeups);
 	srv->work = work_runner_start(srv);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
 		 (long long)((time_now_us() - srv->started_us) / 1000));
@@ -197,6 +200,7 @@ int main(int argc, char **argv)
 	work_runner_stop(srv.work);
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
+	work_wakeups_destroy(srv.wakeups);
 	fleet_stop(srv.fleet);
 	ratelimit_destroy(srv.limits);
 	auth_destroy(srv.auth);

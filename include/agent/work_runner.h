@@ -1,8 +1,7 @@
-/* What keeps agent work moving without a request to drive it: wake-ups of
- * parked polls when work is queued for their node on any instance (LISTEN on
- * PostgreSQL's runos_work channel), and a sweep every half second that
- * redelivers or fails expired leases, moves stalled jobs on, and wakes
- * nodes whose redeliveries became due. Thread safe. */
+/* What keeps agent work moving without a request to drive it: a sweep every
+ * half second that redelivers or fails expired leases, moves stalled jobs
+ * on, and wakes nodes whose redeliveries became due. (Wake-ups when work is
+ * queued: work_wakeups.h.) Thread safe. */
 #ifndef RUNOSD_AGENT_WORK_RUNNER_H
 #define RUNOSD_AGENT_WORK_RUNNER_H
 

@@ -25,6 +25,14 @@ struct db_pool;
 struct db_pool *db_pool_create(const char *conninfo, int size);
 void db_pool_destroy(struct db_pool *pool);
 
+/* Work wake-ups: by default the transaction that queues a step's instructions
+ * wakes their nodes with a NOTIFY on runos_work. With a publisher, their keys
+ * ("aid/nid" separated by spaces) go to publish(arg, keys) instead, after that
+ * transaction has committed (never for one rolled back), on the thread that
+ * ran it. Set before the pool is used. */
+void db_pool_set_wake_publisher(struct db_pool *pool, void (*publish)(void *arg, const char *keys),
+				void *arg);
+
 /* Tries to open one connection until it succeeds or wait_seconds pass. */
 bool db_pool_wait_ready(struct db_pool *pool, int wait_seconds) __attribute__((warn_unused_result));
 

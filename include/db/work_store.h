@@ -28,6 +28,11 @@ struct instruction {
 
 void db_instructions_free(struct instruction *list, size_t n);
 
+/* A NOTIFY on runos_work with keys ("aid/nid" separated by spaces), on its
+ * own: the wake-up publisher's way when Redis does not answer. */
+enum db_result db_work_notify(struct db_pool *db, const char *keys)
+	__attribute__((warn_unused_result));
+
 /* Leases up to max of the node's due instructions, in queue order, for
  * lease_seconds; *out (free with db_instructions_free) holds *n. */
 enum db_result db_work_claim(struct db_pool *db, const char *aid, const char *nid, int max,

@@ -36,6 +36,8 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 
 /* Resumes the long polls parked under key (see request_park). */
 void http_server_wake(struct http_server *h, const char *key);
+/* Resumes every parked long poll: each looks for its work again. */
+void http_server_wake_all(struct http_server *h);
 
 /* Long polls parked now. */
 int http_server_parked(struct http_server *h);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "db/listen.h"
 #include "db/work_store.h"
 #include "http/server.h"
 #include "runosd.h"
@@ -19,7 +18,6 @@
 
 struct work_runner {
 	struct server *srv;
-	struct db_listener *listener;
 	pthread_t sweeper;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -31,23 +29,6 @@ static void wake(void *arg, const char *key)
 {
 	struct work_runner *w = arg;
 	http_server_wake(w->srv->agent_http, key);
-}
-
-/* A notification's payload: the keys of a step's nodes, separated by spaces
- * (one NOTIFY per step, see job_plans.c). */
-static void wake_each(void *arg, const char *keys)
-{
-	char key[64];
-	while (*keys) {
-		size_t n = strcspn(keys, " ");
-		if (n > 0 && n < sizeof(key)) {
-			memcpy(key, keys, n);
-			key[n] = '\0';
-			wake(arg, key);
-		}
-		keys += n;
-		keys += strspn(keys, " ");
-	}
 }
 
 static void *sweep_loop(void *arg)
@@ -84,7 +65,6 @@ struct work_runner *work_runner_start(struct server *srv)
 	w->srv = srv;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	w->listener = db_listen_start(srv->cfg.database_url, "runos_work", wake_each, w);
 	if (pthread_create(&w->sweeper, NULL, sweep_loop, w) != 0)
 		abort();
 	return w;
@@ -99,7 +79,6 @@ void work_runner_stop(struct work_runner *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->sweeper, NULL);
-	db_listen_stop(w->listener);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	free(w);

@@ -42,6 +42,13 @@ typedef enum db_result (*db_tx_fn)(struct db_conn *conn, void *arg);
 enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	__attribute__((warn_unused_result));
 
+/* Work wake-ups (job_plans.c) with a publisher set (db_pool_set_wake_publisher):
+ * keys ("aid/nid" separated by spaces) are kept with the transaction running
+ * on c and handed to the publisher once it has committed; a rollback or a
+ * retry drops them. Without a publisher the plan sends a NOTIFY itself. */
+bool db_conn_publishes_wakes(const struct db_conn *c);
+void db_conn_wake_after_commit(struct db_conn *c, const char *keys);
+
 /* Result helpers. */
 int64_t db_get_int64(const PGresult *res, int row, int col);
 bool db_get_bool(const PGresult *res, int row, int col);

@@ -5,8 +5,10 @@
  * changed something (a reply, an expired lease, a new job), under the job's
  * row lock, so two instances never move one job at once.
  *
- * A step's instructions are queued with one NOTIFY naming all its nodes,
- * which wakes their parked polls on whichever instance holds them. */
+ * A step's instructions are queued with one wake-up naming all its nodes,
+ * which wakes their parked polls on whichever instance holds them: a NOTIFY
+ * in the transaction, or, with Redis, a publish after it commits
+ * (agent/work_wakeups.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,13 +141,20 @@ static const struct db_stmt stmt_start_step = {
 	" UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
 	" current_step = (SELECT step_number FROM step) WHERE id = $1"
 };
-/* The step's instructions counted (see stmt_reply) and their nodes woken: one
- * NOTIFY for the whole step, its payload the nodes' "aid/nid" keys separated
- * by spaces (a cluster's 253 nodes at most: well under NOTIFY's 8000 bytes). */
+/* The step's instructions counted (see stmt_reply) and their nodes' keys
+ * ("aid/nid" separated by spaces; a cluster's 253 nodes at most, well under
+ * NOTIFY's 8000 bytes): sent as one NOTIFY for the whole step, or returned
+ * for the wake-up publisher (db_pool_set_wake_publisher). */
 static const struct db_stmt stmt_notify_step = {
 	"job_notify_step",
 	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"
 	" SELECT pg_notify('runos_work', string_agg(DISTINCT aid || '/' || nid, ' '))"
+	" FROM instructions WHERE step_id = $1 AND status = 'pending'"
+};
+static const struct db_stmt stmt_step_keys = {
+	"job_step_keys",
+	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"
+	" SELECT string_agg(DISTINCT aid || '/' || nid, ' ')"
 	" FROM instructions WHERE step_id = $1 AND status = 'pending'"
 };
 static const struct db_stmt stmt_complete_step = {
@@ -206,9 +215,18 @@ static enum db_result start_step(struct db_conn *c, const char *job_id, const ch
 		return r;
 	*queued = plan->local ? 0 : atoi(PQcmdTuples(res));
 	PQclear(res);
+	if (*queued == 0)
+		return DB_OK;
 	char count[24];
 	const char *step[] = { step_id, db_int64_param(*queued, count) };
-	return *queued > 0 ? db_exec(c, &stmt_notify_step, 2, step, NULL) : DB_OK;
+	if (!db_conn_publishes_wakes(c))
+		return db_exec(c, &stmt_notify_step, 2, step, NULL);
+	if ((r = db_exec(c, &stmt_step_keys, 2, step, &res)) != DB_OK)
+		return r;
+	if (!PQgetisnull(res, 0, 0))
+		db_conn_wake_after_commit(c, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return DB_OK;
 }
 
 static enum db_result complete_step(struct db_conn *c, const char *job_id, const char *step_id)

@@ -31,6 +31,8 @@ struct db_conn {
 	int64_t next_connect_ms;
 	bool in_use;
 	bool broken;
+	struct db_pool *pool;
+	char *wakes; /* keys to publish once the transaction commits, or NULL */
 };
 
 struct db_pool {
@@ -41,6 +43,8 @@ struct db_pool {
 	int in_use;
 	int waiting; /* threads waiting for a connection */
 	struct db_conn *conns;
+	void (*publish_wakes)(void *arg, const char *keys);
+	void *publish_arg;
 };
 
 static void quiet_notices(void *arg, const char *message)
@@ -103,6 +107,8 @@ struct db_pool *db_pool_create(const char *conninfo, int size)
 	pool->conninfo = xstrdup(conninfo);
 	pool->size = size;
 	pool->conns = xcalloc((size_t)size, sizeof(struct db_conn));
+	for (int i = 0; i < size; i++)
+		pool->conns[i].pool = pool;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->released, NULL);
 	return pool;
@@ -115,6 +121,7 @@ void db_pool_destroy(struct db_pool *pool)
 	for (int i = 0; i < pool->size; i++) {
 		conn_close(&pool->conns[i]);
 		free(pool->conns[i].prepared);
+		free(pool->conns[i].wakes);
 	}
 	free(pool->conns);
 	pthread_mutex_destroy(&pool->lock);
@@ -311,6 +318,8 @@ enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 
 	enum db_result r = DB_ERROR;
 	for (int attempt = 0; attempt < 5; attempt++) {
+		free(c->wakes);
+		c->wakes = NULL;
 		r = db_exec(c, &stmt_begin, 0, NULL, NULL);
 		if (r != DB_OK)
 			break;
@@ -326,6 +335,35 @@ enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 		if (r != DB_RETRY)
 			break;
 	}
+	char *wakes = c->wakes;
+	c->wakes = NULL;
 	db_conn_release(pool, c);
+	if (wakes && r == DB_OK)
+		pool->publish_wakes(pool->publish_arg, wakes);
+	free(wakes);
 	return r;
+}
+
+void db_pool_set_wake_publisher(struct db_pool *pool, void (*publish)(void *arg, const char *keys),
+				void *arg)
+{
+	pool->publish_wakes = publish;
+	pool->publish_arg = arg;
+}
+
+bool db_conn_publishes_wakes(const struct db_conn *c)
+{
+	return c->pool->publish_wakes != NULL;
+}
+
+void db_conn_wake_after_commit(struct db_conn *c, const char *keys)
+{
+	if (!c->wakes) {
+		c->wakes = xstrdup(keys);
+		return;
+	}
+	char *both = xmalloc(strlen(c->wakes) + strlen(keys) + 2);
+	sprintf(both, "%s %s", c->wakes, keys);
+	free(c->wakes);
+	c->wakes = both;
 }

@@ -90,6 +90,14 @@ static const struct db_stmt stmt_due = {
 		    " AND not_before > " DB_TS("$1") " AND not_before <= now()"
 };
 
+static const struct db_stmt stmt_notify = { "work_notify", "SELECT pg_notify('runos_work', $1)" };
+
+enum db_result db_work_notify(struct db_pool *db, const char *keys)
+{
+	const char *params[] = { keys };
+	return db_query(db, &stmt_notify, 1, params, NULL);
+}
+
 void db_instructions_free(struct instruction *list, size_t n)
 {
 	for (size_t i = 0; list && i < n; i++)

@@ -199,6 +199,15 @@ struct parking_lot *parking_create(void)
 }
 
 /* Resumes everything: the listener is stopping (its handlers answer). */
+void parking_wake_all(struct parking_lot *lot)
+{
+	pthread_mutex_lock(&lot->lock);
+	for (int b = 0; b < BUCKETS; b++)
+		while (lot->wheel[b])
+			resume(lot, lot->wheel[b]);
+	pthread_mutex_unlock(&lot->lock);
+}
+
 void parking_release_all(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);

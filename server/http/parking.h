@@ -45,6 +45,9 @@ void parking_release_all(struct parking_lot *lot);
 /* Resumes every exchange parked under key. */
 void parking_wake(struct parking_lot *lot, const char *key);
 
+/* Resumes every parked exchange (wake-ups may have been missed). */
+void parking_wake_all(struct parking_lot *lot);
+
 /* Takes ex out of the lot if it is there (its connection ended). */
 void parking_forget(struct parking_lot *lot, struct exchange *ex);
 

@@ -342,6 +342,12 @@ void http_server_wake(struct http_server *h, const char *key)
 		parking_wake(h->parking, key);
 }
 
+void http_server_wake_all(struct http_server *h)
+{
+	if (h)
+		parking_wake_all(h->parking);
+}
+
 int http_server_parked(struct http_server *h)
 {
 	return h ? parking_count(h->parking) : 0;

@@ -9,14 +9,12 @@
  * the burst was spent). */
 #include "ratelimit/ratelimit.h"
 
-#include <hiredis.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "redis/client.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -24,7 +22,6 @@
 
 #define SHARDS 32
 #define REDIS_TIMEOUT_MS 50
-#define REDIS_RETRY_MS 1000
 #define PRUNE_ABOVE 10000 /* keys per shard before expired ones are dropped */
 
 /* KEYS[1] key; ARGV[1] T µs, ARGV[2] tau µs. Returns {allowed, remaining,
@@ -50,49 +47,15 @@ struct shard {
 struct ratelimiter {
 	char *redis_url;
 	struct shard shards[SHARDS];
-	/* Read on every request: atomics, no lock. */
-	atomic_int_fast64_t redis_down_until_ms;
-	atomic_bool warned;
+	struct redis_health redis; /* read on every request: atomics, no lock */
 };
-
-/* Each thread keeps its own connection (hiredis contexts are not thread
- * safe), freed when the thread ends. */
-struct thread_redis {
-	redisContext *c;
-	const struct ratelimiter *owner;
-};
-static pthread_key_t thread_redis_key;
-static pthread_once_t redis_key_once = PTHREAD_ONCE_INIT;
-
-static void free_thread_redis(void *value)
-{
-	struct thread_redis *t = value;
-	redisFree(t->c);
-	free(t);
-}
-
-static void make_redis_key(void)
-{
-	if (pthread_key_create(&thread_redis_key, free_thread_redis) != 0)
-		abort();
-}
-
-static struct thread_redis *thread_redis(void)
-{
-	pthread_once(&redis_key_once, make_redis_key);
-	struct thread_redis *t = pthread_getspecific(thread_redis_key);
-	if (!t) {
-		t = xcalloc(1, sizeof(*t));
-		if (pthread_setspecific(thread_redis_key, t) != 0)
-			abort();
-	}
-	return t;
-}
 
 struct ratelimiter *ratelimit_create(const char *redis_url)
 {
 	struct ratelimiter *rl = xcalloc(1, sizeof(*rl));
 	rl->redis_url = redis_url ? xstrdup(redis_url) : NULL;
+	rl->redis.when_down = "rate limits are per instance until it does";
+	rl->redis.when_up = "rate limits are shared";
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&rl->shards[i].lock, NULL);
 		rl->shards[i].tats = strmap_create();
@@ -179,62 +142,13 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 
 /* ---- in Redis ------------------------------------------------------------ */
 
-static redisContext *connect_redis(const char *url)
-{
-	struct timeval timeout = { 0, REDIS_TIMEOUT_MS * 1000 };
-	redisContext *c;
-	if (strncmp(url, "unix:", 5) == 0) {
-		c = redisConnectUnixWithTimeout(url + 5, timeout);
-	} else {
-		const char *host = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
-		const char *at = strchr(host, '@');
-		if (at)
-			host = at + 1;
-		char name[256];
-		size_t n = strcspn(host, ":/");
-		snprintf(name, sizeof(name), "%.*s", (int)n, host);
-		int port = host[n] == ':' ? atoi(host + n + 1) : 6379;
-		c = redisConnectWithTimeout(name, port, timeout);
-	}
-	if (c && !c->err && redisSetTimeout(c, timeout) == REDIS_OK)
-		return c;
-	redisFree(c);
-	return NULL;
-}
-
-static bool redis_down(struct ratelimiter *rl)
-{
-	return time_mono_ms() < atomic_load(&rl->redis_down_until_ms);
-}
-
-/* Notes whether Redis answered; the change of state is logged once. */
-static void mark_redis(struct ratelimiter *rl, bool up)
-{
-	if (!up) {
-		atomic_store(&rl->redis_down_until_ms, time_mono_ms() + REDIS_RETRY_MS);
-		if (!atomic_exchange(&rl->warned, true))
-			log_warn("Redis does not answer: rate limits are per instance until it "
-				 "does");
-	} else if (atomic_exchange(&rl->warned, false)) {
-		log_info("Redis answers again: rate limits are shared");
-	}
-}
-
 static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,
 		       struct ratelimit_result *out)
 {
-	struct thread_redis *t = thread_redis();
-	if (t->c && t->owner != rl) {
-		redisFree(t->c);
-		t->c = NULL;
-	}
-	if (!t->c) {
-		t->c = connect_redis(rl->redis_url);
-		t->owner = rl;
-	}
-	if (!t->c)
+	redisContext *c = redis_thread_client(rl->redis_url, REDIS_TIMEOUT_MS);
+	if (!c)
 		return false;
-	redisReply *reply = redisCommand(t->c, "EVAL %s 1 %s %lld %lld", gcra_script, key,
+	redisReply *reply = redisCommand(c, "EVAL %s 1 %s %lld %lld", gcra_script, key,
 					 (long long)T, (long long)tau);
 	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
 	if (ok) {
@@ -243,10 +157,8 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 		out->retry_after_ms = ms_ceil(reply->element[2]->integer);
 	}
 	freeReplyObject(reply);
-	if (!ok) {
-		redisFree(t->c);
-		t->c = NULL;
-	}
+	if (!ok)
+		redis_thread_client_drop();
 	return ok;
 }
 
@@ -259,11 +171,11 @@ void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t 
 		T = 1;
 	int64_t tau = period_us - T;
 	out->limit = limit;
-	if (rl->redis_url && !redis_down(rl)) {
+	if (rl->redis_url && !redis_health_down(&rl->redis)) {
 		char shared_key[300];
 		snprintf(shared_key, sizeof(shared_key), "runosd:rl:%s", key);
 		bool ok = take_redis(rl, shared_key, T, tau, out);
-		mark_redis(rl, ok);
+		redis_health_mark(&rl->redis, ok);
 		if (ok)
 			return;
 	}

@@ -5,7 +5,9 @@
  *    → the deleted node's certificate refused;
  *  - the long poll: an empty poll ends at its wait; a parked poll is answered
  *    when work is queued, also when it is queued through another instance;
- *    a poll whose client hung up while parked is given no work;
+ *    a poll whose client hung up while parked is given no work; wake-ups
+ *    go through Redis when it is configured, else (or when it does not
+ *    answer) through NOTIFY;
  *  - leases (RUNOS_INSTRUCTION_LEASE=2): redelivery with attempt + 1, the
  *    late reply of the first attempt is 409, the step completes once;
  *    progress extends the lease and logs masked text; after the last
@@ -335,6 +337,102 @@ TEST(long_poll)
 	/* Parked on the second instance, queued through the first. */
 	parked_poll_woken(srv2, srv, cid, &cp);
 	hung_up_poll_takes_nothing(cid, &cp);
+	it_node_free(&cp);
+}
+
+/* A notification on runos_work seen by the test's own LISTEN within 500 ms
+ * whose payload names key; false when none came. */
+static bool notified(PGconn *listen, const char *key)
+{
+	for (int i = 0; i < 50; i++) {
+		PQconsumeInput(listen);
+		PGnotify *n;
+		bool found = false;
+		while ((n = PQnotifies(listen))) {
+			found = found || strstr(n->extra, key) != NULL;
+			PQfreemem(n);
+		}
+		if (found)
+			return true;
+		it_sleep_ms(10);
+	}
+	return false;
+}
+
+/* Subscribers of the Redis channel runos:work (redis-cli), or -1. */
+static long redis_subscribers(void)
+{
+	const char *out = it_fmt("%s/it_work-numsub-%d.out", it_env.tmpdir, (int)getpid());
+	if (it_shell(it_fmt("redis-cli -u '%s' --no-raw PUBSUB NUMSUB runos:work >'%s'",
+			    it_env.redis_url, out)) != 0)
+		return -1;
+	FILE *f = fopen(out, "r");
+	char line[256];
+	long n = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "2) (integer)"))
+			n = atol(strstr(line, "(integer)") + 9);
+	if (f)
+		fclose(f);
+	unlink(out);
+	return n;
+}
+
+/* Work queued through queue_on for node (a node registered in cid): whether
+ * a NOTIFY named it. */
+static bool queue_and_see_notify(const struct it_server *queue_on, const char *cid,
+				 const struct it_node *node, PGconn *listen)
+{
+	while (PQconsumeInput(listen) && PQnotifies(listen))
+		; /* older ones */
+	char token[64];
+	struct it_node joiner;
+	CHECK(it_join_token(queue_on, &owner, cid, "worker", 1, token));
+	CHECK(it_agent_register(queue_on, ca, token, &joiner));
+	bool seen = notified(listen, it_fmt("%s/%s", owner.aid, node->nid));
+	it_node_free(&joiner);
+	drain(node);
+	return seen;
+}
+
+/* Wake-ups across instances: through Redis when it is configured (every
+ * instance subscribes; no NOTIFY is sent), through a NOTIFY in the
+ * transaction without Redis, and through a NOTIFY after the failed publish
+ * when the configured Redis does not answer. In each case a poll parked on
+ * one instance is woken by work queued through the other. */
+TEST(wakeups_redis_or_notify)
+{
+	char cid[8];
+	struct it_node cp;
+	REQUIRE(cluster_with_control_plane("wakeups", cid, &cp));
+	PGconn *listen = it_db_connect(it_env.database_url);
+	REQUIRE(listen);
+	PQclear(PQexec(listen, "LISTEN runos_work"));
+
+	CHECK_MSG(redis_subscribers() >= 2, "%ld subscribers of runos:work, want both servers'",
+		  redis_subscribers());
+	CHECK_MSG(!queue_and_see_notify(srv, cid, &cp, listen),
+		  "a NOTIFY was sent although Redis answers");
+
+	static const char *no_redis[] = { "RUNOS_REDIS_URL", NULL };
+	static const char *dead_redis[] = { "RUNOS_REDIS_URL=redis://127.0.0.1:9", NULL };
+	const char *const *setups[] = { no_redis, dead_redis };
+	const char *names[] = { "without Redis", "Redis not answering" };
+	for (int i = 0; i < 2; i++) {
+		struct it_server *a = it_server_start(it_fmt("work-wake-a%d", i), setups[i]);
+		struct it_server *b = it_server_start(it_fmt("work-wake-b%d", i), setups[i]);
+		CHECK_MSG(a && b, "%s: servers did not start", names[i]);
+		if (a && b) {
+			CHECK_MSG(queue_and_see_notify(a, cid, &cp, listen), "%s: no NOTIFY",
+				  names[i]);
+			parked_poll_woken(b, a, cid, &cp);
+		}
+		if (a)
+			CHECK_INT_EQ(it_server_stop(a), 0);
+		if (b)
+			CHECK_INT_EQ(it_server_stop(b), 0);
+	}
+	PQfinish(listen);
 	it_node_free(&cp);
 }
 
@@ -688,6 +786,7 @@ int main(void)
 	}
 	RUN(end_to_end);
 	RUN(long_poll);
+	RUN(wakeups_redis_or_notify);
 	RUN(lease_expiry_and_fencing);
 	RUN(cancel);
 	RUN(job_lists);
