@@ -235,6 +235,50 @@ static bool free_ports(int *a, int *b)
 	return ok;
 }
 
+bool it_redis_answers(const struct it_redis *r)
+{
+	return it_shell(it_fmt("redis-cli -p %d ping 2>/dev/null | grep -q PONG", r->port)) == 0;
+}
+
+bool it_redis_start(struct it_redis *r)
+{
+	int unused;
+	if (!r->port && !free_ports(&r->port, &unused))
+		return false;
+	snprintf(r->url, sizeof(r->url), "redis://127.0.0.1:%d/0", r->port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		char port[16];
+		snprintf(port, sizeof(port), "%d", r->port);
+		int null_fd = open("/dev/null", O_WRONLY);
+		if (null_fd >= 0) {
+			dup2(null_fd, 1);
+			dup2(null_fd, 2);
+		}
+		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+		       "--save", "", "--appendonly", "no", (char *)NULL);
+		_exit(127);
+	}
+	r->pid = pid;
+	for (int i = 0; i < 50 && pid > 0; i++) {
+		if (it_redis_answers(r))
+			return true;
+		it_sleep_ms(100);
+	}
+	it_redis_stop(r);
+	return false;
+}
+
+void it_redis_stop(struct it_redis *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+}
+
 static void base_env(struct envlist *e, int http_port, int agent_port, const char *state_dir,
 		     const char *const *extra)
 {

@@ -105,6 +105,23 @@ void it_cmd_finish(struct it_proc *proc, int timeout_ms, struct it_cmd *out);
 void it_run(const char *const *args, const char *const *extra, int timeout_ms, struct it_cmd *out);
 void it_cmd_free(struct it_cmd *c);
 
+/* ---- a Redis of the test's own ------------------------------------------ */
+
+/* For tests that stop Redis under load (the shared RUNOS_TEST_REDIS_URL is
+ * never stopped): a redis-server on a free port of 127.0.0.1, without
+ * persistence, killed with the test program. */
+struct it_redis {
+	int port; /* chosen by the first start, kept by restarts */
+	pid_t pid;
+	char url[64]; /* redis://127.0.0.1:<port>/0 */
+};
+
+/* Starts it (again); false when it does not answer PING within 5 s. */
+bool it_redis_start(struct it_redis *r);
+/* SIGKILL. */
+void it_redis_stop(struct it_redis *r);
+bool it_redis_answers(const struct it_redis *r);
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 struct it_header {

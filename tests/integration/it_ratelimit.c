@@ -7,17 +7,9 @@
  *  - Redis killed mid-test: requests keep being served (per-instance limits),
  *    and the shared limits come back with Redis;
  *  - without Redis at all: per-instance limits. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -27,71 +19,13 @@
 
 static struct it_server *srv, *srv2;
 static struct it_user owner;
-static int redis_port;
-static pid_t redis_pid;
-
-static bool redis_answers(void)
-{
-	return it_shell(it_fmt("redis-cli -p %d ping 2>/dev/null | grep -q PONG", redis_port)) == 0;
-}
-
-/* A free port of 127.0.0.1 (the kernel's choice). */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* Starts redis-server on redis_port; 0 when it does not answer in 5 s. */
-static pid_t start_redis(void)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		char port[16];
-		snprintf(port, sizeof(port), "%d", redis_port);
-		int null_fd = open("/dev/null", O_WRONLY);
-		if (null_fd >= 0) {
-			dup2(null_fd, 1);
-			dup2(null_fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-		       "--save", "", "--appendonly", "no", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 50; i++) {
-		if (redis_answers())
-			return pid;
-		it_sleep_ms(100);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return 0;
-}
-
-static void stop_redis(void)
-{
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = 0;
-	}
-}
+static struct it_redis redis;
 
 /* Keys of our limits in Redis. */
 static int redis_keys(void)
 {
 	FILE *p = popen(it_fmt("redis-cli -p %d --scan --pattern 'runosd:rl:*' 2>/dev/null | wc -l",
-			       redis_port),
+			       redis.port),
 			"r");
 	int n = -1;
 	if (p) {
@@ -175,15 +109,14 @@ TEST(redis_dies_and_returns)
 {
 	struct it_key key;
 	REQUIRE(it_create_pat(srv, owner.token, owner.aid, NULL, &key));
-	stop_redis();
+	it_redis_stop(&redis);
 	for (int i = 0; i < 10; i++) {
 		struct it_resp r = it_call(i % 2 ? srv2 : srv, "GET", key.token, NULL,
 					   "/%s/clusters", owner.aid);
 		CHECK_STATUS(r, 200);
 		it_resp_free(&r);
 	}
-	redis_pid = start_redis();
-	REQUIRE(redis_pid > 0);
+	REQUIRE(it_redis_start(&redis));
 	CHECK_INT_EQ(redis_keys(), 0);
 	/* Within a second or so both instances use it again. */
 	it_sleep_ms(1200);
@@ -225,20 +158,19 @@ int main(void)
 		test_failed++;
 		return it_finish("it_ratelimit");
 	}
-	redis_port = free_port();
-	redis_pid = start_redis();
+	bool redis_up = it_redis_start(&redis);
 	char url[96], token_limit[48], public_limit[48], login_limit[48];
-	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
+	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=%s", redis.url);
 	snprintf(token_limit, sizeof(token_limit), "RUNOS_RATE_LIMIT=%d", TOKEN_LIMIT);
 	snprintf(public_limit, sizeof(public_limit), "RUNOS_RATE_LIMIT_PUBLIC=%d", PUBLIC_LIMIT);
 	snprintf(login_limit, sizeof(login_limit), "RUNOS_RATE_LIMIT_LOGIN=%d", LOGIN_LIMIT);
 	const char *env[] = { url, token_limit, public_limit, login_limit, NULL };
 	srv = it_server_start("ratelimit", env);
 	srv2 = it_server_start("ratelimit-second", env);
-	if (!srv || !srv2 || redis_pid <= 0 || !it_signup(srv, &owner)) {
+	if (!srv || !srv2 || !redis_up || !it_signup(srv, &owner)) {
 		test_failed++;
 		fprintf(stderr, "FAIL it_ratelimit: no servers, Redis or user\n");
-		stop_redis();
+		it_redis_stop(&redis);
 		return it_finish("it_ratelimit");
 	}
 	RUN(per_token_shared_by_instances);
@@ -247,6 +179,6 @@ int main(void)
 	RUN(without_redis);
 	CHECK_INT_EQ(it_server_stop(srv2), 0);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
-	stop_redis();
+	it_redis_stop(&redis);
 	return it_finish("it_ratelimit");
 }

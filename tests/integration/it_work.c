@@ -359,12 +359,12 @@ static bool notified(PGconn *listen, const char *key)
 	return false;
 }
 
-/* Subscribers of the Redis channel runos:work (redis-cli), or -1. */
-static long redis_subscribers(void)
+/* Subscribers of the Redis channel runos:work at url (redis-cli), or -1. */
+static long redis_subscribers(const char *url)
 {
 	const char *out = it_fmt("%s/it_work-numsub-%d.out", it_env.tmpdir, (int)getpid());
-	if (it_shell(it_fmt("redis-cli -u '%s' --no-raw PUBSUB NUMSUB runos:work >'%s'",
-			    it_env.redis_url, out)) != 0)
+	if (it_shell(it_fmt("redis-cli -u '%s' --no-raw PUBSUB NUMSUB runos:work >'%s'", url,
+			    out)) != 0)
 		return -1;
 	FILE *f = fopen(out, "r");
 	char line[256];
@@ -409,8 +409,9 @@ TEST(wakeups_redis_or_notify)
 	REQUIRE(listen);
 	PQclear(PQexec(listen, "LISTEN runos_work"));
 
-	CHECK_MSG(redis_subscribers() >= 2, "%ld subscribers of runos:work, want both servers'",
-		  redis_subscribers());
+	CHECK_MSG(redis_subscribers(it_env.redis_url) >= 2,
+		  "%ld subscribers of runos:work, want both servers'",
+		  redis_subscribers(it_env.redis_url));
 	CHECK_MSG(!queue_and_see_notify(srv, cid, &cp, listen),
 		  "a NOTIFY was sent although Redis answers");
 
@@ -434,6 +435,54 @@ TEST(wakeups_redis_or_notify)
 	}
 	PQfinish(listen);
 	it_node_free(&cp);
+}
+
+/* Redis dies with polls parked and comes back: wake-ups go through NOTIFY
+ * meanwhile, and through Redis again once both instances have subscribed
+ * again (within a few seconds). */
+TEST(wakeups_through_a_redis_outage)
+{
+	struct it_redis redis = { 0 };
+	REQUIRE(it_redis_start(&redis));
+	const char *env[] = { it_fmt("RUNOS_REDIS_URL=%s", redis.url), NULL };
+	struct it_server *a = it_server_start("work-outage-a", env);
+	struct it_server *b = it_server_start("work-outage-b", env);
+	char cid[8];
+	struct it_node cp;
+	PGconn *listen = it_db_connect(it_env.database_url);
+	if (!a || !b || !listen || !cluster_with_control_plane("outage", cid, &cp)) {
+		CHECK_MSG(false, "no servers, database or cluster");
+		goto out;
+	}
+	PQclear(PQexec(listen, "LISTEN runos_work"));
+	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
+		it_sleep_ms(100);
+	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
+	parked_poll_woken(b, a, cid, &cp);
+
+	it_redis_stop(&redis);
+	CHECK_MSG(queue_and_see_notify(a, cid, &cp, listen), "no NOTIFY with Redis down");
+	parked_poll_woken(b, a, cid, &cp);
+
+	if (!it_redis_start(&redis)) {
+		CHECK_MSG(false, "Redis did not start again");
+		it_node_free(&cp);
+		goto out;
+	}
+	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
+		it_sleep_ms(100);
+	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
+	it_sleep_ms(1200); /* the publishers' pause after a failure */
+	CHECK_MSG(!queue_and_see_notify(a, cid, &cp, listen), "still NOTIFY with Redis back");
+	parked_poll_woken(b, a, cid, &cp);
+	it_node_free(&cp);
+out:
+	PQfinish(listen);
+	if (a)
+		CHECK_INT_EQ(it_server_stop(a), 0);
+	if (b)
+		CHECK_INT_EQ(it_server_stop(b), 0);
+	it_redis_stop(&redis);
 }
 
 TEST(lease_expiry_and_fencing)
@@ -787,6 +836,7 @@ int main(void)
 	RUN(end_to_end);
 	RUN(long_poll);
 	RUN(wakeups_redis_or_notify);
+	RUN(wakeups_through_a_redis_outage);
 	RUN(lease_expiry_and_fencing);
 	RUN(cancel);
 	RUN(job_lists);
