@@ -56,9 +56,9 @@ static const struct config_var config_vars[] = {
 	{ "RUNOS_MASTER_KEY", CFG_KEY, FIELD(master_key), NULL, 0, 0, false,
 	  "base64 of 32 bytes; unset = key file in RUNOS_STATE_DIR (dev)" },
 	{ "RUNOS_THREADS", CFG_INT, FIELD(threads), NULL, 1, 256, false,
-	  "HTTP worker threads (default: 8 x number of cores, at most 64)" },
+	  "HTTP worker threads (default: 16 x number of cores, at most 64)" },
 	{ "RUNOS_DB_POOL", CFG_INT, FIELD(db_pool), NULL, 1, 1000, false,
-	  "database connections (default 2 x threads)" },
+	  "database connections (default 2 x threads, at most 64)" },
 	{ "RUNOS_DB_WAIT", CFG_INT, FIELD(db_wait_seconds), "30", 0, 3600, false,
 	  "seconds to retry an unreachable database at start before exit 2" },
 	{ "RUNOS_HTTP_MAX_CONNECTIONS", CFG_INT, FIELD(http_max_connections), "4096", 16, 1000000,
@@ -264,17 +264,17 @@ static bool apply_derived(struct config *cfg, char *err, size_t errcap)
 	strip_trailing_slash(cfg->public_url);
 	strip_trailing_slash(cfg->agent_url);
 	if (cfg->threads == 0) {
-		/* Eight per core, at most 64: a worker blocks on PostgreSQL for
+		/* Sixteen per core, at most 64: a worker blocks on PostgreSQL for
 		 * most of a request (libpq waits), and the threads are what keeps
 		 * the cores busy meanwhile. On 2 cores the agents' claim + reply
-		 * path went from 3,300/s with 4 threads to 4,100/s with 16, and
-		 * no further with 32 (BENCHMARKS.md, work queue). */
+		 * path went from 3,300/s with 4 threads to 3,700 with 8 and 4,100
+		 * with 32 (BENCHMARKS.md, work queue). */
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		int per_core = 8 * (cores > 0 ? (int)cores : 1);
+		int per_core = 16 * (cores > 0 ? (int)cores : 1);
 		cfg->threads = per_core < 64 ? per_core : 64;
 	}
-	if (cfg->db_pool == 0)
-		cfg->db_pool = 2 * cfg->threads;
+	if (cfg->db_pool == 0) /* opened as needed; at most 64 (max_connections) */
+		cfg->db_pool = 2 * cfg->threads < 64 ? 2 * cfg->threads : 64;
 	if (cfg->http_addr.port == cfg->agent_addr.port &&
 	    strcmp(cfg->http_addr.host, cfg->agent_addr.host) == 0) {
 		snprintf(err, errcap,

@@ -18,14 +18,15 @@ die() {
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
 # bench_threads_desc, bench_pool_desc → RUNOS_THREADS and RUNOS_DB_POOL as runosd sees them
-# (its defaults: 8 × cores, at most 64; 2 × threads), for the reports
+# (its defaults: 16 × cores, at most 64; 2 × threads, at most 64), for the reports
 bench_default_threads() {
-	local n=$((8 * $(nproc)))
+	local n=$((16 * $(nproc)))
 	echo $((n < 64 ? n : 64))
 }
-bench_threads_desc() { echo "${RUNOS_THREADS:-unset (= 8 × cores, at most 64 = $(bench_default_threads))}"; }
+bench_threads_desc() { echo "${RUNOS_THREADS:-unset (= 16 × cores, at most 64 = $(bench_default_threads))}"; }
 bench_pool_desc() {
-	echo "${RUNOS_DB_POOL:-unset (= 2 × threads = $((2 * ${RUNOS_THREADS:-$(bench_default_threads)})))}"
+	local n=$((2 * ${RUNOS_THREADS:-$(bench_default_threads)}))
+	echo "${RUNOS_DB_POOL:-unset (= 2 × threads, at most 64 = $((n < 64 ? n : 64)))}"
 }
 
 as_daemon() {

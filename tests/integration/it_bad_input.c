@@ -4,10 +4,14 @@
  * media types, bearer tokens, If-Match, list parameters; then the headers
  * every response carries, trace ids, CORS, HEAD, pagination, and 100
  * concurrent keep-alive clients. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -694,6 +698,57 @@ TEST(concurrent_keep_alive_clients)
 		  started);
 }
 
+/* A TCP connection to s that has had one request (GET /healthz) answered,
+ * kept open; -1 when it was not answered (refused, or closed at once). */
+static int served_connection(const struct it_server *s)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)it_server_port(s)),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval two_s = { 2, 0 };
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: limit\r\n\r\n";
+	char buf[1024];
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof(two_s)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1) ||
+	    recv(fd, buf, sizeof(buf), 0) < (ssize_t)strlen("HTTP/1.1 200")) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* RUNOS_HTTP_MAX_CONNECTIONS holds for the listener as a whole, spread over
+ * its worker threads (16 connections over 16 threads): all are served, one
+ * more is closed unanswered, and one closed makes room again. */
+TEST(connection_limit)
+{
+	static const char *extra[] = { "RUNOS_HTTP_MAX_CONNECTIONS=16", "RUNOS_THREADS=16", NULL };
+	struct it_server *s = it_server_start("limit", extra);
+	REQUIRE(s);
+	int fds[16];
+	int served = 0;
+	for (int i = 0; i < 16; i++)
+		served += (fds[i] = served_connection(s)) >= 0;
+	/* The harness's own keep-alive connection (from the start) may hold one. */
+	CHECK_MSG(served >= 15, "%d of 16 connections served", served);
+	int extra_fd = served_connection(s);
+	CHECK_MSG(extra_fd < 0, "a connection beyond the limit was served");
+	if (extra_fd >= 0)
+		close(extra_fd);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	it_sleep_ms(300);
+	fds[0] = served_connection(s);
+	CHECK_MSG(fds[0] >= 0, "no room after a connection closed");
+	for (int i = 0; i < 16; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	CHECK_INT_EQ(it_server_stop(s), 0);
+}
+
 TEST(still_serving)
 {
 	CHECK(it_server_alive(srv));
@@ -735,6 +790,7 @@ int main(void)
 	RUN(common_headers);
 	RUN(cors);
 	RUN(concurrent_keep_alive_clients);
+	RUN(connection_limit);
 	RUN(still_serving);
 	return it_finish("it_bad_input");
 }

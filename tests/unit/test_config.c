@@ -41,8 +41,8 @@ TEST(defaults)
 	CHECK_STR_EQ(cfg.public_url, "http://127.0.0.1:8080");
 	CHECK_STR_EQ(cfg.agent_url, "https://127.0.0.1:8443");
 	CHECK_STR_EQ(cfg.base_domain, "runos.xyz");
-	CHECK(cfg.threads >= 1);
-	CHECK_INT_EQ(cfg.db_pool, 2 * cfg.threads);
+	CHECK(cfg.threads >= 16 && cfg.threads <= 64);
+	CHECK_INT_EQ(cfg.db_pool, 2 * cfg.threads < 64 ? 2 * cfg.threads : 64);
 	CHECK(cfg.redis_url == NULL);
 	CHECK(cfg.auto_migrate);
 	CHECK_INT_EQ(cfg.node_offline_after_seconds, 30);
