@@ -314,8 +314,9 @@ def section(meta, rows, info, invalid, misses):
         "when it saw the registration's 201: both on the CLOCK_MONOTONIC of agent-sim's one "
         "thread, so there is no clock to align between processes and each stamp carries the "
         "same client-side delay (the time from the socket being readable to libcurl reporting "
-        "the transfer). It includes the NOTIFY, runosd's wake-up of the parked poll, the claim "
-        "(one UPDATE … RETURNING) and the answer over TLS.",
+        "the transfer). It includes the wake-up (a NOTIFY: the benchmark runs without Redis), "
+        "runosd's resumption of the parked poll, the claim (one UPDATE … RETURNING) and the "
+        "answer over TLS.",
         "- (b) 64 online agents of one cluster; %s more nodes registered (%s at a time) queue "
         "64 `SET_VPN_PEERS` each (payload: the cluster's peer list, the size given above is "
         "the mean), plus one `RUN_REMOTE_SCRIPT` per agent left from its own registration. "
@@ -327,9 +328,11 @@ def section(meta, rows, info, invalid, misses):
         "step; the step's last reply then moves the job on in a transaction (the next step "
         "starts)." % ("150", "8"),
         "- (c) graphile-worker (`tests/bench/peers/graphile/bench.js`) in a schema of its own "
-        "on the same PostgreSQL: as many jobs as (b) completed, with a payload of the same mean "
-        "size, added with `addJobs` before the clock starts; then `run()` with concurrency 64, "
-        "a pg pool of 10 (runosd's is 8), its defaults otherwise (one job per fetch, no local "
+        "on the same PostgreSQL: as many jobs as (b) completed, each carrying a real "
+        "`SET_VPN_PEERS` payload of (b) (the one nearest the mean size, so that it compresses "
+        "in TOAST as runosd's do), added with `addJobs` before the clock starts; then `run()` "
+        "with concurrency 64, a pg pool of 10 (runosd's: RUNOS_DB_POOL above), its defaults "
+        "otherwise (one job per fetch, no local "
         "queue, no batched completion), a task that does nothing; timed from the start of "
         "`run()` until the task has run for every job and the job table is empty. Both sides pay their start (agent-sim's 64 TLS "
         "handshakes, graphile-worker's pool and LISTEN) inside the measured time.",
