@@ -248,34 +248,7 @@ done
 
 log "registering $NMAX agents ($REG_AT_ONCE clusters at a time, $REG_PARALLEL requests in flight each)"
 reg_start="$(date +%s.%N)"
-for ((k = 0; k < CLUSTERS; k += REG_AT_ONCE)); do
-	pids=()
-	for ((j = k; j < k + REG_AT_ONCE && j < CLUSTERS; j++)); do
-		count=$((NMAX - j * PER_CLUSTER))
-		((count > PER_CLUSTER)) && count=$PER_CLUSTER
-		f="$WORK/agents/$(printf '%04d' "$j")"
-		# agent-sim itself in the background (its pid, so that cleanup stops and reaps it)
-		"$AGENT_SIM" register --agent-url "$SETUP_AGENT_URL" --ca "$CA" --token "${TOKENS[j]}" \
-			--count "$count" --parallel "$REG_PARALLEL" --state "$f.jsonl" >"$f.out" 2>"$f.err" &
-		pids+=("$!")
-		CLIENT_PIDS+=("$!")
-	done
-	failed_reg=""
-	for ((j = 0; j < ${#pids[@]}; j++)); do
-		wait "${pids[j]}" || failed_reg+=" $((k + j))"
-	done
-	CLIENT_PIDS=()
-	if [[ -n $failed_reg ]]; then
-		for j in $failed_reg; do
-			f="$WORK/agents/$(printf '%04d' "$j")"
-			printf 'cluster %s: %s %s\n' "$j" "$(cat "$f.out" 2>/dev/null)" "$(tail -n 3 "$f.err" 2>/dev/null)" >&2
-		done
-		die "registration failed (clusters$failed_reg)"
-	fi
-	done_count=$(((k + REG_AT_ONCE) * PER_CLUSTER))
-	((done_count > NMAX)) && done_count=$NMAX
-	if (((k / REG_AT_ONCE) % 5 == 4)); then log "  $done_count registered"; fi
-done
+bench_register_fleet "$NMAX" "$SETUP_AGENT_URL" TOKENS
 reg_end="$(date +%s.%N)"
 STATE="$WORK/agents.jsonl"
 cat "$WORK"/agents/*.jsonl >"$STATE"

@@ -2,7 +2,8 @@
 # by them, not run. It defines functions only; they read and set the caller's globals:
 #
 #   set by the caller before use: ROOT, LIB (benchlib.py), BINARY, WORK, PG_BIN, PG_USER,
-#     PG_DB, DAEMON_USER, PG_SETTINGS, BENCH_NAME (prefix of error messages)
+#     PG_DB, DAEMON_USER, PG_SETTINGS, BENCH_NAME (prefix of error messages); for
+#     bench_register_fleet also AGENT_SIM, CA, PER_CLUSTER, REG_AT_ONCE, REG_PARALLEL
 #   set here: PG_DATA, PG_STARTED, SOCK_DIR, PG_PORT, CONNINFO, EXTERNAL_DB, PG_DESC,
 #     PG_VERSION (bench_pg_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
 #     SERVER_AGENT_URL and SERVER_PIDS (bench_start_server); HTTP_STATUS (api)
@@ -66,6 +67,48 @@ run_client() {
 	CLIENT_RC=0
 	wait "$pid" || CLIENT_RC=$?
 	CLIENT_PIDS=()
+}
+
+# bench_register_fleet TOTAL URL TOKENS_ARRAY [agent-sim register options…]: registers TOTAL
+# agents at URL, PER_CLUSTER with each join token of the array named TOKENS_ARRAY (one cluster
+# each), REG_AT_ONCE clusters at a time with REG_PARALLEL requests in flight each, into the state
+# files $WORK/agents/NNNN.jsonl (NNNN: the cluster's place); logs progress every 5 batches and
+# dies naming the clusters whose registration failed. Reads AGENT_SIM and CA.
+bench_register_fleet() {
+	local total="$1" url="$2"
+	local -n fleet_tokens="$3"
+	shift 3
+	local clusters=$(((total + PER_CLUSTER - 1) / PER_CLUSTER)) k j count f failed done_count
+	local pids
+	for ((k = 0; k < clusters; k += REG_AT_ONCE)); do
+		pids=()
+		for ((j = k; j < k + REG_AT_ONCE && j < clusters; j++)); do
+			count=$((total - j * PER_CLUSTER))
+			((count > PER_CLUSTER)) && count=$PER_CLUSTER
+			f="$WORK/agents/$(printf '%04d' "$j")"
+			# agent-sim itself in the background (its pid, so that cleanup stops and reaps it)
+			"$AGENT_SIM" register --agent-url "$url" --ca "$CA" --token "${fleet_tokens[j]}" \
+				--count "$count" --parallel "$REG_PARALLEL" --state "$f.jsonl" "$@" \
+				>"$f.out" 2>"$f.err" &
+			pids+=("$!")
+			CLIENT_PIDS+=("$!")
+		done
+		failed=""
+		for ((j = 0; j < ${#pids[@]}; j++)); do
+			wait "${pids[j]}" || failed+=" $((k + j))"
+		done
+		CLIENT_PIDS=()
+		if [[ -n $failed ]]; then
+			for j in $failed; do
+				f="$WORK/agents/$(printf '%04d' "$j")"
+				printf 'cluster %s: %s %s\n' "$j" "$(cat "$f.out" 2>/dev/null)" "$(tail -n 3 "$f.err" 2>/dev/null)" >&2
+			done
+			die "registration failed (clusters$failed)"
+		fi
+		done_count=$(((k + REG_AT_ONCE) * PER_CLUSTER))
+		((done_count > total)) && done_count=$total
+		if (((k / REG_AT_ONCE) % 5 == 4)); then log "  $done_count registered"; fi
+	done
 }
 
 bench_cleanup() {

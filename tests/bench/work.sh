@@ -410,24 +410,7 @@ if [[ $PARTS == *d* ]]; then
 		PARK_TOKENS+=("$TOKEN")
 	done
 	reg_start="$(now)"
-	for ((k = 0; k < PARK_CLUSTERS; k += REG_AT_ONCE)); do
-		pids=()
-		for ((j = k; j < k + REG_AT_ONCE && j < PARK_CLUSTERS; j++)); do
-			count=$((PARK - j * PER_CLUSTER))
-			((count > PER_CLUSTER)) && count=$PER_CLUSTER
-			f="$WORK/agents/$(printf '%04d' "$j")"
-			"$AGENT_SIM" register --agent-url "$SERVER_AGENT_URL" --ca "$CA" --token "${PARK_TOKENS[j]}" \
-				--count "$count" --parallel "$REG_PARALLEL" --no-csr --state "$f.jsonl" >"$f.out" 2>"$f.err" &
-			pids+=("$!")
-			CLIENT_PIDS+=("$!")
-		done
-		failed_reg=""
-		for ((j = 0; j < ${#pids[@]}; j++)); do
-			wait "${pids[j]}" || failed_reg+=" $((k + j))"
-		done
-		CLIENT_PIDS=()
-		[[ -z $failed_reg ]] || die "registration failed (clusters$failed_reg): $(cat "$WORK/agents/$(printf '%04d' "${failed_reg# }")".out)"
-	done
+	bench_register_fleet "$PARK" "$SERVER_AGENT_URL" PARK_TOKENS --no-csr
 	PARK_REG_SECONDS="$(elapsed "$reg_start" "$(now)")"
 	PARK_STATE="$WORK/state/park.jsonl"
 	cat "$WORK"/agents/*.jsonl >"$PARK_STATE"
