@@ -221,6 +221,34 @@ static const struct db_stmt stmt_revoke_certs = {
 	" INSERT INTO certificate_revocations (serial) SELECT serial FROM revoked"
 	" ON CONFLICT DO NOTHING"
 };
+/* The deleted node's open instructions, which it can no longer fetch (its
+ * certificate is revoked): cancelled and counted off their steps; their
+ * jobs, to move on. */
+static const struct db_stmt stmt_cancel_node_work = {
+	"nodes_cancel_work",
+	"WITH gone AS (UPDATE instructions SET status = 'cancelled', completed_at = now(),"
+	"  error = 'node_deleted' WHERE aid = $1 AND nid = $2"
+	"  AND status IN ('pending', 'leased') RETURNING job_id, step_id),"
+	" counted AS (UPDATE job_steps s SET open_instructions = s.open_instructions - g.n"
+	"  FROM (SELECT step_id, count(*) AS n FROM gone GROUP BY step_id) g"
+	"  WHERE s.id = g.step_id)"
+	" SELECT DISTINCT job_id::text FROM gone"
+};
+
+/* Cancels the node's open work and moves the jobs it belonged to on. */
+static enum db_result cancel_node_work(struct db_conn *c, const char *aid, const char *nid)
+{
+	const char *node[] = { aid, nid };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_cancel_node_work, 2, node, &res);
+	if (r != DB_OK)
+		return r;
+	for (int i = 0; r == DB_OK && i < PQntuples(res); i++)
+		r = db_job_advance(c, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return r;
+}
+
 static const struct db_stmt stmt_node_exists = {
 	"nodes_exists",
 	"SELECT 1 FROM nodes WHERE aid = $1 AND cid = $2 AND nid = $3 AND deleted_at IS NULL"
@@ -256,6 +284,7 @@ static enum db_result delete_tx(struct db_conn *c, void *arg)
 	}
 	const char *node[] = { a->aid, a->nid };
 	if ((r = db_exec(c, &stmt_revoke_certs, 2, node, NULL)) != DB_OK ||
+	    (r = cancel_node_work(c, a->aid, a->nid)) != DB_OK ||
 	    (r = db_job_insert(c, a->job_id, a->aid, a->cid, "node.delete", "node", a->nid,
 			       a->actor->id)) != DB_OK ||
 	    (r = db_audit_insert(c, a->aid, a->actor, "node.delete", "node", a->nid)) != DB_OK ||

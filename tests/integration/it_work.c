@@ -13,6 +13,7 @@
  *    progress extends the lease and logs masked text; after the last
  *    attempt the step fails with agent_lost;
  *  - cancel while pending and while running (the heartbeat's cancel list);
+ *    a deleted node's open instructions are cancelled and their jobs go on;
  *  - kill -9 of the server with 100 instructions in flight: after a restart
  *    each completes exactly once;
  *  - /jobs: tenancy, filters, bad input. */
@@ -614,6 +615,45 @@ TEST(agent_lost_after_three_attempts)
 	it_node_free(&worker);
 }
 
+/* A node deleted while another node's job waits for its answer: its open
+ * instruction is cancelled (it can no longer fetch it), and the other job
+ * goes on without it instead of waiting forever. */
+TEST(deleted_node_work_cancelled)
+{
+	char cid[8], token[64], job[64];
+	struct it_node cp, joiner;
+	REQUIRE(cluster_with_control_plane("gone", cid, &cp));
+	REQUIRE(it_join_token(srv, &owner, cid, "worker", 1, token));
+	REQUIRE(it_agent_register(srv, ca, token, &joiner)); /* peers for cp, pending */
+	snprintf(job, sizeof(job), "%s", joiner.job_id);
+	const char *params[] = { job, cp.nid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE job_id = $1 AND nid = $2"
+				 " AND status = 'pending'",
+				 2, params),
+		     1);
+	struct it_resp r = it_call(srv, "DELETE", owner.token, NULL, "/%s/%s/nodes/%s", owner.aid,
+				   cid, cp.nid);
+	CHECK_STATUS(r, 202);
+	it_resp_free(&r);
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE job_id = $1 AND nid = $2"
+				 " AND status = 'cancelled' AND error = 'node_deleted'",
+				 2, params),
+		     1);
+	/* No control plane is left to give a join command: the joiner is told to
+	 * initialise, and its answer completes its job. */
+	beat(&joiner);
+	char type[64], tag[64];
+	int attempt;
+	CHECK(next_instruction(&joiner, type, tag, &attempt, NULL));
+	CHECK_STR_EQ(type, "RUN_REMOTE_SCRIPT");
+	CHECK_INT_EQ(reply(&joiner, tag, attempt, "NO_CONTENT", NULL), 204);
+	CHECK(wait_job(job, "completed", 5000));
+	it_node_free(&cp);
+	it_node_free(&joiner);
+}
+
 TEST(cancel)
 {
 	char cid[8], token[64];
@@ -838,6 +878,7 @@ int main(void)
 	RUN(wakeups_redis_or_notify);
 	RUN(wakeups_through_a_redis_outage);
 	RUN(lease_expiry_and_fencing);
+	RUN(deleted_node_work_cancelled);
 	RUN(cancel);
 	RUN(job_lists);
 	RUN(kill_9_with_instructions_in_flight);
