@@ -338,8 +338,9 @@ enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	char *wakes = c->wakes;
 	c->wakes = NULL;
 	db_conn_release(pool, c);
-	if (wakes && r == DB_OK)
-		pool->publish_wakes(pool->publish_arg, wakes);
+	void (*publish)(void *arg, const char *keys) = pool->publish_wakes;
+	if (wakes && r == DB_OK && publish)
+		publish(pool->publish_arg, wakes);
 	free(wakes);
 	return r;
 }

@@ -384,8 +384,10 @@ static long redis_subscribers(const char *url)
 static bool queue_and_see_notify(const struct it_server *queue_on, const char *cid,
 				 const struct it_node *node, PGconn *listen)
 {
-	while (PQconsumeInput(listen) && PQnotifies(listen))
-		; /* older ones */
+	PGnotify *old;
+	PQconsumeInput(listen);
+	while ((old = PQnotifies(listen))) /* older ones */
+		PQfreemem(old);
 	char token[64];
 	struct it_node joiner;
 	CHECK(it_join_token(queue_on, &owner, cid, "worker", 1, token));
