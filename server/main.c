@@ -117,11 +117,8 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		.connection_memory = 16 * 1024,
 		.idempotent_posts = true,
 	};
-	srv->http = http_server_start(srv, &api, err, sizeof(err));
-	if (!srv->http) {
-		log_error("%s", err);
-		return EXIT_BAD_CONFIG;
-	}
+	/* The agent listener first: once the API answers /readyz, agents can
+	 * connect too (its certificate is made at start, which takes a while). */
 	srv->agent_http = agent_listener_start(srv, err, sizeof(err));
 	if (!srv->agent_http && srv->ca) {
 		log_error("%s", err);
@@ -129,6 +126,11 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	}
 	if (!srv->agent_http) /* no schema yet: the API answers 503 until migrated */
 		log_warn("%s; restart once the database is migrated to serve agents", err);
+	srv->http = http_server_start(srv, &api, err, sizeof(err));
+	if (!srv->http) {
+		log_error("%s", err);
+		return EXIT_BAD_CONFIG;
+	}
 	work_wakeups_listen(srv->wakeups);
 	srv->work = work_runner_start(srv);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
@@ -139,6 +141,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	work_runner_stop(srv->work);
 	srv->work = NULL;
+	work_wakeups_stop_listening(srv->wakeups);
 	http_server_stop(srv->agent_http, DRAIN_MS);
 	srv->agent_http = NULL;
 	http_server_stop(srv->http, DRAIN_MS);
@@ -198,12 +201,14 @@ int main(int argc, char **argv)
 	}
 
 	work_runner_stop(srv.work);
+	work_wakeups_stop_listening(srv.wakeups);
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
-	work_wakeups_destroy(srv.wakeups);
 	fleet_stop(srv.fleet);
 	ratelimit_destroy(srv.limits);
 	auth_destroy(srv.auth);
+	/* Last of the pool's users: every commit may publish through it. */
+	work_wakeups_destroy(srv.wakeups);
 	pki_ca_destroy(srv.ca);
 	crypto_keyring_destroy(srv.keys);
 	db_pool_destroy(srv.db);

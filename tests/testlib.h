@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int test_passed, test_failed;
+static _Atomic int test_passed, test_failed; /* checks may run on helper threads */
 static const char *test_current = "";
 
 #define TEST(name) static void test_##name(void)

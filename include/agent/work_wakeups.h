@@ -21,6 +21,11 @@ struct work_wakeups *work_wakeups_create(struct server *srv);
  * listener exists. */
 void work_wakeups_listen(struct work_wakeups *w);
 
+/* Stops listening: before the agent listener stops (what is woken). */
+void work_wakeups_stop_listening(struct work_wakeups *w);
+
+/* After every user of the database pool has stopped (each commit may
+ * publish). */
 void work_wakeups_destroy(struct work_wakeups *w);
 
 #endif

@@ -158,7 +158,7 @@ void work_wakeups_listen(struct work_wakeups *w)
 	}
 }
 
-void work_wakeups_destroy(struct work_wakeups *w)
+void work_wakeups_stop_listening(struct work_wakeups *w)
 {
 	if (!w)
 		return;
@@ -170,7 +170,16 @@ void work_wakeups_destroy(struct work_wakeups *w)
 	pthread_mutex_unlock(&w->lock);
 	if (w->subscribing)
 		pthread_join(w->subscriber, NULL);
+	w->subscribing = false;
 	db_listen_stop(w->listener);
+	w->listener = NULL;
+}
+
+void work_wakeups_destroy(struct work_wakeups *w)
+{
+	if (!w)
+		return;
+	work_wakeups_stop_listening(w);
 	if (w->redis_url)
 		db_pool_set_wake_publisher(w->srv->db, NULL, NULL);
 	pthread_mutex_destroy(&w->lock);

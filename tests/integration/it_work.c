@@ -69,7 +69,7 @@ static long reply(const struct it_node *n, const char *tag, int attempt, const c
 					  attempt, type, payload ? payload : "{}"));
 	long status = r.status;
 	if (status != 204 && status != 409)
-		fprintf(stderr, "reply: %ld %s\n", r.status, r.body);
+		fprintf(stderr, "reply: %ld %s\n", r.status, it_body_shown(&r));
 	it_resp_free(&r);
 	return status;
 }
