@@ -112,6 +112,10 @@ void sim_print_summary(json_t *obj);
 /* x rounded to three decimals, as a JSON real (milliseconds, seconds). */
 json_t *sim_json_ms(double x);
 
+/* Sorts the n latencies of v (ms) and sets p50_ms, p99_ms (nearest rank:
+ * exact) and max_ms in obj; 0 for none. */
+void sim_set_latencies(json_t *obj, double *v, size_t n);
+
 /* Raises RLIMIT_NOFILE's soft limit to the hard one; warns when fewer than
  * `wanted` descriptors are then allowed. */
 void sim_raise_fd_limit(size_t wanted);

@@ -390,36 +390,14 @@ static void teardown(struct beat_run *run)
 	json_decref(run->codes);
 }
 
-static int compare_doubles(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
-
-	return (a > b) - (a < b);
-}
-
-/* Nearest-rank percentile of sorted values: the smallest value that at least
- * p percent of them do not exceed. */
-static double percentile(const double *sorted, size_t n, unsigned p)
-{
-	if (n == 0)
-		return 0;
-	size_t rank = (p * n + 99) / 100;
-	return sorted[rank > 0 ? rank - 1 : 0];
-}
-
 /* {"beats","ok","failed","codes","p50_ms","p99_ms","max_ms"} of one phase. */
 static json_t *counts_to_json(struct beat_counts *c)
 {
-	size_t n = c->nlatencies;
-	double *sorted = c->latencies;
-
-	if (n > 0)
-		qsort(sorted, n, sizeof(*sorted), compare_doubles);
-	return json_pack("{s:I, s:I, s:I, s:O, s:o, s:o, s:o}", "beats", (json_int_t)c->beats, "ok",
-			 (json_int_t)c->ok, "failed", (json_int_t)c->failed, "codes", c->codes,
-			 "p50_ms", sim_json_ms(percentile(sorted, n, 50)), "p99_ms",
-			 sim_json_ms(percentile(sorted, n, 99)), "max_ms",
-			 sim_json_ms(n > 0 ? sorted[n - 1] : 0));
+	json_t *obj =
+		json_pack("{s:I, s:I, s:I, s:O}", "beats", (json_int_t)c->beats, "ok",
+			  (json_int_t)c->ok, "failed", (json_int_t)c->failed, "codes", c->codes);
+	sim_set_latencies(obj, c->latencies, c->nlatencies);
+	return obj;
 }
 
 static json_t *summary(struct beat_run *run, double now)

@@ -148,3 +148,29 @@ bool sim_heap_next_due(const struct sim_heap *h, double *due_ms)
 	*due_ms = heap_due(h, 0);
 	return true;
 }
+
+static int compare_doubles(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* Nearest-rank percentile of sorted values: the smallest value that at least
+ * p percent of them do not exceed. */
+static double percentile(const double *sorted, size_t n, unsigned p)
+{
+	if (n == 0)
+		return 0;
+	size_t rank = (p * n + 99) / 100;
+	return sorted[rank > 0 ? rank - 1 : 0];
+}
+
+void sim_set_latencies(json_t *obj, double *v, size_t n)
+{
+	if (n > 0)
+		qsort(v, n, sizeof(*v), compare_doubles);
+	json_object_set_new(obj, "p50_ms", sim_json_ms(percentile(v, n, 50)));
+	json_object_set_new(obj, "p99_ms", sim_json_ms(percentile(v, n, 99)));
+	json_object_set_new(obj, "max_ms", sim_json_ms(n > 0 ? v[n - 1] : 0));
+}

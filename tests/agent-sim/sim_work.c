@@ -127,32 +127,12 @@ static void lat_add(struct latencies *l, double x)
 	l->v[l->n++] = x;
 }
 
-static int compare_doubles(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
-
-	return (a > b) - (a < b);
-}
-
-/* Nearest rank, as in sim_beat.c. */
-static double percentile(const double *sorted, size_t n, unsigned p)
-{
-	if (n == 0)
-		return 0;
-	size_t rank = (p * n + 99) / 100;
-	return sorted[rank > 0 ? rank - 1 : 0];
-}
-
 /* {"n","p50_ms","p99_ms","max_ms"} (and min_ms when asked) of the values. */
 static json_t *lat_json(struct latencies *l, bool with_min)
 {
-	if (l->n > 0)
-		qsort(l->v, l->n, sizeof(*l->v), compare_doubles);
-	json_t *obj = json_pack("{s:I, s:o, s:o, s:o}", "n", (json_int_t)l->n, "p50_ms",
-				sim_json_ms(percentile(l->v, l->n, 50)), "p99_ms",
-				sim_json_ms(percentile(l->v, l->n, 99)), "max_ms",
-				sim_json_ms(l->n > 0 ? l->v[l->n - 1] : 0));
-	if (with_min)
+	json_t *obj = json_pack("{s:I}", "n", (json_int_t)l->n);
+	sim_set_latencies(obj, l->v, l->n);
+	if (with_min) /* sorted now */
 		json_object_set_new(obj, "min_ms", sim_json_ms(l->n > 0 ? l->v[0] : 0));
 	return obj;
 }

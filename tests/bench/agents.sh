@@ -80,19 +80,11 @@ for var in RUNOS_BENCH_BINARY RUNOS_BENCH_AGENT_SIM RUNOS_BENCH_PG_OPTS RUNOS_TH
 	if [[ ${!var} =~ ^[A-Za-z0-9_./=:,+-]+$ ]]; then COMMAND_LINE+="$var=${!var} "; else COMMAND_LINE+="$var=\"${!var}\" "; fi
 done
 COMMAND_LINE+="tests/bench/agents.sh"
-for arg in "$@"; do
-	if [[ $arg =~ ^[A-Za-z0-9_./=:,+-]+$ ]]; then COMMAND_LINE+=" $arg"; else COMMAND_LINE+=" \"$arg\""; fi
-done
 
 BENCH_NAME=bench/agents
 # shellcheck source=tests/bench/lib.sh
-source "$BENCH_DIR/lib.sh"   # log, die, as_daemon, stop_pid, PostgreSQL and runosd setup
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
-bad_arg() {
-	echo "bench/agents: $*" >&2
-	exit 2
-}
+source "$BENCH_DIR/lib.sh"   # log, die, usage, bad_arg, PostgreSQL and runosd setup
+COMMAND_LINE+="$(bench_quote_args "$@")"
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in

@@ -18,6 +18,22 @@ die() {
 }
 is_root() { [[ $(id -u) -eq 0 ]]; }
 
+# usage: the calling script's header comment, its help; bad_arg MESSAGE: that on stderr, exit 2
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+bad_arg() {
+	echo "${BENCH_NAME:-bench}: $*" >&2
+	exit 2
+}
+
+# bench_quote_args ARG…: the arguments as they would be typed (quoted where needed), each after a
+# space, for the reports' command line
+bench_quote_args() {
+	local arg
+	for arg in "$@"; do
+		if [[ $arg =~ ^[A-Za-z0-9_./=:,+-]+$ ]]; then printf ' %s' "$arg"; else printf ' "%s"' "$arg"; fi
+	done
+}
+
 # bench_threads_desc, bench_pool_desc → RUNOS_THREADS and RUNOS_DB_POOL as runosd sees them
 # (its defaults: 16 × cores, at most 64; 2 × threads, at most 64), for the reports
 bench_default_threads() {

@@ -69,7 +69,6 @@ BENCH_NAME=bench
 # shellcheck source=tests/bench/lib.sh
 source "$BENCH_DIR/lib.sh"   # log, die, is_root, as_daemon, stop_pid, PostgreSQL and runosd setup
 
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in

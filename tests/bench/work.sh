@@ -94,19 +94,11 @@ WRITE=1
 BUILD=1
 KEEP_DIR=""
 COMMAND_LINE="tests/bench/work.sh"
-for arg in "$@"; do
-	if [[ $arg =~ ^[A-Za-z0-9_./=:,+-]+$ ]]; then COMMAND_LINE+=" $arg"; else COMMAND_LINE+=" \"$arg\""; fi
-done
 
 BENCH_NAME=bench/work
 # shellcheck source=tests/bench/lib.sh
-source "$BENCH_DIR/lib.sh"   # log, die, as_daemon, stop_pid, PostgreSQL and runosd setup
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
-bad_arg() {
-	echo "bench/work: $*" >&2
-	exit 2
-}
+source "$BENCH_DIR/lib.sh"   # log, die, usage, bad_arg, PostgreSQL and runosd setup
+COMMAND_LINE+="$(bench_quote_args "$@")"
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in

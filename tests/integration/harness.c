@@ -117,11 +117,14 @@ static char *read_file(const char *path)
 	return buf;
 }
 
-int it_shell(const char *command)
+int it_shell_output(const char *command, char **out)
 {
-	/* Output to a file, shown only when the command fails. */
-	char *out = xprintf("%s/%s-shell-%d.out", it_env.tmpdir, suite_name, (int)getpid());
-	char *line = xprintf("(%s) >'%s' 2>&1", command, out);
+	/* Output to files; what it printed on stderr (and, without out, on
+	 * stdout) is shown only when the command fails. */
+	char *err = xprintf("%s/%s-shell-%d.err", it_env.tmpdir, suite_name, (int)getpid());
+	char *std = xprintf("%s/%s-shell-%d.out", it_env.tmpdir, suite_name, (int)getpid());
+	char *line = out ? xprintf("(%s) >'%s' 2>'%s'", command, std, err)
+			 : xprintf("(%s) >'%s' 2>&1", command, err);
 	fflush(NULL);
 	int st = system(line);
 	int rc = st == -1	 ? -1
@@ -129,11 +132,24 @@ int it_shell(const char *command)
 				 : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	if (rc != 0) {
 		fprintf(stderr, "harness: `%s` exited %d\n", command, rc);
-		print_tail(out, LOG_TAIL_LINES);
+		print_tail(err, LOG_TAIL_LINES);
 	}
+	if (out) {
+		*out = read_file(std);
+		if (!*out)
+			*out = xdup("");
+	}
+	unlink(std);
+	unlink(err);
 	free(line);
-	free(out);
+	free(std);
+	free(err);
 	return rc;
+}
+
+int it_shell(const char *command)
+{
+	return it_shell_output(command, NULL);
 }
 
 /* ---- environment ------------------------------------------------------- */

@@ -246,8 +246,12 @@ char *it_conninfo_with_dbname(const char *conninfo, const char *dbname);
 char *it_db_create(const char *name);
 void it_db_drop(const char *name);
 
-/* Runs a shell command (RUNOS_TEST_PG_STOP...) with system(); its exit code. */
+/* Runs a shell command (RUNOS_TEST_PG_STOP...) with system(); its exit code.
+ * Its output is shown only when it fails. */
 int it_shell(const char *command);
+/* The same, keeping what it printed on stdout in *out (to free; "" for
+ * nothing). */
+int it_shell_output(const char *command, char **out);
 
 /* Shapes of identifiers: an account id ([a-z][a-z0-9]{3}[a-z]), a lower-case UUID. */
 bool it_is_aid(const char *s);

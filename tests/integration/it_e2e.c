@@ -31,19 +31,9 @@ static char agent_sim[1024], ca_path[1024], agent_url[64];
  * and its stdout (to free) in *out. */
 static int sim(const char *args, char **out)
 {
-	char *path = strdup(it_fmt("%s/e2e-sim-%d.out", it_env.tmpdir, (int)getpid()));
-	int rc = it_shell(it_fmt("timeout %d '%s' %s --agent-url %s --ca '%s' >'%s'", SIM_TIMEOUT_S,
-				 agent_sim, args, agent_url, ca_path, path));
-	FILE *f = fopen(path, "r");
-	char buf[8192] = "";
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-	unlink(path);
-	free(path);
-	*out = strdup(buf);
-	return rc;
+	return it_shell_output(it_fmt("timeout %d '%s' %s --agent-url %s --ca '%s'", SIM_TIMEOUT_S,
+				      agent_sim, args, agent_url, ca_path),
+			       out);
 }
 
 /* The last line of agent-sim's output as JSON (its summary), or NULL. */

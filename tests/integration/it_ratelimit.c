@@ -24,15 +24,14 @@ static struct it_redis redis;
 /* Keys of our limits in Redis. */
 static int redis_keys(void)
 {
-	FILE *p = popen(it_fmt("redis-cli -p %d --scan --pattern 'runosd:rl:*' 2>/dev/null | wc -l",
-			       redis.port),
-			"r");
+	char *out;
 	int n = -1;
-	if (p) {
-		if (fscanf(p, "%d", &n) != 1)
-			n = -1;
-		pclose(p);
-	}
+	if (it_shell_output(
+		    it_fmt("redis-cli -p %d --scan --pattern 'runosd:rl:*' | wc -l", redis.port),
+		    &out) != 0 ||
+	    sscanf(out, "%d", &n) != 1)
+		n = -1;
+	free(out);
 	return n;
 }
 

@@ -363,19 +363,12 @@ static bool notified(PGconn *listen, const char *key)
 /* Subscribers of the Redis channel runos:work at url (redis-cli), or -1. */
 static long redis_subscribers(const char *url)
 {
-	const char *out = it_fmt("%s/it_work-numsub-%d.out", it_env.tmpdir, (int)getpid());
-	if (it_shell(it_fmt("redis-cli -u '%s' --no-raw PUBSUB NUMSUB runos:work >'%s'", url,
-			    out)) != 0)
-		return -1;
-	FILE *f = fopen(out, "r");
-	char line[256];
+	char *out;
 	long n = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "2) (integer)"))
-			n = atol(strstr(line, "(integer)") + 9);
-	if (f)
-		fclose(f);
-	unlink(out);
+	if (it_shell_output(it_fmt("redis-cli -u '%s' PUBSUB NUMSUB runos:work", url), &out) == 0 &&
+	    sscanf(out, "runos:work %ld", &n) != 1)
+		n = -1;
+	free(out);
 	return n;
 }
 
