@@ -78,9 +78,6 @@ void request_error(struct request *req, int status, const char *code, json_t *ex
 uint64_t request_park_wakes(struct request *req, const char *key);
 void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms);
 bool request_stopping(const struct request *req);
-/* The client hung up (a parked poll's connection is not watched while it is
- * parked): look before handing it work it would never read. */
-bool request_client_gone(const struct request *req);
 
 /* Takes one request of key under a limit of limit per minute; on refusal
  * replies 429 rate_limited (Retry-After, retryAfter) and returns false. Sets

@@ -72,11 +72,6 @@ void agent_instructions(struct request *req)
 	 * this field) is the same when it runs again after parking. */
 	if (!req->poll_deadline_ms)
 		req->poll_deadline_ms = time_mono_ms() + wait * 1000LL;
-	if (request_client_gone(req)) {
-		/* Nobody would read it: no instruction is leased to this poll. */
-		request_reply(req, 200, json_pack("{s:[]}", "instructions"));
-		return;
-	}
 	char key[16];
 	snprintf(key, sizeof(key), "%s/%s", req->node.aid, req->node.nid);
 	uint64_t wakes = request_park_wakes(req, key);

@@ -1,6 +1,5 @@
 /* The handler-facing request API (see include/http/request.h). A request
  * belongs to the one worker thread that runs its handler. */
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,18 +109,6 @@ void request_park(struct request *req, const char *key, uint64_t wakes, int64_t 
 bool request_stopping(const struct request *req)
 {
 	return atomic_load(&exchange_of(req)->owner->stopping);
-}
-
-bool request_client_gone(const struct request *req)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(exchange_of(req)->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!info)
-		return false;
-	/* POLLRDHUP: the peer shut its side down, even with unread bytes (a TLS
-	 * close_notify) still queued. */
-	struct pollfd p = { .fd = info->connect_fd, .events = POLLIN | POLLRDHUP };
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 bool request_rate_limit(struct request *req, const char *key, int limit)

@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,18 @@ static bool announced_too_large(struct MHD_Connection *conn)
 	return len && strtoull(len, NULL, 10) > HTTP_MAX_BODY;
 }
 
+/* The peer shut its side down (POLLRDHUP: even with unread bytes, such as a
+ * TLS close_notify, still queued). */
+static bool client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return false;
+	struct pollfd p = { .fd = info->connect_fd, .events = POLLIN | POLLRDHUP };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -174,6 +187,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->body[ex->body_len] = '\0';
 		return MHD_YES;
 	}
+	/* A parked request whose client hung up meanwhile (a suspended
+	 * connection is not watched) is dropped, not run again: its handler
+	 * would hand work to a connection nobody reads. */
+	if (ex->resumed && client_gone(conn))
+		return MHD_NO;
 	http_dispatch(ex);
 	if (ex->park_requested) {
 		ex->park_requested = false;
