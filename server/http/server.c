@@ -188,10 +188,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	/* A parked request whose client hung up meanwhile (a suspended
-	 * connection is not watched) is dropped, not run again: its handler
-	 * would hand work to a connection nobody reads. */
-	if (ex->resumed && client_gone(conn))
-		return MHD_NO;
+	 * connection is not watched) is not run again: its handler would hand
+	 * work to a connection nobody reads. It is answered 499 (as nginx logs
+	 * a client that closed its request), which only the access log sees. */
+	if (ex->resumed && client_gone(conn)) {
+		request_error(&ex->req, 499, "request.client_gone", NULL,
+			      "The client closed the connection while the request waited");
+		return http_queue_reply(ex);
+	}
 	http_dispatch(ex);
 	if (ex->park_requested) {
 		ex->park_requested = false;

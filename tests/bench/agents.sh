@@ -199,10 +199,6 @@ RESP="$WORK/resp.json"
 # PostgreSQL, a first runosd, the user and the fleet
 
 bench_pg_setup
-PG_PID=-
-if [[ $EXTERNAL_DB == 0 ]]; then
-	PG_PID="$(head -n1 "$PG_DATA/postmaster.pid")"
-fi
 bench_server_env
 
 log "starting runosd (setup: user, clusters, registrations)"
@@ -267,7 +263,7 @@ for n in "${SWEEP[@]}"; do
 	log "N = $n: fresh runosd, warm-up $warmup s, then $DURATION s measured (RUNOS_NODE_OFFLINE_AFTER=$offline_after, RUNOS_HTTP_TIMEOUT=$idle_timeout)"
 	bench_start_server "n$n" warn "RUNOS_AGENT_MAX_CONNECTIONS=$((n + 1000))" \
 		"RUNOS_NODE_OFFLINE_AFTER=$offline_after" "RUNOS_HTTP_TIMEOUT=$idle_timeout"
-	run_client python3 "$ALIB" beat "$RESULTS/run-$n.json" "$n" "$SERVER_PID" "$PG_PID" -- \
+	run_client python3 "$ALIB" beat "$RESULTS/run-$n.json" "$n" "$SERVER_PID" "${PG_PID:--}" -- \
 		"$AGENT_SIM" beat --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$STATE" \
 		--interval "$INTERVAL" --warmup "$warmup" --duration "$DURATION" --max-agents "$n"
 	if [[ -f $RESULTS/run-$n.json ]]; then

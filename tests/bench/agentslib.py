@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import benchlib  # noqa: E402  (proc_ticks, children_of, rewrite_section, read_meta)
+import benchlib  # noqa: E402  (proc_ticks, postmaster_ticks, proc_status, rewrite_section, read_meta)
 
 TARGET_N = 10000
 P99_LIMIT_MS = 50.0
@@ -41,24 +41,6 @@ CLK_TCK = benchlib.CLK_TCK
 
 # ---------------------------------------------------------------------------------------------
 # beat
-
-
-def pg_ticks(pid):
-    """A postmaster's CPU ticks: its own, its reaped children's and its live children's."""
-    t = benchlib.proc_ticks(pid, True)
-    if t is None:
-        return None
-    return t + sum(benchlib.proc_ticks(c, True) or 0 for c in benchlib.children_of(pid))
-
-
-def status_kb(pid, field):
-    try:
-        for line in open("/proc/%d/status" % pid):
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def machine_busy_ticks():
@@ -97,7 +79,7 @@ class Sampler(threading.Thread):
 
     def take(self):
         s = (time.monotonic(), benchlib.proc_ticks(self.server, False),
-             pg_ticks(self.pg) if self.pg else None, benchlib.proc_ticks(self.client, False),
+             benchlib.postmaster_ticks(self.pg) if self.pg else None, benchlib.proc_ticks(self.client, False),
              machine_busy_ticks())
         with self.lock:
             self.samples.append(s)
@@ -153,9 +135,9 @@ def beat(out_path, n, server_pid, pg_pid, cmd):
                 if line.startswith("{"):
                     # The measured period ends now: the counters first, then memory.
                     end_sample = sampler.take()
-                    end_status = {"rss_kb": status_kb(server_pid, "VmRSS"),
-                                  "hwm_kb": status_kb(server_pid, "VmHWM"),
-                                  "threads": status_kb(server_pid, "Threads"),
+                    end_status = {"rss_kb": benchlib.proc_status(server_pid, "VmRSS"),
+                                  "hwm_kb": benchlib.proc_status(server_pid, "VmHWM"),
+                                  "threads": benchlib.proc_status(server_pid, "Threads"),
                                   "alive": alive(server_pid)}
                     summary_line = line
             rc = proc.wait()

@@ -936,6 +936,26 @@ def children_of(pid):
     return out
 
 
+def proc_status(pid, field):
+    """A numeric field of /proc/PID/status (VmRSS, VmHWM in kB; Threads); None when absent."""
+    try:
+        for line in open("/proc/%d/status" % pid):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def postmaster_ticks(pid):
+    """A postmaster's CPU ticks: its own, its reaped children's (backends of clients that
+    disconnected) and its live children's (pooled backends); None when it is gone."""
+    t = proc_ticks(pid, True)
+    if t is not None:
+        t += sum(proc_ticks(c, True) or 0 for c in children_of(pid))
+    return t
+
+
 def cpusnap(out_path, specs):
     v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
     snap = {"t": time.monotonic(), "total": sum(v[:8]), "idle": v[3] + v[4], "procs": {}}
@@ -943,11 +963,7 @@ def cpusnap(out_path, specs):
         name, pid = spec.split("=", 1)
         pid = int(pid)
         if name == "postgres":
-            # A postmaster: its own time, reaped children (pgbench's backends exit when
-            # pgbench disconnects) and live children (runosd's pooled backends).
-            t = proc_ticks(pid, True)
-            if t is not None:
-                t += sum(proc_ticks(c, True) or 0 for c in children_of(pid))
+            t = postmaster_ticks(pid)
         else:
             t = proc_ticks(pid, False)
         snap["procs"][name] = t

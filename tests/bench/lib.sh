@@ -4,7 +4,8 @@
 #   set by the caller before use: ROOT, LIB (benchlib.py), BINARY, WORK, PG_BIN, PG_USER,
 #     PG_DB, DAEMON_USER, PG_SETTINGS, BENCH_NAME (prefix of error messages); for
 #     bench_register_fleet also AGENT_SIM, CA, PER_CLUSTER, REG_AT_ONCE, REG_PARALLEL
-#   set here: PG_DATA, PG_STARTED, SOCK_DIR, PG_PORT, CONNINFO, EXTERNAL_DB, PG_DESC,
+#   set here: PG_DATA, PG_STARTED, SOCK_DIR, PG_PORT, CONNINFO, EXTERNAL_DB, PG_PID (the private
+#     server's postmaster, "" with an external database), PG_DESC,
 #     PG_VERSION (bench_pg_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
 #     SERVER_AGENT_URL and SERVER_PIDS (bench_start_server); HTTP_STATUS (api)
 #
@@ -198,6 +199,7 @@ bench_pg_setup() {
 	if [[ -n ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
 		EXTERNAL_DB=1
 		CONNINFO="$RUNOS_BENCH_DATABASE_URL"
+		PG_PID=""
 		PG_DESC="external database (RUNOS_BENCH_DATABASE_URL), its own settings"
 		log "using RUNOS_BENCH_DATABASE_URL"
 	else
@@ -229,6 +231,7 @@ bench_pg_setup() {
 		psql -X -q -v ON_ERROR_STOP=1 "host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=postgres" \
 			-c "CREATE DATABASE $PG_DB" >/dev/null
 		CONNINFO="host=$SOCK_DIR port=$PG_PORT user=$PG_USER dbname=$PG_DB"
+		PG_PID="$(head -n1 "$PG_DATA/postmaster.pid")"
 		PG_DESC="private, unix socket, $PG_SETTINGS${RUNOS_BENCH_PG_OPTS:+ $RUNOS_BENCH_PG_OPTS}"
 	fi
 	PG_VERSION="$(psql -X -A -t -c 'SHOW server_version' "$CONNINFO" 2>/dev/null | head -n1 || true)"

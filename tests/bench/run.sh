@@ -361,9 +361,7 @@ run_pgbench_clusters() {   # run_pgbench_clusters SECONDS
 
 # Processes whose CPU time is sampled around each measurement.
 CPU_PIDS=("runosd_warn=$WARN_PID" "runosd_info=$INFO_PID")
-if [[ $EXTERNAL_DB == 0 ]]; then
-	CPU_PIDS+=("postgres=$(head -n1 "$PG_DATA/postmaster.pid")")
-fi
+[[ -z $PG_PID ]] || CPU_PIDS+=("postgres=$PG_PID")
 
 # measure OUTFILE COMMAND...: runs the client into OUTFILE and writes where the CPU went
 # (benchlib.py cpudiff) into OUTFILE with .txt replaced by .cpu.json.

@@ -171,11 +171,7 @@ now() { date +%s.%N; }
 # pg_ticks → CPU ticks of the private PostgreSQL (postmaster and backends, live or ended); 0
 # with RUNOS_BENCH_DATABASE_URL
 pg_ticks() {
-	if [[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]]; then
-		python3 "$WLIB" tree-ticks "$(head -n 1 "$PG_DATA/postmaster.pid")"
-	else
-		echo 0
-	fi
+	if [[ -n $PG_PID ]]; then python3 "$WLIB" tree-ticks "$PG_PID"; else echo 0; fi
 }
 elapsed() { python3 -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1" "$CONNINFO"; }
@@ -380,10 +376,8 @@ PY
 
 	if [[ $GRAPHILE == 1 ]]; then
 		log "(c) graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
-		pg_pid=0
-		[[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]] && pg_pid="$(head -n 1 "$PG_DATA/postmaster.pid")"
 		run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
-			--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "$pg_pid" \
+			--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "${PG_PID:-0}" \
 			>"$RESULTS/graphile.json" 2>"$RESULTS/graphile.err"
 		[[ $CLIENT_RC == 0 && -s $RESULTS/graphile.json ]] ||
 			die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile.err")"

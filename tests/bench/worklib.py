@@ -22,6 +22,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import postmaster_ticks, proc_status, proc_ticks  # noqa: E402
+
 START = "<!-- bench:work:start -->"
 END = "<!-- bench:work:end -->"
 P99_TARGET_MS = 20.0
@@ -39,38 +42,7 @@ def load(path):
 
 
 def ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def tree_ticks(pid):
-    """CPU ticks of pid and its children: the live ones, and those it has reaped (a
-    postmaster and its backends)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    total = sum(int(x) for x in fields[11:15])
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                child = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(child[1]) == pid:
-            total += int(child[11]) + int(child[12])
-    return total
-
-
-def status(pid, field):
-    try:
-        for line in open("/proc/%d/status" % pid):
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return proc_ticks(pid, False)
 
 
 def read_meta(path):
@@ -397,9 +369,9 @@ def main(argv):
     if cmd == "ticks":
         print(ticks(int(argv[2])))
     elif cmd == "tree-ticks":
-        print(tree_ticks(int(argv[2])))
+        print(postmaster_ticks(int(argv[2])))
     elif cmd == "status":
-        print(status(int(argv[2]), argv[3]))
+        print(proc_status(int(argv[2]), argv[3]) or 0)
     elif cmd == "brief":
         print(brief(argv[2], argv[3:]))
     elif cmd == "report":
