@@ -9,11 +9,13 @@
  * the burst was spent). */
 #include "ratelimit/ratelimit.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/hash.h"
 #include "redis/client.h"
 #include "util/log.h"
 #include "util/strmap.h"
@@ -46,6 +48,7 @@ struct shard {
 
 struct ratelimiter {
 	char *redis_url;
+	char script_sha1[2 * 20 + 1]; /* EVALSHA: the script is sent only when Redis lacks it */
 	struct shard shards[SHARDS];
 	struct redis_health redis; /* read on every request: atomics, no lock */
 };
@@ -54,6 +57,9 @@ struct ratelimiter *ratelimit_create(const char *redis_url)
 {
 	struct ratelimiter *rl = xcalloc(1, sizeof(*rl));
 	rl->redis_url = redis_url ? xstrdup(redis_url) : NULL;
+	uint8_t sha1[20];
+	EVP_Digest(gcra_script, strlen(gcra_script), sha1, NULL, EVP_sha1(), NULL);
+	crypto_hex(sha1, sizeof(sha1), rl->script_sha1);
 	rl->redis.when_down = "rate limits are per instance until it does";
 	rl->redis.when_up = "rate limits are shared";
 	for (int i = 0; i < SHARDS; i++) {
@@ -148,8 +154,16 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	redisContext *c = redis_thread_client(rl->redis_url, REDIS_TIMEOUT_MS);
 	if (!c)
 		return false;
-	redisReply *reply = redisCommand(c, "EVAL %s 1 %s %lld %lld", gcra_script, key,
+	/* EVALSHA, not EVAL: Redis neither receives nor hashes the script's
+	 * 500 bytes on every request (BENCHMARKS.md, the read path). A Redis
+	 * that does not have it yet (restarted, flushed) says NOSCRIPT once. */
+	redisReply *reply = redisCommand(c, "EVALSHA %s 1 %s %lld %lld", rl->script_sha1, key,
 					 (long long)T, (long long)tau);
+	if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(reply);
+		reply = redisCommand(c, "EVAL %s 1 %s %lld %lld", gcra_script, key, (long long)T,
+				     (long long)tau);
+	}
 	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
 	if (ok) {
 		out->allowed = reply->element[0]->integer == 1;

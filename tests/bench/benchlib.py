@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Helpers of tests/bench/run.sh: parse wrk and pgbench output, time a cold
+"""Helpers of tests/bench/api.sh: parse wrk and pgbench output, time a cold
 start, take medians, print the result tables and rewrite the sections of
-BENCHMARKS.md between <!-- bench:profile:start --> and <!-- bench:profile:end -->
+BENCHMARKS.md between <!-- bench:read:start --> and <!-- bench:read:end -->
 and between <!-- bench:clusters:start --> and <!-- bench:clusters:end -->.
 
-Subcommands (all called by run.sh; none is meant to be called by hand):
+Subcommands (all called by api.sh; none is meant to be called by hand):
   json FILE KEY.PATH            print one value of a JSON file (empty when missing)
   summary wrk|pgbench FILE [SERVER] [--pairs]
                                 one line about one run; exit 1 when the run is invalid;
@@ -22,7 +22,11 @@ Subcommands (all called by run.sh; none is meant to be called by hand):
                                 where the CPU went between two snapshots; TIMES is the
                                 output of bash's `times` in the subshell that ran the client
   report DIR [--write BENCHMARKS.md]
-                                medians, table; exit 1 when a run is invalid
+                                medians, table; exit 1 when a run is invalid; the judged
+                                figures also into DIR/summary.json
+  overall DIR... [--meta FILE] [--write BENCHMARKS.md]
+                                the summary table of tests/bench/run.sh from each DIR's
+                                summary.json (api.sh, work.sh, agents.sh --results DIRs)
 
 Only the standard library is used.
 """
@@ -38,10 +42,12 @@ import textwrap
 import time
 
 TARGET = 0.5
+TARGET_PEER = 3.0
 TARGET_CLUSTERS = 0.7
+TARGET_COLD_START_MS = 200
 OTHER_LOAD_LIMIT = 0.25  # cores used by neither runosd, PostgreSQL nor the client
-START = "<!-- bench:profile:start -->"
-END = "<!-- bench:profile:end -->"
+START = "<!-- bench:read:start -->"
+END = "<!-- bench:read:end -->"
 CLUSTERS_START = "<!-- bench:clusters:start -->"
 CLUSTERS_END = "<!-- bench:clusters:end -->"
 
@@ -184,16 +190,36 @@ def cpu_split(cpu, server, rate):
     srv = cpu.get(server) if server else 0.0
     pg = cpu.get("postgres")
     cl = cpu.get("client")
-    parts = [srv, pg, cl]
+    redis = cpu.get("redis", 0.0)
+    parts = [srv, pg, cl, redis]
     other = busy - sum(parts) if busy is not None and None not in parts else None
-    per_op = [x * 1e6 / rate if x is not None and rate else None for x in (busy, srv, pg, cl)]
-    return {"busy": busy, "server": srv, "postgres": pg, "client": cl, "other": other,
-            "us_busy": per_op[0], "us_server": per_op[1], "us_postgres": per_op[2],
-            "us_client": per_op[3]}
+    per_op = [x * 1e6 / rate if x is not None and rate else None
+              for x in (busy, srv, pg, cl, redis)]
+    return {"busy": busy, "server": srv, "postgres": pg, "client": cl, "redis": redis,
+            "other": other, "us_busy": per_op[0], "us_server": per_op[1],
+            "us_postgres": per_op[2], "us_client": per_op[3], "us_redis": per_op[4]}
+
+
+def cpu_header(per):
+    return ["measurement", "busy", "server", "postgres", "redis", "client", "other",
+            "µs/%s total" % per, "µs/%s server" % per, "µs/%s postgres" % per,
+            "µs/%s redis" % per, "µs/%s client" % per]
+
+
+def cpu_row(label, splits, server, client):
+    """One row of a CPU table (cpu_header): the medians of cpu_split results."""
+    splits = [c for c in splits if c]
+    if not splits:
+        return None
+    m = {k: median([c[k] for c in splits]) for k in splits[0]}
+    return [label, cores(m["busy"]), cores(m["server"]) if server else "—",
+            cores(m["postgres"]), cores(m["redis"]), "%s %s" % (client, cores(m["client"])),
+            cores(m["other"]), us(m["us_busy"]), us(m["us_server"]) if server else "—",
+            us(m["us_postgres"]), us(m["us_redis"]), us(m["us_client"])]
 
 
 def load_pgss(path):
-    """The pg_stat_statements snapshot run.sh took after a measurement (when the extension is
+    """The pg_stat_statements snapshot api.sh took after a measurement (when the extension is
     loaded): calls|total_exec_time_ms|rows|query per line → totals and rows."""
     pgss_path = re.sub(r"\.txt$", "", path) + ".pgss.txt"
     if not os.path.exists(pgss_path):
@@ -248,12 +274,14 @@ def summary(kind, path, server=None, pairs=False):
                 num(r["tps"]), ms(r["lat_avg_ms"]), num(r["transactions"]))
     c = cpu_split(load_cpu(path), server, rate)
     if c:
-        line += "\n    CPU, cores: busy %s%s, postgres %s, %s %s; µs per %s: %s%s, postgres %s, %s %s" % (
-            cores(c["busy"]), ", runosd %s" % cores(c["server"]) if server else "",
-            cores(c["postgres"]), kind, cores(c["client"]), "pair" if pairs else "op",
-            us(c["us_busy"]) + " total",
-            ", runosd %s" % us(c["us_server"]) if server else "", us(c["us_postgres"]), kind,
-            us(c["us_client"]))
+        name = "node" if server == "peer" else "runosd"
+        line += ("\n    CPU, cores: busy %s%s, postgres %s, redis %s, %s %s; µs per %s: %s%s, "
+                 "postgres %s, redis %s, %s %s" % (
+                     cores(c["busy"]), ", %s %s" % (name, cores(c["server"])) if server else "",
+                     cores(c["postgres"]), cores(c["redis"]), kind, cores(c["client"]),
+                     "pair" if pairs else "op", us(c["us_busy"]) + " total",
+                     ", %s %s" % (name, us(c["us_server"])) if server else "",
+                     us(c["us_postgres"]), us(c["us_redis"]), kind, us(c["us_client"])))
     p = load_pgss(path)
     ops = ops_done(r, kind, pairs)
     if p and ops:
@@ -296,12 +324,16 @@ def report(directory, write_path):
     info = [parse_wrk(os.path.join(directory, "wrk-info-%d.txt" % i))
             for i in range(1, runs + 1)
             if os.path.exists(os.path.join(directory, "wrk-info-%d.txt" % i))]
+    peer = [parse_wrk(os.path.join(directory, "wrk-peer-%d.txt" % i))
+            for i in range(1, runs + 1)
+            if os.path.exists(os.path.join(directory, "wrk-peer-%d.txt" % i))]
     hz_path = os.path.join(directory, "wrk-healthz.txt")
     healthz = parse_wrk(hz_path) if os.path.exists(hz_path) else None
     cold_path = os.path.join(directory, "coldstart.json")
     cold = json.load(open(cold_path)) if os.path.exists(cold_path) else []
 
-    invalid = [x for x in warn + pgb + info + ([healthz] if healthz else []) if not x["valid"]]
+    invalid = [x for x in warn + pgb + peer + info + ([healthz] if healthz else [])
+               if not x["valid"]]
     main_invalid = any(not x["valid"] for x in warn + pgb)
     api = median([x["rps"] for x in warn if x["valid"]])
     ref = median([x["tps"] for x in pgb if x["valid"]])
@@ -314,10 +346,22 @@ def report(directory, write_path):
         verdict = "PASS" if rt >= TARGET else "MISS"
     n = runs
     rows = [
-        ["GET /:aid/account/profile, PAT, log warn: req/s (median of %d)" % n, num(api),
+        ["GET /:aid/clusters/:cid, PAT, log warn: req/s (median of %d)" % n, num(api),
          "%s TPS (pgbench -S -M prepared)" % num(ref), "%.2f" % rt if rt is not None else "n/a",
          "≥ %.1f" % TARGET, verdict],
     ]
+    peer_api = median([x["rps"] for x in peer if x["valid"]])
+    rt_peer = ratio(api, peer_api)
+    peer_verdict = None
+    if peer:
+        if main_invalid or rt_peer is None or any(not x["valid"] for x in peer):
+            peer_verdict = "INVALID"
+        else:
+            peer_verdict = "PASS" if rt_peer >= TARGET_PEER else "MISS"
+        rows.append(["the same endpoint, runosd against the Fastify peer: req/s (median of %d)"
+                     % len(peer), num(api), "%s req/s (%s)" % (num(peer_api), meta.get("PEER", "?")),
+                     "%.2f" % rt_peer if rt_peer is not None else "n/a", "≥ %.1f" % TARGET_PEER,
+                     peer_verdict])
     if info:
         iv = "INVALID" if any(not x["valid"] for x in info) else "info only"
         lines = int(meta.get("ACCESS_LOG_LINES", "0") or 0)
@@ -336,9 +380,12 @@ def report(directory, write_path):
                  "%s / %s" % (ms(median([x["p50_ms"] for x in warn])),
                               ms(median([x["p99_ms"] for x in warn]))), "", "", "—", "info only"])
     cold_valid = [c for c in cold if c is not None]
+    cold_ms = median(cold_valid) if cold_valid else None
     rows.append(["cold start to /readyz 200, ms (median of %d)" % len(cold),
-                 ms(median(cold_valid)) if cold_valid else "n/a", "", "", "not yet",
-                 "info only"])
+                 ms(cold_ms) if cold_ms is not None else "n/a", "", "",
+                 "≤ %d ms" % TARGET_COLD_START_MS,
+                 "INVALID" if cold_ms is None or len(cold_valid) < len(cold) else
+                 "PASS" if cold_ms <= TARGET_COLD_START_MS else "MISS"])
     rss = meta.get("RSS_WARN_KB")
     hwm = meta.get("HWM_WARN_KB")
     rows.append(["runosd RSS after the benchmark, MiB (peak)",
@@ -346,12 +393,17 @@ def report(directory, write_path):
                  "", "", "not yet", "info only"])
 
     per_run_header = ["run", "runosd warn req/s", "pgbench TPS"]
+    if peer:
+        per_run_header.append("Fastify peer req/s")
     if info:
         per_run_header.append("runosd info req/s")
     per_run = []
     for i in range(runs):
         row = [str(i + 1), num(warn[i]["rps"]) + ("" if warn[i]["valid"] else " (invalid)"),
                num(pgb[i]["tps"]) + ("" if pgb[i]["valid"] else " (invalid)")]
+        if peer:
+            x = peer[i] if i < len(peer) else None
+            row.append(num(x["rps"]) + ("" if x["valid"] else " (invalid)") if x else "n/a")
         if info:
             x = info[i] if i < len(info) else None
             row.append(num(x["rps"]) + ("" if x["valid"] else " (invalid)") if x else "n/a")
@@ -360,33 +412,26 @@ def report(directory, write_path):
     settings = meta_settings(meta)
 
     # Where the CPU went: medians per measurement kind.
-    def cpu_row(label, results, server, client, rate_key):
-        splits = [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, x[rate_key])
-                  for x in results]
-        splits = [c for c in splits if c]
-        if not splits:
-            return None
-        m = {k: median([c[k] for c in splits]) for k in splits[0]}
-        return [label, cores(m["busy"]), cores(m["server"]) if server else "—",
-                cores(m["postgres"]), "%s %s" % (client, cores(m["client"])), cores(m["other"]),
-                us(m["us_busy"]), us(m["us_server"]) if server else "—", us(m["us_postgres"]),
-                us(m["us_client"])]
+    def splits(results, server, rate_key):
+        return [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, x[rate_key])
+                for x in results]
     # Measurements during which something else used a sizeable share of the CPU.
     disturbed = []
     for x, server in [(w, "runosd_warn") for w in warn] + [(p, None) for p in pgb] + \
-            [(i, "runosd_info") for i in info]:
+            [(p, "peer") for p in peer] + [(i, "runosd_info") for i in info]:
         c = cpu_split(load_cpu(os.path.join(directory, x["file"])), server,
                       x.get("rps") or x.get("tps"))
         if c and c["other"] is not None and c["other"] > OTHER_LOAD_LIMIT:
             disturbed.append("%s: %.2f cores went to other processes (or softirq work); "
                              "its figure is unreliable" % (x["file"], c["other"]))
-    cpu_header = ["measurement", "busy", "runosd", "postgres", "client", "other",
-                  "µs/op total", "µs/op runosd", "µs/op postgres", "µs/op client"]
+    cpu_cols = cpu_header("op")
     cpu_rows = [r for r in (
-        cpu_row("runosd, log warn", warn, "runosd_warn", "wrk", "rps"),
-        cpu_row("pgbench -S", pgb, None, "pgbench", "tps"),
-        cpu_row("runosd, log info", info, "runosd_info", "wrk", "rps"),
-        cpu_row("GET /healthz", [healthz] if healthz else [], "runosd_warn", "wrk", "rps"))
+        cpu_row("runosd, log warn", splits(warn, "runosd_warn", "rps"), "runosd_warn", "wrk"),
+        cpu_row("pgbench -S", splits(pgb, None, "tps"), None, "pgbench"),
+        cpu_row("Fastify peer (server: node)", splits(peer, "peer", "rps"), "peer", "wrk"),
+        cpu_row("runosd, log info", splits(info, "runosd_info", "rps"), "runosd_info", "wrk"),
+        cpu_row("GET /healthz", splits([healthz] if healthz else [], "runosd_warn", "rps"),
+                "runosd_warn", "wrk"))
         if r]
 
     # ---- terminal
@@ -407,7 +452,7 @@ def report(directory, write_path):
         print()
         print("where the CPU went (cores busy on average over each measurement, and CPU µs per "
               "request or transaction; medians):")
-        print_table(cpu_header, cpu_rows)
+        print_table(cpu_cols, cpu_rows)
     for line in disturbed:
         print("disturbed: " + line)
     for x in invalid:
@@ -416,9 +461,10 @@ def report(directory, write_path):
 
     if write_path:
         md = [START,
-              "## GET /:aid/account/profile vs pgbench -S (%s)" % meta.get("DATE", "?")[:10],
+              "## GET /:aid/clusters/:cid vs pgbench -S and a Fastify peer (%s)"
+              % meta.get("DATE", "?")[:10],
               "",
-              "Written by `%s` on %s." % (meta.get("COMMAND", "tests/bench/run.sh"),
+              "Written by `%s` on %s." % (meta.get("COMMAND", "tests/bench/api.sh"),
                                           meta.get("DATE", "?")),
               "",
               "- machine: %s" % meta.get("MACHINE", "?"),
@@ -430,7 +476,7 @@ def report(directory, write_path):
               render_table(rows, markdown=True),
               "",
               "Per round (in this order within each round: runosd at warn, pgbench, "
-              "runosd at info; then the clusters measurements below):",
+              "the Fastify peer, runosd at info; then the clusters measurements below):",
               "",
               "| " + " | ".join(per_run_header) + " |",
               "|" + "---|" * len(per_run_header)]
@@ -445,8 +491,8 @@ def report(directory, write_path):
                    "the kernel's softirq work and everything else on the machine):"
                    % meta.get("CORES", "?"),
                    "",
-                   "| " + " | ".join(cpu_header) + " |",
-                   "|" + "---|" * len(cpu_header)]
+                   "| " + " | ".join(cpu_cols) + " |",
+                   "|" + "---|" * len(cpu_cols)]
             md += ["| " + " | ".join(r) + " |" for r in cpu_rows]
         if disturbed:
             md.append("")
@@ -460,9 +506,16 @@ def report(directory, write_path):
         rewrite_section(write_path, "\n".join(md))
         print("wrote the results into %s" % write_path)
 
-    clusters_line, clusters_invalid = report_clusters(directory, meta, write_path)
+    clusters_line, clusters_invalid, clusters_row = report_clusters(directory, meta, write_path)
+    write_summary(directory, [rows[0]] + ([rows[1]] if peer else []) +
+                  ([clusters_row] if clusters_row else []) +
+                  [r for r in rows if r[0].startswith("cold start")])
     print("bench: %s ratio %s (runosd %s req/s / pgbench %s TPS, target ≥ %.1f)" % (
         verdict, "%.2f" % rt if rt is not None else "n/a", num(api), num(ref), TARGET))
+    if peer:
+        print("bench/peer: %s ratio %s (runosd %s req/s / Fastify peer %s req/s, target ≥ %.1f)"
+              % (peer_verdict, "%.2f" % rt_peer if rt_peer is not None else "n/a", num(api),
+                 num(peer_api), TARGET_PEER))
     if clusters_line:
         print(clusters_line)
     return 1 if invalid or clusters_invalid else 0
@@ -503,7 +556,7 @@ def report_clusters(directory, meta, write_path):
               os.path.join(directory, "pgbench-clusters-%d.txt" % i)) for i in range(1, runs + 1)]
     paths = [(w, p) for w, p in paths if os.path.exists(w) and os.path.exists(p)]
     if not paths:
-        return None, False
+        return None, False, None
     api = [parse_wrk(w) for w, _ in paths]
     pgb = [parse_pgbench(p) for _, p in paths]
     for x in api:
@@ -540,22 +593,15 @@ def report_clusters(directory, meta, write_path):
                         num(b["tps"]) + ("" if b["valid"] else " (invalid)"),
                         "%.2f" % r if r is not None else "n/a"])
 
-    def cpu_row(label, results, server, client, rates):
-        splits = [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, rate)
-                  for x, rate in zip(results, rates)]
-        splits = [c for c in splits if c]
-        if not splits:
-            return None
-        m = {k: median([c[k] for c in splits]) for k in splits[0]}
-        return [label, cores(m["busy"]), cores(m["server"]) if server else "—",
-                cores(m["postgres"]), "%s %s" % (client, cores(m["client"])), cores(m["other"]),
-                us(m["us_busy"]), us(m["us_server"]) if server else "—", us(m["us_postgres"]),
-                us(m["us_client"])]
-    cpu_header = ["measurement", "busy", "runosd", "postgres", "client", "other",
-                  "µs/pair total", "µs/pair runosd", "µs/pair postgres", "µs/pair client"]
+    def splits(results, server, rates):
+        return [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, rate)
+                for x, rate in zip(results, rates)]
+    cpu_cols = cpu_header("pair")
     cpu_rows = [r for r in (
-        cpu_row("runosd, POST + DELETE", api, "runosd_warn", "wrk", [x["pairs"] for x in api]),
-        cpu_row("pgbench, clusters script", pgb, None, "pgbench", [x["tps"] for x in pgb]))
+        cpu_row("runosd, POST + DELETE", splits(api, "runosd_warn", [x["pairs"] for x in api]),
+                "runosd_warn", "wrk"),
+        cpu_row("pgbench, clusters script", splits(pgb, None, [x["tps"] for x in pgb]), None,
+                "pgbench"))
         if r]
     disturbed = []
     for x, server, rate in [(a, "runosd_warn", a["pairs"]) for a in api] + \
@@ -592,13 +638,13 @@ def report_clusters(directory, meta, write_path):
           "connection / pgbench client, %s of each):" % conns)
     print(render_table(rows, markdown=False))
     print()
-    print("per round (runosd, then pgbench, after the profile measurements of the round):")
+    print("per round (runosd, then pgbench, after the read measurements of the round):")
     print_table(per_run_header, per_run)
     if cpu_rows:
         print()
         print("where the CPU went (cores busy on average, and CPU µs per create+delete pair; "
               "medians):")
-        print_table(cpu_header, cpu_rows)
+        print_table(cpu_cols, cpu_rows)
     if pgss_table:
         print()
         print("pg_stat_statements, all rounds (execution time per pair: wall-clock inside "
@@ -618,7 +664,7 @@ def report_clusters(directory, meta, write_path):
               "## POST + DELETE /:aid/clusters vs the same SQL in pgbench (%s)"
               % meta.get("DATE", "?")[:10],
               "",
-              textwrap.fill("Written by `%s` on %s, in the same rounds as the profile section above (same "
+              textwrap.fill("Written by `%s` on %s, in the same rounds as the read section above (same "
               "machine, software, runosd build and PostgreSQL). runosd: `wrk -t%s -c%s -d%ss "
               "--latency -s tests/bench/clusters.lua` with the session token, %s accounts (one "
               "per connection and a spare per wrk thread), one request in flight per account "
@@ -626,7 +672,7 @@ def report_clusters(directory, meta, write_path):
               "pgbench: `pgbench -n -M prepared -c%s -j%s -T%s -f <script made from the "
               "binary's SQL>`, one account per client. A pair is one create and one delete: "
               "two requests, two transactions."
-              % (meta.get("COMMAND", "tests/bench/run.sh"), meta.get("DATE", "?"),
+              % (meta.get("COMMAND", "tests/bench/api.sh"), meta.get("DATE", "?"),
                  meta.get("THREADS_CLIENT", "2"), conns, meta.get("DURATION", "?"),
                  int(conns) + int(meta.get("THREADS_CLIENT", "2")),
                  conns, meta.get("THREADS_CLIENT", "2"), meta.get("DURATION", "?")),
@@ -634,7 +680,7 @@ def report_clusters(directory, meta, write_path):
               "",
               render_table(rows, markdown=True),
               "",
-              "Per round (runosd, then pgbench, after the profile measurements of the round):",
+              "Per round (runosd, then pgbench, after the read measurements of the round):",
               "",
               "| " + " | ".join(per_run_header) + " |",
               "|" + "---|" * len(per_run_header)]
@@ -644,8 +690,8 @@ def report_clusters(directory, meta, write_path):
                    "Where the CPU went (of %s cores; cores busy on average, and CPU µs per "
                    "create+delete pair; medians):" % meta.get("CORES", "?"),
                    "",
-                   "| " + " | ".join(cpu_header) + " |",
-                   "|" + "---|" * len(cpu_header)]
+                   "| " + " | ".join(cpu_cols) + " |",
+                   "|" + "---|" * len(cpu_cols)]
             md += ["| " + " | ".join(r) + " |" for r in cpu_rows]
         if pgss_table:
             md += ["",
@@ -674,120 +720,85 @@ def report_clusters(directory, meta, write_path):
     line = ("bench: clusters %s ratio %s (runosd %s create+delete pairs/s / pgbench %s pairs/s, "
             "target ≥ %.1f)" % (verdict, "%.2f" % rt if rt is not None else "n/a", num(pairs_api),
                                 num(pairs_ref), TARGET_CLUSTERS))
-    return line, bool(invalid) or mismatch is not None
+    return line, bool(invalid) or mismatch is not None, rows[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the summary of every benchmark (tests/bench/run.sh)
+
+SUMMARY_START = "<!-- bench:summary:start -->"
+SUMMARY_END = "<!-- bench:summary:end -->"
+SUMMARY_HEADER = ["figure", "runosd", "reference", "ratio", "target", "result"]
+
+
+def write_summary(directory, rows):
+    """Keeps a benchmark's judged figures (SUMMARY_HEADER columns) in DIR/summary.json, for
+    the summary table of tests/bench/run.sh."""
+    with open(os.path.join(directory, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump([dict(zip(SUMMARY_HEADER, r)) for r in rows], f, indent=1)
+
+
+def overall(directories, write_path, meta_path):
+    """The summary table of the benchmarks whose results are in DIRECTORIES (api, work,
+    agents: each a --results directory holding summary.json); a benchmark that left none is a
+    row marked INVALID. Exit 1 when a row is INVALID (a figure not measured, such as the
+    graphile-worker ratio of a smoke run, is not)."""
+    meta = read_meta(meta_path) if meta_path else {}
+    rows, bad = [], []
+    for d in directories:
+        path = os.path.join(d, "summary.json")
+        if not os.path.exists(path):
+            rows.append(["%s: no result (the script failed; see its output above)"
+                         % os.path.basename(d.rstrip("/")), "", "", "", "", "INVALID"])
+            bad.append(os.path.basename(d.rstrip("/")))
+            continue
+        for r in json.load(open(path, encoding="utf-8")):
+            rows.append([r[k] for k in SUMMARY_HEADER])
+            if r["result"] == "INVALID":
+                bad.append(r["figure"])
+    print()
+    print(render_table(rows, markdown=False))
+    verdicts = [r[5] for r in rows]
+    line = "bench/all: %d PASS, %d MISS, %d other (INVALID or not measured)" % (
+        verdicts.count("PASS"), verdicts.count("MISS"),
+        len(verdicts) - verdicts.count("PASS") - verdicts.count("MISS"))
+    print()
+    print(line)
+    if write_path:
+        md = [SUMMARY_START,
+              "## Summary: every benchmark in one run (%s)" % meta.get("DATE", "?")[:10],
+              "",
+              "Written by `%s` on %s (%s). Each figure's own section below says how it is "
+              "measured and holds the per-round figures and where the CPU went." % (
+                  meta.get("COMMAND", "tests/bench/run.sh"), meta.get("DATE", "?"),
+                  meta.get("DURATION_TOTAL", "?")),
+              "",
+              "- machine: %s" % meta.get("MACHINE", "?"),
+              "- runosd: %s" % meta.get("BUILD", "?"),
+              "",
+              render_table(rows, markdown=True),
+              "",
+              line.replace("bench/all: ", "Result: ") + ".",
+              SUMMARY_END]
+        rewrite_section(write_path, "\n".join(md), SUMMARY_START, SUMMARY_END)
+        print("wrote the summary into %s" % write_path)
+    return 1 if bad else 0
 
 
 def meta_settings(meta):
     return ("wrk -t2 -c%s -d%ss; pgbench -S -M prepared -c%s -j2 -T%s (scale %s); "
-            "%s round(s), medians; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s; PostgreSQL: %s" % (
+            "%s round(s), medians; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s; PostgreSQL: %s; "
+            "Redis: %s" % (
                 meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
                 meta.get("CONNECTIONS", "32"), meta.get("DURATION", "?"),
                 meta.get("SCALE", "?"), meta.get("RUNS", "?"), meta.get("THREADS", "?"),
-                meta.get("DB_POOL", "?"), meta.get("PG", "?")))
+                meta.get("DB_POOL", "?"), meta.get("PG", "?"), meta.get("REDIS", "none")))
 
 
+# The head of a BENCHMARKS.md written from nothing; the real one says how each figure is measured.
 INTRO = """# Benchmarks
 
-Figures measured by `tests/bench/run.sh` (also `scripts/dev.sh bench`). Each run measures, on
-one machine and in one go, the API and a PostgreSQL reference on the same database, for two
-workloads: a read (the account profile) and a write (cluster create and delete).
-
-**Read: `GET /:aid/account/profile` against `pgbench -S`.**
-
-- **runosd**: `wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer <PAT>"
-  http://127.0.0.1:<port>/<aid>/account/profile`. Every request authenticates a personal access
-  token (token cache) and reads the account row with a prepared statement. The server runs with
-  `RUNOS_LOG_LEVEL=warn`, `RUNOS_THREADS` and `RUNOS_DB_POOL` at their defaults unless the caller
-  sets them; a second instance at `info` (one JSON access-log line per request, written to a
-  file) is measured in the same rounds so the logging cost is known. A run with a non-2xx/3xx
-  response or a socket error is invalid.
-- **reference**: `pgbench -S -M prepared -c 32 -j 2 -T 10` over the unix socket, on the same
-  database (`pgbench -i -s 10`: tables `pgbench_*`), TPS without the initial connection time.
-- **Target: the API reaches ≥ 0.5 of pgbench's TPS.**
-
-**Write: `POST /:aid/clusters`, each followed by the `DELETE` of the cluster it created,
-against the same SQL in pgbench.**
-
-- **Shape: one account per connection.** Creates in one account serialise on the account's row
-  lock by design (the smallest free index is decided inside PostgreSQL), so 32 connections
-  creating in one account would measure how long that lock is held, not the server. Instead each
-  connection works in its own account, as separate tenants would, and deletes what it created
-  before its account's next create: every account holds at most one cluster (far below the limit
-  of 248), and a pair of requests (create, delete) is the unit on both sides.
-- **runosd**: `wrk -t2 -c32 -d10s --latency -H "Authorization: Bearer <session token>"
-  -s tests/bench/clusters.lua` against the server at `warn`: `POST /<aid>/clusters`
-  `{"name":"bench"}` (201), then `DELETE /<aid>/clusters/<cid>` (204) of the cid it answered,
-  over and over. The bench user owns 34 accounts `bench-clusters-<n>`; each wrk thread takes
-  half and sends a request only to an account with none in flight (its pending delete, else a
-  create). wrk does not say which connection a response belongs to, so each request carries an
-  `X-Request-Id` naming its account, which runosd echoes. (34, not 32: wrk calls `request()` once
-  more in its first thread to check the script, and that account never comes back; one spare per
-  thread keeps an idle account available.) A response other than 201/204, or a create sent to an
-  account that has a request in flight, makes the run invalid.
-- **reference**: `pgbench -n -M prepared -c 32 -j 2 -T 10 -f <script>`, client n in account n.
-  One script run is one create transaction and one delete transaction, statement by statement as
-  runosd sends them, 11 round trips: `BEGIN`; the account row `FOR NO KEY UPDATE`; the clusters in
-  use; `INSERT … RETURNING` the cluster (with its node counts); the audit row; `COMMIT`; `BEGIN`;
-  the count of live nodes; `DELETE … RETURNING cid`; the audit row; `COMMIT`. The script is made
-  at each run from the SQL string literals compiled into the binary under test
-  (`tests/bench/benchlib.py clusters-script`), so both sides send the same statement text; when
-  a statement no longer matches its pattern the run stops. Which statements a create and a
-  delete run, in which order, is copied from `server/db/clusters_store.c` by hand; with
-  pg_stat_statements loaded (below) the report compares the statements per pair of both sides
-  and marks the comparison INVALID when they differ.
-- **What differs on the pgbench side**, which cannot run runosd's C: the smallest free index is a
-  subquery in the INSERT (`generate_series(0, 255)` without 200–207, `NOT EXISTS` in the account)
-  instead of C over the rows just read; the domain `<cid>.<aid>.<base domain>` is concatenated
-  in SQL instead of passed as a parameter; the cid is a fixed `pgb` (each client deletes what it
-  creates in its own account) instead of a random free one; the If-Match parameter of the DELETE
-  is the literal `NULL` (pgbench has no NULL variable), so `(NULL::int IS NULL OR version = NULL)`
-  is folded by the planner; the audit row's actor, trace id and IP are constants. pgbench
-  discards the rows it receives; runosd turns them into JSON.
-- Compared: create+delete pairs per second (wrk's requests/s ÷ 2 against pgbench's script runs
-  per second). **Target: the API reaches ≥ 0.7 of pgbench's pairs/s.** Before each clusters
-  measurement the bench accounts' clusters and audit events are deleted and both tables vacuumed,
-  so every measurement starts from the same state.
-
-**Both.**
-
-- Each round runs runosd at warn (profile), pgbench -S, runosd at info (profile), runosd at warn
-  (clusters), pgbench (clusters), one after the other (three rounds by default, after a 3 s
-  warm-up of each); the medians are compared. wrk, runosd and PostgreSQL share the machine's
-  cores, which is the point of measuring the ratios in one run.
-- Also reported, not targets: `GET /healthz` once (the HTTP layer alone: no token, no database);
-  cold start (process start to the first 200 from `/readyz`, polled every 5 ms, against an
-  already migrated database; median of 3); runosd's resident memory after the benchmark (VmRSS,
-  and VmHWM as the peak); and where the CPU went during each measurement (from /proc: cores busy,
-  and CPU µs per request, transaction or pair for runosd, PostgreSQL with all its processes, and
-  the client).
-
-PostgreSQL 15 is private to the run (initdb in a fresh `/tmp/runosd-bench-XXXX`, unix socket
-only, as the system user `runos-bench` when run as root), started with
-`-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off
--c synchronous_commit=off` (initdb `-U runos --auth=trust --locale=C -E UTF8`). Set
-`RUNOS_BENCH_DATABASE_URL` to use another database instead (pgbench then recreates its
-`pgbench_*` tables there, and the bench user's `bench-clusters-<n>` accounts are kept for the
-next run). With `RUNOS_BENCH_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"` every
-measurement also records its statements (calls and execution time per request, transaction or
-pair; `--results DIR` keeps them); leave it off for the recorded figures, it costs both sides.
-
-```
-tests/bench/run.sh                    # 10 s x 3 rounds, rewrites the sections below
-tests/bench/run.sh --duration 30 --runs 5
-tests/bench/run.sh --smoke            # 1 s, 1 round, BENCHMARKS.md untouched
-RUNOS_THREADS=4 RUNOS_DB_POOL=8 tests/bench/run.sh --no-write
-RUNOS_BENCH_PG_OPTS="-c shared_preload_libraries=pg_stat_statements" \\
-  tests/bench/run.sh --no-write --results /tmp/bench-pgss
-```
-
-The figures move with whatever else runs on the machine: the script prints how busy the CPU was
-before it started, and the CPU tables' "other" column shows load that was not ours. The sections
-between the `bench:profile` and `bench:clusters` markers are rewritten by the script; notes go
-outside them.
-
-The agent gateway's heartbeat benchmark (N simulated agents beating every 5 s against one
-runosd; target N ≥ 10,000) is `tests/bench/agents.sh`; it rewrites the section between the
-`bench:agents` markers at the end of this file, which also says how it measures.
+Figures measured by `tests/bench/run.sh` (also `scripts/dev.sh bench`).
 """
 
 
@@ -1102,6 +1113,17 @@ def main(argv):
         return cpusnap(argv[1], argv[2:])
     if len(argv) == 5 and argv[0] == "cpudiff":
         return cpudiff(*argv[1:])
+    if len(argv) >= 2 and argv[0] == "overall":
+        args, write, meta = argv[1:], None, None
+        if "--write" in args:
+            i = args.index("--write")
+            write = args[i + 1]
+            args = args[:i] + args[i + 2:]
+        if "--meta" in args:
+            i = args.index("--meta")
+            meta = args[i + 1]
+            args = args[:i] + args[i + 2:]
+        return overall(args, write, meta)
     if argv and argv[0] == "report" and len(argv) in (2, 4):
         write = argv[3] if len(argv) == 4 and argv[2] == "--write" else None
         return report(argv[1], write)

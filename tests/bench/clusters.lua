@@ -1,4 +1,4 @@
--- wrk script of tests/bench/run.sh: POST /:aid/clusters, then DELETE /:aid/clusters/:cid of the
+-- wrk script of tests/bench/api.sh: POST /:aid/clusters, then DELETE /:aid/clusters/:cid of the
 -- cluster it created, over and over, with at most one request in flight per account.
 --
 --   wrk -t T -c C -H "Authorization: Bearer <session>" -s clusters.lua URL -- T AID,AID,...
@@ -10,7 +10,7 @@
 -- wrk does not say which connection a response belongs to, so every request carries an
 -- X-Request-Id naming its account (runosd echoes it), and response() uses it to put the
 -- account back. wrk calls request() once more than it sends in its first thread, to check the
--- script (script_verify_request): that account never comes back, so run.sh gives every thread
+-- script (script_verify_request): that account never comes back, so api.sh gives every thread
 -- one account more than its connections. Then an idle account is always there; otherwise (or
 -- after a lost response) a POST goes to a busy account, where it waits for the account's lock,
 -- and is counted as "shared", which makes the run invalid. done() prints the counts.

@@ -1,4 +1,4 @@
-# Shared setup of the benchmark scripts (tests/bench/run.sh, agents.sh, work.sh), sourced
+# Shared setup of the benchmark scripts (tests/bench/api.sh, agents.sh, work.sh), sourced
 # by them, not run. It defines functions only; they read and set the caller's globals:
 #
 #   set by the caller before use: ROOT, LIB (benchlib.py), BINARY, WORK, PG_BIN, PG_USER,
@@ -6,11 +6,11 @@
 #     bench_register_fleet also AGENT_SIM, CA, PER_CLUSTER, REG_AT_ONCE, REG_PARALLEL
 #   set here: PG_DATA, PG_STARTED, SOCK_DIR, PG_PORT, CONNINFO, EXTERNAL_DB, PG_PID (the private
 #     server's postmaster, "" with an external database), PG_DESC,
-#     PG_VERSION (bench_pg_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
+#     PG_VERSION (bench_pg_setup); REDIS_URL, REDIS_PID, REDIS_DESC (bench_redis_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
 #     SERVER_AGENT_URL and SERVER_PIDS (bench_start_server); HTTP_STATUS (api)
 #
 # Cleanup: the caller's EXIT trap calls bench_cleanup, which stops every client in CLIENT_PIDS
-# (run_client), every server in SERVER_PIDS, the private PostgreSQL and removes WORK.
+# (run_client), every server in SERVER_PIDS, the private Redis and PostgreSQL and removes WORK.
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() {
@@ -141,6 +141,10 @@ bench_cleanup() {
 		stop_pid "$pid"
 	done
 	SERVER_PIDS=()
+	if [[ -n ${REDIS_PID:-} ]]; then
+		stop_pid "$REDIS_PID"
+		REDIS_PID=""
+	fi
 	if [[ $PG_STARTED == 1 ]]; then
 		as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
 			as_daemon "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
@@ -238,6 +242,41 @@ bench_pg_setup() {
 	[[ -n $PG_VERSION ]] || die "cannot query the database ($CONNINFO)"
 }
 
+# bench_redis_setup: RUNOS_BENCH_REDIS_URL when set ("none": no Redis, REDIS_URL empty), else a
+# private redis-server in $WORK on a unix socket (as $DAEMON_USER when root), no persistence.
+bench_redis_setup() {
+	REDIS_PID=""
+	case "${RUNOS_BENCH_REDIS_URL:-}" in
+	none)
+		REDIS_URL=""
+		REDIS_DESC="none (RUNOS_BENCH_REDIS_URL=none: rate limits per instance)"
+		return 0
+		;;
+	"") ;;
+	*)
+		REDIS_URL="$RUNOS_BENCH_REDIS_URL"
+		REDIS_DESC="external (RUNOS_BENCH_REDIS_URL)"
+		return 0
+		;;
+	esac
+	command -v redis-server >/dev/null 2>&1 || die "redis-server is not installed (Debian: redis-server)"
+	local dir="$WORK/redis" i
+	mkdir -p "$dir"
+	if is_root; then chown "$DAEMON_USER:" "$dir"; fi
+	as_daemon redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 777 \
+		--save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
+		--daemonize yes --pidfile "$dir/redis.pid" || die "redis-server did not start"
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $dir/redis.pid ]] && REDIS_PID="$(cat "$dir/redis.pid")"
+		[[ $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] && break
+		sleep 0.05
+	done
+	[[ -n $REDIS_PID && $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] ||
+		die "redis-server does not answer: $(tail -n 5 "$dir/redis.log" 2>/dev/null)"
+	REDIS_URL="unix:$dir/redis.sock"
+	REDIS_DESC="private, unix socket, $(redis-server --version | awk '{print $3}')"
+}
+
 # bench_server_env: the environment of every runosd started here: the caller's RUNOS_* dropped
 # except RUNOS_THREADS and RUNOS_DB_POOL, then ours.
 bench_server_env() {
@@ -250,6 +289,7 @@ bench_server_env() {
 		esac
 	done
 	SERVER_ENV+=("RUNOS_DATABASE_URL=$CONNINFO" "RUNOS_STATE_DIR=$WORK/state")
+	[[ -z ${REDIS_URL:-} ]] || SERVER_ENV+=("RUNOS_REDIS_URL=$REDIS_URL")
 	# Benchmarks measure throughput, not the rate limits (API.md §1): one token sends far
 	# more than a client is allowed to.
 	SERVER_ENV+=("RUNOS_RATE_LIMIT=1000000000" "RUNOS_RATE_LIMIT_PUBLIC=1000000000"

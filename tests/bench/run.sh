@@ -1,46 +1,30 @@
 #!/usr/bin/env bash
-# Benchmark, on the same database, same machine, same run, two comparisons:
-# - GET /:aid/account/profile with a personal access token (wrk) against
-#   `pgbench -S -M prepared` (target: runosd ≥ 0.5 of pgbench's TPS);
-# - POST /:aid/clusters, each followed by the DELETE of the cluster it created, one account per
-#   wrk connection (wrk + clusters.lua), against a pgbench script running the same SQL, taken
-#   from the binary, one account per client (target: runosd ≥ 0.7 of pgbench's create+delete
-#   pairs per second);
-# prints both, their ratios, cold start and RSS, and rewrites the bench:profile and
-# bench:clusters sections of BENCHMARKS.md.
+# Every benchmark of runosd in one run on this machine, then one table: figure, runosd,
+# reference, ratio, target, result. In this order, each with its own private PostgreSQL (and
+# Redis for the API), one after the other so that none disturbs another:
+#   tests/bench/api.sh     GET /:aid/clusters/:cid with a PAT against pgbench -S and against a
+#                          Node 20 Fastify + pg peer; POST + DELETE /:aid/clusters against the
+#                          same SQL in pgbench; cold start (alternating rounds, medians)
+#   tests/bench/work.sh    instruction receipt latency with parked agents; claim + reply against
+#                          graphile-worker (alternating rounds, medians); 10,000 parked polls
+#   tests/bench/agents.sh  10,000 simulated agents beating every 5 s
+# Each script rewrites its own section of BENCHMARKS.md (how it measures, per-round figures,
+# where the CPU went); this one writes the summary table at the top (bench:summary).
 #
-#   tests/bench/run.sh [--duration S] [--runs N] [--smoke] [--no-write] [--no-build]
+#   tests/bench/run.sh [--smoke] [--no-write] [--no-build] [--results DIR] [--runs N]
+#                      [--duration S]
 #
-#   --duration S   seconds per measurement (default 10)
-#   --runs N       rounds of (runosd at warn, pgbench -S, runosd at info, clusters via runosd at
-#                  warn, clusters via pgbench); medians (default 3); then GET /healthz once
-#                  (the HTTP layer alone, for comparison)
-#   --smoke        1 s, 1 round, no warm-up, BENCHMARKS.md untouched (for scripts/dev.sh test)
+#   --smoke        each script's --smoke (tiny sizes, seconds), BENCHMARKS.md untouched
 #   --no-write     measure and print, leave BENCHMARKS.md alone
-#   --no-build     use build/server/runosd as it is (default: meson compile -C build)
-#   --results DIR  keep the raw outputs (wrk, pgbench, CPU samples, meta.env) in DIR;
-#                  `python3 tests/bench/benchlib.py report DIR` prints the table again
+#   --no-build     use the build as it is (default: meson compile -C build, once)
+#   --results DIR  keep every raw output in DIR/api, DIR/work, DIR/agents; `python3
+#                  tests/bench/benchlib.py overall DIR/api DIR/work DIR/agents` prints the
+#                  table again
+#   --runs N, --duration S   passed to api.sh (rounds, seconds per measurement)
 #
-# Environment:
-#   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one
-#   RUNOS_BENCH_MASTER_KEY    the master key that database was set up with (its agent CA)
-#                             (pgbench -i recreates its pgbench_* tables in it; the clusters
-#                             and audit events of the accounts bench-clusters-N of the bench
-#                             user are deleted before each clusters measurement)
-#   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server, e.g.
-#                             "-c shared_preload_libraries=pg_stat_statements" (then every
-#                             measurement also keeps its statements' calls and execution time,
-#                             printed per request, transaction or pair; keep with --results)
-#   RUNOS_BENCH_BINARY        benchmark this runosd binary instead of build/server/runosd
-#                             (no build)
-#   RUNOS_THREADS, RUNOS_DB_POOL  passed to runosd (unset: its defaults); every other
-#                             RUNOS_* variable of the caller is dropped
-#
-# Exit status: 0 measured (PASS or MISS), 1 a run was invalid (non-2xx/3xx responses, socket
-# errors, failed transactions) or the setup failed, 2 bad arguments.
-#
-# As root, PostgreSQL runs as the system user runos-bench (created when missing). Everything
-# lives in a fresh /tmp/runosd-bench-XXXX that is removed on exit, with both servers stopped.
+# The environment variables of the scripts (RUNOS_BENCH_*, RUNOS_THREADS, RUNOS_DB_POOL) pass
+# through. The full run takes about 20 minutes. Exit status: 0 every script measured (PASS or
+# MISS), 1 a script failed or a run was invalid, 2 bad arguments.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -48,50 +32,20 @@ BENCH_DIR="$ROOT/tests/bench"
 LIB="$BENCH_DIR/benchlib.py"
 BUILD_DIR="$ROOT/build"
 BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_USER=runos
-PG_DB=bench
-DAEMON_USER=runos-bench
-THREADS_CLIENT=2
-CONNECTIONS=32
-PGBENCH_SCALE=10
-PG_SETTINGS="-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off"
-
-DURATION=10
-RUNS=3
 SMOKE=0
 WRITE=1
 BUILD=1
 KEEP_DIR=""
-COMMAND_LINE="tests/bench/run.sh${*:+ $*}"
+API_ARGS=()
+COMMAND_LINE="tests/bench/run.sh"
 
-BENCH_NAME=bench
+BENCH_NAME=bench/all
 # shellcheck source=tests/bench/lib.sh
-source "$BENCH_DIR/lib.sh"   # log, die, is_root, as_daemon, stop_pid, PostgreSQL and runosd setup
-
+source "$BENCH_DIR/lib.sh"   # log, die, usage, bad_arg, bench_build, bench_quote_args
+COMMAND_LINE+="$(bench_quote_args "$@")"
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--duration)
-		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
-		DURATION="$2"
-		shift 2
-		;;
-	--duration=*)
-		DURATION="${1#*=}"
-		[[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
-		shift
-		;;
-	--runs)
-		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
-		RUNS="$2"
-		shift 2
-		;;
-	--runs=*)
-		RUNS="${1#*=}"
-		[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
-		shift
-		;;
 	--smoke)
 		SMOKE=1
 		shift
@@ -105,396 +59,73 @@ while [[ $# -gt 0 ]]; do
 		shift
 		;;
 	--results)
-		[[ -n ${2:-} ]] || { echo "bench: --results needs a directory" >&2; exit 2; }
+		[[ -n ${2:-} ]] || bad_arg "--results needs a directory"
 		KEEP_DIR="$2"
+		shift 2
+		;;
+	--runs | --duration)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || bad_arg "$1 needs a whole number"
+		API_ARGS+=("$1" "$2")
 		shift 2
 		;;
 	-h | --help)
 		usage
 		exit 0
 		;;
-	*)
-		echo "bench: unknown argument: $1 (see --help)" >&2
-		exit 2
-		;;
+	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
-if [[ $SMOKE == 1 ]]; then
-	DURATION=1
-	RUNS=1
-	WRITE=0
-fi
-
-# ---------------------------------------------------------------------------------------------
-# state (read by cleanup)
-WORK=""          # /tmp/runosd-bench-XXXX
-PG_DATA=""
-PG_STARTED=0
-SOCK_DIR=""
-PG_PORT=""
-CONNINFO=""      # for runosd, psql and pgbench
-EXTERNAL_DB=0
-SERVER_PIDS=()
-
-cleanup() { bench_cleanup; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------------------------------------
-# preflight
-
-for cmd in wrk pgbench psql curl python3; do
-	command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: wrk, postgresql-client-15, curl, python3)"
-done
-if [[ -z ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
-	[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL 15 server binaries missing in $PG_BIN (postgresql-15)"
-fi
 
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build
+bench_build   # the whole build: runosd and agent-sim
 
-# Share of the CPU busy over one second before the start (someone else's load skews the figures).
-busy_before="$(cpu_busy_before)"
-if [[ $busy_before -gt 10 ]]; then
-	printf 'bench: warning: the CPU was %s%% busy before the start: something else runs, the figures will be low\n' "$busy_before" >&2
-fi
-
-WORK="$(mktemp -d /tmp/runosd-bench-XXXX)"
-chmod 755 "$WORK"
-RESULTS="$WORK/results"
-mkdir -p "$RESULTS" "$WORK/state"
-
-# ---------------------------------------------------------------------------------------------
-# PostgreSQL
-
-bench_pg_setup
-
-# ---------------------------------------------------------------------------------------------
-# runosd
-
-# Environment of every runosd started here: the caller's RUNOS_* dropped except RUNOS_THREADS
-# and RUNOS_DB_POOL, then ours (lib.sh).
-bench_server_env
-
-# start_server NAME LEVEL → sets SERVER_PID and SERVER_URL; stderr (the log) to $WORK/runosd-NAME.log
-start_server() { bench_start_server "$1" "$2"; }
-
-log "starting runosd (log level warn)"
-start_server warn warn
-WARN_PID=$SERVER_PID
-WARN_URL=$SERVER_URL
-
-# api METHOD URL TOKEN BODY → HTTP_STATUS; body in $RESP (lib.sh)
-RESP="$WORK/resp.json"
-
-log "creating the bench user, account and PAT"
-EMAIL=bench@example.com
-PASSWORD=bench-password-1
-api POST "$WARN_URL/auth/signup" "" "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"name\":\"Bench\"}"
-case "$HTTP_STATUS" in
-201)
-	SESSION="$(jget token)"
-	AID="$(jget account.aid)"
-	;;
-409) # an external database used before: log in, take the default account
-	api POST "$WARN_URL/auth/login" "" "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
-	[[ $HTTP_STATUS == 200 ]] || die "POST /auth/login → $HTTP_STATUS $(cat "$RESP")"
-	SESSION="$(jget token)"
-	api GET "$WARN_URL/user/accounts" "$SESSION"
-	[[ $HTTP_STATUS == 200 ]] || die "GET /user/accounts → $HTTP_STATUS $(cat "$RESP")"
-	AID="$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accounts"]; print(next((x for x in a if x.get("isDefault")), a[0])["aid"])' "$RESP")"
-	;;
-*) die "POST /auth/signup → $HTTP_STATUS $(cat "$RESP")" ;;
-esac
-[[ $SESSION == rns_* && -n $AID ]] || die "no session token / aid in the signup answer: $(cat "$RESP")"
-api POST "$WARN_URL/$AID/api-keys" "$SESSION" '{"name":"bench"}'
-[[ $HTTP_STATUS == 201 ]] || die "POST /$AID/api-keys → $HTTP_STATUS $(cat "$RESP")"
-PAT="$(jget token)"
-[[ $PAT == rnp_* ]] || die "no PAT in the api-keys answer: $(cat "$RESP")"
-PATH_PROFILE="/$AID/account/profile"
-api GET "$WARN_URL$PATH_PROFILE" "$PAT"
-[[ $HTTP_STATUS == 200 ]] || die "GET $PATH_PROFILE with the PAT → $HTTP_STATUS $(cat "$RESP")"
-log "account $AID, PAT ${PAT:0:8}…, profile answers 200 ($(wc -c <"$RESP") bytes)"
-USER_UID="$(jget user.uid)"
-[[ -n $USER_UID ]] || USER_UID=00000000-0000-4000-8000-000000000000
-
-# The clusters comparison: one account per connection, named bench-clusters-<n>, owned by the
-# bench user (kept in an external database, so a second run reuses them). wrk gets one more
-# per thread (clusters.lua says why); pgbench uses the first $CONNECTIONS.
-CLUSTER_ACCOUNTS=$((CONNECTIONS + THREADS_CLIENT))
-log "finding or creating the $CLUSTER_ACCOUNTS accounts of the clusters benchmark"
-api GET "$WARN_URL/user/accounts?limit=200" "$SESSION"
-[[ $HTTP_STATUS == 200 ]] || die "GET /user/accounts → $HTTP_STATUS $(cat "$RESP")"
-declare -A CLUSTER_AID_OF=()
-while IFS=' ' read -r n aid; do
-	[[ -n $n ]] && CLUSTER_AID_OF[$n]="$aid"
-done < <(python3 -c '
-import json, re, sys
-for a in json.load(open(sys.argv[1]))["accounts"]:
-    m = re.fullmatch(r"bench-clusters-(\d+)", a.get("name", ""))
-    if m:
-        print(m.group(1), a["aid"])' "$RESP")
-CLUSTER_AIDS=""
-PGB_CLUSTER_AIDS=""
-for ((n = 0; n < CLUSTER_ACCOUNTS; n++)); do
-	if [[ -z ${CLUSTER_AID_OF[$n]:-} ]]; then
-		api POST "$WARN_URL/user/accounts" "$SESSION" "{\"name\":\"bench-clusters-$n\"}"
-		[[ $HTTP_STATUS == 201 ]] || die "POST /user/accounts → $HTTP_STATUS $(cat "$RESP")"
-		CLUSTER_AID_OF[$n]="$(jget aid)"
-	fi
-	CLUSTER_AIDS+="${CLUSTER_AIDS:+,}${CLUSTER_AID_OF[$n]}"
-	((n < CONNECTIONS)) && PGB_CLUSTER_AIDS+="${PGB_CLUSTER_AIDS:+,}${CLUSTER_AID_OF[$n]}"
-done
-
-# check_clusters BASE_URL: one create and its delete answer 201 and 204 in the first of them,
-# the X-Request-Id comes back (clusters.lua needs it); else the run is invalid.
-check_clusters() {
-	local aid="${CLUSTER_AID_OF[0]}" cid echoed
-	echoed="$(curl -sS -o "$RESP" -w '%{http_code} %header{x-request-id}' -X POST \
-		-H "Authorization: Bearer $SESSION" -H 'Content-Type: application/json' \
-		-H 'X-Request-Id: bench-check-0000000000000000000' --data-binary '{"name":"bench"}' \
-		"$1/$aid/clusters" || echo 000)"
-	cid="$(jget cid)"
-	if [[ $echoed != "201 bench-check-0000000000000000000" || -z $cid ]]; then
-		printf 'bench: POST %s → %s %s\n' "$1/$aid/clusters" "$echoed" "$(cat "$RESP")" >&2
-		invalid=1
-		return
-	fi
-	api DELETE "$1/$aid/clusters/$cid" "$SESSION"
-	[[ $HTTP_STATUS == 204 ]] || {
-		printf 'bench: DELETE %s → %s %s\n' "$1/$aid/clusters/$cid" "$HTTP_STATUS" "$(cat "$RESP")" >&2
-		invalid=1
-	}
-}
-
-# ---------------------------------------------------------------------------------------------
-# cold start (database migrated by the server above)
-
-log "cold start to /readyz 200 (x3)"
-cold_rc=0
-env "${SERVER_ENV[@]}" RUNOS_LOG_LEVEL=warn python3 "$LIB" coldstart "$BINARY" 3 \
-	"$RESULTS/coldstart.json" "$WORK/runosd-coldstart.log" || cold_rc=$?
-
-log "starting runosd (log level info, access log to $WORK/runosd-info.log)"
-start_server info info
-INFO_PID=$SERVER_PID
-INFO_URL=$SERVER_URL
-
-# ---------------------------------------------------------------------------------------------
-# pgbench tables
-
-if [[ $EXTERNAL_DB == 1 ]]; then
-	PGB_CONN=("$CONNINFO")
+WORK=""
+if [[ -n $KEEP_DIR ]]; then
+	RESULTS="$KEEP_DIR"
 else
-	PGB_CONN=(-h "$SOCK_DIR" -p "$PG_PORT" -U "$PG_USER" "$PG_DB")
+	WORK="$(mktemp -d /tmp/runosd-bench-all-XXXX)"
+	RESULTS="$WORK"
 fi
-log "pgbench -i -s $PGBENCH_SCALE"
-pgbench -i -q -s "$PGBENCH_SCALE" "${PGB_CONN[@]}" >"$WORK/pgbench-init.log" 2>&1 || {
-	tail -n 20 "$WORK/pgbench-init.log" >&2
-	die "pgbench -i failed"
-}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+rm -rf "$RESULTS/api" "$RESULTS/work" "$RESULTS/agents"
+mkdir -p "$RESULTS"
 
-# The pgbench side of the clusters comparison: the binary's own SQL (benchlib.py
-# clusters-script explains how it is bound).
-CLUSTERS_SQL="$RESULTS/clusters.pgbench.sql"
-python3 "$LIB" clusters-script "$BINARY" "$CLUSTERS_SQL" || die "cannot make the pgbench script of the clusters comparison"
+common=(--no-build)
+[[ $SMOKE == 1 ]] && common+=(--smoke)
+[[ $WRITE == 0 ]] && common+=(--no-write)
+agents_args=(--agents 10000)
+[[ $SMOKE == 1 ]] && agents_args=()
 
-# clusters_reset: what a clusters measurement left (clusters, audit events of the bench
-# accounts) is deleted and the tables vacuumed, so every measurement starts alike.
-clusters_reset() {
-	psql -X -q -v ON_ERROR_STOP=1 -v aids="$CLUSTER_AIDS" "$CONNINFO" >/dev/null 2>"$WORK/reset.err" <<'SQL' || {
-DELETE FROM clusters WHERE aid = ANY (string_to_array(:'aids', ','));
-DELETE FROM audit_events WHERE aid = ANY (string_to_array(:'aids', ','));
-VACUUM (ANALYZE) clusters, audit_events;
-SQL
-		cat "$WORK/reset.err" >&2
-		die "cannot reset the clusters of the bench accounts"
+started="$(date +%s)"
+rc=0
+run_part() {   # run_part NAME SCRIPT ARGS...: the script with --results DIR/NAME; its status kept
+	local name="$1" script="$2"
+	shift 2
+	log "$name: tests/bench/$script$(bench_quote_args "${common[@]}" "$@" --results "$RESULTS/$name")"
+	local part_rc=0
+	bash "$BENCH_DIR/$script" "${common[@]}" "$@" --results "$RESULTS/$name" || part_rc=$?
+	[[ $part_rc == 0 ]] || {
+		log "$name: tests/bench/$script exited $part_rc"
+		rc=1
 	}
 }
+run_part api api.sh "${API_ARGS[@]}"
+run_part work work.sh
+run_part agents agents.sh "${agents_args[@]}"
+elapsed=$(($(date +%s) - started))
 
-# pg_stat_statements, when the private server preloads it: reset before each measurement,
-# snapshot after it (calls|total ms|rows|query) next to the client's output.
-PGSS=0
-if [[ $EXTERNAL_DB == 0 ]] &&
-	[[ $(psql -X -A -t -c 'SHOW shared_preload_libraries' "$CONNINFO") == *pg_stat_statements* ]]; then
-	psql -X -q -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' "$CONNINFO" >/dev/null && PGSS=1
-	log "pg_stat_statements is loaded: statements are recorded per measurement"
-fi
-pgss_reset() {
-	[[ $PGSS == 1 ]] || return 0
-	psql -X -q -c 'SELECT pg_stat_statements_reset()' "$CONNINFO" >/dev/null
-}
-pgss_dump() {   # pgss_dump OUTFILE
-	[[ $PGSS == 1 ]] || return 0
-	psql -X -A -t -F '|' "$CONNINFO" >"$1" <<'SQL'
-SELECT calls, round(total_exec_time::numeric, 3), rows, regexp_replace(query, '\s+', ' ', 'g')
-FROM pg_stat_statements
-WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND query NOT LIKE '%pg_stat_statements%'
-ORDER BY total_exec_time DESC
-SQL
-}
-
-# ---------------------------------------------------------------------------------------------
-# measurements
-
-run_wrk() {   # run_wrk BASE_URL SECONDS
-	wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"$2s" --latency \
-		-H "Authorization: Bearer $PAT" "$1$PATH_PROFILE"
-}
-run_pgbench() {   # run_pgbench SECONDS
-	pgbench -S -M prepared -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" "${PGB_CONN[@]}"
-}
-run_wrk_clusters() {   # run_wrk_clusters BASE_URL SECONDS
-	wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"$2s" --latency \
-		-H "Authorization: Bearer $SESSION" -s "$BENCH_DIR/clusters.lua" "$1" \
-		-- "$THREADS_CLIENT" "$CLUSTER_AIDS"
-}
-run_pgbench_clusters() {   # run_pgbench_clusters SECONDS
-	pgbench -n -M prepared -f "$CLUSTERS_SQL" -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" \
-		-D ready=0 -D aids="$PGB_CLUSTER_AIDS" -D cid=pgb -D name=bench \
-		-D actor_type=user -D actor_id="$USER_UID" -D action_create=cluster.create \
-		-D action_delete=cluster.delete -D target_type=cluster \
-		-D trace_id=bench-pgbench-0000000000000000000 -D ip=127.0.0.1 "${PGB_CONN[@]}"
-}
-
-# Processes whose CPU time is sampled around each measurement.
-CPU_PIDS=("runosd_warn=$WARN_PID" "runosd_info=$INFO_PID")
-[[ -z $PG_PID ]] || CPU_PIDS+=("postgres=$PG_PID")
-
-# measure OUTFILE COMMAND...: runs the client into OUTFILE and writes where the CPU went
-# (benchlib.py cpudiff) into OUTFILE with .txt replaced by .cpu.json.
-measure() {
-	local out="$1"
-	shift
-	pgss_reset
-	python3 "$LIB" cpusnap "$WORK/cpu-before.json" "${CPU_PIDS[@]}"
-	("$@" >"$out" 2>&1 || true; times >"$WORK/client-times.txt")
-	python3 "$LIB" cpusnap "$WORK/cpu-after.json" "${CPU_PIDS[@]}"
-	python3 "$LIB" cpudiff "$WORK/cpu-before.json" "$WORK/cpu-after.json" \
-		"$WORK/client-times.txt" "${out%.txt}.cpu.json"
-	pgss_dump "${out%.txt}.pgss.txt"
-}
-
-if [[ $SMOKE == 0 ]]; then
-	warm=$((DURATION < 3 ? DURATION : 3))
-	log "warm-up, ${warm} s each (not counted)"
-	run_wrk "$WARN_URL" "$warm" >"$WORK/warmup-warn.txt" 2>&1 || true
-	run_pgbench "$warm" >"$WORK/warmup-pgbench.txt" 2>&1 || true
-	run_wrk "$INFO_URL" "$warm" >"$WORK/warmup-info.txt" 2>&1 || true
-	clusters_reset
-	run_wrk_clusters "$WARN_URL" "$warm" >"$WORK/warmup-clusters-wrk.txt" 2>&1 || true
-	clusters_reset
-	run_pgbench_clusters "$warm" >"$WORK/warmup-clusters-pgbench.txt" 2>&1 || true
-fi
-
-check_profile() {   # check_profile BASE_URL: one request answered 200, else the run is invalid
-	api GET "$1$PATH_PROFILE" "$PAT"
-	[[ $HTTP_STATUS == 200 ]] || {
-		printf 'bench: GET %s → %s %s\n' "$1$PATH_PROFILE" "$HTTP_STATUS" "$(cat "$RESP")" >&2
-		invalid=1
-	}
-}
-
-invalid=0
-check_profile "$INFO_URL"
-check_clusters "$WARN_URL"
-for ((run = 1; run <= RUNS; run++)); do
-	log "round $run/$RUNS: runosd (warn), ${DURATION} s"
-	measure "$RESULTS/wrk-warn-$run.txt" run_wrk "$WARN_URL" "$DURATION"
-	python3 "$LIB" summary wrk "$RESULTS/wrk-warn-$run.txt" runosd_warn >&2 || invalid=1
-	log "round $run/$RUNS: pgbench -S -M prepared, ${DURATION} s"
-	measure "$RESULTS/pgbench-$run.txt" run_pgbench "$DURATION"
-	python3 "$LIB" summary pgbench "$RESULTS/pgbench-$run.txt" >&2 || invalid=1
-	log "round $run/$RUNS: runosd (info), ${DURATION} s"
-	measure "$RESULTS/wrk-info-$run.txt" run_wrk "$INFO_URL" "$DURATION"
-	python3 "$LIB" summary wrk "$RESULTS/wrk-info-$run.txt" runosd_info >&2 || invalid=1
-	log "round $run/$RUNS: POST + DELETE /:aid/clusters (runosd at warn), ${DURATION} s"
-	clusters_reset
-	measure "$RESULTS/wrk-clusters-$run.txt" run_wrk_clusters "$WARN_URL" "$DURATION"
-	python3 "$LIB" summary wrk "$RESULTS/wrk-clusters-$run.txt" runosd_warn --pairs >&2 || invalid=1
-	log "round $run/$RUNS: pgbench clusters script, ${DURATION} s"
-	clusters_reset
-	measure "$RESULTS/pgbench-clusters-$run.txt" run_pgbench_clusters "$DURATION"
-	python3 "$LIB" summary pgbench "$RESULTS/pgbench-clusters-$run.txt" "" --pairs >&2 || invalid=1
-done
-clusters_reset
-
-# The HTTP layer alone (no token, no database), once: what the profile's database round trip
-# and authentication cost on top of it.
-log "GET /healthz (runosd at warn, no auth, no database), ${DURATION} s"
-measure "$RESULTS/wrk-healthz.txt" wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"${DURATION}s" \
-	--latency "$WARN_URL/healthz"
-python3 "$LIB" summary wrk "$RESULTS/wrk-healthz.txt" runosd_warn >&2 || invalid=1
-
-check_profile "$WARN_URL"
-check_profile "$INFO_URL"
-check_clusters "$WARN_URL"
-for pid in "$WARN_PID" "$INFO_PID"; do
-	kill -0 "$pid" 2>/dev/null || die "runosd (pid $pid) died during the benchmark; see $WORK/runosd-*.log"
-done
-vm() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$2/status"; }
-RSS_WARN_KB="$(vm VmRSS "$WARN_PID")"
-HWM_WARN_KB="$(vm VmHWM "$WARN_PID")"
-RSS_INFO_KB="$(vm VmRSS "$INFO_PID")"
-ACCESS_LOG_BYTES="$(stat -c %s "$WORK/runosd-info.log")"
-ACCESS_LOG_LINES="$(wc -l <"$WORK/runosd-info.log")"
-[[ -s $WORK/runosd-warn.log ]] && {
-	log "runosd (warn) logged:"
-	tail -n 5 "$WORK/runosd-warn.log" >&2
-}
-
-# ---------------------------------------------------------------------------------------------
-# report
-
-cores="$(nproc)"
-cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
-threads_desc="$(bench_threads_desc)"
-pool_desc="$(bench_pool_desc)"
 commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 dirty="$(git -C "$ROOT" status --porcelain --untracked-files=no -- server include meson.build migrations 2>/dev/null | awk '{print $2}' | tr '\n' ' ' || true)"
-buildtype="$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "buildtype"))' "$(dirname "$(dirname "$BINARY")")/meson-info/intro-buildoptions.json" 2>/dev/null || echo "unknown")"
-build_desc="$("$BINARY" version 2>/dev/null | head -n1), $buildtype build"
-if [[ -n ${RUNOS_BENCH_BINARY:-} ]]; then
-	build_desc+=" of $BINARY (RUNOS_BENCH_BINARY)"
-else
-	build_desc+=", commit $commit${dirty:+ with uncommitted changes in ${dirty% }}"
-	[[ $BUILD == 0 ]] && build_desc+=" (binary not rebuilt: --no-build)"
-fi
-wrk_version="$( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}')"
 {
-	echo "RUNS=$RUNS"
-	echo "DURATION=$DURATION"
-	echo "CORES=$cores"
-	echo "CONNECTIONS=$CONNECTIONS"
-	echo "THREADS_CLIENT=$THREADS_CLIENT"
-	echo "SCALE=$PGBENCH_SCALE"
 	echo "DATE=$(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "MACHINE=$cores cores ($cpu), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
-	echo "SOFTWARE=PostgreSQL $PG_VERSION, wrk $wrk_version, $(pgbench --version | head -n1)"
-	echo "BUILD=$build_desc"
-	echo "PG=$PG_DESC"
-	echo "THREADS=$threads_desc"
-	echo "DB_POOL=$pool_desc"
-	echo "RSS_WARN_KB=$RSS_WARN_KB"
-	echo "HWM_WARN_KB=$HWM_WARN_KB"
-	echo "RSS_INFO_KB=$RSS_INFO_KB"
-	echo "ACCESS_LOG_BYTES=$ACCESS_LOG_BYTES"
-	echo "ACCESS_LOG_LINES=$ACCESS_LOG_LINES"
-	echo "LOAD_BEFORE=$busy_before% CPU busy"
+	echo "DURATION_TOTAL=$((elapsed / 60)) min $((elapsed % 60)) s"
+	echo "MACHINE=$(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
+	echo "BUILD=$("$BINARY" version 2>/dev/null | head -n1), commit $commit${dirty:+ with uncommitted changes in ${dirty% }}"
 	echo "COMMAND=$COMMAND_LINE"
 } >"$RESULTS/meta.env"
-
-report_args=("$RESULTS")
-[[ $WRITE == 1 ]] && report_args+=(--write "$ROOT/BENCHMARKS.md")
-rc=0
-python3 "$LIB" report "${report_args[@]}" || rc=$?
-if [[ -n $KEEP_DIR ]]; then
-	mkdir -p "$KEEP_DIR"
-	cp -p "$RESULTS"/* "$KEEP_DIR"/
-	log "raw outputs kept in $KEEP_DIR"
-fi
-[[ $cold_rc == 0 ]] || rc=1
-[[ $invalid == 0 ]] || rc=1
+overall_args=("$RESULTS/api" "$RESULTS/work" "$RESULTS/agents" --meta "$RESULTS/meta.env")
+[[ $WRITE == 1 ]] && overall_args+=(--write "$ROOT/BENCHMARKS.md")
+python3 "$LIB" overall "${overall_args[@]}" || rc=1
 exit "$rc"

@@ -1,17 +1,58 @@
 #!/usr/bin/env bash
-# A 1-second run of the benchmark against the test database, so that the script cannot rot
-# unnoticed. scripts/dev.sh test runs it after the test programs; it measures nothing that is
-# judged (timings are never asserted in tests), it only checks that every request succeeded
-# and that the script produced its table. Prints the dev.sh summary line.
+# A smoke run of every benchmark (tests/bench/run.sh --smoke: api.sh for 1 s with the Fastify
+# peer, work.sh with 5 parked agents, 4 draining 24 instructions and 60 parked polls, agents.sh
+# with 50 agents for 3 s) against the test database, so that no script can rot unnoticed;
+# about a minute. scripts/dev.sh test runs it after the test programs. Timings are never
+# asserted: it checks that every script succeeded (no failed request, poll, reply, beat or
+# registration; the peer answered as runosd does), printed its rows, and that the summary
+# table holds every figure. The test database is shared with the programs run before: the
+# scripts sign up users of their own and delete only their own accounts' clusters. Prints the
+# dev.sh summary line.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+results="$(mktemp -d /tmp/runosd-bench-smoke-XXXX)"
+trap 'rm -rf "$results"' EXIT
 out="$(RUNOS_BENCH_DATABASE_URL="${RUNOS_TEST_DATABASE_URL:?}" \
 	RUNOS_BENCH_BINARY="${RUNOS_TEST_BIN:?}" RUNOS_BENCH_MASTER_KEY="${RUNOS_TEST_MASTER_KEY:?}" \
-	"$ROOT/tests/bench/run.sh" --smoke --no-write 2>&1)"
+	"$ROOT/tests/bench/run.sh" --smoke --results "$results/r" 2>&1)"
 rc=$?
-printf '%s\n' "$out" | tail -n 20
 passed=0 failed=0
-if [[ $rc -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: run.sh --smoke exited $rc"; fi
-if grep -q 'account/profile' <<<"$out"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: no result table"; fi
+check() {   # check CONDITION-STATUS MESSAGE
+	if [[ $1 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
+}
+check "$rc" "run.sh --smoke exited $rc"
+[[ $rc -eq 0 ]] || printf '%s\n' "$out" | tail -n 60
+
+# api.sh: the read against pgbench and the peer, the clusters pairs, cold start
+grep -qE '^bench: (PASS|MISS) ratio [0-9.]+ \(runosd [0-9,]+ req/s' <<<"$out"
+check $? "api.sh: no read-vs-pgbench verdict"
+grep -qE '^bench/peer: (PASS|MISS) ratio [0-9.]+ \(runosd [0-9,]+ req/s / Fastify peer [0-9,]+' <<<"$out"
+check $? "api.sh: no read-vs-Fastify verdict"
+grep -qE '^bench: clusters (PASS|MISS) ratio ' <<<"$out"
+check $? "api.sh: no clusters verdict"
+
+# work.sh: the three figures, every probe's receipts
+grep -qE '^\| \(a\) queue → agent receipt.* \| (PASS|MISS) \|$' <<<"$out"
+check $? "work.sh: no receipt latency row"
+grep -qE '^\| \(b\)/\(c\) instructions/s.* \| [0-9,]+ \| ' <<<"$out"
+check $? "work.sh: no throughput row"
+grep -qE '^\| \(d\) runosd RSS .* \| (PASS|MISS) \|$' <<<"$out"
+check $? "work.sh: no parked-polls RSS row"
+grep -qE 'receipts [0-9]+ of 10 probes \(missing 0\)' <<<"$out"
+check $? "work.sh: receipts missing in (a)"
+
+# agents.sh: the row of the 50 agents (columns: N, beats, beats/s, failed, ...), no failed beat
+row="$(grep -E '^50 +[0-9,]+ ' <<<"$out" | head -n 1)"
+[[ -n $row && $(awk '{print $2}' <<<"$row") != 0 && $(awk '{print $4}' <<<"$row") == 0 ]]
+check $? "agents.sh: heartbeats failed or none was sent: ${row:-no row for 50 agents}"
+
+# the summary: every judged figure, none INVALID
+for figure in 'GET /:aid/clusters/:cid, PAT' 'against the Fastify peer' 'POST /:aid/clusters' \
+	'cold start' '\(a\) queue' '\(b\)/\(c\)' '\(d\) runosd RSS' 'beating every 5 s'; do
+	grep -E "$figure" <<<"$out" | grep -qE '(PASS|MISS|not measured) *$'
+	check $? "summary: no row for $figure"
+done
+grep -qE '^bench/all: [0-9]+ PASS, [0-9]+ MISS, [0-9]+ other' <<<"$out"
+check $? "no summary line"
 echo "bench/smoke: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

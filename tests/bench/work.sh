@@ -10,14 +10,15 @@
 #       the agents drain the queue; replies per second until nothing of theirs is pending;
 #   (c) graphile-worker 0.17 on the same PostgreSQL (a schema of its own): as many jobs as (b)
 #       answered, a worker of concurrency 64 whose task does nothing, jobs per second until
-#       the table is empty; ratio (b)/(c) (target ≥ 1.0);
+#       the table is empty; (b) and (c) alternate for 3 rounds, each round with a queue of its
+#       own; ratio of the medians (b)/(c) (target ≥ 1.0);
 #   (d) runosd's RSS with 10,000 parked polls (40 clusters × 250 agents, wait=60, the polls
 #       started over 60 s), on a fresh runosd (target ≤ 256 MiB).
 # Prints a table (figure, runosd, reference, ratio, target, PASS/MISS) and rewrites the
 # bench:work section of BENCHMARKS.md.
 #
 #   tests/bench/work.sh [--smoke] [--no-write] [--no-build] [--no-graphile] [--parts LIST]
-#                       [--park N] [--results DIR]
+#                       [--park N] [--rounds N] [--results DIR]
 #
 #   --smoke        tiny sizes (5 agents and 10 probes, 4 agents × 5 nodes, 60 parked polls
 #                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for work_smoke.sh)
@@ -29,6 +30,8 @@
 #   --parts LIST   run only these of a, b (with c) and d, e.g. --parts b (default abd); the
 #                  report says which were not run, and BENCHMARKS.md is left alone
 #   --park N       agents for (d) (default 10000; a multiple of 250 is 40 clusters × 250)
+#   --rounds N     rounds of (b) then (c), alternating, each with its own queue; the ratio is
+#                  of the medians (default 3)
 #   --results DIR  keep the raw outputs (agent-sim and graphile summaries, meta.env) in DIR;
 #                  `python3 tests/bench/worklib.py report DIR` prints the table again
 #
@@ -81,6 +84,7 @@ LAT_PROBES=150     # (a): 50 + 150 nodes in the cluster
 TP_AGENTS=64       # (b)
 TP_NODES=150       # (b): 64 + 150 nodes in the cluster
 TP_MAX=10          # (b): instructions per poll (agent-sim's default)
+TP_ROUNDS=3        # (b) + (c), alternating; medians
 PARK=10000         # (d)
 PARK_WAIT=60
 PARK_RAMP=60
@@ -133,6 +137,11 @@ while [[ $# -gt 0 ]]; do
 		[[ $PARK =~ ^[1-9][0-9]{0,5}$ ]] || bad_arg "--park needs a count of agents"
 		shift
 		;;
+	--rounds)
+		[[ ${2:-} =~ ^[1-9]$ ]] || bad_arg "--rounds needs a count from 1 to 9"
+		TP_ROUNDS="$2"
+		shift 2
+		;;
 	--results)
 		[[ -n ${2:-} ]] || bad_arg "--results needs a directory"
 		KEEP_DIR="$2"
@@ -151,6 +160,7 @@ if [[ $SMOKE == 1 ]]; then
 	LAT_PROBES=10
 	TP_AGENTS=4
 	TP_NODES=5
+	TP_ROUNDS=1
 	PARK=60
 	PARK_WAIT=5
 	PARK_RAMP=2
@@ -290,22 +300,25 @@ if [[ $PARTS == *a* ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# (b) throughput: 64 agents drain a queue of 64 × 150 instructions
-if [[ $PARTS == *b* ]]; then
-	log "(b) throughput: $TP_AGENTS online agents, $TP_NODES nodes registered → $((TP_AGENTS * TP_NODES)) instructions queued"
-	new_cluster work-throughput $((TP_AGENTS + TP_NODES))
+# (b) throughput: 64 agents drain a queue of 64 × 150 instructions, then (c) graphile-worker the
+# same number of jobs; TP_ROUNDS rounds of both, alternating, each in a cluster of its own;
+# throughput_round R writes DIR/throughput-R.json, throughput-meta-R.json, graphile-R.json.
+throughput_round() {
+	local r="$1"
+	log "(b) round $r/$TP_ROUNDS, throughput: $TP_AGENTS online agents, $TP_NODES nodes registered → $((TP_AGENTS * TP_NODES)) instructions queued"
+	new_cluster "work-throughput-$r" $((TP_AGENTS + TP_NODES))
 	TP_CID=$CID
-	register "$TOKEN" "$TP_AGENTS" "$WORK/state/tp.jsonl"
+	register "$TOKEN" "$TP_AGENTS" "$WORK/state/tp-$r.jsonl"
 	# One heartbeat each: online.
-	run_client "$AGENT_SIM" beat --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$WORK/state/tp.jsonl" \
-		--interval 1 --duration 1 >"$RESULTS/tp-beat.json" 2>"$RESULTS/tp-beat.err"
-	[[ $CLIENT_RC == 0 ]] || die "(b): heartbeats failed: $(cat "$RESULTS/tp-beat.json")"
+	run_client "$AGENT_SIM" beat --agent-url "$SERVER_AGENT_URL" --ca "$CA" --state "$WORK/state/tp-$r.jsonl" \
+		--interval 1 --duration 1 >"$RESULTS/tp-beat-$r.json" 2>"$RESULTS/tp-beat-$r.err"
+	[[ $CLIENT_RC == 0 ]] || die "(b): heartbeats failed: $(cat "$RESULTS/tp-beat-$r.json")"
 	online="$(online_count "$TP_CID")"
 	[[ $online == "$TP_AGENTS" ]] || die "(b): $online of $TP_AGENTS agents online"
 	TP_NODES_SQL="SELECT nid FROM nodes WHERE aid = '$AID' AND cid = '$TP_CID' AND status = 'online'"
 	OPEN_SQL="SELECT count(*) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status IN ('pending', 'leased')"
 	reg_start="$(now)"
-	register "$TOKEN" "$TP_NODES" "$WORK/state/tp-new.jsonl" 8
+	register "$TOKEN" "$TP_NODES" "$WORK/state/tp-new-$r.jsonl" 8
 	reg_seconds="$(elapsed "$reg_start" "$(now)")"
 	# The registrations queued their instructions in their transactions; wait until none comes.
 	prev=-1
@@ -335,8 +348,8 @@ if [[ $PARTS == *b* ]]; then
 	# without asking the database, as graphile-worker's side counts the jobs its task ran.
 	t0="$(now)"
 	run_client timeout 300 "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
-		--state "$WORK/state/tp.jsonl" --wait 30 --max "$TP_MAX" --duration 600 \
-		--until-replies "$queued" >"$RESULTS/throughput.json" 2>"$RESULTS/throughput.err"
+		--state "$WORK/state/tp-$r.jsonl" --wait 30 --max "$TP_MAX" --duration 600 \
+		--until-replies "$queued" >"$RESULTS/throughput-$r.json" 2>"$RESULTS/throughput-$r.err"
 	t1="$(now)"
 	end_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
 	end_pg_cpu="$(pg_ticks)"
@@ -349,17 +362,17 @@ if [[ $PARTS == *b* ]]; then
 			round(mean_exec_time::numeric, 3) AS mean_ms, rows,
 			left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
 			FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 20" "$CONNINFO" \
-			>"$RESULTS/throughput-statements.txt"
+			>"$RESULTS/throughput-statements-$r.txt"
 		sleep 0.6 # the statistics collector's flush
 		psql -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, indexrelname, idx_scan, idx_tup_read,
 			idx_tup_fetch FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_tup_read DESC" \
 			-c "SELECT relname, seq_scan, seq_tup_read, n_tup_upd, n_tup_hot_upd, n_tup_del
 			FROM pg_stat_user_tables WHERE n_tup_upd + seq_scan > 0 ORDER BY n_tup_upd DESC" \
-			"$CONNINFO" >>"$RESULTS/throughput-statements.txt"
+			"$CONNINFO" >>"$RESULTS/throughput-statements-$r.txt"
 	fi
 	TP_SECONDS="$(elapsed "$t0" "$t1")"
 	TP_SPAN="$(sql "SELECT round(extract(epoch FROM max(completed_at) - min(completed_at))::numeric, 3) FROM instructions WHERE aid = '$AID' AND nid IN ($TP_NODES_SQL) AND status = 'completed'")"
-	python3 - "$RESULTS/throughput-meta.json" <<PY
+	python3 - "$RESULTS/throughput-meta-$r.json" <<PY
 import json, sys
 json.dump({"queued": $queued, "left": $left, "completed": $TP_DONE, "seconds": $TP_SECONDS,
            "span": float("${TP_SPAN:-0}" or 0), "agents": $TP_AGENTS, "nodes": $TP_NODES,
@@ -369,20 +382,25 @@ json.dump({"queued": $queued, "left": $left, "completed": $TP_DONE, "seconds": $
            "pgCpuSeconds": ($end_pg_cpu - $start_pg_cpu) / $(getconf CLK_TCK)},
           open(sys.argv[1], "w"))
 PY
-	log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta.json")"
+	log "    $(python3 "$WLIB" brief throughput "$RESULTS/throughput-meta-$r.json")"
 	((left == 0)) || die "(b): $left instructions still open after $TP_SECONDS s"
 
 	# (c) graphile-worker, the same number of jobs on the same PostgreSQL
 
 	if [[ $GRAPHILE == 1 ]]; then
-		log "(c) graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
+		log "(c) round $r/$TP_ROUNDS, graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
 		run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
 			--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "${PG_PID:-0}" \
-			>"$RESULTS/graphile.json" 2>"$RESULTS/graphile.err"
-		[[ $CLIENT_RC == 0 && -s $RESULTS/graphile.json ]] ||
-			die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile.err")"
-		log "    $(python3 "$WLIB" brief graphile "$RESULTS/graphile.json")"
+			>"$RESULTS/graphile-$r.json" 2>"$RESULTS/graphile-$r.err"
+		[[ $CLIENT_RC == 0 && -s $RESULTS/graphile-$r.json ]] ||
+			die "(c): graphile-worker run failed: $(tail -n 5 "$RESULTS/graphile-$r.err")"
+		log "    $(python3 "$WLIB" brief graphile "$RESULTS/graphile-$r.json")"
 	fi
+}
+if [[ $PARTS == *b* ]]; then
+	for ((round = 1; round <= TP_ROUNDS; round++)); do
+		throughput_round "$round"
+	done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -476,6 +494,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	echo "DB_POOL=$(bench_pool_desc)"
 	echo "NODE=$(node --version 2>/dev/null || echo none)"
 	echo "GRAPHILE=$GRAPHILE"
+	echo "TP_ROUNDS=$TP_ROUNDS"
 	echo "SMOKE=$SMOKE"
 	echo "PARTS=$PARTS"
 	echo "LAT_AGENTS=$LAT_AGENTS"

@@ -11,8 +11,9 @@ Subcommands (called by work.sh; report can be run by hand on a --results directo
   brief latency|throughput|graphile|park FILE [FILE]
                             one line about a part, for the progress log
   report DIR [--write BENCHMARKS.md]
-                            DIR holds meta.env, latency.json (+ .rc), throughput.json,
-                            throughput-meta.json, graphile.json (when run), park.json and
+                            DIR holds meta.env, latency.json (+ .rc), per round R
+                            throughput-R.json, throughput-meta-R.json and graphile-R.json
+                            (when run), park.json and
                             park-meta.json; prints the table; exit 0 measured (PASS or MISS),
                             1 a part was invalid or is missing.
 
@@ -20,10 +21,11 @@ Only the standard library is used.
 """
 import json
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import postmaster_ticks, proc_status, proc_ticks  # noqa: E402
+from benchlib import postmaster_ticks, proc_status, proc_ticks, write_summary  # noqa: E402
 
 START = "<!-- bench:work:start -->"
 END = "<!-- bench:work:end -->"
@@ -115,9 +117,10 @@ def build(d):
         lat_rc = int(open(os.path.join(d, "latency.rc")).read().strip())
     except (OSError, ValueError):
         lat_rc = None
-    tp_sim = load(os.path.join(d, "throughput.json"))
-    tp = load(os.path.join(d, "throughput-meta.json"))
-    gw = load(os.path.join(d, "graphile.json"))
+    rounds = range(1, int(meta.get("TP_ROUNDS", "1")) + 1)
+    tp_sims = [load(os.path.join(d, "throughput-%d.json" % r)) for r in rounds]
+    tps = [load(os.path.join(d, "throughput-meta-%d.json" % r)) for r in rounds]
+    gws = [load(os.path.join(d, "graphile-%d.json" % r)) for r in rounds]
     park_sim = load(os.path.join(d, "park.json"))
     park = load(os.path.join(d, "park-meta.json"))
     invalid, rows, info, misses = [], [], [], []
@@ -153,56 +156,78 @@ def build(d):
         info.append(("(a) receipt latency min / max ms", "%s / %s" % (num(r["min_ms"], 2),
                                                                      num(r["max_ms"], 2))))
 
-    # (b), (c)
-    tp_rate = None
-    if not tp:
-        if "b" in parts:
-            invalid.append("(b): no result")
-    else:
+    # (b), (c): each round checked, the medians compared
+    tp_rates, gw_rates = [], []
+    for r, tp, tp_sim, gw in zip(rounds, tps, tp_sims, gws):
+        if not tp:
+            if "b" in parts:
+                invalid.append("(b) round %d: no result" % r)
+            continue
         if tp.get("left"):
-            invalid.append("(b): %s instructions left open" % tp["left"])
+            invalid.append("(b) round %d: %s instructions left open" % (r, tp["left"]))
         if tp.get("simRc"):
-            invalid.append("(b): agent-sim exit %s" % tp["simRc"])
+            invalid.append("(b) round %d: agent-sim exit %s" % (r, tp["simRc"]))
         if tp_sim and (tp_sim["polls"]["failed"] or tp_sim["replies"]["failed"]):
-            invalid.append("(b): %s failed polls, %s failed replies"
-                           % (tp_sim["polls"]["failed"], tp_sim["replies"]["failed"]))
-        tp_rate = tp["completed"] / tp["seconds"] if tp["seconds"] else 0
-    gw_rate = gw.get("rate") if gw else None
-    if meta.get("GRAPHILE") == "1" and "b" in parts and not gw:
-        invalid.append("(c): no graphile-worker result")
-    if gw and (gw.get("failed") or gw.get("ran") != gw.get("jobs")):
-        invalid.append("(c): graphile-worker ran %s of %s jobs, %s failed"
-                       % (gw.get("ran"), gw.get("jobs"), gw.get("failed")))
-    if tp_rate is not None:
+            invalid.append("(b) round %d: %s failed polls, %s failed replies"
+                           % (r, tp_sim["polls"]["failed"], tp_sim["replies"]["failed"]))
+        tp_rates.append(tp["completed"] / tp["seconds"] if tp["seconds"] else 0)
+        if meta.get("GRAPHILE") == "1" and not gw:
+            invalid.append("(c) round %d: no graphile-worker result" % r)
+        if gw and (gw.get("failed") or gw.get("ran") != gw.get("jobs")):
+            invalid.append("(c) round %d: graphile-worker ran %s of %s jobs, %s failed"
+                           % (r, gw.get("ran"), gw.get("jobs"), gw.get("failed")))
+        if gw:
+            gw_rates.append(gw.get("rate"))
+    tp = next((x for x in tps if x), None)
+    gw = next((x for x in gws if x), None)
+    if tp_rates:
+        tp_rate = statistics.median(tp_rates)
+        gw_rate = statistics.median(gw_rates) if gw_rates else None
         ratio = tp_rate / gw_rate if gw_rate else None
         ok = ratio is not None and ratio >= RATIO_TARGET
         rows.append(("(b)/(c) instructions/s, claim + reply over HTTP, %s agents (max %s per "
                      "poll), %s queued; reference: graphile-worker jobs/s, concurrency 64, "
-                     "no-op task" % (tp["agents"], tp["max"], num(tp["completed"])),
+                     "no-op task; medians of %d alternating rounds"
+                     % (tp["agents"], tp["max"], num(tp["completed"]), len(tp_rates)),
                      num(tp_rate), "%s jobs/s (graphile-worker %s)" % (num(gw_rate), gw["version"])
                      if gw else "not run", num(ratio, 2) if ratio is not None else "",
                      "≥ %g" % RATIO_TARGET, verdict(ok) if gw else "not measured"))
         if gw and not ok:
             misses.append("throughput ratio %.2f < %g" % (ratio, RATIO_TARGET))
-        if tp_sim:
-            info.append(("(b) reply round trip p50 / p99 / max ms",
-                         "%s / %s / %s" % (num(tp_sim["p50_ms"], 2), num(tp_sim["p99_ms"], 2),
-                                           num(tp_sim["max_ms"], 2))))
-        if tp["completed"]:
-            per = lambda sec: num(1e6 * sec / tp["completed"]) if sec is not None else "?"
-            info.append(("(b) CPU per instruction over the drain, µs: runosd / PostgreSQL / "
-                         "agent-sim (the client)",
-                         "%s / %s / %s" % (per(tp["cpuSeconds"]), per(tp.get("pgCpuSeconds")),
-                                           per(tp_sim.get("cpuSeconds") if tp_sim else None))))
-        if gw and gw.get("jobs"):
-            per = lambda sec: num(1e6 * sec / gw["jobs"]) if sec is not None else "?"
-            info.append(("(c) CPU per job over the run, µs: graphile-worker (Node) / PostgreSQL",
-                         "%s / %s" % (per(gw.get("cpuSeconds")), per(gw.get("pgCpuSeconds")))))
-        info.append(("(b) first to last completed_at in the database, s (rate over it)",
-                     "%s (%s/s)" % (num(tp["span"], 2), num(tp["completed"] / tp["span"])
-                                    if tp["span"] else "?")))
-        info.append(("(b) queueing: %s registrations with %s online agents, s"
-                     % (tp["nodes"], tp["agents"]), num(tp["registerSeconds"], 1)))
+        info.append(("(b) / (c) per round, instructions/s / jobs/s",
+                     "; ".join("%s / %s" % (num(a), num(b) if b is not None else "—")
+                               for a, b in zip(tp_rates, gw_rates + [None] * len(tp_rates)))))
+
+        def med(values):
+            values = [v for v in values if v is not None]
+            return statistics.median(values) if values else None
+        sims = [x for x in tp_sims if x]
+        if sims:
+            info.append(("(b) reply round trip p50 / p99 / max ms (medians)",
+                         "%s / %s / %s" % tuple(num(med([x[k] for x in sims]), 2)
+                                                for k in ("p50_ms", "p99_ms", "max_ms"))))
+        per_instr = lambda key, rows_: med([x[key] * 1e6 / x["completed"]
+                                           for x in rows_ if x and x.get(key) is not None
+                                           and x.get("completed")])
+        runs_ = [x for x in tps if x]
+        sim_cpu = med([s_["cpuSeconds"] * 1e6 / t["completed"] for s_, t in zip(tp_sims, tps)
+                       if s_ and t and s_.get("cpuSeconds") is not None and t.get("completed")])
+        info.append(("(b) CPU per instruction over the drain, µs: runosd / PostgreSQL / "
+                     "agent-sim (the client); medians",
+                     "%s / %s / %s" % (num(per_instr("cpuSeconds", runs_)),
+                                       num(per_instr("pgCpuSeconds", runs_)), num(sim_cpu))))
+        gws_ = [dict(x, completed=x["jobs"]) for x in gws if x and x.get("jobs")]
+        if gws_:
+            info.append(("(c) CPU per job over the run, µs: graphile-worker (Node) / PostgreSQL; "
+                         "medians", "%s / %s" % (num(per_instr("cpuSeconds", gws_)),
+                                                num(per_instr("pgCpuSeconds", gws_)))))
+        info.append(("(b) first to last completed_at in the database, s (rate over it); medians",
+                     "%s (%s/s)" % (num(med([x["span"] for x in runs_]), 2),
+                                    num(med([x["completed"] / x["span"] for x in runs_
+                                             if x["span"]])))))
+        info.append(("(b) queueing: %s registrations with %s online agents, s (median)"
+                     % (tp["nodes"], tp["agents"]),
+                     num(med([x["registerSeconds"] for x in runs_]), 1)))
 
     # (d)
     if "d" not in parts:
@@ -356,6 +381,9 @@ def report(args):
     else:
         print("bench/work: PASS: every target met" if meta.get("GRAPHILE") == "1"
               else "bench/work: PASS: every target measured was met (graphile-worker not run)")
+    write_summary(d, [list(r) for r in rows if r[5] != "not run"] +
+                  ([["work.sh: " + "; ".join(invalid), "", "", "", "", "INVALID"]]
+                   if invalid else []))
     if write and not invalid:
         rewrite(write, section(meta, rows, info, invalid, misses))
         print("bench/work: wrote the bench:work section of %s" % write)

@@ -6,6 +6,8 @@
  *  - login attempts per email, and unauthenticated writes per address;
  *  - Redis killed mid-test: requests keep being served (per-instance limits),
  *    and the shared limits come back with Redis;
+ *  - the GCRA script is sent once and then called by its SHA-1 (EVALSHA),
+ *    and sent again when Redis has lost it (SCRIPT FLUSH);
  *  - without Redis at all: per-instance limits. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +135,50 @@ TEST(redis_dies_and_returns)
 	CHECK(redis_keys() > 0);
 }
 
+/* Calls of one Redis command since the last CONFIG RESETSTAT. */
+static long redis_calls(const char *command)
+{
+	char *out;
+	long n = -1;
+	if (it_shell_output(it_fmt("redis-cli -p %d INFO commandstats | tr -d '\\r' | "
+				   "sed -n 's/^cmdstat_%s:calls=\\([0-9]*\\).*/\\1/p'",
+				   redis.port, command),
+			    &out) == 0)
+		n = *out ? strtol(out, NULL, 10) : 0;
+	free(out);
+	return n;
+}
+
+static void take_both(const char *token, int requests, int expect_remaining)
+{
+	for (int i = 0; i < requests; i++) {
+		struct it_resp r =
+			it_call(i % 2 ? srv2 : srv, "GET", token, NULL, "/%s/clusters", owner.aid);
+		CHECK_STATUS(r, 200);
+		if (i == requests - 1)
+			CHECK_STR_EQ(it_header(&r, "RateLimit-Remaining"),
+				     it_fmt("%d", expect_remaining));
+		it_resp_free(&r);
+	}
+}
+
+TEST(script_sent_once)
+{
+	struct it_key key;
+	REQUIRE(it_create_pat(srv, owner.token, owner.aid, NULL, &key));
+	take_both(key.token, 2, TOKEN_LIMIT - 2); /* both instances have sent it */
+	REQUIRE(system(it_fmt("redis-cli -p %d CONFIG RESETSTAT >/dev/null", redis.port)) == 0);
+	take_both(key.token, 6, TOKEN_LIMIT - 8);
+	CHECK_INT_EQ(redis_calls("evalsha"), 6);
+	CHECK_INT_EQ(redis_calls("eval"), 0);
+	/* Redis forgets it: the next call sends it again, once (the instances
+	 * share Redis's script cache), and the count goes on. */
+	REQUIRE(system(it_fmt("redis-cli -p %d SCRIPT FLUSH >/dev/null", redis.port)) == 0);
+	take_both(key.token, 4, TOKEN_LIMIT - 12);
+	CHECK_INT_EQ(redis_calls("eval"), 1);
+	CHECK(redis_calls("evalsha") >= 9);
+}
+
 TEST(without_redis)
 {
 	const char *env[] = { "RUNOS_REDIS_URL", "RUNOS_RATE_LIMIT=10", NULL };
@@ -175,6 +221,7 @@ int main(void)
 	RUN(per_token_shared_by_instances);
 	RUN(logins_per_email_and_writes_per_address);
 	RUN(redis_dies_and_returns);
+	RUN(script_sent_once);
 	RUN(without_redis);
 	CHECK_INT_EQ(it_server_stop(srv2), 0);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
