@@ -11,12 +11,13 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 struct account {
 	char aid[IDALLOC_SHORT_ID_LEN + 1];
-	char name[256];
-	char company_name[256];
-	char website[512];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
+	char company_name[TEXT_BUF(NAME_MAX_CHARS)];
+	char website[TEXT_BUF(WEBSITE_MAX_CHARS)];
 	char base_domain[256];
 	int version; /* ETag */
 	int64_t created_us;

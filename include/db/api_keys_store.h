@@ -12,11 +12,12 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 struct api_key {
 	char id[IDALLOC_UUID_LEN + 1];
 	char aid[IDALLOC_SHORT_ID_LEN + 1];
-	char name[256];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
 	char prefix[TOKEN_DISPLAY_PREFIX_LEN + 1];
 	enum role role;
 	char created_by[IDALLOC_UUID_LEN + 1];

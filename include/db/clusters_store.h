@@ -10,11 +10,12 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"
+#include "util/text.h"
 
 struct cluster {
 	char cid[IDALLOC_CID_LEN + 1];
-	char name[256];
-	char description[1024];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
+	char description[TEXT_BUF(DESCRIPTION_MAX_CHARS)];
 	int cluster_index;
 	char domain[300];
 	char status[16];

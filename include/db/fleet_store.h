@@ -11,6 +11,7 @@
 
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 /* A node's certificate as the database knows it. */
 struct cert_record {
@@ -40,7 +41,7 @@ struct heartbeat {
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	int64_t at_us;
 	char external_ip[64];
-	char version[64];
+	char version[TEXT_BUF(AGENT_VERSION_MAX_CHARS)];
 };
 
 /* Writes the last heartbeat of each node in one statement; the nodes of the

@@ -14,11 +14,12 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 struct member {
 	char uid[IDALLOC_UUID_LEN + 1];
 	char email[256];
-	char name[256];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
 	enum role role;
 	int64_t joined_us;
 	int version; /* ETag */

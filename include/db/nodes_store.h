@@ -9,28 +9,29 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 struct node_condition {
 	char type[64];
 	char status[16];
 	char reason[128];
-	char message[512];
+	char message[TEXT_BUF(STATUS_MESSAGE_MAX_CHARS)];
 	int64_t last_transition_us;
 };
 
 struct node {
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	char cid[4];
-	char name[256];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
 	char role[16];
 	char status[16];
-	char machine_id[128];
-	char hostname[256];
-	char os[128];
+	char machine_id[TEXT_BUF(MACHINE_ID_MAX_CHARS)];
+	char hostname[TEXT_BUF(HOSTNAME_MAX_CHARS)];
+	char os[TEXT_BUF(OS_MAX_CHARS)];
 	int cluster_index;
 	int vpn_host;
 	char external_ip[64];
-	char agent_version[64];
+	char agent_version[TEXT_BUF(AGENT_VERSION_MAX_CHARS)];
 	int64_t last_heartbeat_us; /* 0: never */
 	int64_t cert_not_after_us; /* 0: none */
 	int version;

@@ -12,11 +12,12 @@
 #include "db/audit.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
+#include "util/text.h"
 
 struct user {
 	char uid[IDALLOC_UUID_LEN + 1];
 	char email[255];
-	char name[256];
+	char name[TEXT_BUF(NAME_MAX_CHARS)];
 	bool mfa_enabled;
 	int version; /* ETag */
 	int64_t created_us;

@@ -21,5 +21,10 @@ bool http_validate_body(const struct field_spec *spec, json_t *body, struct vali
 
 /* Characters (UTF-8 code points) of a string jansson has already checked. */
 size_t http_utf8_length(const char *s);
+/* Replaces each byte that does not start a whole UTF-8 character (RFC 3629)
+ * with '?', in place: for text that quotes what a client sent (a path, a
+ * parameter), which need not be UTF-8, or was cut to a buffer's size; JSON
+ * carries only UTF-8. */
+void http_utf8_make_valid(char *s);
 
 #endif

@@ -2,16 +2,17 @@
  * (its join token is checked by the handler); every other route needs a
  * node's client certificate. */
 #include "agent/handlers.h"
+#include "util/text.h"
 
 static const char *const beat_statuses[] = { "not_installed", "ready", "not_ready", "cordoned",
 					     NULL };
 
 static const struct field_spec register_input[] = {
 	{ "token", FIELD_STRING, true, 1, 64, NULL, "join token rnj_..." },
-	{ "machineId", FIELD_STRING, true, 1, 128, NULL, "/etc/machine-id" },
-	{ "hostname", FIELD_STRING, false, 0, 253, NULL, "the node's host name" },
-	{ "os", FIELD_STRING, false, 0, 128, NULL, "e.g. ubuntu-24.04" },
-	{ "agentVersion", FIELD_STRING, false, 0, 64, NULL, "agent version" },
+	{ "machineId", FIELD_STRING, true, 1, MACHINE_ID_MAX_CHARS, NULL, "/etc/machine-id" },
+	{ "hostname", FIELD_STRING, false, 0, HOSTNAME_MAX_CHARS, NULL, "the node's host name" },
+	{ "os", FIELD_STRING, false, 0, OS_MAX_CHARS, NULL, "e.g. ubuntu-24.04" },
+	{ "agentVersion", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version" },
 	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made" },
 	{ 0 },
 };
@@ -20,13 +21,13 @@ static const struct field_spec heartbeat_input[] = {
 	{ "isCp", FIELD_BOOLEAN, false, 0, 0, NULL, "runs the control plane" },
 	{ "isWorker", FIELD_BOOLEAN, false, 0, 0, NULL, "runs workloads" },
 	{ "status", FIELD_ENUM, false, 0, 0, beat_statuses, "node state" },
-	{ "version", FIELD_STRING, false, 0, 64, NULL, "agent version" },
+	{ "version", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version" },
 	{ "running", FIELD_STRINGS, false, 0, 1000, NULL, "tags of running instructions" },
 	{ 0 },
 };
 static const struct field_spec status_input[] = {
 	{ "status", FIELD_STRING, true, 1, 64, NULL, "install progress, INSTALL_ERROR" },
-	{ "message", FIELD_STRING, false, 0, 4096, NULL, "details" },
+	{ "message", FIELD_STRING, false, 0, STATUS_MESSAGE_MAX_CHARS, NULL, "details" },
 	{ 0 },
 };
 static const struct field_spec logs_input[] = {

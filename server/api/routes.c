@@ -3,16 +3,15 @@
  * A row that declares no access level stops the server at start. */
 #include "api/handlers.h"
 #include "http/route.h"
-
-#define NAME_MAX_LEN 100
+#include "util/text.h"
 
 static const char *const role_choices[] = { "viewer", "member", "admin", "owner", NULL };
 
 static const struct field_spec signup_input[] = {
 	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email" },
 	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters" },
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company of the account" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company of the account" },
 	{ 0 },
 };
 static const struct field_spec login_input[] = {
@@ -22,45 +21,47 @@ static const struct field_spec login_input[] = {
 	{ 0 },
 };
 static const struct field_spec user_update_input[] = {
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "display name" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
 	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password" },
 	{ "currentPassword", FIELD_STRING, false, 1, 1024, NULL,
 	  "the present password; required with password" },
 	{ 0 },
 };
 static const struct field_spec account_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "account name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
 	{ 0 },
 };
 static const struct field_spec profile_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_LEN, NULL, "company name" },
-	{ "website", FIELD_STRING, false, 0, 255, NULL, "http(s) URL or empty" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "account name" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
+	{ "website", FIELD_STRING, false, 0, WEBSITE_MAX_CHARS, NULL, "http(s) URL or empty" },
 	{ 0 },
 };
 static const struct field_spec api_key_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "what the key is for" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the key is for" },
 	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year" },
 	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role" },
 	{ 0 },
 };
 static const struct field_spec api_key_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "new name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name" },
 	{ 0 },
 };
 static const struct field_spec cluster_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_LEN, NULL, "cluster name" },
-	{ "description", FIELD_STRING, false, 0, 1000, NULL, "what the cluster is for" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
+	  "what the cluster is for" },
 	{ 0 },
 };
 static const struct field_spec cluster_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "cluster name" },
-	{ "description", FIELD_STRING, false, 0, 1000, NULL, "what the cluster is for" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
+	  "what the cluster is for" },
 	{ 0 },
 };
 static const struct field_spec node_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_LEN, NULL, "node name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "node name" },
 	{ 0 },
 };
 static const char *const node_role_choices[] = { "controlplane", "worker", "hybrid", NULL };

@@ -52,7 +52,8 @@ void db_conn_wake_after_commit(struct db_conn *c, const char *keys);
 /* Result helpers. */
 int64_t db_get_int64(const PGresult *res, int row, int col);
 bool db_get_bool(const PGresult *res, int row, int col);
-/* Copies a text value into a fixed buffer, truncating; NULL gives "". */
+/* The text, or "" for NULL, cut to fit cap bytes at a character boundary
+ * (size buffers of API text with TEXT_BUF, util/text.h, so nothing is cut). */
 void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
 /* The text of an int64 for a parameter; buf holds 24 bytes. */
 const char *db_int64_param(int64_t v, char buf[24]);

@@ -202,7 +202,12 @@ void db_conn_release(struct db_pool *pool, struct db_conn *c)
 {
 	if (!c)
 		return;
-	if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+	PGTransactionStatusType state = c->pg ? PQtransactionStatus(c->pg) : PQTRANS_IDLE;
+	if (state == PQTRANS_UNKNOWN) {
+		/* The connection died (the server went away): reopened when next
+		 * taken; the failure was reported where it happened. */
+		c->broken = true;
+	} else if (state != PQTRANS_IDLE) {
 		/* A caller left a transaction open: never hand that to another. */
 		log_error("database connection released inside a transaction; closing it");
 		c->broken = true;

@@ -25,8 +25,13 @@ void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap)
 		return;
 	const char *v = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
 	size_t n = strlen(v);
-	if (n >= cap)
+	if (n >= cap) {
+		/* Cut before a whole character: half of one would make the text
+		 * invalid UTF-8, which the JSON of the answer cannot carry. */
 		n = cap - 1;
+		while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(out, v, n);
 	out[n] = '\0';
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/validate.h"
 #include "http_internal.h"
 #include "ratelimit/ratelimit.h"
 #include "runosd.h"
@@ -61,6 +62,7 @@ void request_error(struct request *req, int status, const char *code, json_t *ex
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	http_utf8_make_valid(message);
 
 	json_t *body = json_pack("{s:s, s:s, s:s}", "error", message, "code", code, "traceId",
 				 req->trace_id);

@@ -3,6 +3,7 @@
 #include "http/validate.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,48 @@ size_t http_utf8_length(const char *s)
 	for (; *s; s++)
 		n += ((unsigned char)*s & 0xc0) != 0x80;
 	return n;
+}
+
+/* Bytes after a lead byte of a UTF-8 sequence whose second byte is b (RFC
+ * 3629: no overlong forms, surrogates or code points past U+10FFFF), or -1. */
+static int utf8_tail(unsigned char lead, unsigned char b)
+{
+	bool cont = (b & 0xC0) == 0x80;
+	if (lead >= 0xC2 && lead <= 0xDF)
+		return cont ? 1 : -1;
+	if (lead == 0xE0)
+		return b >= 0xA0 && b <= 0xBF ? 2 : -1;
+	if (lead == 0xED)
+		return b >= 0x80 && b <= 0x9F ? 2 : -1;
+	if (lead >= 0xE1 && lead <= 0xEF)
+		return cont ? 2 : -1;
+	if (lead == 0xF0)
+		return b >= 0x90 && b <= 0xBF ? 3 : -1;
+	if (lead >= 0xF1 && lead <= 0xF3)
+		return cont ? 3 : -1;
+	if (lead == 0xF4)
+		return b >= 0x80 && b <= 0x8F ? 3 : -1;
+	return -1;
+}
+
+void http_utf8_make_valid(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		int tail = p[1] ? utf8_tail(p[0], p[1]) : -1;
+		for (int i = 2; tail > 0 && i <= tail; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				tail = -1;
+		if (tail < 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += 1 + tail;
+	}
 }
 
 static const char *type_name(enum field_type t)

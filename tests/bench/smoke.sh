@@ -21,7 +21,10 @@ check() {   # check CONDITION-STATUS MESSAGE
 	if [[ $1 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
 }
 check "$rc" "run.sh --smoke exited $rc"
-[[ $rc -eq 0 ]] || printf '%s\n' "$out" | tail -n 60
+if [[ $rc -ne 0 ]]; then
+	grep -E 'error|INVALID|exited|differs|otherwise than' <<<"$out" | head -n 20
+	printf '%s\n' "$out" | tail -n 40
+fi
 
 # api.sh: the read against pgbench and the peer, the clusters pairs, cold start
 grep -qE '^bench: (PASS|MISS) ratio [0-9.]+ \(runosd [0-9,]+ req/s' <<<"$out"

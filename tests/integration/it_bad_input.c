@@ -43,7 +43,10 @@ TEST(routing)
 					       "/healthz/",
 					       "//healthz",
 					       "/a/b/c/d/e/f/g/h/i/j/k/l",
-					       "/user/accounts/x/y" };
+					       "/user/accounts/x/y",
+					       "/%FF%FE",	       /* not UTF-8 once decoded */
+					       "/caf%C3",	       /* a character cut short */
+					       "/\xC3\xA9t\xC3\xA9" }; /* UTF-8 sent raw */
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		struct it_resp r = it_call(srv, "GET", NULL, NULL, "%s", unknown[i]);
 		CHECK_ERROR(r, 404, "route.not_found");
@@ -56,6 +59,16 @@ TEST(routing)
 	struct it_resp r = it_call(srv, "GET", NULL, NULL, "%s", long_path);
 	CHECK_ERROR(r, 404, "route.not_found");
 	it_resp_free(&r);
+	/* The message quotes the path, cut to its size: never inside a character. */
+	for (int shift = 0; shift < 2; shift++) { /* the cut falls on each byte of é */
+		long_path[1] = 'x';
+		for (int i = 0; i < 999; i++)
+			memcpy(long_path + 1 + shift + 2 * i, "\xC3\xA9", 2);
+		long_path[1 + shift + 2 * 999] = '\0';
+		r = it_call(srv, "GET", NULL, NULL, "%s", long_path);
+		CHECK_ERROR(r, 404, "route.not_found");
+		it_resp_free(&r);
+	}
 	free(long_path);
 
 	struct {

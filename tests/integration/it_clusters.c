@@ -1062,6 +1062,54 @@ static void check_all_of_big(const json_t *list, const char *what)
 		  twice);
 }
 
+/* Names and descriptions at their limits in characters of several bytes
+ * (4 bytes each: 400 and 4,000 bytes) come back whole, from the create, a
+ * GET on either instance and the list. They used to be cut to the old
+ * byte-sized buffers, in the middle of a character, and the answer was an
+ * empty body. */
+TEST(longest_texts_kept)
+{
+	char name[4 * 100 + 1] = "", description[4 * 1000 + 1] = "";
+	for (int i = 0; i < 100; i++)
+		strcat(name, "\xF0\x9F\x98\x80"); /* U+1F600 */
+	for (int i = 0; i < 1000; i++)
+		strcat(description, i % 2 ? "\xF0\x9F\x8C\x8D" : "\xC3\xA9"); /* U+1F30D, é */
+	json_t *body = json_pack("{s:s, s:s}", "name", name, "description", description);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct it_resp r = it_call(srv, "POST", owner.token, text, "/%s/clusters", owner.aid);
+	free(text);
+	REQUIRE(CHECK_STATUS(r, 201));
+	CHECK_STR_EQ(it_json_str(r.json, "name"), name);
+	CHECK_STR_EQ(it_json_str(r.json, "description"), description);
+	char cid[8];
+	snprintf(cid, sizeof(cid), "%s", it_json_str(r.json, "cid"));
+	it_resp_free(&r);
+	for (int i = 0; i < 2; i++) {
+		r = it_call(i ? srv2 : srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid,
+			    cid);
+		CHECK_STATUS(r, 200);
+		CHECK_STR_EQ(it_json_str(r.json, "name"), name);
+		CHECK_STR_EQ(it_json_str(r.json, "description"), description);
+		it_resp_free(&r);
+	}
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters?limit=100", owner.aid);
+	CHECK_STATUS(r, 200);
+	bool listed = false;
+	json_t *items = json_object_get(r.json, "clusters"), *c;
+	size_t i;
+	json_array_foreach (items, i, c) {
+		if (strcmp(it_json_str(c, "cid"), cid) == 0)
+			listed = strcmp(it_json_str(c, "name"), name) == 0 &&
+				 strcmp(it_json_str(c, "description"), description) == 0;
+	}
+	CHECK_MSG(listed, "the cluster is not listed whole");
+	it_resp_free(&r);
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+}
+
 TEST(pagination)
 {
 	REQUIRE(big[0]);
@@ -1219,6 +1267,7 @@ int main(void)
 	RUN(delete_and_index_reuse);
 	RUN(bad_input);
 	RUN(concurrent_creates_across_instances);
+	RUN(longest_texts_kept);
 	RUN(pagination);
 	RUN(cluster_domains);
 	RUN(clean_stop);

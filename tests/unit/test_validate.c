@@ -1,4 +1,6 @@
 /* Body validation against field specs. */
+#include <stdio.h>
+
 #include "http/validate.h"
 #include "testlib.h"
 
@@ -69,10 +71,46 @@ TEST(no_spec_means_no_fields)
 	json_decref(body);
 }
 
+/* Text a client sent, made valid UTF-8 for a JSON message: whole characters
+ * kept, every other byte '?', and jansson then takes the result. */
+TEST(utf8_made_valid)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain /path", "plain /path" },
+		{ "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80",
+		  "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80" },
+		{ "caf\xC3", "caf?" }, /* cut short */
+		{ "\xE2\x9C", "??" },  /* cut short */
+		{ "\xFF\xFE"
+		  "x",
+		  "??x" },			/* never UTF-8 */
+		{ "\xC0\x80", "??" },		/* overlong NUL */
+		{ "\xE0\x80\xAF", "???" },	/* overlong '/' */
+		{ "\xED\xA0\x80", "???" },	/* a surrogate */
+		{ "\xF4\x90\x80\x80", "????" }, /* past U+10FFFF */
+		{ "\x80"
+		  "abc",
+		  "?abc" },			 /* a lone continuation byte */
+		{ "\xC3\xA9\xC3", "\xC3\xA9?" }, /* whole, then cut */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		http_utf8_make_valid(buf);
+		CHECK_STR_EQ(buf, cases[i].out);
+		json_t *j = json_string(buf);
+		CHECK_MSG(j != NULL, "jansson refuses the result of case %zu", i);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	RUN(accepts);
 	RUN(refuses);
 	RUN(no_spec_means_no_fields);
+	RUN(utf8_made_valid);
 	return test_summary("unit/validate");
 }

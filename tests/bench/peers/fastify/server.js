@@ -81,14 +81,13 @@ const AUTH_CACHE_MAX = 64 * 4096;
 
 // The statements, in the exact text runosd prepares (strings of build/server/runosd).
 const DB_US = (col) => `(extract(epoch from ${col}) * 1000000)::int8`;
-const NODE_COUNT = (cond) =>
-  "(SELECT count(*) FROM nodes n WHERE n.aid = clusters.aid AND n.cid = clusters.cid" +
-  ` AND n.deleted_at IS NULL${cond})`;
+const NODE_COUNTS =
+  "(SELECT ARRAY[count(*), count(*) FILTER (WHERE n.status = 'online')," +
+  " count(*) FILTER (WHERE n.status = 'offline')] FROM nodes n" +
+  " WHERE n.aid = clusters.aid AND n.cid = clusters.cid AND n.deleted_at IS NULL)";
 const CLUSTER_COLUMNS =
   "cid, name, description, cluster_index, domain, status, configured, version, " +
-  `${DB_US("created_at")}, ${DB_US("updated_at")}, ` +
-  `${NODE_COUNT("")}, ${NODE_COUNT(" AND n.status = 'online'")}, ` +
-  NODE_COUNT(" AND n.status = 'offline'");
+  `${DB_US("created_at")}, ${DB_US("updated_at")}, ${NODE_COUNTS}`;
 
 const STMT_CREDENTIALS_PAT = {
   name: "credentials_pat",
@@ -433,7 +432,7 @@ function clusterToJson(row) {
     vpnCidr: `172.24.${index}.0/24`,
     vip: `172.24.${index}.254`,
     k8sApiUrl: `https://k8s.${domain}:6446`,
-    nodeCounts: { total: Number(row[10]), online: Number(row[11]), offline: Number(row[12]) },
+    nodeCounts: { total: Number(row[10][0]), online: Number(row[10][1]), offline: Number(row[10][2]) },
     createdAt: apiTime(Number(row[8])),
     updatedAt: apiTime(Number(row[9])),
   };
