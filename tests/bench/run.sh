@@ -76,6 +76,7 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 
+[[ $SMOKE == 1 ]] && WRITE=0
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
 bench_build   # the whole build: runosd and agent-sim
 

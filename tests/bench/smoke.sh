@@ -12,6 +12,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 results="$(mktemp -d /tmp/runosd-bench-smoke-XXXX)"
 trap 'rm -rf "$results"' EXIT
+before="$(cksum <"$ROOT/BENCHMARKS.md")"
 out="$(RUNOS_BENCH_DATABASE_URL="${RUNOS_TEST_DATABASE_URL:?}" \
 	RUNOS_BENCH_BINARY="${RUNOS_TEST_BIN:?}" RUNOS_BENCH_MASTER_KEY="${RUNOS_TEST_MASTER_KEY:?}" \
 	"$ROOT/tests/bench/run.sh" --smoke --results "$results/r" 2>&1)"
@@ -21,6 +22,8 @@ check() {   # check CONDITION-STATUS MESSAGE
 	if [[ $1 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi
 }
 check "$rc" "run.sh --smoke exited $rc"
+[[ $(cksum <"$ROOT/BENCHMARKS.md") == "$before" ]]
+check $? "a smoke run changed BENCHMARKS.md"
 if [[ $rc -ne 0 ]]; then
 	grep -E 'error|INVALID|exited|differs|otherwise than' <<<"$out" | head -n 20
 	printf '%s\n' "$out" | tail -n 40
