@@ -267,10 +267,10 @@ bench_redis_setup() {
 		--save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
 		--daemonize yes --pidfile "$dir/redis.pid" || die "redis-server did not start"
 	for ((i = 0; i < 100; i++)); do
-		[[ -s $dir/redis.pid ]] && REDIS_PID="$(cat "$dir/redis.pid")"
-		[[ $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] && break
+		[[ -s $dir/redis.pid && $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] && break
 		sleep 0.05
 	done
+	REDIS_PID="$(cat "$dir/redis.pid" 2>/dev/null || true)"
 	[[ -n $REDIS_PID && $(redis-cli -s "$dir/redis.sock" ping 2>/dev/null) == PONG ]] ||
 		die "redis-server does not answer: $(tail -n 5 "$dir/redis.log" 2>/dev/null)"
 	REDIS_URL="unix:$dir/redis.sock"
