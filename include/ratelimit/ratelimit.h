@@ -1,8 +1,10 @@
 /* Rate limits (API.md §1): GCRA (the generic cell rate algorithm: a limit of
  * n requests per period, as a burst of n that refills evenly). With Redis the
  * state is shared by every instance and one round trip decides (a Lua script
- * using Redis's clock); without Redis, or while it is down, each instance
- * limits on its own, and Redis is tried again a second later. Thread safe. */
+ * using Redis's clock); a key whose limit is high takes leases of up to 1 %
+ * of it per round trip (ratelimit.c says how; never more than the limit).
+ * Without Redis, or while it is down, each instance limits on its own, and
+ * Redis is tried again a second later. Thread safe. */
 #ifndef RUNOSD_RATELIMIT_RATELIMIT_H
 #define RUNOSD_RATELIMIT_RATELIMIT_H
 

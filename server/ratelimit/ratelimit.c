@@ -6,7 +6,20 @@
  * requests left are floor((tau - (tat - now)) / T) after it. Times are in
  * microseconds: with milliseconds, T of a limit above 60,000 a minute would
  * round to 0 (and was held at 1 ms, so the limit fell to 1,000 a second once
- * the burst was spent). */
+ * the burst was spent).
+ *
+ * Leases (Redis only): a key whose limit is at least 2 * LEASE_SHARE takes
+ * up to limit / LEASE_SHARE requests per round trip, counted in Redis at once,
+ * and serves them from memory for LEASE_US; what is left then is dropped.
+ * The lease starts at 1 request, doubles each time one runs out before it
+ * expires and halves when one expires unused, so a key used slowly still
+ * makes one round trip per request. The shared limit is never exceeded
+ * (every request served was counted in Redis before); an instance can only
+ * reach it early, by at most 1 / LEASE_SHARE of it. Lower limits (the
+ * defaults among them) are exact, a round trip per request, as before. Redis
+ * costs more CPU per request than PostgreSQL's read of the request itself
+ * (BENCHMARKS.md, the read path), and a key with a high limit is the one
+ * that sends many. */
 #include "ratelimit/ratelimit.h"
 
 #include <openssl/evp.h>
@@ -25,10 +38,13 @@
 #define SHARDS 32
 #define REDIS_TIMEOUT_MS 50
 #define PRUNE_ABOVE 10000 /* keys per shard before expired ones are dropped */
+#define LEASE_SHARE 100	  /* a lease is at most limit / LEASE_SHARE requests */
+#define LEASE_US 100000	  /* unused leased requests are dropped after this */
 
-/* KEYS[1] key; ARGV[1] T µs, ARGV[2] tau µs. Returns {allowed, remaining,
- * retry_after µs}. Redis's own clock, so instances agree (µs since the epoch
- * are exact in Lua's doubles). */
+/* KEYS[1] key; ARGV[1] T µs, ARGV[2] tau µs, ARGV[3] n: takes up to n
+ * requests (as many as the limit allows now, at least 1 or none). Returns
+ * {granted, remaining, retry_after µs}. Redis's own clock, so instances agree
+ * (µs since the epoch are exact in Lua's doubles). */
 static const char gcra_script[] =
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
@@ -37,13 +53,23 @@ static const char gcra_script[] =
 	"local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
 	"if tat < now then tat = now end\n"
 	"if tat - now > tau then return {0, 0, tat - now - tau} end\n"
-	"local new_tat = tat + T\n"
+	"local k = math.min(tonumber(ARGV[3]), math.floor((tau - (tat - now)) / T) + 1)\n"
+	"local new_tat = tat + k * T\n"
 	"redis.call('SET', KEYS[1], new_tat, 'PX', math.floor((new_tat - now) / 1000) + 1)\n"
-	"return {1, math.floor((tau - (new_tat - now) + T) / T), 0}\n";
+	"return {k, math.floor((tau - (new_tat - now) + T) / T), 0}\n";
+
+/* This instance's share of a key's shared limit (see the top). */
+struct lease {
+	int64_t expires_us; /* monotonic; first member: prune() reads it */
+	int64_t left;	    /* requests leased and not served yet */
+	int64_t size;	    /* of the last lease taken */
+	int remaining;	    /* Redis's count of requests left, when it was taken */
+};
 
 struct shard {
 	pthread_mutex_t lock;
-	struct strmap *tats; /* key → int64_t * (µs, monotonic) */
+	struct strmap *tats;   /* key → int64_t * (µs, monotonic) */
+	struct strmap *leases; /* shared key → struct lease * */
 };
 
 struct ratelimiter {
@@ -65,6 +91,7 @@ struct ratelimiter *ratelimit_create(const char *redis_url)
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&rl->shards[i].lock, NULL);
 		rl->shards[i].tats = strmap_create();
+		rl->shards[i].leases = strmap_create();
 	}
 	return rl;
 }
@@ -75,6 +102,7 @@ void ratelimit_destroy(struct ratelimiter *rl)
 		return;
 	for (int i = 0; i < SHARDS; i++) {
 		strmap_destroy(rl->shards[i].tats, free);
+		strmap_destroy(rl->shards[i].leases, free);
 		pthread_mutex_destroy(&rl->shards[i].lock);
 	}
 	free(rl->redis_url);
@@ -95,6 +123,7 @@ struct prune {
 	size_t n, cap;
 };
 
+/* The values of both maps start with an int64_t: when they expire. */
 static void collect_expired(void *arg, const char *key, void *value)
 {
 	struct prune *p = arg;
@@ -107,12 +136,12 @@ static void collect_expired(void *arg, const char *key, void *value)
 	p->expired[p->n++] = xstrdup(key);
 }
 
-static void prune(struct shard *s, int64_t now)
+static void prune(struct strmap *m, int64_t now)
 {
 	struct prune p = { now, NULL, 0, 0 };
-	strmap_foreach(s->tats, collect_expired, &p);
+	strmap_foreach(m, collect_expired, &p);
 	for (size_t i = 0; i < p.n; i++) {
-		free(strmap_remove(s->tats, p.expired[i]));
+		free(strmap_remove(m, p.expired[i]));
 		free(p.expired[i]);
 	}
 	free(p.expired);
@@ -127,7 +156,7 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 	int64_t *tat = strmap_get(s->tats, key);
 	if (!tat) {
 		if (strmap_size(s->tats) > PRUNE_ABOVE)
-			prune(s, now);
+			prune(s->tats, now);
 		tat = xmalloc(sizeof(*tat));
 		*tat = now;
 		strmap_put(s->tats, key, tat);
@@ -148,8 +177,10 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 
 /* ---- in Redis ------------------------------------------------------------ */
 
-static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau,
-		       struct ratelimit_result *out)
+/* Takes up to n requests of key in Redis: out->allowed when at least one
+ * was, *granted how many. False when Redis did not answer. */
+static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau, int64_t n,
+		       int64_t *granted, struct ratelimit_result *out)
 {
 	redisContext *c = redis_thread_client(rl->redis_url, REDIS_TIMEOUT_MS);
 	if (!c)
@@ -157,16 +188,17 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	/* EVALSHA, not EVAL: Redis neither receives nor hashes the script's
 	 * 500 bytes on every request (BENCHMARKS.md, the read path). A Redis
 	 * that does not have it yet (restarted, flushed) says NOSCRIPT once. */
-	redisReply *reply = redisCommand(c, "EVALSHA %s 1 %s %lld %lld", rl->script_sha1, key,
-					 (long long)T, (long long)tau);
+	redisReply *reply = redisCommand(c, "EVALSHA %s 1 %s %lld %lld %lld", rl->script_sha1, key,
+					 (long long)T, (long long)tau, (long long)n);
 	if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(reply);
-		reply = redisCommand(c, "EVAL %s 1 %s %lld %lld", gcra_script, key, (long long)T,
-				     (long long)tau);
+		reply = redisCommand(c, "EVAL %s 1 %s %lld %lld %lld", gcra_script, key,
+				     (long long)T, (long long)tau, (long long)n);
 	}
 	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
 	if (ok) {
-		out->allowed = reply->element[0]->integer == 1;
+		*granted = reply->element[0]->integer;
+		out->allowed = *granted > 0;
 		out->remaining = (int)reply->element[1]->integer;
 		out->retry_after_ms = ms_ceil(reply->element[2]->integer);
 	}
@@ -174,6 +206,69 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	if (!ok)
 		redis_thread_client_drop();
 	return ok;
+}
+
+/* Serves one request from this instance's lease of key, if it holds one;
+ * else says how large the next lease should be (*next). */
+static bool take_leased(struct shard *s, const char *key, int64_t max_lease, int64_t *next,
+			struct ratelimit_result *out)
+{
+	int64_t now = time_mono_us();
+	pthread_mutex_lock(&s->lock);
+	struct lease *l = strmap_get(s->leases, key);
+	bool served = l && l->left > 0 && now < l->expires_us;
+	if (served) {
+		l->left--;
+		out->allowed = true;
+		out->remaining = l->remaining + (int)l->left;
+		out->retry_after_ms = 0;
+	} else if (!l) {
+		*next = 1;
+	} else if (now < l->expires_us) {
+		*next = l->size * 2 < max_lease ? l->size * 2 : max_lease; /* ran out early */
+	} else {
+		*next = l->left > 0 && l->size > 1 ? l->size / 2 : l->size; /* expired unused */
+	}
+	pthread_mutex_unlock(&s->lock);
+	return served;
+}
+
+static void keep_lease(struct shard *s, const char *key, int64_t size, int64_t granted,
+		       int remaining)
+{
+	int64_t now = time_mono_us();
+	pthread_mutex_lock(&s->lock);
+	struct lease *l = strmap_get(s->leases, key);
+	if (!l) {
+		if (strmap_size(s->leases) > PRUNE_ABOVE)
+			prune(s->leases, now);
+		l = xcalloc(1, sizeof(*l));
+		strmap_put(s->leases, key, l);
+	}
+	/* What another thread's lease had left is dropped: the limit only gets
+	 * stricter by it. */
+	l->left = granted - 1;
+	l->size = size;
+	l->remaining = remaining;
+	l->expires_us = now + LEASE_US;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The shared limit in Redis, through a lease when the limit is high enough. */
+static bool take_shared(struct ratelimiter *rl, const char *key, int limit, int64_t T, int64_t tau,
+			struct ratelimit_result *out)
+{
+	int64_t max_lease = limit / LEASE_SHARE, n = 1, granted = 0;
+	struct shard *s = &rl->shards[strmap_hash(key) % SHARDS];
+	if (max_lease >= 2 && take_leased(s, key, max_lease, &n, out))
+		return true;
+	if (!take_redis(rl, key, T, tau, n, &granted, out))
+		return false;
+	if (max_lease >= 2 && granted > 0)
+		keep_lease(s, key, n, granted, out->remaining);
+	if (out->allowed)
+		out->remaining += (int)(granted - 1);
+	return true;
 }
 
 void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t period_ms,
@@ -188,7 +283,7 @@ void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t 
 	if (rl->redis_url && !redis_health_down(&rl->redis)) {
 		char shared_key[300];
 		snprintf(shared_key, sizeof(shared_key), "runosd:rl:%s", key);
-		bool ok = take_redis(rl, shared_key, T, tau, out);
+		bool ok = take_shared(rl, shared_key, limit, T, tau, out);
 		redis_health_mark(&rl->redis, ok);
 		if (ok)
 			return;

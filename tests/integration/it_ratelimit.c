@@ -8,6 +8,8 @@
  *    and the shared limits come back with Redis;
  *  - the GCRA script is sent once and then called by its SHA-1 (EVALSHA),
  *    and sent again when Redis has lost it (SCRIPT FLUSH);
+ *  - a high limit is taken in leases: far fewer round trips than requests,
+ *    and still never more than the limit across two instances;
  *  - without Redis at all: per-instance limits. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,46 @@ TEST(script_sent_once)
 	CHECK(redis_calls("evalsha") >= 9);
 }
 
+#define HIGH_LIMIT 1000 /* leases of up to 10 */
+
+TEST(high_limit_leased)
+{
+	char url[96], limit[48];
+	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=%s", redis.url);
+	snprintf(limit, sizeof(limit), "RUNOS_RATE_LIMIT=%d", HIGH_LIMIT);
+	const char *env[] = { url, limit, NULL };
+	struct it_server *a = it_server_start("ratelimit-lease-a", env);
+	struct it_server *b = it_server_start("ratelimit-lease-b", env);
+	REQUIRE(a && b);
+	struct it_key key;
+	REQUIRE(it_create_pat(a, owner.token, owner.aid, NULL, &key));
+	REQUIRE(system(it_fmt("redis-cli -p %d CONFIG RESETSTAT >/dev/null", redis.port)) == 0);
+	int ok = 0, refused_in_a_row = 0, other = 0, sent = 0;
+	double started = it_now_ms();
+	while (sent < HIGH_LIMIT + 200 && refused_in_a_row < 20) {
+		struct it_resp r = it_call(sent % 2 ? b : a, "GET", key.token, NULL,
+					   "/%s/account/profile", owner.aid);
+		sent++;
+		ok += r.status == 200;
+		refused_in_a_row = r.status == 429 ? refused_in_a_row + 1 : 0;
+		other += r.status != 200 && r.status != 429;
+		it_resp_free(&r);
+	}
+	double seconds = (it_now_ms() - started) / 1000;
+	long calls = redis_calls("evalsha") + redis_calls("eval");
+	fprintf(stderr, "lease: %d of %d allowed in %.2f s, %ld Redis calls\n", ok, sent, seconds,
+		calls);
+	CHECK_INT_EQ(other, 0);
+	CHECK_INT_EQ(refused_in_a_row, 20);
+	/* Never more than the limit (plus what it refilled meanwhile), and
+	 * short of it by at most a lease per instance. */
+	CHECK_MSG(ok <= HIGH_LIMIT + (int)(seconds * HIGH_LIMIT / 60) + 1, "%d allowed", ok);
+	CHECK_MSG(ok >= HIGH_LIMIT - 2 * HIGH_LIMIT / 100, "%d allowed", ok);
+	CHECK_MSG(calls > 0 && calls <= ok / 3, "%ld Redis calls for %d requests", calls, ok);
+	CHECK_INT_EQ(it_server_stop(a), 0);
+	CHECK_INT_EQ(it_server_stop(b), 0);
+}
+
 TEST(without_redis)
 {
 	const char *env[] = { "RUNOS_REDIS_URL", "RUNOS_RATE_LIMIT=10", NULL };
@@ -222,6 +264,7 @@ int main(void)
 	RUN(logins_per_email_and_writes_per_address);
 	RUN(redis_dies_and_returns);
 	RUN(script_sent_once);
+	RUN(high_limit_leased);
 	RUN(without_redis);
 	CHECK_INT_EQ(it_server_stop(srv2), 0);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
