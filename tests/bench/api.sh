@@ -528,6 +528,9 @@ check_clusters "$WARN_URL"
 for pid in "$WARN_PID" "$INFO_PID" $PEER_PID; do
 	kill -0 "$pid" 2>/dev/null || die "runosd (pid $pid) died during the benchmark; see $WORK/runosd-*.log"
 done
+# What Redis was asked over the whole run (calls and µs per command), kept with the results.
+[[ -z ${REDIS_PID:-} ]] || redis-cli -s "${REDIS_URL#unix:}" INFO commandstats \
+	>"$RESULTS/redis-commandstats.txt" 2>&1 || true
 vm() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$2/status"; }
 RSS_WARN_KB="$(vm VmRSS "$WARN_PID")"
 HWM_WARN_KB="$(vm VmHWM "$WARN_PID")"
