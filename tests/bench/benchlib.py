@@ -12,6 +12,8 @@ Subcommands (all called by api.sh; none is meant to be called by hand):
                                 and CPU per create+delete pair)
   clusters-script BINARY OUT    write the pgbench script of the clusters comparison, made
                                 from the SQL compiled into BINARY (see clusters_script)
+  statement BINARY NAME          print the SQL of one statement of READ_STATEMENTS as BINARY
+                                prepares it (pg_reads.sh)
   coldstart BINARY RUNS OUTFILE LOGFILE
                                 start BINARY serve RUNS times (environment inherited,
                                 RUNOS_HTTP_ADDR/RUNOS_AGENT_ADDR chosen here), poll
@@ -390,7 +392,7 @@ def report(directory, write_path):
     hwm = meta.get("HWM_WARN_KB")
     rows.append(["runosd RSS after the benchmark, MiB (peak)",
                  "%.1f (%.1f)" % (int(rss) / 1024, int(hwm) / 1024) if rss and hwm else "n/a",
-                 "", "", "not yet", "info only"])
+                 "", "", "—", "info only"])
 
     per_run_header = ["run", "runosd warn req/s", "pgbench TPS"]
     if peer:
@@ -851,18 +853,29 @@ SMALLEST_FREE_INDEX = ("(SELECT g.i FROM generate_series(0, 255) AS g(i)"
                        " LIMIT 1)")
 
 
-def clusters_statements(binary):
+# The read of tests/bench/pg_reads.sh: clusters_get of server/db/clusters_store.c.
+READ_STATEMENTS = [
+    ("clusters_get", r"SELECT cid, name, .* FROM clusters WHERE aid = \$1 AND cid = \$2"),
+]
+
+
+def binary_statements(binary, patterns):
+    """{name: SQL} of the string literals of BINARY matching each (name, pattern), one each."""
     data = open(binary, "rb").read()
     pieces = set(p.decode("utf-8", "replace") for p in data.split(b"\0") if 20 <= len(p) < 8192)
     found = {}
-    for name, pattern in CLUSTERS_STATEMENTS:
+    for name, pattern in patterns:
         hits = sorted(p for p in pieces if re.fullmatch(pattern, p, re.S))
         if len(hits) != 1:
             raise SystemExit("benchlib: %d statements of %s match the pattern of \"%s\" (%s); the "
-                             "server's SQL changed: update CLUSTERS_STATEMENTS in %s"
+                             "server's SQL changed: update the patterns in %s"
                              % (len(hits), binary, name, pattern, __file__))
         found[name] = hits[0]
     return found
+
+
+def clusters_statements(binary):
+    return binary_statements(binary, CLUSTERS_STATEMENTS)
 
 
 def bind(sql, params):
@@ -1107,6 +1120,9 @@ def main(argv):
                        "--pairs" in argv[3:])
     if len(argv) == 3 and argv[0] == "clusters-script":
         return clusters_script(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] == "statement":
+        print(binary_statements(argv[1], [x for x in READ_STATEMENTS if x[0] == argv[2]])[argv[2]])
+        return 0
     if len(argv) == 5 and argv[0] == "coldstart":
         return coldstart(argv[1], int(argv[2]), argv[3], argv[4])
     if len(argv) >= 2 and argv[0] == "cpusnap":

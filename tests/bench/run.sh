@@ -23,7 +23,7 @@
 #   --runs N, --duration S   passed to api.sh (rounds, seconds per measurement)
 #
 # The environment variables of the scripts (RUNOS_BENCH_*, RUNOS_THREADS, RUNOS_DB_POOL) pass
-# through. The full run takes about 20 minutes. Exit status: 0 every script measured (PASS or
+# through. The full run takes about 11 minutes. Exit status: 0 every script measured (PASS or
 # MISS), 1 a script failed or a run was invalid, 2 bad arguments.
 set -euo pipefail
 

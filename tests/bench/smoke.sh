@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A smoke run of every benchmark (tests/bench/run.sh --smoke: api.sh for 1 s with the Fastify
 # peer, work.sh with 5 parked agents, 4 draining 24 instructions and 60 parked polls, agents.sh
-# with 50 agents for 3 s) against the test database, so that no script can rot unnoticed;
+# with 50 agents for 3 s; then pg_reads.sh --smoke on a private PostgreSQL) against the test database, so that no script can rot unnoticed;
 # about a minute. scripts/dev.sh test runs it after the test programs. Timings are never
 # asserted: it checks that every script succeeded (no failed request, poll, reply, beat or
 # registration; the peer answered as runosd does), printed its rows, and that the summary
@@ -60,5 +60,11 @@ for figure in 'GET /:aid/clusters/:cid, PAT' 'against the Fastify peer' 'POST /:
 done
 grep -qE '^bench/all: [0-9]+ PASS, [0-9]+ MISS, [0-9]+ other' <<<"$out"
 check $? "no summary line"
+
+# pg_reads.sh (the read path's evidence, not part of run.sh): its seven rows
+reads="$(RUNOS_BENCH_BINARY="$RUNOS_TEST_BIN" "$ROOT/tests/bench/pg_reads.sh" --smoke 2>&1)"
+check $? "pg_reads.sh --smoke failed: $(tail -n 5 <<<"$reads")"
+[[ $(grep -cE '^\| [a-z_ -]+.*\| [0-9,]+ \| [0-9.]+ \| [0-9.]+ \|$' <<<"$reads") -eq 7 ]]
+check $? "pg_reads.sh: not seven rows: $(tail -n 9 <<<"$reads")"
 echo "bench/smoke: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
