@@ -13,7 +13,9 @@
  * and serves them from memory for LEASE_US; what is left then is dropped.
  * The lease starts at 1 request, doubles each time one runs out before it
  * expires and halves when one expires unused, so a key used slowly still
- * makes one round trip per request. The shared limit is never exceeded
+ * makes one round trip per request. One thread at a time takes a lease; the
+ * others take one request each meanwhile, so no more than one lease is ever
+ * dropped. The shared limit is never exceeded
  * (every request served was counted in Redis before); an instance can only
  * reach it early, by at most 1 / LEASE_SHARE of it. Lower limits (the
  * defaults among them) are exact, a round trip per request, as before. Redis
@@ -62,8 +64,9 @@ static const char gcra_script[] =
 struct lease {
 	int64_t expires_us; /* monotonic; first member: prune() reads it */
 	int64_t left;	    /* requests leased and not served yet */
-	int64_t size;	    /* of the last lease taken */
+	int64_t size;	    /* of the last lease taken; 0: none yet */
 	int remaining;	    /* Redis's count of requests left, when it was taken */
+	bool refilling;	    /* a thread is taking the next lease */
 };
 
 struct shard {
@@ -208,10 +211,13 @@ static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64
 	return ok;
 }
 
-/* Serves one request from this instance's lease of key, if it holds one;
- * else says how large the next lease should be (*next). */
+/* Serves one request from this instance's lease of key, if it holds one.
+ * Else *lead says whether this thread takes the next lease, of *next
+ * requests: one thread at a time, so that leases never pile up (what is left
+ * of one is dropped when it expires); the others take one request each
+ * meanwhile. */
 static bool take_leased(struct shard *s, const char *key, int64_t max_lease, int64_t *next,
-			struct ratelimit_result *out)
+			bool *lead, struct ratelimit_result *out)
 {
 	int64_t now = time_mono_us();
 	pthread_mutex_lock(&s->lock);
@@ -222,35 +228,48 @@ static bool take_leased(struct shard *s, const char *key, int64_t max_lease, int
 		out->allowed = true;
 		out->remaining = l->remaining + (int)l->left;
 		out->retry_after_ms = 0;
-	} else if (!l) {
+	} else if (l && l->refilling) {
 		*next = 1;
-	} else if (now < l->expires_us) {
-		*next = l->size * 2 < max_lease ? l->size * 2 : max_lease; /* ran out early */
+		*lead = false;
 	} else {
-		*next = l->left > 0 && l->size > 1 ? l->size / 2 : l->size; /* expired unused */
+		if (!l) {
+			if (strmap_size(s->leases) > PRUNE_ABOVE)
+				prune(s->leases, now);
+			l = xcalloc(1, sizeof(*l));
+			strmap_put(s->leases, key, l);
+		}
+		if (l->size == 0)
+			*next = 1; /* the first */
+		else if (now < l->expires_us)
+			*next = l->size * 2 < max_lease ? l->size * 2
+							: max_lease; /* ran out early */
+		else
+			*next = l->left > 0 && l->size > 1 ? l->size / 2
+							   : l->size; /* expired unused */
+		l->refilling = true;
+		*lead = true;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return served;
 }
 
+/* The leading thread's lease arrived (granted of size requests, one of them
+ * its own), or did not (granted 0: refused, or Redis did not answer). */
 static void keep_lease(struct shard *s, const char *key, int64_t size, int64_t granted,
 		       int remaining)
 {
 	int64_t now = time_mono_us();
 	pthread_mutex_lock(&s->lock);
 	struct lease *l = strmap_get(s->leases, key);
-	if (!l) {
-		if (strmap_size(s->leases) > PRUNE_ABOVE)
-			prune(s->leases, now);
-		l = xcalloc(1, sizeof(*l));
-		strmap_put(s->leases, key, l);
+	if (l) {
+		l->refilling = false;
+		if (granted > 0) {
+			l->left = granted - 1;
+			l->size = size;
+			l->remaining = remaining;
+			l->expires_us = now + LEASE_US;
+		}
 	}
-	/* What another thread's lease had left is dropped: the limit only gets
-	 * stricter by it. */
-	l->left = granted - 1;
-	l->size = size;
-	l->remaining = remaining;
-	l->expires_us = now + LEASE_US;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -259,16 +278,16 @@ static bool take_shared(struct ratelimiter *rl, const char *key, int limit, int6
 			struct ratelimit_result *out)
 {
 	int64_t max_lease = limit / LEASE_SHARE, n = 1, granted = 0;
+	bool lead = false;
 	struct shard *s = &rl->shards[strmap_hash(key) % SHARDS];
-	if (max_lease >= 2 && take_leased(s, key, max_lease, &n, out))
+	if (max_lease >= 2 && take_leased(s, key, max_lease, &n, &lead, out))
 		return true;
-	if (!take_redis(rl, key, T, tau, n, &granted, out))
-		return false;
-	if (max_lease >= 2 && granted > 0)
-		keep_lease(s, key, n, granted, out->remaining);
-	if (out->allowed)
+	bool ok = take_redis(rl, key, T, tau, n, &granted, out);
+	if (lead)
+		keep_lease(s, key, n, ok ? granted : 0, out->remaining);
+	if (ok && out->allowed)
 		out->remaining += (int)(granted - 1);
-	return true;
+	return ok;
 }
 
 void ratelimit_take(struct ratelimiter *rl, const char *key, int limit, int64_t period_ms,
