@@ -21,7 +21,7 @@
 #                       [--park N] [--rounds N] [--results DIR]
 #
 #   --smoke        tiny sizes (5 agents and 10 probes, 4 agents × 5 nodes, 60 parked polls
-#                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for work_smoke.sh)
+#                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for tests/bench/smoke.sh)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
 #   --no-build     use build/server/runosd and build/tests/agent-sim/agent-sim as they are
 #                  (default: meson compile -C build of those two)
