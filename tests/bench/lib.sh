@@ -1,16 +1,29 @@
-# Shared setup of the benchmark scripts (tests/bench/api.sh, agents.sh, work.sh), sourced
-# by them, not run. It defines functions only; they read and set the caller's globals:
+# Shared setup of the benchmark scripts (tests/bench/run.sh, api.sh, work.sh, agents.sh,
+# pg_reads.sh), sourced by them, not run. It sets the settings they share (LIB, BUILD_DIR,
+# BINARY, PG_BIN, PG_USER, PG_DB, DAEMON_USER, PG_SETTINGS) and defines functions that read and
+# set the caller's globals:
 #
-#   set by the caller before use: ROOT, LIB (benchlib.py), BINARY, WORK, PG_BIN, PG_USER,
-#     PG_DB, DAEMON_USER, PG_SETTINGS, BENCH_NAME (prefix of error messages); for
-#     bench_register_fleet also AGENT_SIM, CA, PER_CLUSTER, REG_AT_ONCE, REG_PARALLEL
+#   set by the caller: ROOT and BENCH_DIR before sourcing; WORK, BENCH_NAME (prefix of error
+#     messages) before use; for bench_register_fleet also AGENT_SIM, CA, PER_CLUSTER,
+#     REG_AT_ONCE, REG_PARALLEL
 #   set here: PG_DATA, PG_STARTED, SOCK_DIR, PG_PORT, CONNINFO, EXTERNAL_DB, PG_PID (the private
-#     server's postmaster, "" with an external database), PG_DESC,
-#     PG_VERSION (bench_pg_setup); REDIS_URL, REDIS_PID, REDIS_DESC (bench_redis_setup); SERVER_ENV (bench_server_env); SERVER_PID, SERVER_URL,
-#     SERVER_AGENT_URL and SERVER_PIDS (bench_start_server); HTTP_STATUS (api)
+#     server's postmaster, "" with an external database), PG_DESC, PG_VERSION (bench_pg_setup);
+#     REDIS_URL, REDIS_PID, REDIS_DESC (bench_redis_setup); SERVER_ENV (bench_server_env);
+#     SERVER_PID, SERVER_URL, SERVER_AGENT_URL and SERVER_PIDS (bench_start_server);
+#     HTTP_STATUS (api)
 #
 # Cleanup: the caller's EXIT trap calls bench_cleanup, which stops every client in CLIENT_PIDS
 # (run_client), every server in SERVER_PIDS, the private Redis and PostgreSQL and removes WORK.
+
+# Settings every benchmark shares; ROOT and BENCH_DIR are the caller's.
+LIB="$BENCH_DIR/benchlib.py"
+BUILD_DIR="$ROOT/build"
+BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_USER=runos
+PG_DB=bench
+DAEMON_USER=runos-bench
+PG_SETTINGS="-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off"
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() {

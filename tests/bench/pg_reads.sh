@@ -21,14 +21,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 BENCH_DIR="$ROOT/tests/bench"
-LIB="$BENCH_DIR/benchlib.py"
-BUILD_DIR="$ROOT/build"
-BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_USER=runos
-PG_DB=bench
-DAEMON_USER=runos-bench
-PG_SETTINGS="-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off"
 RATE=19000
 DURATION=8
 BUILD=1

@@ -29,9 +29,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 BENCH_DIR="$ROOT/tests/bench"
-LIB="$BENCH_DIR/benchlib.py"
-BUILD_DIR="$ROOT/build"
-BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
 SMOKE=0
 WRITE=1
 BUILD=1

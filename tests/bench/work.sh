@@ -65,16 +65,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 BENCH_DIR="$ROOT/tests/bench"
-LIB="$BENCH_DIR/benchlib.py"
 WLIB="$BENCH_DIR/worklib.py"
 PEER_DIR="$BENCH_DIR/peers/graphile"
-BUILD_DIR="$ROOT/build"
-BINARY="${RUNOS_BENCH_BINARY:-$BUILD_DIR/server/runosd}"
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_USER=runos
-PG_DB=bench
-DAEMON_USER=runos-bench
-PG_SETTINGS="-c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off"
 PER_CLUSTER=250    # a cluster holds at most 253 nodes
 REG_AT_ONCE=4      # clusters registering at the same time
 REG_PARALLEL=16    # registrations in flight per cluster
