@@ -60,11 +60,15 @@ static void publish(void *arg, const char *keys)
 		redisContext *c = redis_thread_client(w->redis_url, PUBLISH_TIMEOUT_MS);
 		redisReply *reply = c ? redisCommand(c, "PUBLISH %s %s", CHANNEL, keys) : NULL;
 		bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+		/* Every instance subscribes, this one too: no receiver at all means
+		 * the subscriptions are down (lost, being made again), and the
+		 * wake-up goes through PostgreSQL instead of nowhere. */
+		bool received = ok && reply->integer > 0;
 		freeReplyObject(reply);
 		if (c && !ok)
 			redis_thread_client_drop();
 		redis_health_mark(&w->publishing, ok);
-		if (ok)
+		if (received)
 			return;
 	}
 	if (db_work_notify(w->srv->db, keys) != DB_OK)
@@ -81,7 +85,11 @@ static bool subscribe_once(struct work_wakeups *w, bool missed)
 		return false;
 	struct timeval forever = { 0, 0 };
 	redisReply *reply = NULL;
-	bool ok = redisSetTimeout(c, forever) == REDIS_OK && redisEnableKeepAlive(c) == REDIS_OK &&
+	/* Keep-alive probes are TCP's: hiredis refuses them on a unix socket,
+	 * which left an instance with RUNOS_REDIS_URL=unix:... never subscribed
+	 * (its polls were woken only by the retry's wake-all, once a second). */
+	bool ok = redisSetTimeout(c, forever) == REDIS_OK &&
+		  (c->connection_type != REDIS_CONN_TCP || redisEnableKeepAlive(c) == REDIS_OK) &&
 		  (reply = redisCommand(c, "SUBSCRIBE %s", CHANNEL)) &&
 		  reply->type == REDIS_REPLY_ARRAY;
 	freeReplyObject(reply);

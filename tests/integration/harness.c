@@ -264,6 +264,8 @@ bool it_redis_start(struct it_redis *r)
 	if (!r->port && !free_ports(&r->port, &unused))
 		return false;
 	snprintf(r->url, sizeof(r->url), "redis://127.0.0.1:%d/0", r->port);
+	snprintf(r->socket_url, sizeof(r->socket_url), "unix:%s/redis-%d.sock", it_env.tmpdir,
+		 r->port);
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -275,6 +277,7 @@ bool it_redis_start(struct it_redis *r)
 			dup2(null_fd, 2);
 		}
 		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+		       "--unixsocket", r->socket_url + strlen("unix:"), "--unixsocketperm", "700",
 		       "--save", "", "--appendonly", "no", (char *)NULL);
 		_exit(127);
 	}

@@ -113,7 +113,8 @@ void it_cmd_free(struct it_cmd *c);
 struct it_redis {
 	int port; /* chosen by the first start, kept by restarts */
 	pid_t pid;
-	char url[64]; /* redis://127.0.0.1:<port>/0 */
+	char url[64];	      /* redis://127.0.0.1:<port>/0 */
+	char socket_url[160]; /* unix:<RUNOS_TEST_TMPDIR>/redis-<port>.sock, the same server */
 };
 
 /* Starts it (again); false when it does not answer PING within 5 s. */

@@ -481,6 +481,52 @@ out:
 	it_redis_stop(&redis);
 }
 
+/* RUNOS_REDIS_URL=unix:<socket>: both instances subscribe (they never did:
+ * TCP keep-alive, asked for on a unix socket, failed the subscription, and
+ * the polls were woken only by the retry's wake-all once a second), no
+ * NOTIFY is sent, and a poll parked on B is woken through Redis. Then the
+ * subscriptions are killed: a publish that no instance receives goes out as
+ * a NOTIFY instead of nowhere. */
+TEST(wakeups_over_a_unix_socket)
+{
+	struct it_redis redis = { 0 };
+	REQUIRE(it_redis_start(&redis));
+	char url[200];
+	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=%s", redis.socket_url);
+	const char *env[] = { url, NULL };
+	struct it_server *a = it_server_start("work-unix-a", env);
+	struct it_server *b = it_server_start("work-unix-b", env);
+	char cid[8];
+	struct it_node cp;
+	PGconn *listen = it_db_connect(it_env.database_url);
+	if (!a || !b || !listen || !cluster_with_control_plane("unix", cid, &cp)) {
+		CHECK_MSG(false, "no servers, database or cluster");
+		goto out;
+	}
+	PQclear(PQexec(listen, "LISTEN runos_work"));
+	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
+		it_sleep_ms(100);
+	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
+	CHECK_MSG(!queue_and_see_notify(a, cid, &cp, listen),
+		  "a NOTIFY was sent although both instances subscribe");
+	parked_poll_woken(b, a, cid, &cp);
+
+	/* The instances subscribe again a second later: queued at once, the
+	 * work finds no receiver. */
+	CHECK(system(it_fmt("redis-cli -p %d CLIENT KILL TYPE pubsub >/dev/null", redis.port)) ==
+	      0);
+	CHECK_MSG(queue_and_see_notify(a, cid, &cp, listen),
+		  "no NOTIFY for a publish nobody received");
+	it_node_free(&cp);
+out:
+	PQfinish(listen);
+	if (a)
+		CHECK_INT_EQ(it_server_stop(a), 0);
+	if (b)
+		CHECK_INT_EQ(it_server_stop(b), 0);
+	it_redis_stop(&redis);
+}
+
 TEST(lease_expiry_and_fencing)
 {
 	char cid[8], token[64];
@@ -872,6 +918,7 @@ int main(void)
 	RUN(long_poll);
 	RUN(wakeups_redis_or_notify);
 	RUN(wakeups_through_a_redis_outage);
+	RUN(wakeups_over_a_unix_socket);
 	RUN(lease_expiry_and_fencing);
 	RUN(deleted_node_work_cancelled);
 	RUN(cancel);
