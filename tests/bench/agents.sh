@@ -32,6 +32,8 @@
 #   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one (a fresh
 #                             user with its own clusters is created there; nothing is deleted)
 #   RUNOS_BENCH_MASTER_KEY    the master key that database was set up with (its agent CA)
+#   RUNOS_BENCH_REDIS_URL     use this Redis instead of a private one ("none": no Redis; the
+#                             heartbeat path does not use it, runosd runs as deployed)
 #   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server
 #   RUNOS_BENCH_BINARY        benchmark this runosd binary (no build); agent-sim is taken from
 #                             the same build directory (tests/agent-sim/agent-sim)
@@ -191,6 +193,7 @@ RESP="$WORK/resp.json"
 # PostgreSQL, a first runosd, the user and the fleet
 
 bench_pg_setup
+bench_redis_setup
 bench_server_env
 
 log "starting runosd (setup: user, clusters, registrations)"

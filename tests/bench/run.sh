@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of runosd in one run on this machine, then one table: figure, runosd,
-# reference, ratio, target, result. In this order, each with its own private PostgreSQL (and
-# Redis for the API), one after the other so that none disturbs another:
+# reference, ratio, target, result. In this order, each with its own private PostgreSQL and
+# Redis, one after the other so that none disturbs another:
 #   tests/bench/api.sh     GET /:aid/clusters/:cid with a PAT against pgbench -S and against a
 #                          Node 20 Fastify + pg peer; POST + DELETE /:aid/clusters against the
 #                          same SQL in pgbench; cold start (alternating rounds, medians)

@@ -14,8 +14,9 @@
 #       own; ratio of the medians (b)/(c) (target ≥ 1.0);
 #   (d) runosd's RSS with 10,000 parked polls (40 clusters × 250 agents, wait=60, the polls
 #       started over 60 s), on a fresh runosd (target ≤ 256 MiB).
-# Prints a table (figure, runosd, reference, ratio, target, PASS/MISS) and rewrites the
-# bench:work section of BENCHMARKS.md.
+# runosd runs with a private Redis (wake-ups through pub/sub, as with several instances;
+# RUNOS_BENCH_REDIS_URL=none: through NOTIFY). Prints a table (figure, runosd, reference, ratio,
+# target, PASS/MISS) and rewrites the bench:work section of BENCHMARKS.md.
 #
 #   tests/bench/work.sh [--smoke] [--no-write] [--no-build] [--no-graphile] [--parts LIST]
 #                       [--park N] [--rounds N] [--results DIR]
@@ -44,6 +45,7 @@
 #                             graphile-worker's schema graphile_worker_bench is dropped and
 #                             recreated)
 #   RUNOS_BENCH_MASTER_KEY    the master key that database was set up with (its agent CA)
+#   RUNOS_BENCH_REDIS_URL     use this Redis instead of a private one ("none": no Redis)
 #   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server
 #   RUNOS_BENCH_BINARY        benchmark this runosd binary (no build); agent-sim is taken from
 #                             the same build directory (tests/agent-sim/agent-sim)
@@ -227,6 +229,7 @@ if [[ ${RUNOS_BENCH_PG_STATEMENTS:-0} == 1 ]]; then
 	RUNOS_BENCH_PG_OPTS="${RUNOS_BENCH_PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 fi
 bench_pg_setup
+bench_redis_setup
 bench_server_env
 # Polls park for up to PARK_WAIT s (the idle timeout must not cut them), and a node registered
 # early must stay online through the run (RUNOS_NODE_OFFLINE_AFTER).
@@ -481,6 +484,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	echo "MACHINE=$cores cores ($cpu), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
 	echo "PG_VERSION=$PG_VERSION"
 	echo "PG=$PG_DESC"
+	echo "REDIS=$REDIS_DESC"
 	echo "BUILD=$(build_desc)"
 	echo "THREADS=$(bench_threads_desc)"
 	echo "DB_POOL=$(bench_pool_desc)"

@@ -291,6 +291,7 @@ def section(meta, rows, info, invalid, misses):
              "- runosd: %s; RUNOS_THREADS=%s, RUNOS_DB_POOL=%s, RUNOS_LOG_LEVEL=warn"
              % (meta.get("BUILD"), meta.get("THREADS"), meta.get("DB_POOL")),
              "- PostgreSQL: %s" % meta.get("PG"),
+             "- Redis: %s" % meta.get("REDIS", "none"),
              "- before the start: %s; the whole run took %s s"
              % (meta.get("LOAD_BEFORE"), meta.get("RUN_SECONDS")), ""]
     lines += table(rows) + [""] + info_table(info) + [""]
@@ -311,7 +312,9 @@ def section(meta, rows, info, invalid, misses):
         "when it saw the registration's 201: both on the CLOCK_MONOTONIC of agent-sim's one "
         "thread, so there is no clock to align between processes and each stamp carries the "
         "same client-side delay (the time from the socket being readable to libcurl reporting "
-        "the transfer). It includes the wake-up (a NOTIFY: the benchmark runs without Redis), "
+        "the transfer). It includes the wake-up (runosd runs with a private Redis, as several "
+        "instances do: a PUBLISH after the registration's commit, received by runosd's own "
+        "subscription), "
         "runosd's resumption of the parked poll, the claim (one UPDATE … RETURNING) and the "
         "answer over TLS.",
         "- (b) 64 online agents of one cluster; %s more nodes registered (%s at a time) queue "
