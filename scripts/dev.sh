@@ -28,7 +28,8 @@ PG_USER=runos
 
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
-	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git prometheus)
+	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git prometheus
+	nodejs)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
@@ -82,6 +83,8 @@ ensure_packages() {
 	for p in "${PACKAGES[@]}"; do
 		pkg_installed "$p" || missing+=("$p")
 	done
+	# npm comes with NodeSource's nodejs (the benchmark peers' npm ci); Debian ships it apart.
+	command -v npm >/dev/null 2>&1 || pkg_installed npm || missing+=(npm)
 	local need_contrib=0
 	contrib_present || need_contrib=1
 	if [[ ${#missing[@]} -eq 0 && $need_contrib -eq 0 ]]; then

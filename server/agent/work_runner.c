@@ -1,10 +1,9 @@
-/* Wake-ups and the lease sweep (see include/agent/work_runner.h). */
+/* The lease sweep (see include/agent/work_runner.h). */
 #include "agent/work_runner.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "db/work_store.h"

@@ -145,18 +145,14 @@ static const struct db_stmt stmt_start_step = {
  * ("aid/nid" separated by spaces; a cluster's 253 nodes at most, well under
  * NOTIFY's 8000 bytes): sent as one NOTIFY for the whole step, or returned
  * for the wake-up publisher (db_pool_set_wake_publisher). */
+#define STEP_COUNTED_SELECT(what)                                                                  \
+	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"         \
+	" SELECT " what " FROM instructions WHERE step_id = $1 AND status = 'pending'"
+#define STEP_KEYS "string_agg(DISTINCT aid || '/' || nid, ' ')"
 static const struct db_stmt stmt_notify_step = {
-	"job_notify_step",
-	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"
-	" SELECT pg_notify('runos_work', string_agg(DISTINCT aid || '/' || nid, ' '))"
-	" FROM instructions WHERE step_id = $1 AND status = 'pending'"
+	"job_notify_step", STEP_COUNTED_SELECT("pg_notify('runos_work', " STEP_KEYS ")")
 };
-static const struct db_stmt stmt_step_keys = {
-	"job_step_keys",
-	"WITH counted AS (UPDATE job_steps SET open_instructions = $2::int WHERE id = $1)"
-	" SELECT string_agg(DISTINCT aid || '/' || nid, ' ')"
-	" FROM instructions WHERE step_id = $1 AND status = 'pending'"
-};
+static const struct db_stmt stmt_step_keys = { "job_step_keys", STEP_COUNTED_SELECT(STEP_KEYS) };
 static const struct db_stmt stmt_complete_step = {
 	"job_complete_step",
 	"WITH step AS (UPDATE job_steps SET status = 'completed', completed_at = now(),"

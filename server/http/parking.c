@@ -198,7 +198,6 @@ struct parking_lot *parking_create(void)
 	return lot;
 }
 
-/* Resumes everything: the listener is stopping (its handlers answer). */
 void parking_wake_all(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);
@@ -208,6 +207,7 @@ void parking_wake_all(struct parking_lot *lot)
 	pthread_mutex_unlock(&lot->lock);
 }
 
+/* Resumes everything: the listener is stopping (its handlers answer). */
 void parking_release_all(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);

@@ -111,28 +111,10 @@ while [[ $# -gt 0 ]]; do
 		[[ $WARMUP_RATE =~ ^[1-9][0-9]*$ ]] || bad_arg "--warmup-rate needs connections per second"
 		shift
 		;;
-	--smoke)
-		SMOKE=1
-		shift
+	*)
+		bench_shared_option "$1" "${2:-}"
+		shift "$BENCH_SHIFT"
 		;;
-	--no-write)
-		WRITE=0
-		shift
-		;;
-	--no-build)
-		BUILD=0
-		shift
-		;;
-	--results)
-		[[ -n ${2:-} ]] || bad_arg "--results needs a directory"
-		KEEP_DIR="$2"
-		shift 2
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
 if [[ $SMOKE == 1 ]]; then

@@ -78,53 +78,32 @@ PEER_DIR="$BENCH_DIR/peers/fastify"
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--duration)
-		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || bad_arg "--duration needs whole seconds"
 		DURATION="$2"
 		shift 2
 		;;
 	--duration=*)
 		DURATION="${1#*=}"
-		[[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "bench: --duration needs whole seconds" >&2; exit 2; }
+		[[ $DURATION =~ ^[1-9][0-9]*$ ]] || bad_arg "--duration needs whole seconds"
 		shift
 		;;
 	--runs)
-		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || bad_arg "--runs needs a count"
 		RUNS="$2"
 		shift 2
 		;;
 	--runs=*)
 		RUNS="${1#*=}"
-		[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "bench: --runs needs a count" >&2; exit 2; }
-		shift
-		;;
-	--smoke)
-		SMOKE=1
-		shift
-		;;
-	--no-write)
-		WRITE=0
-		shift
-		;;
-	--no-build)
-		BUILD=0
+		[[ $RUNS =~ ^[1-9][0-9]*$ ]] || bad_arg "--runs needs a count"
 		shift
 		;;
 	--no-peer)
 		PEER=0
 		shift
 		;;
-	--results)
-		[[ -n ${2:-} ]] || { echo "bench: --results needs a directory" >&2; exit 2; }
-		KEEP_DIR="$2"
-		shift 2
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
 	*)
-		echo "bench: unknown argument: $1 (see --help)" >&2
-		exit 2
+		bench_shared_option "$1" "${2:-}"
+		shift "$BENCH_SHIFT"
 		;;
 	esac
 done

@@ -39,6 +39,28 @@ bad_arg() {
 	exit 2
 }
 
+# bench_shared_option ARG NEXT → BENCH_SHIFT: the options every script takes, after its own:
+# --smoke, --no-write, --no-build, --results DIR (set SMOKE, WRITE, BUILD, KEEP_DIR), -h/--help;
+# anything else is a bad argument. BENCH_SHIFT: how many arguments that took.
+bench_shared_option() {
+	BENCH_SHIFT=1
+	case "$1" in
+	--smoke) SMOKE=1 ;;
+	--no-write) WRITE=0 ;;
+	--no-build) BUILD=0 ;;
+	--results)
+		[[ -n $2 ]] || bad_arg "--results needs a directory"
+		KEEP_DIR="$2"
+		BENCH_SHIFT=2
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*) bad_arg "unknown argument: $1 (see --help)" ;;
+	esac
+}
+
 # bench_quote_args ARG…: the arguments as they would be typed (quoted where needed), each after a
 # space, for the reports' command line
 bench_quote_args() {

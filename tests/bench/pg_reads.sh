@@ -46,15 +46,11 @@ while [[ $# -gt 0 ]]; do
 		RATE=2000
 		shift
 		;;
-	--no-build)
-		BUILD=0
-		shift
+	--no-write | --results) bad_arg "$1: pg_reads.sh writes nothing" ;;
+	*)
+		bench_shared_option "$1" "${2:-}"
+		shift "$BENCH_SHIFT"
 		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
 unset RUNOS_BENCH_DATABASE_URL   # always a private server: the figures are its CPU

@@ -43,33 +43,15 @@ COMMAND_LINE+="$(bench_quote_args "$@")"
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--smoke)
-		SMOKE=1
-		shift
-		;;
-	--no-write)
-		WRITE=0
-		shift
-		;;
-	--no-build)
-		BUILD=0
-		shift
-		;;
-	--results)
-		[[ -n ${2:-} ]] || bad_arg "--results needs a directory"
-		KEEP_DIR="$2"
-		shift 2
-		;;
 	--runs | --duration)
 		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || bad_arg "$1 needs a whole number"
 		API_ARGS+=("$1" "$2")
 		shift 2
 		;;
-	-h | --help)
-		usage
-		exit 0
+	*)
+		bench_shared_option "$1" "${2:-}"
+		shift "$BENCH_SHIFT"
 		;;
-	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
 

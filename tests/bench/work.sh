@@ -100,18 +100,6 @@ COMMAND_LINE+="$(bench_quote_args "$@")"
 
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--smoke)
-		SMOKE=1
-		shift
-		;;
-	--no-write)
-		WRITE=0
-		shift
-		;;
-	--no-build)
-		BUILD=0
-		shift
-		;;
 	--no-graphile)
 		GRAPHILE=0
 		shift
@@ -136,16 +124,10 @@ while [[ $# -gt 0 ]]; do
 		TP_ROUNDS="$2"
 		shift 2
 		;;
-	--results)
-		[[ -n ${2:-} ]] || bad_arg "--results needs a directory"
-		KEEP_DIR="$2"
-		shift 2
+	*)
+		bench_shared_option "$1" "${2:-}"
+		shift "$BENCH_SHIFT"
 		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*) bad_arg "unknown argument: $1 (see --help)" ;;
 	esac
 done
 [[ $PARTS == *a* && $PARTS == *b* && $PARTS == *d* ]] || WRITE=0

@@ -21,11 +21,10 @@ Only the standard library is used.
 """
 import json
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import postmaster_ticks, proc_status, proc_ticks, write_summary  # noqa: E402
+from benchlib import median, postmaster_ticks, proc_status, proc_ticks, write_summary  # noqa: E402
 
 START = "<!-- bench:work:start -->"
 END = "<!-- bench:work:end -->"
@@ -181,8 +180,8 @@ def build(d):
     tp = next((x for x in tps if x), None)
     gw = next((x for x in gws if x), None)
     if tp_rates:
-        tp_rate = statistics.median(tp_rates)
-        gw_rate = statistics.median(gw_rates) if gw_rates else None
+        tp_rate = median(tp_rates)
+        gw_rate = median(gw_rates)
         ratio = tp_rate / gw_rate if gw_rate else None
         ok = ratio is not None and ratio >= RATIO_TARGET
         rows.append(("(b)/(c) instructions/s, claim + reply over HTTP, %s agents (max %s per "
@@ -197,20 +196,16 @@ def build(d):
         info.append(("(b) / (c) per round, instructions/s / jobs/s",
                      "; ".join("%s / %s" % (num(a), num(b) if b is not None else "—")
                                for a, b in zip(tp_rates, gw_rates + [None] * len(tp_rates)))))
-
-        def med(values):
-            values = [v for v in values if v is not None]
-            return statistics.median(values) if values else None
         sims = [x for x in tp_sims if x]
         if sims:
             info.append(("(b) reply round trip p50 / p99 / max ms (medians)",
-                         "%s / %s / %s" % tuple(num(med([x[k] for x in sims]), 2)
+                         "%s / %s / %s" % tuple(num(median([x[k] for x in sims]), 2)
                                                 for k in ("p50_ms", "p99_ms", "max_ms"))))
-        per_instr = lambda key, rows_: med([x[key] * 1e6 / x["completed"]
+        per_instr = lambda key, rows_: median([x[key] * 1e6 / x["completed"]
                                            for x in rows_ if x and x.get(key) is not None
                                            and x.get("completed")])
         runs_ = [x for x in tps if x]
-        sim_cpu = med([s_["cpuSeconds"] * 1e6 / t["completed"] for s_, t in zip(tp_sims, tps)
+        sim_cpu = median([s_["cpuSeconds"] * 1e6 / t["completed"] for s_, t in zip(tp_sims, tps)
                        if s_ and t and s_.get("cpuSeconds") is not None and t.get("completed")])
         info.append(("(b) CPU per instruction over the drain, µs: runosd / PostgreSQL / "
                      "agent-sim (the client); medians",
@@ -222,12 +217,12 @@ def build(d):
                          "medians", "%s / %s" % (num(per_instr("cpuSeconds", gws_)),
                                                 num(per_instr("pgCpuSeconds", gws_)))))
         info.append(("(b) first to last completed_at in the database, s (rate over it); medians",
-                     "%s (%s/s)" % (num(med([x["span"] for x in runs_]), 2),
-                                    num(med([x["completed"] / x["span"] for x in runs_
+                     "%s (%s/s)" % (num(median([x["span"] for x in runs_]), 2),
+                                    num(median([x["completed"] / x["span"] for x in runs_
                                              if x["span"]])))))
         info.append(("(b) queueing: %s registrations with %s online agents, s (median)"
                      % (tp["nodes"], tp["agents"]),
-                     num(med([x["registerSeconds"] for x in runs_]), 1)))
+                     num(median([x["registerSeconds"] for x in runs_]), 1)))
 
     # (d)
     if "d" not in parts:

@@ -433,52 +433,84 @@ TEST(wakeups_redis_or_notify)
 	it_node_free(&cp);
 }
 
+/* Waits (5 s at most) for both instances' subscriptions; whether they are. */
+static bool both_subscribed(const struct it_redis *redis)
+{
+	for (int i = 0; i < 50 && redis_subscribers(redis->url) < 2; i++)
+		it_sleep_ms(100);
+	return redis_subscribers(redis->url) == 2;
+}
+
+/* Two instances on a Redis of their own (its TCP or its unix-socket URL),
+ * both subscribed, a cluster with a control plane, and a connection that
+ * LISTENs on runos_work. */
+struct redis_pair {
+	struct it_redis redis;
+	struct it_server *a, *b;
+	PGconn *listen;
+	char cid[8];
+	struct it_node cp;
+	bool have_cp;
+};
+
+static bool redis_pair_start(struct redis_pair *p, const char *name, bool unix_socket)
+{
+	memset(p, 0, sizeof(*p));
+	if (!it_redis_start(&p->redis))
+		return false;
+	char url[200];
+	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=%s",
+		 unix_socket ? p->redis.socket_url : p->redis.url);
+	const char *env[] = { url, NULL };
+	p->a = it_server_start(it_fmt("work-%s-a", name), env);
+	p->b = it_server_start(it_fmt("work-%s-b", name), env);
+	p->listen = it_db_connect(it_env.database_url);
+	if (!p->a || !p->b || !p->listen)
+		return false;
+	PQclear(PQexec(p->listen, "LISTEN runos_work"));
+	p->have_cp = cluster_with_control_plane(name, p->cid, &p->cp);
+	return p->have_cp && both_subscribed(&p->redis);
+}
+
+static void redis_pair_finish(struct redis_pair *p)
+{
+	if (p->have_cp)
+		it_node_free(&p->cp);
+	PQfinish(p->listen);
+	if (p->a)
+		CHECK_INT_EQ(it_server_stop(p->a), 0);
+	if (p->b)
+		CHECK_INT_EQ(it_server_stop(p->b), 0);
+	it_redis_stop(&p->redis);
+}
+
 /* Redis dies with polls parked and comes back: wake-ups go through NOTIFY
  * meanwhile, and through Redis again once both instances have subscribed
  * again (within a few seconds). */
 TEST(wakeups_through_a_redis_outage)
 {
-	struct it_redis redis = { 0 };
-	REQUIRE(it_redis_start(&redis));
-	const char *env[] = { it_fmt("RUNOS_REDIS_URL=%s", redis.url), NULL };
-	struct it_server *a = it_server_start("work-outage-a", env);
-	struct it_server *b = it_server_start("work-outage-b", env);
-	char cid[8];
-	struct it_node cp;
-	PGconn *listen = it_db_connect(it_env.database_url);
-	if (!a || !b || !listen || !cluster_with_control_plane("outage", cid, &cp)) {
-		CHECK_MSG(false, "no servers, database or cluster");
-		goto out;
+	struct redis_pair p;
+	if (!redis_pair_start(&p, "outage", false)) {
+		CHECK_MSG(false, "no Redis, servers, database or cluster, or not both subscribed");
+		redis_pair_finish(&p);
+		return;
 	}
-	PQclear(PQexec(listen, "LISTEN runos_work"));
-	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
-		it_sleep_ms(100);
-	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
-	parked_poll_woken(b, a, cid, &cp);
+	parked_poll_woken(p.b, p.a, p.cid, &p.cp);
 
-	it_redis_stop(&redis);
-	CHECK_MSG(queue_and_see_notify(a, cid, &cp, listen), "no NOTIFY with Redis down");
-	parked_poll_woken(b, a, cid, &cp);
+	it_redis_stop(&p.redis);
+	CHECK_MSG(queue_and_see_notify(p.a, p.cid, &p.cp, p.listen), "no NOTIFY with Redis down");
+	parked_poll_woken(p.b, p.a, p.cid, &p.cp);
 
-	if (!it_redis_start(&redis)) {
-		CHECK_MSG(false, "Redis did not start again");
-		it_node_free(&cp);
-		goto out;
+	bool back = it_redis_start(&p.redis);
+	CHECK_MSG(back, "Redis did not start again");
+	if (back) {
+		CHECK(both_subscribed(&p.redis));
+		it_sleep_ms(1200); /* the publishers' pause after a failure */
+		CHECK_MSG(!queue_and_see_notify(p.a, p.cid, &p.cp, p.listen),
+			  "still NOTIFY with Redis back");
+		parked_poll_woken(p.b, p.a, p.cid, &p.cp);
 	}
-	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
-		it_sleep_ms(100);
-	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
-	it_sleep_ms(1200); /* the publishers' pause after a failure */
-	CHECK_MSG(!queue_and_see_notify(a, cid, &cp, listen), "still NOTIFY with Redis back");
-	parked_poll_woken(b, a, cid, &cp);
-	it_node_free(&cp);
-out:
-	PQfinish(listen);
-	if (a)
-		CHECK_INT_EQ(it_server_stop(a), 0);
-	if (b)
-		CHECK_INT_EQ(it_server_stop(b), 0);
-	it_redis_stop(&redis);
+	redis_pair_finish(&p);
 }
 
 /* RUNOS_REDIS_URL=unix:<socket>: both instances subscribe (they never did:
@@ -489,42 +521,23 @@ out:
  * a NOTIFY instead of nowhere. */
 TEST(wakeups_over_a_unix_socket)
 {
-	struct it_redis redis = { 0 };
-	REQUIRE(it_redis_start(&redis));
-	char url[200];
-	snprintf(url, sizeof(url), "RUNOS_REDIS_URL=%s", redis.socket_url);
-	const char *env[] = { url, NULL };
-	struct it_server *a = it_server_start("work-unix-a", env);
-	struct it_server *b = it_server_start("work-unix-b", env);
-	char cid[8];
-	struct it_node cp;
-	PGconn *listen = it_db_connect(it_env.database_url);
-	if (!a || !b || !listen || !cluster_with_control_plane("unix", cid, &cp)) {
-		CHECK_MSG(false, "no servers, database or cluster");
-		goto out;
+	struct redis_pair p;
+	if (!redis_pair_start(&p, "unix", true)) {
+		CHECK_MSG(false, "no Redis, servers, database or cluster, or not both subscribed");
+		redis_pair_finish(&p);
+		return;
 	}
-	PQclear(PQexec(listen, "LISTEN runos_work"));
-	for (int i = 0; i < 50 && redis_subscribers(redis.url) < 2; i++)
-		it_sleep_ms(100);
-	CHECK_INT_EQ(redis_subscribers(redis.url), 2);
-	CHECK_MSG(!queue_and_see_notify(a, cid, &cp, listen),
+	CHECK_MSG(!queue_and_see_notify(p.a, p.cid, &p.cp, p.listen),
 		  "a NOTIFY was sent although both instances subscribe");
-	parked_poll_woken(b, a, cid, &cp);
+	parked_poll_woken(p.b, p.a, p.cid, &p.cp);
 
 	/* The instances subscribe again a second later: queued at once, the
 	 * work finds no receiver. */
-	CHECK(system(it_fmt("redis-cli -p %d CLIENT KILL TYPE pubsub >/dev/null", redis.port)) ==
+	CHECK(system(it_fmt("redis-cli -p %d CLIENT KILL TYPE pubsub >/dev/null", p.redis.port)) ==
 	      0);
-	CHECK_MSG(queue_and_see_notify(a, cid, &cp, listen),
+	CHECK_MSG(queue_and_see_notify(p.a, p.cid, &p.cp, p.listen),
 		  "no NOTIFY for a publish nobody received");
-	it_node_free(&cp);
-out:
-	PQfinish(listen);
-	if (a)
-		CHECK_INT_EQ(it_server_stop(a), 0);
-	if (b)
-		CHECK_INT_EQ(it_server_stop(b), 0);
-	it_redis_stop(&redis);
+	redis_pair_finish(&p);
 }
 
 TEST(lease_expiry_and_fencing)
