@@ -3,6 +3,9 @@
 #
 #   scripts/dev.sh run            build, private PostgreSQL + Redis, migrate, demo user/account/PAT,
 #                                 server in the foreground (Ctrl-C stops everything)
+#   scripts/dev.sh node [options] join a simulated node (tests/agent-sim) to a cluster of the demo
+#                                 account of a running `run`, which leaves the cluster active
+#                                 (scripts/node_join.sh; `node --help`)
 #   scripts/dev.sh test [substr]  same setup on a throw-away database, then every test program;
 #                                 the last line of output is "N passed, N failed"
 #   scripts/dev.sh bench [args]   tests/bench/run.sh [args]
@@ -736,7 +739,8 @@ EOF
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
 	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
 		&& list_programs "$BUILD_DIR/tests/integration" it_ \
-		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh" "$ROOT/tests/format_check.sh")
+		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh" "$ROOT/tests/format_check.sh" \
+			"$ROOT/tests/readme_check.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then
@@ -826,6 +830,9 @@ stop_from_env() {
 
 cmd_stop() {
 	local f d base
+	# The background agents of scripts/dev.sh node.
+	# shellcheck source=scripts/node_join.sh
+	. "$ROOT/scripts/node_join.sh" && node_agents_stop "$DEV_DIR"
 	if [[ -f $DEV_DIR/run.env ]]; then
 		stop_from_env "$DEV_DIR/run.env"
 		rm -f "$DEV_DIR/run.env"
@@ -889,6 +896,64 @@ cmd_bench() {
 	die "tests/bench/run.sh does not exist yet"
 }
 
+# node: a simulated node joins a cluster of the running dev server's demo account, the way
+# tests/readme_check.sh does it (both source scripts/node_join.sh).
+node_usage() {
+	cat <<'EOF'
+usage: scripts/dev.sh node [--cluster CID] [--name NAME] [--role controlplane|worker|hybrid]
+
+Against the server of `scripts/dev.sh run` (another terminal), with the demo account and API key
+of .dev/demo.env: creates a cluster (NAME, default "demo"; --cluster CID uses that one instead),
+makes a join token, checks the agent CA that /install.sh carries against its pin, registers a
+simulated agent (build/tests/agent-sim/agent-sim) over mutual TLS, waits for its node.join job,
+reports the cluster's credentials from a control-plane node, and waits until the cluster is
+active and the node online. The agent keeps beating and answering instructions in the background
+until `scripts/dev.sh stop` or the end of `run`. The role defaults to controlplane for a new
+cluster and worker for --cluster. Writes .dev/node.env (API, AID, TOKEN, CID, NID, JOB).
+EOF
+}
+
+cmd_node() {
+	local cid="" name="demo" role=""
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--cluster | --name | --role)
+			[[ $# -ge 2 ]] || die "$1 needs a value"
+			case "$1" in --cluster) cid="$2" ;; --name) name="$2" ;; --role) role="$2" ;; esac
+			shift 2
+			;;
+		-h | --help)
+			node_usage
+			return 0
+			;;
+		*)
+			node_usage >&2
+			exit 2
+			;;
+		esac
+	done
+	case "$role" in "" | controlplane | worker | hybrid) ;; *) die "--role: controlplane, worker or hybrid" ;; esac
+	local run_pid="" server_pid=""
+	if [[ -f $DEV_DIR/run.env ]]; then
+		run_pid="$(sed -n 's/^RUN_PID=//p' "$DEV_DIR/run.env")"
+		server_pid="$(sed -n 's/^SERVER_PID=//p' "$DEV_DIR/run.env")"
+	fi
+	if [[ -z $run_pid || -z $server_pid ]] || ! kill -0 "$run_pid" 2>/dev/null ||
+		! kill -0 "$server_pid" 2>/dev/null; then
+		die "no dev server is running: start one with scripts/dev.sh run (in another terminal)"
+	fi
+	[[ -f $DEV_DIR/demo.env ]] || die "no .dev/demo.env: scripts/dev.sh run has not made the demo account"
+	local RUNOS_API_URL="" AID="" TOKEN=""
+	# shellcheck source=/dev/null
+	. "$DEV_DIR/demo.env"
+	[[ -n $RUNOS_API_URL && -n $AID && -n $TOKEN ]] || die ".dev/demo.env lacks RUNOS_API_URL, AID or TOKEN"
+	# shellcheck source=scripts/node_join.sh
+	. "$ROOT/scripts/node_join.sh"
+	NJ_API="$RUNOS_API_URL" NJ_AID="$AID" NJ_TOKEN="$TOKEN" NJ_SIM="$ROOT/build/tests/agent-sim/agent-sim" \
+		NJ_DIR="$DEV_DIR" NJ_WATCH_PID="$run_pid" NJ_CID="$cid" NJ_NAME="$name" NJ_ROLE="$role" \
+		node_join || die "the node did not join (see above)"
+}
+
 # Fuzzing: clang with libFuzzer, ASan and UBSan in build-fuzz/; each harness starts from a copy
 # of its checked-in corpus (tests/fuzz/corpus/<name>) in .dev/fuzz/<name>. A crash leaves its
 # input in .dev/fuzz/ and fails the command; add that input to the corpus with the fix.
@@ -940,6 +1005,7 @@ main() {
 	case "$cmd" in
 	run) cmd_run "$@" ;;
 	test) cmd_test "$@" ;;
+	node) cmd_node "$@" ;;
 	bench) cmd_bench "$@" ;;
 	fuzz) cmd_fuzz "$@" ;;
 	build) cmd_build "$@" ;;
