@@ -14,7 +14,8 @@
 #   4. registers one agent with tests/agent-sim (POST /agent/v1/register with a CSR; mutual TLS
 #      with the issued certificate from then on);
 #   5. starts that agent in the background (node_agent_start): a heartbeat every 5 s and a long
-#      poll that answers every instruction, until NJ_WATCH_PID exits or node_agents_stop;
+#      poll that answers every instruction, until NJ_WATCH_PID exits, the node is deleted or
+#      node_agents_stop;
 #   6. waits for the node's node.join job to complete and the node to be online;
 #   7. a control-plane node of a cluster without credentials reports them
 #      (POST /agent/v1/cluster-credentials: a throw-away Kubernetes CA and admin certificate
@@ -140,8 +141,9 @@ node_agent_start() {
 
 # The background agent (run by node_agent_start): `agent-sim beat` (a heartbeat every 5 s) and
 # `agent-sim work` (a long poll answering every instruction), each started again should it end,
-# until the process WATCH_PID is gone (the dev server's `scripts/dev.sh run`, or the test) or a
-# TERM to the process group (node_agents_stop).
+# until the process WATCH_PID is gone (the dev server's `scripts/dev.sh run`, or the test), the
+# node is deleted (its certificate is refused), or a TERM to the process group
+# (node_agents_stop).
 nj_agent_supervise() {
 	local sim="$1" url="$2" dir="$3" watch="$4" stopping=0
 	printf '%s\n' "$$" >"$dir/agent.pid"
@@ -157,6 +159,11 @@ nj_agent_supervise() {
 	done) &
 	printf '%s agent of node %s started (pid %s)\n' "$(date -u +%FT%TZ)" "$(basename "$dir")" "$$"
 	while [[ $stopping == 0 ]] && kill -0 "$watch" 2>/dev/null; do
+		# A deleted node's certificate is revoked: its agent has nothing left to do.
+		if tail -n 2 "$dir/agent.log" 2>/dev/null | grep -q agent.cert_revoked; then
+			printf '%s the node was deleted (its certificate is revoked)\n' "$(date -u +%FT%TZ)"
+			break
+		fi
 		sleep 1
 	done
 	printf '%s agent stopping\n' "$(date -u +%FT%TZ)"
@@ -207,6 +214,7 @@ node_join() {
 	: "${NJ_API:?}" "${NJ_AID:?}" "${NJ_TOKEN:?}" "${NJ_SIM:?}" "${NJ_DIR:?}" "${NJ_WATCH_PID:?}"
 	[[ -x $NJ_SIM ]] || nj_fail "$NJ_SIM is not built (meson compile -C build)" || return 1
 	mkdir -p "$NJ_DIR/nodes"
+	chmod 700 "$NJ_DIR/nodes"   # the agents' keys, and answers that hold tokens
 	NJ_RESP="$NJ_DIR/nodes/.resp.json"
 	rm -f "$NJ_RESP.err"
 	local role="${NJ_ROLE:-}" domain status

@@ -14,7 +14,8 @@
 # cluster active, the node online, a kubeconfig, the join job completed, an owner among the
 # members, the credentials report in the audit trail, the online node in the metrics. A second
 # node then joins the same cluster as a worker (the first node's background agent answers its
-# peers and join-command steps), and both background agents are stopped.
+# peers and join-command steps); the worker is deleted (its agent must stop by itself) and the
+# first agent is stopped as scripts/dev.sh stop does.
 #
 # Run by scripts/dev.sh test (the RUNOS_TEST_* variables); last line "readme: N passed, N failed".
 set -uo pipefail
@@ -292,22 +293,41 @@ if [[ $joined == 1 ]]; then
 		fail "node_join --cluster $CID:"
 		sed 's/^/        /' "$WORK/node_join2.log"
 	fi
-	pids=()
+	declare -A pid_of=()
 	for f in "$WORK/node/.dev/nodes"/*/agent.pid; do
-		[[ -f $f ]] && pids+=("$(cat "$f")")
+		[[ -f $f ]] && pid_of[$(basename "$(dirname "$f")")]="$(cat "$f")"
 	done
-	if [[ ${#pids[@]} -eq 2 ]] && kill -0 "${pids[@]}" 2>/dev/null; then
-		pass "two background agents run (pids ${pids[*]})"
+	if [[ ${#pid_of[@]} -eq 2 ]] && kill -0 "${pid_of[@]}" 2>/dev/null; then
+		pass "two background agents run (pids ${pid_of[*]})"
 	else
-		fail "background agents: ${#pids[@]} pid files (${pids[*]:-none}), wanted 2 running"
+		fail "background agents: ${#pid_of[@]} pid files (${pid_of[*]:-none}), wanted 2 running"
+	fi
+	# The worker deleted: the first node's agent answers the job's peer update, and the
+	# worker's agent stops by itself once its certificate is refused.
+	WORKER="$(sed -n "s/^NID='\(.*\)'$/\1/p" "$WORK/node/.dev/node.env")"
+	NJ_API="$URL" NJ_TOKEN="$pat" NJ_RESP="$WORK/delete.json"
+	if nj_api_ok 202 DELETE "/$aid/$CID/nodes/$WORKER" && JOB="$(nj_json "$NJ_RESP" jobId)" &&
+		nj_job_settled "$JOB" && [[ $(nj_json "$NJ_RESP" status) == completed ]]; then
+		pass "DELETE node $WORKER: its node.delete job completed"
+	else
+		fail "DELETE node $WORKER: $(cat "$NJ_RESP")"
+	fi
+	wpid="${pid_of[$WORKER]:-}"
+	for ((i = 0; i < 300; i++)); do
+		[[ -n $wpid ]] && kill -0 "$wpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [[ -n $wpid ]] && ! kill -0 "$wpid" 2>/dev/null; then
+		pass "the deleted node's agent stopped by itself"
+	else
+		fail "the deleted node's agent (pid ${wpid:-none}) still runs 30 s after the delete"
 	fi
 	node_agents_stop "$WORK/node/.dev" >/dev/null
-	alive=0
-	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-	if [[ $alive -eq 0 ]]; then
-		pass "node_agents_stop (scripts/dev.sh stop) stopped them"
+	fpid="${pid_of[$FIRST]:-}"
+	if [[ -n $fpid ]] && ! kill -0 "$fpid" 2>/dev/null; then
+		pass "node_agents_stop (scripts/dev.sh stop) stopped the other one"
 	else
-		fail "node_agents_stop left $alive agent(s) running"
+		fail "node_agents_stop left the agent of $FIRST (pid ${fpid:-none}) running"
 	fi
 	[[ -n $FIRST ]] || fail "no NID in node.env"
 fi
