@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Joining a simulated node to a cluster, as a machine running the installer and the agent would,
 # against a running runosd. Sourced (bash) by scripts/dev.sh (`scripts/dev.sh node`) and by
 # tests/readme_check.sh, so the path the README shows is the path the test runs.
@@ -104,17 +105,16 @@ nj_wait_active() {
 # certificate it signed (O=system:masters), made here, as JSON for /agent/v1/cluster-credentials.
 nj_credentials_body() {
 	local d="$1"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-		-subj /CN=kubernetes -keyout "$d/k8s-ca.key" -out "$d/k8s-ca.crt" 2>/dev/null &&
-		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj /CN=kubernetes -keyout "$d/k8s-ca.key" -out "$d/k8s-ca.crt" 2>/dev/null ||
+		! openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 			-subj '/O=system:masters/CN=kubernetes-admin' -keyout "$d/admin.key" \
-			-out "$d/admin.csr" 2>/dev/null &&
-		openssl x509 -req -in "$d/admin.csr" -CA "$d/k8s-ca.crt" -CAkey "$d/k8s-ca.key" \
-			-CAcreateserial -days 365 -out "$d/admin.crt" 2>/dev/null ||
-		{
-			nj_fail "openssl could not make the cluster's credentials"
-			return 1
-		}
+			-out "$d/admin.csr" 2>/dev/null ||
+		! openssl x509 -req -in "$d/admin.csr" -CA "$d/k8s-ca.crt" -CAkey "$d/k8s-ca.key" \
+			-CAcreateserial -days 365 -out "$d/admin.crt" 2>/dev/null; then
+		nj_fail "openssl could not make the cluster's credentials"
+		return 1
+	fi
 	python3 - "$d" <<'EOF'
 import json, sys
 d = sys.argv[1]
