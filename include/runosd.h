@@ -14,8 +14,8 @@ struct http_server;
 struct seal_keyring;
 struct pki_ca;
 struct fleet;
-struct work_runner;
-struct work_wakeups;
+struct queue_sweeper;
+struct queue_wakeups;
 struct ratelimiter;
 
 struct server {
@@ -27,8 +27,8 @@ struct server {
 	struct http_server *http;
 	struct http_server *agent_http; /* the agent listener */
 	struct fleet *fleet;
-	struct work_runner *work;
-	struct work_wakeups *wakeups;
+	struct queue_sweeper *work;
+	struct queue_wakeups *wakeups;
 	struct ratelimiter *limits; /* API.md §1 rate limits */
 	int64_t started_us;
 };

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "db/accounts_store.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "db/users_store.h"
 #include "http/request.h"

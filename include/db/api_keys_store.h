@@ -9,7 +9,7 @@
 
 #include "auth/roles.h"
 #include "auth/token.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 #include "util/text.h"

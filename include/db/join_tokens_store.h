@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "auth/token.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"
 #include "idalloc/ids.h"

@@ -11,7 +11,7 @@
 
 #include "auth/roles.h"
 #include "crypto/hash.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 #include "util/text.h"

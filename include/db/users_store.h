@@ -9,7 +9,7 @@
 #include "auth/password.h"
 #include "crypto/hash.h"
 #include "db/accounts_store.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 #include "util/text.h"

@@ -9,8 +9,8 @@
  *    which starts only once the server has been up that long: the grace
  *    period after a restart).
  * Thread safe. */
-#ifndef RUNOSD_AGENT_FLEET_H
-#define RUNOSD_AGENT_FLEET_H
+#ifndef RUNOSD_FLEET_FLEET_H
+#define RUNOSD_FLEET_FLEET_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "auth/auth.h"
 #include "http/route.h"
 

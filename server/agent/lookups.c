@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/handlers.h"
 #include "api/common.h"
 #include "db/agent_store.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/handlers.h"
 #include "api/common.h"
 #include "auth/token.h"

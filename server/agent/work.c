@@ -1,7 +1,7 @@
 /* Work for agents (AGENT.md §5): the long poll for instructions, replies and
  * progress. A poll that finds nothing parks (no thread, no database
  * connection) until an instruction is queued for its node on any instance
- * (work_wakeups.c), its wait ends, or the server stops. */
+ * (queue/wakeups.c), its wait ends, or the server stops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 
 #include "api/common.h"
 #include "api/handlers.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "runosd.h"
 
 /* Cursor ids of this list are entry ids: digits. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "api/common.h"
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "api/handlers.h"
 #include "db/clusters_store.h"
 #include "db/nodes_store.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
 
 static const struct db_stmt stmt_create = { "devices_create",

@@ -8,12 +8,12 @@
  * A step's instructions are queued with one wake-up naming all its nodes,
  * which wakes their parked polls on whichever instance holds them: a NOTIFY
  * in the transaction, or, with Redis, a publish after it commits
- * (agent/work_wakeups.c). */
+ * (queue/wakeups.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
 
 /* clang-format off */

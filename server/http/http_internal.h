@@ -9,8 +9,8 @@
 
 #include "http/request.h"
 #include "http/router.h"
-#include "parking.h"
 #include "pki/certs.h"
+#include "queue/parking.h"
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
 #define HTTP_MAX_DRAIN (16 * 1024 * 1024)

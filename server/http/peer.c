@@ -7,7 +7,7 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "http_internal.h"
 #include "pki/ca_boot.h"
 #include "runosd.h"

@@ -96,7 +96,7 @@ void request_set_header(struct request *req, const char *name, const char *value
 
 uint64_t request_park_wakes(struct request *req, const char *key)
 {
-	return parking_wakes(exchange_of(req)->owner->parking, key);
+	return queue_parking_wakes(exchange_of(req)->owner->parking, key);
 }
 
 void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms)

@@ -1,6 +1,6 @@
 /* Wake-ups of parked polls across instances (see
- * include/agent/work_wakeups.h). */
-#include "agent/work_wakeups.h"
+ * include/queue/wakeups.h). */
+#include "queue/wakeups.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,7 +22,7 @@
 #define CONNECT_TIMEOUT_MS 500
 #define RESUBSCRIBE_MS 1000
 
-struct work_wakeups {
+struct queue_wakeups {
 	struct server *srv;
 	char *redis_url; /* NULL: no Redis, NOTIFY only */
 	struct redis_health publishing;
@@ -38,7 +38,7 @@ struct work_wakeups {
 /* keys: "aid/nid" separated by spaces; each node's parked polls here woken. */
 static void wake_keys(void *arg, const char *keys)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	char key[64];
 	while (*keys) {
 		size_t n = strcspn(keys, " ");
@@ -55,7 +55,7 @@ static void wake_keys(void *arg, const char *keys)
 /* The pool's publisher, after a commit, on the thread that committed. */
 static void publish(void *arg, const char *keys)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	if (!redis_health_down(&w->publishing)) {
 		redisContext *c = redis_thread_client(w->redis_url, PUBLISH_TIMEOUT_MS);
 		redisReply *reply = c ? redisCommand(c, "PUBLISH %s %s", CHANNEL, keys) : NULL;
@@ -78,7 +78,7 @@ static void publish(void *arg, const char *keys)
 
 /* One subscription until it fails or the server stops; true when it was
  * made. */
-static bool subscribe_once(struct work_wakeups *w, bool missed)
+static bool subscribe_once(struct queue_wakeups *w, bool missed)
 {
 	redisContext *c = redis_connect(w->redis_url, CONNECT_TIMEOUT_MS);
 	if (!c)
@@ -119,7 +119,7 @@ static bool subscribe_once(struct work_wakeups *w, bool missed)
 
 static void *subscribe_loop(void *arg)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	bool missed = false;
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
@@ -140,9 +140,9 @@ static void *subscribe_loop(void *arg)
 	return NULL;
 }
 
-struct work_wakeups *work_wakeups_create(struct server *srv)
+struct queue_wakeups *queue_wakeups_create(struct server *srv)
 {
-	struct work_wakeups *w = xcalloc(1, sizeof(*w));
+	struct queue_wakeups *w = xcalloc(1, sizeof(*w));
 	w->srv = srv;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->stop_cond, NULL);
@@ -156,7 +156,7 @@ struct work_wakeups *work_wakeups_create(struct server *srv)
 	return w;
 }
 
-void work_wakeups_listen(struct work_wakeups *w)
+void queue_wakeups_listen(struct queue_wakeups *w)
 {
 	w->listener = db_listen_start(w->srv->cfg.database_url, "runos_work", wake_keys, w);
 	if (w->redis_url) {
@@ -166,7 +166,7 @@ void work_wakeups_listen(struct work_wakeups *w)
 	}
 }
 
-void work_wakeups_stop_listening(struct work_wakeups *w)
+void queue_wakeups_stop_listening(struct queue_wakeups *w)
 {
 	if (!w)
 		return;
@@ -183,11 +183,11 @@ void work_wakeups_stop_listening(struct work_wakeups *w)
 	w->listener = NULL;
 }
 
-void work_wakeups_destroy(struct work_wakeups *w)
+void queue_wakeups_destroy(struct queue_wakeups *w)
 {
 	if (!w)
 		return;
-	work_wakeups_stop_listening(w);
+	queue_wakeups_stop_listening(w);
 	if (w->redis_url)
 		db_pool_set_wake_publisher(w->srv->db, NULL, NULL);
 	pthread_mutex_destroy(&w->lock);
