@@ -8,7 +8,6 @@
 
 #include "fleet/fleet.h"
 #include "agent/handlers.h"
-#include "api/common.h"
 #include "auth/token.h"
 #include "db/registration_store.h"
 #include "pki/ca_boot.h"
@@ -75,10 +74,10 @@ void agent_register(struct request *req)
 {
 	const struct pki_ca *ca = pki_ca_of(req->server);
 	if (!ca) {
-		api_reply_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
+		request_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
 		return;
 	}
-	const char *token = api_body_string(req, "token");
+	const char *token = request_body_string(req, "token");
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	struct join_token tok;
 	if (auth_token_parse(token) != TOKEN_JOIN) {
@@ -92,20 +91,20 @@ void agent_register(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "join_token", NULL);
+		request_db_error(req, r, "join_token", NULL);
 		return;
 	}
-	const char *csr = api_body_string(req, "csr");
+	const char *csr = request_body_string(req, "csr");
 	if (csr && !*csr)
 		csr = NULL;
 
 	char job_id[IDALLOC_UUID_LEN + 1];
 	idalloc_uuid(job_id);
 	struct registration reg = { .job_id = job_id,
-				    .machine_id = api_body_string(req, "machineId"),
-				    .hostname = api_body_string(req, "hostname"),
-				    .os = api_body_string(req, "os"),
-				    .agent_version = api_body_string(req, "agentVersion") };
+				    .machine_id = request_body_string(req, "machineId"),
+				    .hostname = request_body_string(req, "hostname"),
+				    .os = request_body_string(req, "os"),
+				    .agent_version = request_body_string(req, "agentVersion") };
 	struct pki_issued cert = { 0 };
 	enum registration_refusal why = REGISTRATION_NID_TAKEN;
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
@@ -124,7 +123,7 @@ void agent_register(struct request *req)
 	}
 	if (r != DB_OK || why != REGISTRATION_OK) {
 		if (r != DB_OK)
-			api_reply_db_error(req, r, "join_token", NULL);
+			request_db_error(req, r, "join_token", NULL);
 		else
 			reply_refusal(req, why);
 		pki_issued_free(&cert);

@@ -30,8 +30,8 @@ static json_t *cluster_to_json(const struct cluster *c)
 			 c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
 			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
-			 k8s, "nodeCounts", counts, "createdAt", api_time(c->created_us),
-			 "updatedAt", api_time(c->updated_us));
+			 k8s, "nodeCounts", counts, "createdAt", http_json_time(c->created_us),
+			 "updatedAt", http_json_time(c->updated_us));
 }
 
 /* The :cid of the path, which must look like a cid; else 404. */
@@ -52,7 +52,7 @@ bool api_load_cluster(struct request *req, struct cluster *out)
 		return false;
 	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
+		request_db_error(req, r, "cluster", cid);
 		return false;
 	}
 	return true;
@@ -74,8 +74,8 @@ void api_clusters_create(struct request *req)
 	struct audit_actor actor = api_actor(req);
 	enum clusters_full full;
 	enum db_result r =
-		db_clusters_create(req->server->db, aid, &actor, api_body_string(req, "name"),
-				   api_body_string(req, "description"), &c, &full);
+		db_clusters_create(req->server->db, aid, &actor, request_body_string(req, "name"),
+				   request_body_string(req, "description"), &c, &full);
 	if (r == DB_CONFLICT && full == CLUSTERS_NO_INDEX) {
 		request_error(req, 409, "cluster.limit", NULL, "An account has at most %d clusters",
 			      IDALLOC_MAX_CLUSTERS);
@@ -87,7 +87,7 @@ void api_clusters_create(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", NULL);
+		request_db_error(req, r, "cluster", NULL);
 		return;
 	}
 	api_set_etag(req, c.version);
@@ -115,7 +115,7 @@ static void list(struct request *req, bool domains)
 		db_clusters_list(req->server->db, request_param(req, "aid"), status, only_cid,
 				 cursor.after_us, cursor.after_id, limit + 1, &rows, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", NULL);
+		request_db_error(req, r, "cluster", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -163,9 +163,10 @@ void api_clusters_update(struct request *req)
 		return;
 	struct cluster c;
 	struct audit_actor actor = api_actor(req);
-	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
-					      &actor, api_body_string(req, "name"),
-					      api_body_string(req, "description"), if_version, &c);
+	enum db_result r =
+		db_clusters_update(req->server->db, request_param(req, "aid"), cid, &actor,
+				   request_body_string(req, "name"),
+				   request_body_string(req, "description"), if_version, &c);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "cluster", cid);
 		return;
@@ -204,7 +205,7 @@ void api_clusters_delete(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
+		request_db_error(req, r, "cluster", cid);
 		return;
 	}
 	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
@@ -274,7 +275,7 @@ void api_clusters_kubeconfig(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", c.cid);
+		request_db_error(req, r, "cluster", c.cid);
 		return;
 	}
 	char aad[64];

@@ -34,15 +34,16 @@ static json_t *json_text_or_null(const char *text)
 
 static json_t *job_to_json(const struct job *j)
 {
-	return json_pack(
-		"{s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:{s:s, s:s}, s:i, s:o, "
-		"s:o, s:o}",
-		"id", j->id, "aid", j->aid, "cid", j->cid[0] ? json_string(j->cid) : json_null(),
-		"type", j->type, "status", j->status, "progress", j->progress, "currentStep",
-		j->current_step, "error", j->error[0] ? json_string(j->error) : json_null(),
-		"result", json_text_or_null(j->result), "target", "type", j->target_type, "id",
-		j->target_id, "attempt", j->attempt, "createdAt", api_time(j->created_us),
-		"startedAt", api_time(j->started_us), "completedAt", api_time(j->completed_us));
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:{s:s, s:s}, s:i, s:o, "
+			 "s:o, s:o}",
+			 "id", j->id, "aid", j->aid, "cid",
+			 j->cid[0] ? json_string(j->cid) : json_null(), "type", j->type, "status",
+			 j->status, "progress", j->progress, "currentStep", j->current_step,
+			 "error", j->error[0] ? json_string(j->error) : json_null(), "result",
+			 json_text_or_null(j->result), "target", "type", j->target_type, "id",
+			 j->target_id, "attempt", j->attempt, "createdAt",
+			 http_json_time(j->created_us), "startedAt", http_json_time(j->started_us),
+			 "completedAt", http_json_time(j->completed_us));
 }
 
 /* Loads the job of the path that the caller may see with at least min_role;
@@ -53,13 +54,13 @@ static bool load_job(struct request *req, enum role min_role, struct job *out)
 	enum db_result r =
 		idalloc_is_uuid(id) ? db_jobs_get(req->server->db, id, out) : DB_NOT_FOUND;
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", id);
+		request_db_error(req, r, "job", id);
 		return false;
 	}
 	enum role role = role_in(req, out->aid);
 	if (role == ROLE_NONE) {
 		db_job_finish(out);
-		api_reply_db_error(req, DB_NOT_FOUND, "job", id);
+		request_db_error(req, DB_NOT_FOUND, "job", id);
 		return false;
 	}
 	if (role < min_role) {
@@ -127,7 +128,7 @@ void api_jobs_list(struct request *req)
 					request_query(req, "type"), cursor.after_us,
 					cursor.after_id, limit + 1, &jobs, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", NULL);
+		request_db_error(req, r, "job", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -151,19 +152,19 @@ void api_jobs_workitems(struct request *req)
 	enum db_result r = db_jobs_steps(req->server->db, j.id, &steps, &n);
 	if (r != DB_OK) {
 		db_job_finish(&j);
-		api_reply_db_error(req, r, "job", j.id);
+		request_db_error(req, r, "job", j.id);
 		return;
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
 		struct job_step *s = &steps[i];
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o}",
-						       "id", s->id, "name", s->name, "status",
-						       s->status, "stepNumber", s->step_number,
-						       "result", json_text_or_null(s->result),
-						       "createdAt", api_time(s->created_us),
-						       "startedAt", api_time(s->started_us),
-						       "completedAt", api_time(s->completed_us)));
+		json_array_append_new(
+			items, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o}", "id", s->id,
+					 "name", s->name, "status", s->status, "stepNumber",
+					 s->step_number, "result", json_text_or_null(s->result),
+					 "createdAt", http_json_time(s->created_us), "startedAt",
+					 http_json_time(s->started_us), "completedAt",
+					 http_json_time(s->completed_us)));
 		free(s->result);
 	}
 	free(steps);
@@ -195,15 +196,15 @@ void api_jobs_logs(struct request *req)
 						: DB_OK;
 	db_job_finish(&j);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", NULL);
+		request_db_error(req, r, "job", NULL);
 		return;
 	}
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:o}", "id",
-						      (json_int_t)logs[i].id, "level",
-						      logs[i].level, "message", logs[i].message,
-						      "createdAt", api_time(logs[i].created_us)));
+		json_array_append_new(
+			list, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)logs[i].id,
+					"level", logs[i].level, "message", logs[i].message,
+					"createdAt", http_json_time(logs[i].created_us)));
 	char next[24];
 	if (n > 0)
 		snprintf(next, sizeof(next), "%lld", (long long)logs[n - 1].id);
@@ -228,7 +229,7 @@ void api_jobs_cancel(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", j.id);
+		request_db_error(req, r, "job", j.id);
 		db_job_finish(&j);
 		return;
 	}

@@ -26,6 +26,8 @@ struct http_server {
 	char *tls_pem[3];      /* certificate chain, key, client CA: NULL without TLS */
 	bool idempotent_posts; /* Idempotency-Key honoured (the API listener) */
 	struct parking_lot *parking;
+	http_peer_check_fn check_peer; /* ROUTE_AGENT: see struct http_listener */
+	void *check_peer_arg;
 };
 
 /* What a TLS connection keeps between its requests: the client certificate,

@@ -319,6 +319,8 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	h->addr_var = l->addr_var;
 	http_metrics_register(l->name, l->routes, l->nroutes);
 	h->idempotent_posts = l->idempotent_posts;
+	h->check_peer = l->check_peer;
+	h->check_peer_arg = l->check_peer_arg;
 	h->parking = queue_parking_create(resume_parked, NULL);
 	h->router = http_router_create(l->routes, l->nroutes, err, errcap);
 	if (!h->router) {
