@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/roles.h"
+#include "db/credential_types.h"
 #include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"

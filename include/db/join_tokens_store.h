@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/token.h"
+#include "crypto/hash.h"
+#include "db/credential_types.h"
 #include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"

@@ -58,6 +58,18 @@ void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
 /* The text of an int64 for a parameter; buf holds 24 bytes. */
 const char *db_int64_param(int64_t v, char buf[24]);
 
+/* A PostgreSQL array literal for a parameter ($n::text[], $n::int8[]):
+ * db_array_add appends one element (quoted, so any text), db_array_param
+ * gives the literal (valid until the next add or finish), db_array_finish
+ * frees it. Start from struct db_array a = { 0 }. */
+struct db_array {
+	char *text;
+	size_t len, cap;
+};
+void db_array_add(struct db_array *a, const char *text);
+const char *db_array_param(struct db_array *a);
+void db_array_finish(struct db_array *a);
+
 /* "\\x<hex>" text form of a bytea parameter; out holds 2 * len + 3 bytes. */
 const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out);
 #define DB_HASH_PARAM_LEN (2 * 32 + 3)

@@ -1,4 +1,5 @@
 /* SQL for CLI device logins (see include/db/devices_store.h). */
+#include "auth/roles.h"
 #include "db/devices_store.h"
 
 #include <stdio.h>
