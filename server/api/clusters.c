@@ -1,13 +1,13 @@
 /* Handlers of /:aid/clusters and /:aid/cluster-domains. The derived names
  * (VPN subnet, VIP, Kubernetes API URL) are computed here from the stored
  * index and domain, so they can never disagree with them. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
 #include "api/handlers.h"
+#include "crypto/hash.h"
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
@@ -214,10 +214,7 @@ void api_clusters_delete(struct request *req)
 /* Standard base64 of a text, to free(). */
 static char *base64(const char *text)
 {
-	size_t n = strlen(text);
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
-	return out;
+	return crypto_base64(text, strlen(text));
 }
 
 /* The kubeconfig YAML of the cluster's admin credentials (a JSON object

@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "db/listen.h"
@@ -32,7 +31,7 @@ struct queue_wakeups {
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
-	redisContext *subscription; /* shut down to stop the subscriber */
+	struct redis_subscription *subscription; /* shut down to stop the subscriber */
 };
 
 /* keys: "aid/nid" separated by spaces; each node's parked polls here woken. */
@@ -57,18 +56,13 @@ static void publish(void *arg, const char *keys)
 {
 	struct queue_wakeups *w = arg;
 	if (!redis_health_down(&w->publishing)) {
-		redisContext *c = redis_thread_client(w->redis_url, PUBLISH_TIMEOUT_MS);
-		redisReply *reply = c ? redisCommand(c, "PUBLISH %s %s", CHANNEL, keys) : NULL;
-		bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+		long long receivers =
+			redis_publish(w->redis_url, PUBLISH_TIMEOUT_MS, CHANNEL, keys);
 		/* Every instance subscribes, this one too: no receiver at all means
 		 * the subscriptions are down (lost, being made again), and the
 		 * wake-up goes through PostgreSQL instead of nowhere. */
-		bool received = ok && reply->integer > 0;
-		freeReplyObject(reply);
-		if (c && !ok)
-			redis_thread_client_drop();
-		redis_health_mark(&w->publishing, ok);
-		if (received)
+		redis_health_mark(&w->publishing, receivers >= 0);
+		if (receivers > 0)
 			return;
 	}
 	if (db_work_notify(w->srv->db, keys) != DB_OK)
@@ -80,40 +74,21 @@ static void publish(void *arg, const char *keys)
  * made. */
 static bool subscribe_once(struct queue_wakeups *w, bool missed)
 {
-	redisContext *c = redis_connect(w->redis_url, CONNECT_TIMEOUT_MS);
-	if (!c)
-		return false;
-	struct timeval forever = { 0, 0 };
-	redisReply *reply = NULL;
-	/* Keep-alive probes are TCP's: hiredis refuses them on a unix socket,
-	 * which left an instance with RUNOS_REDIS_URL=unix:... never subscribed
-	 * (its polls were woken only by the retry's wake-all, once a second). */
-	bool ok = redisSetTimeout(c, forever) == REDIS_OK &&
-		  (c->connection_type != REDIS_CONN_TCP || redisEnableKeepAlive(c) == REDIS_OK) &&
-		  (reply = redisCommand(c, "SUBSCRIBE %s", CHANNEL)) &&
-		  reply->type == REDIS_REPLY_ARRAY;
-	freeReplyObject(reply);
+	struct redis_subscription *sub = redis_subscribe(w->redis_url, CONNECT_TIMEOUT_MS, CHANNEL);
 	pthread_mutex_lock(&w->lock);
-	ok = ok && !w->stopping;
+	bool ok = sub && !w->stopping;
 	if (ok)
-		w->subscription = c;
+		w->subscription = sub;
 	pthread_mutex_unlock(&w->lock);
 	if (ok) {
 		if (missed) /* published while we were away: everyone looks again */
 			http_server_wake_all(w->srv->agent_http);
-		void *msg;
-		while (redisGetReply(c, &msg) == REDIS_OK) {
-			redisReply *m = msg;
-			if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
-			    m->element[2]->type == REDIS_REPLY_STRING)
-				wake_keys(w, m->element[2]->str);
-			freeReplyObject(m);
-		}
+		redis_subscription_read(sub, wake_keys, w);
 		pthread_mutex_lock(&w->lock);
 		w->subscription = NULL;
 		pthread_mutex_unlock(&w->lock);
 	}
-	redisFree(c);
+	redis_subscription_destroy(sub);
 	return ok;
 }
 
@@ -173,7 +148,7 @@ void queue_wakeups_stop_listening(struct queue_wakeups *w)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	if (w->subscription)
-		shutdown(w->subscription->fd, SHUT_RDWR);
+		redis_subscription_shutdown(w->subscription);
 	pthread_cond_signal(&w->stop_cond);
 	pthread_mutex_unlock(&w->lock);
 	if (w->subscribing)
