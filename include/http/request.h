@@ -16,7 +16,6 @@
 #include "http/peer.h"
 #include "http/route.h"
 
-#define REQUEST_MAX_PARAMS 4
 #define REQUEST_MAX_HEADERS 8
 #define REQUEST_TRACE_ID_MAX 65
 
@@ -33,7 +32,7 @@ struct request {
 	struct {
 		const char *name; /* from the pattern, without ':' */
 		const char *value;
-	} params[REQUEST_MAX_PARAMS];
+	} params[ROUTE_MAX_PARAMS];
 	int nparams;
 
 	json_t *body;		    /* validated JSON object; {} when the route takes none */

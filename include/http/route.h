@@ -13,6 +13,12 @@
 
 struct request;
 
+/* The most :params a pattern may have, which is what a request holds: the
+ * router refuses a deeper pattern when it is built, so the server does not
+ * start with a route that could not carry its path ("/:aid/:cid/services/
+ * :type/:id/credentials" has 4). */
+#define ROUTE_MAX_PARAMS 6
+
 /* Who may call a route. There is deliberately no usable zero value: a row that
  * does not say is refused when the router is built (deny by default). */
 enum route_access {

@@ -113,6 +113,7 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 		ex->routed = ROUTER_FOUND;
 	if (ex->routed == ROUTER_FOUND) {
 		ex->req.route = ex->match.route;
+		/* Both hold ROUTE_MAX_PARAMS: the router refuses deeper patterns. */
 		for (int i = 0; i < ex->match.nparams; i++) {
 			ex->req.params[i].name = ex->match.params[i].name;
 			ex->req.params[i].value = ex->match.params[i].value;

@@ -118,6 +118,49 @@ TEST(refuses_bad_tables)
 	CHECK(http_router_create(bad_method, 1, err, sizeof(err)) == NULL);
 }
 
+/* A request holds ROUTE_MAX_PARAMS path parameters: a pattern with more is
+ * refused when the router is built (the server does not start), one with as
+ * many matches and hands every one over. */
+TEST(param_limit)
+{
+	char err[256] = "";
+	static const struct route too_many[] = {
+		{ "GET", "/:aid/:b/:c/:d/:e/:f/:g", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
+		  &out, NULL },
+	};
+	CHECK(ROUTE_MAX_PARAMS < 7);
+	CHECK(http_router_create(too_many, 1, err, sizeof(err)) == NULL);
+	CHECK_MSG(strstr(err, "ROUTE_MAX_PARAMS") != NULL, "%s", err);
+	CHECK(strstr(err, "/:aid/:b/:c/:d/:e/:f/:g") != NULL);
+
+	static const struct route too_deep[] = {
+		{ "GET", "/a/b/c/d/e/f/g/h/i", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out,
+		  NULL },
+	};
+	CHECK(http_router_create(too_deep, 1, err, sizeof(err)) == NULL);
+	CHECK_MSG(strstr(err, "segments") != NULL, "%s", err);
+
+	static const struct route deep[] = {
+		{ "GET", "/:aid/:cid/services/:type/:id/credentials", handler, ROUTE_ACCOUNT,
+		  ROLE_VIEWER, false, in, &out, NULL },
+		{ "GET", "/:aid/:b/:c/:d/:e/:f", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
+		  &out, NULL },
+	};
+	struct http_router *r = http_router_create(deep, 2, err, sizeof(err));
+	CHECK_MSG(r != NULL, "%s", err);
+	struct router_match m;
+	CHECK_INT_EQ(http_router_match(r, "GET", "/a1/c2/services/pg/s3/credentials", &m),
+		     ROUTER_FOUND);
+	CHECK_INT_EQ(m.nparams, 4);
+	CHECK_STR_EQ(m.params[2].name, "type");
+	CHECK_STR_EQ(m.params[3].value, "s3");
+	CHECK_INT_EQ(http_router_match(r, "GET", "/1/2/3/4/5/6", &m), ROUTER_FOUND);
+	CHECK_INT_EQ(m.nparams, ROUTE_MAX_PARAMS);
+	CHECK_STR_EQ(m.params[ROUTE_MAX_PARAMS - 1].name, "f");
+	CHECK_STR_EQ(m.params[ROUTE_MAX_PARAMS - 1].value, "6");
+	http_router_destroy(r);
+}
+
 TEST(real_table_is_valid)
 {
 	char err[256] = "";
@@ -132,6 +175,7 @@ int main(void)
 	RUN(static_segments_win);
 	RUN(not_found_and_method);
 	RUN(refuses_bad_tables);
+	RUN(param_limit);
 	RUN(real_table_is_valid);
 	return test_summary("unit/router");
 }
