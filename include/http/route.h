@@ -71,6 +71,9 @@ struct route {
 	const struct field_spec *input;	  /* body fields, { NULL } terminated; NULL: no body */
 	const struct output_spec *output; /* the success body */
 	const char *summary;
+	/* Query parameters, { NULL } terminated, checked like body fields (an
+	 * undeclared one is 400 validation.unknown_field); NULL: none. */
+	const struct field_spec *query;
 };
 
 extern const struct route api_routes[];

@@ -91,33 +91,40 @@ static const struct output_spec vip_output = { "vipHolder", FIELDS("isHolder", "
 static const struct output_spec certificate_output = { "certificate",
 						       FIELDS("certificate", "caCert") };
 
+static const struct field_spec instructions_query[] = {
+	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work" },
+	{ "max", FIELD_INTEGER, false, 1, 50, NULL, "the most instructions to take" },
+	{ 0 },
+};
+
 const struct route agent_routes[] = {
 	{ "POST", "/agent/v1/register", agent_register, ROUTE_PUBLIC, ROLE_NONE, false,
 	  register_input, &registration_output,
-	  "Register with a join token (privateKey too when no csr was sent)" },
+	  "Register with a join token (privateKey too when no csr was sent)", NULL },
 	{ "POST", "/agent/v1/heartbeat", agent_heartbeat, ROUTE_AGENT, ROLE_NONE, false,
-	  heartbeat_input, &heartbeat_output, "Every 5 s: the node is alive" },
+	  heartbeat_input, &heartbeat_output, "Every 5 s: the node is alive", NULL },
 	{ "GET", "/agent/v1/instructions", agent_instructions, ROUTE_AGENT, ROLE_NONE, false,
-	  no_input, &instructions_output, "Long poll: ?wait=0..60 s, ?max=1..50" },
+	  no_input, &instructions_output, "Long poll: ?wait=0..60 s, ?max=1..50",
+	  instructions_query },
 	{ "POST", "/agent/v1/instructions/:tag/reply", agent_instruction_reply, ROUTE_AGENT,
-	  ROLE_NONE, false, reply_input, &no_body, "Answer an instruction (attempt fences)" },
+	  ROLE_NONE, false, reply_input, &no_body, "Answer an instruction (attempt fences)", NULL },
 	{ "POST", "/agent/v1/instructions/:tag/progress", agent_instruction_progress, ROUTE_AGENT,
-	  ROLE_NONE, false, progress_input, &no_body, "Progress: extends the lease, logs" },
+	  ROLE_NONE, false, progress_input, &no_body, "Progress: extends the lease, logs", NULL },
 	{ "POST", "/agent/v1/status", agent_status, ROUTE_AGENT, ROLE_NONE, false, status_input,
-	  &no_body, "Install progress" },
+	  &no_body, "Install progress", NULL },
 	{ "POST", "/agent/v1/logs", agent_logs, ROUTE_AGENT, ROLE_NONE, false, logs_input, &no_body,
-	  "An event of the node" },
+	  "An event of the node", NULL },
 	{ "POST", "/agent/v1/vpn/sync", agent_vpn_sync, ROUTE_AGENT, ROLE_NONE, false,
-	  vpn_sync_input, &peers_output, "Report the WireGuard peer; get the others" },
+	  vpn_sync_input, &peers_output, "Report the WireGuard peer; get the others", NULL },
 	{ "GET", "/agent/v1/control-plane-nodes", agent_control_plane_nodes, ROUTE_AGENT, ROLE_NONE,
-	  false, no_input, &control_planes_output, "Online control-plane nodes" },
+	  false, no_input, &control_planes_output, "Online control-plane nodes", NULL },
 	{ "GET", "/agent/v1/vip-holder", agent_vip_holder, ROUTE_AGENT, ROLE_NONE, false, no_input,
-	  &vip_output, "Whether this node holds the cluster VIP" },
+	  &vip_output, "Whether this node holds the cluster VIP", NULL },
 	{ "POST", "/agent/v1/certificate", agent_certificate, ROUTE_AGENT, ROLE_NONE, false,
-	  certificate_input, &certificate_output, "Renew the node certificate" },
+	  certificate_input, &certificate_output, "Renew the node certificate", NULL },
 	{ "POST", "/agent/v1/cluster-credentials", agent_cluster_credentials, ROUTE_AGENT,
 	  ROLE_NONE, false, credentials_input, &no_body,
-	  "Control-plane nodes: the cluster's admin credentials" },
+	  "Control-plane nodes: the cluster's admin credentials", NULL },
 };
 
 const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);

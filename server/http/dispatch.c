@@ -134,6 +134,34 @@ static bool validate(struct request *req)
 	return true;
 }
 
+struct query_check {
+	struct request *req;
+	bool ok;
+};
+
+static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	struct query_check *q = cls;
+	struct validation_error verr;
+	if (http_validate_query(q->req->route->query, key, value ? value : "", &verr))
+		return MHD_YES;
+	request_error(q->req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
+		      verr.message);
+	q->ok = false;
+	return MHD_NO;
+}
+
+/* Checks every query parameter against the route's query schema; on failure
+ * replies 400. */
+static bool read_query(struct exchange *ex)
+{
+	struct query_check q = { &ex->req, true };
+	MHD_get_connection_values(ex->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
+	return q.ok;
+}
+
 /* Parses and validates the body; on failure the error reply is set. */
 static bool read_body(struct exchange *ex)
 {
@@ -211,7 +239,8 @@ void http_dispatch(struct exchange *ex)
 		return;
 	}
 	/* A resumed long poll was authorised and read before it parked. */
-	if (!ex->resumed && (!authorize(ex) || !read_body(ex) || !http_idempotency_begin(ex)))
+	if (!ex->resumed &&
+	    (!authorize(ex) || !read_query(ex) || !read_body(ex) || !http_idempotency_begin(ex)))
 		return;
 	req->route->handler(req);
 	http_idempotency_finish(ex);
