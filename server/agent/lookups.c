@@ -8,6 +8,7 @@
 #include "agent/handlers.h"
 #include "db/agent_store.h"
 #include "db/fleet_store.h"
+#include "idalloc/clusters.h"
 #include "pki/ca_boot.h"
 #include "pki/certs.h"
 #include "runosd.h"
@@ -20,7 +21,7 @@ static const char *member_string(json_t *obj, const char *name)
 
 static void vpn_ip(const struct vpn_peer *p, char out[24])
 {
-	snprintf(out, 24, "172.24.%d.%d", p->cluster_index, p->vpn_host);
+	idalloc_vpn_ip(p->cluster_index, p->vpn_host, out, 24);
 }
 
 void agent_vpn_sync(struct request *req)

@@ -10,6 +10,7 @@
 #include "agent/handlers.h"
 #include "auth/token.h"
 #include "db/registration_store.h"
+#include "idalloc/clusters.h"
 #include "pki/ca_boot.h"
 #include "pki/certs.h"
 #include "runosd.h"
@@ -131,7 +132,7 @@ void agent_register(struct request *req)
 	}
 	fleet_note_cert(req->server->fleet, cert.serial, tok.aid, nid, tok.cid, reg.token.role);
 	char vpn_ip[24];
-	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", reg.cluster_index, reg.vpn_host);
+	idalloc_vpn_ip(reg.cluster_index, reg.vpn_host, vpn_ip, sizeof(vpn_ip));
 	json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "aid",
 				 tok.aid, "cid", tok.cid, "nid", nid, "role", reg.token.role,
 				 "certificate", cert.cert_pem, "caCert", pki_ca_cert_pem(ca),

@@ -12,6 +12,7 @@
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
 #include "db/jobs_store.h"
+#include "idalloc/clusters.h"
 #include "util/xmalloc.h"
 #include "runosd.h"
 
@@ -21,8 +22,8 @@ static const char *const statuses[] = { "pending",  "provisioning", "active",
 static json_t *cluster_to_json(const struct cluster *c)
 {
 	char cidr[32], vip[32], k8s[340];
-	snprintf(cidr, sizeof(cidr), "172.24.%d.0/24", c->cluster_index);
-	snprintf(vip, sizeof(vip), "172.24.%d.254", c->cluster_index);
+	idalloc_vpn_subnet(c->cluster_index, cidr, sizeof(cidr));
+	idalloc_vpn_ip(c->cluster_index, IDALLOC_VIP_HOST, vip, sizeof(vip));
 	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
 	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", c->nodes_total, "online",
 				   c->nodes_online, "offline", c->nodes_offline);

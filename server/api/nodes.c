@@ -8,12 +8,13 @@
 #include "api/handlers.h"
 #include "db/clusters_store.h"
 #include "db/nodes_store.h"
+#include "idalloc/clusters.h"
 #include "runosd.h"
 
 static json_t *node_to_json(const struct node *n)
 {
 	char vpn_ip[32];
-	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", n->cluster_index, n->vpn_host);
+	idalloc_vpn_ip(n->cluster_index, n->vpn_host, vpn_ip, sizeof(vpn_ip));
 	json_t *conditions = json_array();
 	for (size_t i = 0; i < n->nconditions; i++) {
 		const struct node_condition *c = &n->conditions[i];

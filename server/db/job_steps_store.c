@@ -15,6 +15,7 @@
 
 #include "db/audit_store.h"
 #include "db_internal.h"
+#include "idalloc/clusters.h"
 
 /* clang-format off */
 #define INSERT_INSTRUCTIONS \
@@ -23,7 +24,7 @@
 #define VPN_PEERS_PAYLOAD \
 	"json_build_object('peers', coalesce((SELECT json_agg(json_build_object(" \
 	"'pubKey', p.vpn_pub_key, 'endpointIp', p.vpn_endpoint, 'vpnIp'," \
-	" '172.24.' || c.cluster_index || '.' || p.vpn_host) ORDER BY p.vpn_host)" \
+	" " IDALLOC_VPN_IP_SQL("c.cluster_index", "p.vpn_host") ") ORDER BY p.vpn_host)" \
 	" FROM nodes p WHERE p.aid = n.aid AND p.cid = n.cid AND p.nid <> n.nid" \
 	" AND p.deleted_at IS NULL), '[]'))"
 #define ONLINE_NODES \
@@ -57,11 +58,12 @@ static const struct db_stmt plan_join = {
 static const struct db_stmt plan_etcd_remove = {
 	"plan_etcd_remove", INSERT_INSTRUCTIONS
 	"SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, 'REMOVE_ETCD_MEMBER',"
-	" json_build_object('nodeIp', (SELECT '172.24.' || c.cluster_index || '.'"
-	" || t.vpn_host FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES CONTROL_PLANE
-	" AND EXISTS (SELECT 1 FROM nodes t WHERE t.aid = $1"
-	" AND t.nid = $5 AND t.role IN ('controlplane', "
-	"'hybrid')) ORDER BY n.vpn_host LIMIT 1"
+	" json_build_object('nodeIp', (SELECT " IDALLOC_VPN_IP_SQL(
+		"c.cluster_index",
+		"t.vpn_host") " FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES
+		CONTROL_PLANE " AND EXISTS (SELECT 1 FROM nodes t WHERE t.aid = $1"
+			      " AND t.nid = $5 AND t.role IN ('controlplane', "
+			      "'hybrid')) ORDER BY n.vpn_host LIMIT 1"
 };
 static const struct db_stmt plan_uninstall_all = { "plan_uninstall_all", INSERT_INSTRUCTIONS
 						   "SELECT gen_random_uuid(), n.aid, n.nid, $3, $4,"
