@@ -97,6 +97,9 @@ struct http_router *http_router_create(const struct route *routes, size_t n, cha
 			 (route->min_role == ROLE_NONE || c->nsegments == 0 ||
 			  strcmp(c->segments[0], ":aid") != 0))
 			why = "account route without a minimum role or an :aid first segment";
+		else if (route->access == ROUTE_ACCOUNT_OF &&
+			 (route->min_role == ROLE_NONE || !route->account_of))
+			why = "account-of route without a minimum role or an account_of";
 		for (size_t j = 0; !why && j < i; j++)
 			if (strcmp(routes[j].method, route->method) == 0 &&
 			    strcmp(routes[j].pattern, route->pattern) == 0)

@@ -12,18 +12,20 @@ static const struct field_spec in[] = { { 0 } };
 static const struct output_spec out = { "none", NULL };
 
 static const struct route table[] = {
-	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL },
-	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, in, &out, NULL, NULL },
-	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL },
+	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL,
+	  NULL },
 	{ "GET", "/:aid/account/profile", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out,
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "GET", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL,
-	  NULL },
+	  NULL, NULL },
 	{ "DELETE", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL,
+	  NULL, NULL },
+	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out, NULL, NULL,
 	  NULL },
-	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out, NULL, NULL },
-	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL },
-	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL },
+	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
 };
 
 static struct http_router *make(void)
@@ -86,37 +88,42 @@ TEST(refuses_bad_tables)
 {
 	char err[256];
 	static const struct route no_access[] = {
-		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, in, &out, NULL,
+		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, in, &out, NULL, NULL,
 		  NULL },
 	};
 	CHECK(http_router_create(no_access, 1, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "deny by default") != NULL);
 
 	static const struct route no_role[] = {
-		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, in, &out, NULL,
+		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, in, &out, NULL, NULL,
 		  NULL },
 	};
 	CHECK(http_router_create(no_role, 1, err, sizeof(err)) == NULL);
 
 	static const struct route no_aid[] = {
-		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_aid, 1, err, sizeof(err)) == NULL);
 
 	static const struct route twice[] = {
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL },
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(twice, 2, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "twice") != NULL);
 
 	static const struct route no_output[] = {
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, NULL, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, NULL, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_output, 1, err, sizeof(err)) == NULL);
 
 	static const struct route bad_method[] = {
-		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL },
+		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(bad_method, 1, err, sizeof(err)) == NULL);
 }
@@ -129,7 +136,7 @@ TEST(param_limit)
 	char err[256] = "";
 	static const struct route too_many[] = {
 		{ "GET", "/:aid/:b/:c/:d/:e/:f/:g", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
-		  &out, NULL, NULL },
+		  &out, NULL, NULL, NULL },
 	};
 	CHECK(ROUTE_MAX_PARAMS < 7);
 	CHECK(http_router_create(too_many, 1, err, sizeof(err)) == NULL);
@@ -138,16 +145,16 @@ TEST(param_limit)
 
 	static const struct route too_deep[] = {
 		{ "GET", "/a/b/c/d/e/f/g/h/i", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out,
-		  NULL, NULL },
+		  NULL, NULL, NULL },
 	};
 	CHECK(http_router_create(too_deep, 1, err, sizeof(err)) == NULL);
 	CHECK_MSG(strstr(err, "segments") != NULL, "%s", err);
 
 	static const struct route deep[] = {
 		{ "GET", "/:aid/:cid/services/:type/:id/credentials", handler, ROUTE_ACCOUNT,
-		  ROLE_VIEWER, false, in, &out, NULL, NULL },
+		  ROLE_VIEWER, false, in, &out, NULL, NULL, NULL },
 		{ "GET", "/:aid/:b/:c/:d/:e/:f", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
-		  &out, NULL, NULL },
+		  &out, NULL, NULL, NULL },
 	};
 	struct http_router *r = http_router_create(deep, 2, err, sizeof(err));
 	CHECK_MSG(r != NULL, "%s", err);
