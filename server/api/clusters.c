@@ -46,28 +46,6 @@ static const char *path_cid(struct request *req)
 	return cid;
 }
 
-bool api_load_cluster(struct request *req, struct cluster *out)
-{
-	const char *cid = path_cid(req);
-	if (!cid)
-		return false;
-	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
-	if (r != DB_OK) {
-		request_db_error(req, r, "cluster", cid);
-		return false;
-	}
-	return true;
-}
-
-struct audit_actor api_actor(const struct request *req)
-{
-	const struct principal *p = &req->principal;
-	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
-				     .id = p->kind == TOKEN_PAT ? p->token_id : p->uid,
-				     .trace_id = req->trace_id,
-				     .ip = req->client_ip };
-}
-
 void api_clusters_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");

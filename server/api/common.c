@@ -1,13 +1,15 @@
 /* Handler helpers (see include/api/common.h). Stateless. */
 #include "api/common.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/clusters_store.h"
 #include "http/validate.h"
+#include "idalloc/clusters.h"
+#include "runosd.h"
 #include "util/timeutil.h"
 
 void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id)
@@ -212,4 +214,28 @@ json_t *api_account_to_json(const struct account *a)
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "aid", a->aid, "name", a->name,
 			 "companyName", a->company_name, "website", a->website, "baseDomain",
 			 a->base_domain, "createdAt", http_json_time(a->created_us));
+}
+
+bool api_load_cluster(struct request *req, struct cluster *out)
+{
+	const char *cid = request_param(req, "cid");
+	if (!idalloc_is_cid(cid)) {
+		request_error(req, 404, "cluster.not_found", NULL, "Cluster %s not found", cid);
+		return false;
+	}
+	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
+	if (r != DB_OK) {
+		request_db_error(req, r, "cluster", cid);
+		return false;
+	}
+	return true;
+}
+
+struct audit_actor api_actor(const struct request *req)
+{
+	const struct principal *p = &req->principal;
+	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
+				     .id = p->kind == TOKEN_PAT ? p->token_id : p->uid,
+				     .trace_id = req->trace_id,
+				     .ip = req->client_ip };
 }
