@@ -11,6 +11,7 @@
 struct db_pool;
 struct auth;
 struct http_server;
+struct http_metrics;
 struct seal_keyring;
 struct pki_ca;
 struct fleet;
@@ -26,6 +27,7 @@ struct server {
 	struct pki_ca *ca;	   /* the agent CA */
 	struct http_server *http;
 	struct http_server *agent_http; /* the agent listener */
+	struct http_metrics *metrics;	/* both listeners' request metrics */
 	struct fleet *fleet;
 	struct queue_sweeper *work;
 	struct queue_wakeups *wakeups;

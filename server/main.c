@@ -21,6 +21,7 @@
 #include "crypto/seal.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "http/metrics.h"
 #include "http/route.h"
 #include "http/server.h"
 #include "pki/ca_boot.h"
@@ -106,6 +107,7 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	srv->wakeups = queue_wakeups_create(srv);
 	srv->limits = ratelimit_create(srv->cfg.redis_url);
 	srv->fleet = fleet_start(srv);
+	srv->metrics = http_metrics_create();
 	struct http_listener api = {
 		.name = "api",
 		.addr_var = "RUNOS_HTTP_ADDR",
@@ -205,6 +207,7 @@ int main(int argc, char **argv)
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
 	fleet_stop(srv.fleet);
+	http_metrics_destroy(srv.metrics);
 	ratelimit_destroy(srv.limits);
 	auth_destroy(srv.auth);
 	/* Last of the pool's users: every commit may publish through it. */

@@ -249,7 +249,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!ex)
 		return;
 	queue_parking_forget(h->parking, &ex->parked);
-	http_metrics_record(h->name, ex->req.route, ex->req.status,
+	http_metrics_record(h->srv->metrics, h->name, ex->req.route, ex->req.status,
 			    time_mono_us() - ex->started_us);
 	if (log_enabled(LOG_INFO))
 		access_log(ex, toe);
@@ -318,7 +318,8 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	h->srv = srv;
 	h->name = l->name;
 	h->addr_var = l->addr_var;
-	http_metrics_register(l->name, l->routes, l->nroutes);
+	if (srv->metrics)
+		http_metrics_register(srv->metrics, l->name, l->routes, l->nroutes);
 	h->idempotent_posts = l->idempotent_posts;
 	h->check_peer = l->check_peer;
 	h->check_peer_arg = l->check_peer_arg;
