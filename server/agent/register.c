@@ -73,27 +73,28 @@ static void reply_refusal(struct request *req, enum registration_refusal why)
 
 void agent_register(struct request *req)
 {
+	struct pki_issued cert = { 0 };
 	const struct pki_ca *ca = pki_ca_of(req->server);
 	if (!ca) {
 		request_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
-		return;
+		goto out;
 	}
 	const char *token = request_body_string(req, "token");
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	struct join_token tok;
 	if (auth_token_parse(token) != TOKEN_JOIN) {
 		reply_token_invalid(req);
-		return;
+		goto out;
 	}
 	auth_token_hash(token, hash);
 	enum db_result r = db_join_tokens_peek(req->server->db, hash, &tok);
 	if (r == DB_NOT_FOUND) {
 		reply_token_invalid(req);
-		return;
+		goto out;
 	}
 	if (r != DB_OK) {
 		request_db_error(req, r, "join_token", NULL);
-		return;
+		goto out;
 	}
 	const char *csr = request_body_string(req, "csr");
 	if (csr && !*csr)
@@ -106,7 +107,6 @@ void agent_register(struct request *req)
 				    .hostname = request_body_string(req, "hostname"),
 				    .os = request_body_string(req, "os"),
 				    .agent_version = request_body_string(req, "agentVersion") };
-	struct pki_issued cert = { 0 };
 	enum registration_refusal why = REGISTRATION_NID_TAKEN;
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	for (int attempt = 0; attempt < NID_ATTEMPTS && why == REGISTRATION_NID_TAKEN; attempt++) {
@@ -114,7 +114,7 @@ void agent_register(struct request *req)
 		idalloc_short_id(nid);
 		if (!csr_accepted(req, pki_issue_node_cert(ca, csr, tok.aid, nid,
 							   PKI_NODE_CERT_DAYS * 86400L, &cert)))
-			return;
+			goto out;
 		reg.nid = nid;
 		reg.cert_serial = cert.serial;
 		reg.cert_not_after_us = cert.not_after_us;
@@ -122,13 +122,13 @@ void agent_register(struct request *req)
 		if (r != DB_OK)
 			break;
 	}
-	if (r != DB_OK || why != REGISTRATION_OK) {
-		if (r != DB_OK)
-			request_db_error(req, r, "join_token", NULL);
-		else
-			reply_refusal(req, why);
-		pki_issued_free(&cert);
-		return;
+	if (r != DB_OK) {
+		request_db_error(req, r, "join_token", NULL);
+		goto out;
+	}
+	if (why != REGISTRATION_OK) {
+		reply_refusal(req, why);
+		goto out;
 	}
 	fleet_note_cert(req->server->fleet, cert.serial, tok.aid, nid, tok.cid, reg.token.role);
 	char vpn_ip[24];
@@ -141,6 +141,7 @@ void agent_register(struct request *req)
 				 req->server->cfg.node_offline_after_seconds, "jobId", job_id);
 	if (cert.key_pem)
 		json_object_set_new(body, "privateKey", json_string(cert.key_pem));
-	pki_issued_free(&cert);
 	request_reply(req, 201, body);
+out:
+	pki_issued_free(&cert);
 }

@@ -232,14 +232,13 @@ void api_jobs_cancel(struct request *req)
 	if (r == DB_CONFLICT) {
 		request_error(req, 409, "job.terminal", json_pack("{s:s}", "status", j.status),
 			      "Job %s has already ended (%s)", j.id, j.status);
-		db_job_finish(&j);
-		return;
+		goto out;
 	}
 	if (r != DB_OK) {
 		request_db_error(req, r, "job", j.id);
-		db_job_finish(&j);
-		return;
+		goto out;
 	}
 	request_reply(req, 202, json_pack("{s:s, s:s}", "id", j.id, "status", "cancelled"));
+out:
 	db_job_finish(&j);
 }
