@@ -11,11 +11,12 @@
 struct db_pool;
 struct auth;
 struct http_server;
+struct http_metrics;
 struct seal_keyring;
 struct pki_ca;
 struct fleet;
-struct work_runner;
-struct work_wakeups;
+struct queue_sweeper;
+struct queue_wakeups;
 struct ratelimiter;
 
 struct server {
@@ -26,9 +27,10 @@ struct server {
 	struct pki_ca *ca;	   /* the agent CA */
 	struct http_server *http;
 	struct http_server *agent_http; /* the agent listener */
+	struct http_metrics *metrics;	/* both listeners' request metrics */
 	struct fleet *fleet;
-	struct work_runner *work;
-	struct work_wakeups *wakeups;
+	struct queue_sweeper *work;
+	struct queue_wakeups *wakeups;
 	struct ratelimiter *limits; /* API.md §1 rate limits */
 	int64_t started_us;
 };

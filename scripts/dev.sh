@@ -740,7 +740,7 @@ EOF
 	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
 		&& list_programs "$BUILD_DIR/tests/integration" it_ \
 		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh" "$ROOT/tests/format_check.sh" \
-			"$ROOT/tests/readme_check.sh")
+			"$ROOT/tests/layering_check.sh" "$ROOT/tests/readme_check.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then

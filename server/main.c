@@ -12,15 +12,16 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/listener.h"
-#include "agent/work_runner.h"
-#include "agent/work_wakeups.h"
+#include "queue/sweeper.h"
+#include "queue/wakeups.h"
 #include "auth/auth.h"
 #include "config.h"
 #include "crypto/seal.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "http/metrics.h"
 #include "http/route.h"
 #include "http/server.h"
 #include "pki/ca_boot.h"
@@ -103,9 +104,10 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		return EXIT_BAD_CONFIG;
 	}
 	srv->auth = auth_create(srv->db);
-	srv->wakeups = work_wakeups_create(srv);
+	srv->wakeups = queue_wakeups_create(srv);
 	srv->limits = ratelimit_create(srv->cfg.redis_url);
 	srv->fleet = fleet_start(srv);
+	srv->metrics = http_metrics_create();
 	struct http_listener api = {
 		.name = "api",
 		.addr_var = "RUNOS_HTTP_ADDR",
@@ -131,17 +133,17 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		log_error("%s", err);
 		return EXIT_BAD_CONFIG;
 	}
-	work_wakeups_listen(srv->wakeups);
-	srv->work = work_runner_start(srv);
+	queue_wakeups_listen(srv->wakeups);
+	srv->work = queue_sweeper_start(srv);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
 		 (long long)((time_now_us() - srv->started_us) / 1000));
 
 	int sig = 0;
 	sigwait(stop_signals, &sig);
 	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	work_runner_stop(srv->work);
+	queue_sweeper_stop(srv->work);
 	srv->work = NULL;
-	work_wakeups_stop_listening(srv->wakeups);
+	queue_wakeups_stop_listening(srv->wakeups);
 	http_server_stop(srv->agent_http, DRAIN_MS);
 	srv->agent_http = NULL;
 	http_server_stop(srv->http, DRAIN_MS);
@@ -200,15 +202,16 @@ int main(int argc, char **argv)
 		rc = serve(&srv, &stop_signals);
 	}
 
-	work_runner_stop(srv.work);
-	work_wakeups_stop_listening(srv.wakeups);
+	queue_sweeper_stop(srv.work);
+	queue_wakeups_stop_listening(srv.wakeups);
 	http_server_stop(srv.agent_http, 0);
 	http_server_stop(srv.http, 0);
 	fleet_stop(srv.fleet);
+	http_metrics_destroy(srv.metrics);
 	ratelimit_destroy(srv.limits);
 	auth_destroy(srv.auth);
 	/* Last of the pool's users: every commit may publish through it. */
-	work_wakeups_destroy(srv.wakeups);
+	queue_wakeups_destroy(srv.wakeups);
 	pki_ca_destroy(srv.ca);
 	crypto_keyring_destroy(srv.keys);
 	db_pool_destroy(srv.db);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "db/accounts_store.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "db/users_store.h"
 #include "http/request.h"
@@ -18,16 +18,9 @@
 #define API_LIST_DEFAULT_LIMIT 50
 #define API_LIST_MAX_LIMIT 200
 
-/* Replies for a store result other than DB_OK: 404 "<what>.not_found",
- * 409, 503 with Retry-After, or 500. what is "api_key", "account", ... */
-void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id);
-
 /* The same for a write made under If-Match: DB_CONFLICT means the resource
  * changed since the ETag the client sent, so it is 412 precondition.failed. */
 void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id);
-
-/* An RFC 3339 string, or JSON null for 0. */
-json_t *api_time(int64_t unix_us);
 
 /* A list position: a time and an id, opaque to clients. */
 struct api_cursor {
@@ -53,9 +46,6 @@ void api_set_etag(struct request *req, int version);
 /* Reads If-Match: *version = 0 when absent or "*". On a malformed header
  * replies 400 and returns false. */
 bool api_if_match(struct request *req, int *version) __attribute__((warn_unused_result));
-
-/* A string member of the validated body, or NULL when absent or null. */
-const char *api_body_string(const struct request *req, const char *name);
 
 #define API_MIN_PASSWORD_LEN 10
 

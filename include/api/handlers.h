@@ -4,7 +4,10 @@
 #ifndef RUNOSD_API_HANDLERS_H
 #define RUNOSD_API_HANDLERS_H
 
+#include <stdbool.h>
+
 struct request;
+struct route_account;
 
 /* server/api/health.c */
 void api_healthz(struct request *req);
@@ -55,6 +58,10 @@ void api_join_tokens_delete(struct request *req);
 void api_install_script(struct request *req);
 
 /* server/api/jobs.c */
+/* The account of a /jobs request (ROUTE_ACCOUNT_OF): the list's ?aid, or
+ * the job's of the path. */
+bool api_jobs_account_of_list(struct request *req, struct route_account *out);
+bool api_jobs_account_of_job(struct request *req, struct route_account *out);
 void api_jobs_get(struct request *req);
 void api_jobs_list(struct request *req);
 void api_jobs_workitems(struct request *req);

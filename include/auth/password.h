@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PASSWORD_HASH_MAX 160
+#include "db/credential_types.h" /* PASSWORD_HASH_MAX */
 
 /* Writes the PHC string "$argon2id$v=19$m=...,t=...,p=...$salt$hash". */
 bool auth_password_hash(const char *password, char out[PASSWORD_HASH_MAX])

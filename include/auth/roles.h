@@ -1,16 +1,11 @@
-/* Account roles, ordered: each includes the rights of the ones below it. */
+/* Account roles (enum role, ordered: each includes the rights of the ones
+ * below it; defined in db/credential_types.h, which stores share). */
 #ifndef RUNOSD_AUTH_ROLES_H
 #define RUNOSD_AUTH_ROLES_H
 
 #include <stdbool.h>
 
-enum role {
-	ROLE_NONE = 0, /* not a member */
-	ROLE_VIEWER,
-	ROLE_MEMBER,
-	ROLE_ADMIN,
-	ROLE_OWNER,
-};
+#include "db/credential_types.h"
 
 /* "viewer", "member", "admin", "owner"; "none" for ROLE_NONE. */
 const char *auth_role_name(enum role role);

@@ -10,20 +10,10 @@
 #include <stdint.h>
 
 #include "crypto/hash.h"
-
-enum token_kind {
-	TOKEN_INVALID = 0,
-	TOKEN_SESSION, /* rns_ */
-	TOKEN_PAT,     /* rnp_ */
-	TOKEN_JOIN,    /* rnj_ */
-	TOKEN_INVITE,  /* rni_ */
-	TOKEN_DEVICE,  /* rnd_: CLI device login */
-};
+#include "db/credential_types.h" /* enum token_kind, TOKEN_DISPLAY_PREFIX_LEN */
 
 #define TOKEN_LEN 53
 #define TOKEN_PREFIX_LEN 4
-/* What lists show of a PAT: its type prefix and first 8 random characters. */
-#define TOKEN_DISPLAY_PREFIX_LEN 12
 
 /* Writes a new token of the kind into out (TOKEN_LEN + 1 bytes). */
 void auth_token_generate(enum token_kind kind, char out[TOKEN_LEN + 1]);

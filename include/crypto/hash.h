@@ -1,4 +1,5 @@
-/* SHA-256 and constant-time comparison. Thread safe. */
+/* SHA-256 (and SHA-1 where a protocol names it), HMAC-SHA1, hex and base64,
+ * and constant-time comparison. Thread safe. */
 #ifndef RUNOSD_CRYPTO_HASH_H
 #define RUNOSD_CRYPTO_HASH_H
 
@@ -9,6 +10,18 @@
 #define CRYPTO_SHA256_LEN 32
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+
+#define CRYPTO_SHA1_LEN 20
+
+/* SHA-1, only where another protocol names it (Redis script ids). */
+void crypto_sha1(const void *data, size_t len, uint8_t out[CRYPTO_SHA1_LEN]);
+
+/* HMAC-SHA1 of msg under key (TOTP, RFC 6238). */
+void crypto_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len,
+		      uint8_t out[CRYPTO_SHA1_LEN]);
+
+/* Standard base64 (RFC 4648, padded) of len bytes, to free(). */
+char *crypto_base64(const void *data, size_t len);
 
 /* Lower-case hex of a byte string; out must hold 2 * len + 1 bytes. */
 void crypto_hex(const uint8_t *bytes, size_t len, char *out);

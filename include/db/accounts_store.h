@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/roles.h"
-#include "db/audit.h"
+#include "db/credential_types.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 #include "util/text.h"

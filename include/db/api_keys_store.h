@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/roles.h"
-#include "auth/token.h"
-#include "db/audit.h"
+#include "crypto/hash.h"
+#include "db/credential_types.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 #include "util/text.h"

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"
 #include "util/text.h"

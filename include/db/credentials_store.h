@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/roles.h"
-#include "auth/token.h"
+#include "crypto/hash.h"
+#include "db/credential_types.h"
 #include "db/db.h"
 #include "idalloc/ids.h"
 

@@ -11,11 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/fleet.h"
 #include "auth/auth.h"
+#include "db/db.h"
+#include "http/peer.h"
 #include "http/route.h"
 
-#define REQUEST_MAX_PARAMS 4
 #define REQUEST_MAX_HEADERS 8
 #define REQUEST_TRACE_ID_MAX 65
 
@@ -32,7 +32,7 @@ struct request {
 	struct {
 		const char *name; /* from the pattern, without ':' */
 		const char *value;
-	} params[REQUEST_MAX_PARAMS];
+	} params[ROUTE_MAX_PARAMS];
 	int nparams;
 
 	json_t *body;		    /* validated JSON object; {} when the route takes none */
@@ -70,6 +70,16 @@ void request_reply_text(struct request *req, int status, const char *content_typ
  * extra (stolen, may be NULL), e.g. field or reason. */
 void request_error(struct request *req, int status, const char *code, json_t *extra,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Replies for a store result other than DB_OK: 404 "<what>.not_found",
+ * 409, 503, or 500. what is "api_key", "account", "node", ... */
+void request_db_error(struct request *req, enum db_result r, const char *what, const char *id);
+
+/* A string member of the validated body, or NULL when absent or null. */
+const char *request_body_string(const struct request *req, const char *name);
+
+/* An RFC 3339 string, or JSON null for 0: how replies show a time. */
+json_t *http_json_time(int64_t unix_us);
 
 /* Long polls. request_park_wakes(key) before looking for work; when there is
  * none, request_park instead of a reply: the handler runs again (with the

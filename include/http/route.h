@@ -13,15 +13,23 @@
 
 struct request;
 
+/* The most :params a pattern may have, which is what a request holds: the
+ * router refuses a deeper pattern when it is built, so the server does not
+ * start with a route that could not carry its path ("/:aid/:cid/services/
+ * :type/:id/credentials" has 4). */
+#define ROUTE_MAX_PARAMS 6
+
 /* Who may call a route. There is deliberately no usable zero value: a row that
  * does not say is refused when the router is built (deny by default). */
 enum route_access {
 	ROUTE_ACCESS_UNSET = 0,
-	ROUTE_PUBLIC,  /* no token */
-	ROUTE_USER,    /* any valid token, not tied to an account (/user, /auth/logout) */
-	ROUTE_SESSION, /* a session token only (password change, new accounts) */
-	ROUTE_ACCOUNT, /* /:aid/...: a token with at least min_role in that account */
-	ROUTE_AGENT,   /* agent listener: a node's client certificate (AGENT.md §3) */
+	ROUTE_PUBLIC,	  /* no token */
+	ROUTE_USER,	  /* any valid token, not tied to an account (/user, /auth/logout) */
+	ROUTE_SESSION,	  /* a session token only (password change, new accounts) */
+	ROUTE_ACCOUNT,	  /* /:aid/...: a token with at least min_role in that account */
+	ROUTE_ACCOUNT_OF, /* a resource not under /:aid (a job): a token with at least
+			   * min_role in the account that the row's account_of names */
+	ROUTE_AGENT,	  /* agent listener: a node's client certificate (AGENT.md §3) */
 };
 
 enum field_type {
@@ -55,16 +63,31 @@ struct output_spec {
 	const char *const *fields; /* NULL-terminated */
 };
 
+/* The account a ROUTE_ACCOUNT_OF request acts in, and what a caller who is
+ * not its member is told: 404 "<what>.not_found" naming id, as if it did not
+ * exist. */
+struct route_account {
+	char aid[16];
+	const char *what; /* "job", "account" */
+	const char *id;	  /* points into the request, or to aid */
+};
+
 struct route {
 	const char *method;
 	const char *pattern; /* "/:aid/api-keys/:id" */
 	void (*handler)(struct request *req);
 	enum route_access access;
-	enum role min_role;		  /* ROUTE_ACCOUNT: the least role that may call */
-	bool session_only;		  /* ROUTE_ACCOUNT: refuse personal access tokens */
+	enum role min_role;		  /* ROUTE_ACCOUNT(_OF): the least role that may call */
+	bool session_only;		  /* ROUTE_ACCOUNT(_OF): refuse personal access tokens */
 	const struct field_spec *input;	  /* body fields, { NULL } terminated; NULL: no body */
 	const struct output_spec *output; /* the success body */
 	const char *summary;
+	/* Query parameters, { NULL } terminated, checked like body fields (an
+	 * undeclared one is 400 validation.unknown_field); NULL: none. */
+	const struct field_spec *query;
+	/* ROUTE_ACCOUNT_OF: finds the account (after authentication); false
+	 * when it replied itself (400, 404, 503). */
+	bool (*account_of)(struct request *req, struct route_account *out);
 };
 
 extern const struct route api_routes[];

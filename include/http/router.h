@@ -11,11 +11,14 @@
 
 #include "http/route.h"
 
+/* Segments of a path; patterns have at most ROUTE_MAX_PARAMS of them as
+ * :params (http/route.h). */
 #define ROUTER_MAX_SEGMENTS 8
 
 struct http_router;
 
-/* Checks every row (a method, a pattern, a handler, a declared access level,
+/* Checks every row (a method, a pattern of at most ROUTER_MAX_SEGMENTS
+ * segments and ROUTE_MAX_PARAMS :params, a handler, a declared access level,
  * an input schema and an output;
  * ROUTE_ACCOUNT rows need a minimum role and an :aid first segment; no two
  * rows with the same method and pattern) and returns NULL with a message in
@@ -36,7 +39,7 @@ struct router_match {
 	struct {
 		const char *name;
 		char value[128];
-	} params[ROUTER_MAX_SEGMENTS];
+	} params[ROUTE_MAX_PARAMS];
 	char allow[96]; /* "GET, PATCH" for ROUTER_METHOD_NOT_ALLOWED and OPTIONS */
 };
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "http/peer.h"
 #include "runosd.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
@@ -26,6 +27,10 @@ struct http_listener {
 	 * for a certificate (not required: routes of access ROUTE_AGENT verify
 	 * it themselves). */
 	const char *cert_pem, *key_pem, *client_ca_pem;
+	/* ROUTE_AGENT requests: what the verified certificate's node is now
+	 * (NULL: every such request is refused). */
+	http_peer_check_fn check_peer;
+	void *check_peer_arg;
 	bool idempotent_posts; /* honour Idempotency-Key on POST (API.md §1) */
 };
 

@@ -28,4 +28,16 @@ int idalloc_cluster_index(const bool used[IDALLOC_CLUSTER_INDEXES]);
  * transaction that locks the cluster and inserts the node. */
 int idalloc_vpn_host(const bool used[256]);
 
+/* The one spelling of the VPN addresses, for C and for SQL. */
+#define IDALLOC_VPN_PREFIX "172.24."
+#define IDALLOC_VIP_HOST 254
+/* SQL: the address of a host of a cluster index, both integer expressions. */
+#define IDALLOC_VPN_IP_SQL(index, host) "('" IDALLOC_VPN_PREFIX "' || " index " || '.' || " host ")"
+
+/* "172.24.<cluster index>.<host>" into out (cap bytes; 16 always fit). */
+void idalloc_vpn_ip(int cluster_index, int host, char *out, size_t cap);
+
+/* The cluster's subnet, "172.24.<cluster index>.0/24". */
+void idalloc_vpn_subnet(int cluster_index, char *out, size_t cap);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/handlers.h"
+#include "fleet/fleet.h"
 #include "pki/ca_boot.h"
 #include "pki/certs.h"
 #include "runosd.h"
@@ -24,6 +25,23 @@ static void url_host(const char *url, char *out, size_t cap)
 		n = strcspn(p, ":/");
 	}
 	snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* The listener's peer check: the fleet's memory of certificates. */
+static enum http_peer_state check_peer(void *arg, const struct pki_peer *peer,
+				       struct agent_identity *out)
+{
+	switch (fleet_check_cert(arg, peer, out)) {
+	case FLEET_CERT_GOOD:
+		return HTTP_PEER_GOOD;
+	case FLEET_CERT_REVOKED:
+		return HTTP_PEER_REVOKED;
+	case FLEET_CERT_UNKNOWN:
+		return HTTP_PEER_UNKNOWN;
+	case FLEET_CERT_UNAVAILABLE:
+		break;
+	}
+	return HTTP_PEER_UNAVAILABLE;
 }
 
 struct http_server *agent_listener_start(struct server *srv, char *err, size_t errcap)
@@ -56,6 +74,8 @@ struct http_server *agent_listener_start(struct server *srv, char *err, size_t e
 		.cert_pem = chain,
 		.key_pem = cert.key_pem,
 		.client_ca_pem = pki_ca_cert_pem(ca),
+		.check_peer = check_peer,
+		.check_peer_arg = srv->fleet,
 	};
 	/* libmicrohttpd copies the PEM texts when it starts. */
 	struct http_server *h = http_server_start(srv, &l, err, errcap);

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/handlers.h"
-#include "api/common.h"
 #include "db/agent_store.h"
 #include "db/fleet_store.h"
+#include "idalloc/clusters.h"
 #include "pki/ca_boot.h"
 #include "pki/certs.h"
 #include "runosd.h"
@@ -21,7 +21,7 @@ static const char *member_string(json_t *obj, const char *name)
 
 static void vpn_ip(const struct vpn_peer *p, char out[24])
 {
-	snprintf(out, 24, "172.24.%d.%d", p->cluster_index, p->vpn_host);
+	idalloc_vpn_ip(p->cluster_index, p->vpn_host, out, 24);
 }
 
 void agent_vpn_sync(struct request *req)
@@ -40,7 +40,7 @@ void agent_vpn_sync(struct request *req)
 	enum db_result r = db_agent_vpn_sync(req->server->db, req->node.aid, req->node.cid,
 					     req->node.nid, pub_key, endpoint, &peers, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", req->node.nid);
+		request_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	json_t *list = json_array();
@@ -62,7 +62,7 @@ void agent_control_plane_nodes(struct request *req)
 	enum db_result r =
 		db_agent_control_planes(req->server->db, req->node.aid, req->node.cid, &nodes, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", req->node.cid);
+		request_db_error(req, r, "cluster", req->node.cid);
 		return;
 	}
 	json_t *list = json_array();
@@ -84,7 +84,7 @@ void agent_vip_holder(struct request *req)
 	enum db_result r = db_agent_vip_holder(req->server->db, req->node.aid, req->node.cid,
 					       req->node.nid, &holder, &generation);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", req->node.cid);
+		request_db_error(req, r, "cluster", req->node.cid);
 		return;
 	}
 	request_reply(req, 200,
@@ -97,7 +97,7 @@ void agent_certificate(struct request *req)
 {
 	const struct pki_ca *ca = pki_ca_of(req->server);
 	const struct agent_identity *node = &req->node;
-	const char *csr = api_body_string(req, "csr");
+	const char *csr = request_body_string(req, "csr");
 	if (csr && !*csr)
 		csr = NULL;
 	struct pki_issued cert;
@@ -113,7 +113,7 @@ void agent_certificate(struct request *req)
 						cert.not_after_us);
 	if (r != DB_OK) {
 		pki_issued_free(&cert);
-		api_reply_db_error(req, r, "node", node->nid);
+		request_db_error(req, r, "node", node->nid);
 		return;
 	}
 	fleet_note_cert(req->server->fleet, cert.serial, node->aid, node->nid, node->cid,

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/handlers.h"
-#include "api/common.h"
 #include "auth/token.h"
 #include "db/registration_store.h"
+#include "idalloc/clusters.h"
 #include "pki/ca_boot.h"
 #include "pki/certs.h"
 #include "runosd.h"
@@ -73,40 +73,40 @@ static void reply_refusal(struct request *req, enum registration_refusal why)
 
 void agent_register(struct request *req)
 {
+	struct pki_issued cert = { 0 };
 	const struct pki_ca *ca = pki_ca_of(req->server);
 	if (!ca) {
-		api_reply_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
-		return;
+		request_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
+		goto out;
 	}
-	const char *token = api_body_string(req, "token");
+	const char *token = request_body_string(req, "token");
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	struct join_token tok;
 	if (auth_token_parse(token) != TOKEN_JOIN) {
 		reply_token_invalid(req);
-		return;
+		goto out;
 	}
 	auth_token_hash(token, hash);
 	enum db_result r = db_join_tokens_peek(req->server->db, hash, &tok);
 	if (r == DB_NOT_FOUND) {
 		reply_token_invalid(req);
-		return;
+		goto out;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "join_token", NULL);
-		return;
+		request_db_error(req, r, "join_token", NULL);
+		goto out;
 	}
-	const char *csr = api_body_string(req, "csr");
+	const char *csr = request_body_string(req, "csr");
 	if (csr && !*csr)
 		csr = NULL;
 
 	char job_id[IDALLOC_UUID_LEN + 1];
 	idalloc_uuid(job_id);
 	struct registration reg = { .job_id = job_id,
-				    .machine_id = api_body_string(req, "machineId"),
-				    .hostname = api_body_string(req, "hostname"),
-				    .os = api_body_string(req, "os"),
-				    .agent_version = api_body_string(req, "agentVersion") };
-	struct pki_issued cert = { 0 };
+				    .machine_id = request_body_string(req, "machineId"),
+				    .hostname = request_body_string(req, "hostname"),
+				    .os = request_body_string(req, "os"),
+				    .agent_version = request_body_string(req, "agentVersion") };
 	enum registration_refusal why = REGISTRATION_NID_TAKEN;
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	for (int attempt = 0; attempt < NID_ATTEMPTS && why == REGISTRATION_NID_TAKEN; attempt++) {
@@ -114,7 +114,7 @@ void agent_register(struct request *req)
 		idalloc_short_id(nid);
 		if (!csr_accepted(req, pki_issue_node_cert(ca, csr, tok.aid, nid,
 							   PKI_NODE_CERT_DAYS * 86400L, &cert)))
-			return;
+			goto out;
 		reg.nid = nid;
 		reg.cert_serial = cert.serial;
 		reg.cert_not_after_us = cert.not_after_us;
@@ -122,17 +122,17 @@ void agent_register(struct request *req)
 		if (r != DB_OK)
 			break;
 	}
-	if (r != DB_OK || why != REGISTRATION_OK) {
-		if (r != DB_OK)
-			api_reply_db_error(req, r, "join_token", NULL);
-		else
-			reply_refusal(req, why);
-		pki_issued_free(&cert);
-		return;
+	if (r != DB_OK) {
+		request_db_error(req, r, "join_token", NULL);
+		goto out;
+	}
+	if (why != REGISTRATION_OK) {
+		reply_refusal(req, why);
+		goto out;
 	}
 	fleet_note_cert(req->server->fleet, cert.serial, tok.aid, nid, tok.cid, reg.token.role);
 	char vpn_ip[24];
-	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", reg.cluster_index, reg.vpn_host);
+	idalloc_vpn_ip(reg.cluster_index, reg.vpn_host, vpn_ip, sizeof(vpn_ip));
 	json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "aid",
 				 tok.aid, "cid", tok.cid, "nid", nid, "role", reg.token.role,
 				 "certificate", cert.cert_pem, "caCert", pki_ca_cert_pem(ca),
@@ -141,6 +141,7 @@ void agent_register(struct request *req)
 				 req->server->cfg.node_offline_after_seconds, "jobId", job_id);
 	if (cert.key_pem)
 		json_object_set_new(body, "privateKey", json_string(cert.key_pem));
-	pki_issued_free(&cert);
 	request_reply(req, 201, body);
+out:
+	pki_issued_free(&cert);
 }

@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "agent/handlers.h"
-#include "api/common.h"
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/work_store.h"
@@ -36,8 +35,8 @@ static void add_cancel(void *arg, const char *tag)
 void agent_heartbeat(struct request *req)
 {
 	enum db_result r = fleet_heartbeat(req->server->fleet, &req->node,
-					   or_empty(api_body_string(req, "externalIpAddress")),
-					   or_empty(api_body_string(req, "version")));
+					   or_empty(request_body_string(req, "externalIpAddress")),
+					   or_empty(request_body_string(req, "version")));
 	json_t *running = json_object_get(req->body, "running");
 	for (size_t i = 0; i < json_array_size(running); i++) {
 		if (!idalloc_is_uuid(json_string_value(json_array_get(running, i)))) {
@@ -56,7 +55,7 @@ void agent_heartbeat(struct request *req)
 	}
 	if (r != DB_OK) {
 		json_decref(cancel);
-		api_reply_db_error(req, r, "node", req->node.nid);
+		request_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	request_reply(req, 200,
@@ -67,8 +66,8 @@ void agent_heartbeat(struct request *req)
 
 void agent_status(struct request *req)
 {
-	const char *status = api_body_string(req, "status");
-	const char *message = or_empty(api_body_string(req, "message"));
+	const char *status = request_body_string(req, "status");
+	const char *message = or_empty(request_body_string(req, "message"));
 	bool failed = strcmp(status, "INSTALL_ERROR") == 0;
 	json_t *details = json_pack("{s:s}", "status", status);
 	char *details_text = json_dumps(details, JSON_COMPACT);
@@ -80,7 +79,7 @@ void agent_status(struct request *req)
 				   failed ? 3 : 1, *message ? message : status, details_text);
 	free(details_text);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", req->node.nid);
+		request_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	request_reply(req, 204, NULL);
@@ -91,19 +90,20 @@ void agent_logs(struct request *req)
 	static const char *const optional[] = { "code", "cause", "remedy", "docsUrl", NULL };
 	json_t *details = json_object();
 	for (const char *const *name = optional; *name; name++) {
-		const char *v = api_body_string(req, *name);
+		const char *v = request_body_string(req, *name);
 		if (v)
 			json_object_set_new(details, *name, json_string(v));
 	}
 	char *details_text = json_dumps(details, JSON_COMPACT);
 	json_decref(details);
 	json_t *severity = json_object_get(req->body, "severity");
-	enum db_result r = db_agent_event(
-		req->server->db, req->node.aid, req->node.nid, api_body_string(req, "type"),
-		(int)json_integer_value(severity), api_body_string(req, "message"), details_text);
+	enum db_result r =
+		db_agent_event(req->server->db, req->node.aid, req->node.nid,
+			       request_body_string(req, "type"), (int)json_integer_value(severity),
+			       request_body_string(req, "message"), details_text);
 	free(details_text);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", req->node.nid);
+		request_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	request_reply(req, 204, NULL);
@@ -122,9 +122,9 @@ void agent_cluster_credentials(struct request *req)
 			      "Only control-plane nodes report cluster credentials");
 		return;
 	}
-	json_t *secret = json_pack("{s:s, s:s, s:s}", "caCert", api_body_string(req, "caCert"),
-				   "adminCert", api_body_string(req, "adminCert"), "adminKey",
-				   api_body_string(req, "adminKey"));
+	json_t *secret = json_pack("{s:s, s:s, s:s}", "caCert", request_body_string(req, "caCert"),
+				   "adminCert", request_body_string(req, "adminCert"), "adminKey",
+				   request_body_string(req, "adminKey"));
 	char *plain = json_dumps(secret, JSON_COMPACT);
 	json_decref(secret);
 	char aad[64];
@@ -133,10 +133,10 @@ void agent_cluster_credentials(struct request *req)
 	crypto_free_secret(plain, strlen(plain));
 	enum db_result r =
 		db_agent_credentials_put(req->server->db, node->aid, node->cid, node->nid, sealed,
-					 or_empty(api_body_string(req, "kubernetesVersion")));
+					 or_empty(request_body_string(req, "kubernetesVersion")));
 	free(sealed);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", node->cid);
+		request_db_error(req, r, "cluster", node->cid);
 		return;
 	}
 	request_reply(req, 204, NULL);

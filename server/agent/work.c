@@ -1,13 +1,12 @@
 /* Work for agents (AGENT.md §5): the long poll for instructions, replies and
  * progress. A poll that finds nothing parks (no thread, no database
  * connection) until an instruction is queued for its node on any instance
- * (work_wakeups.c), its wait ends, or the server stops. */
+ * (queue/wakeups.c), its wait ends, or the server stops. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/handlers.h"
-#include "api/common.h"
 #include "db/work_store.h"
 #include "runosd.h"
 #include "util/mask.h"
@@ -50,7 +49,7 @@ static char *instructions_text(const struct instruction *list, size_t n)
 		const struct instruction *in = &list[i];
 		json_t *meta = json_pack("{s:s, s:s, s:s, s:i, s:o}", "tag", in->tag, "type",
 					 in->type, "jobId", in->job_id, "attempt", in->attempt,
-					 "leaseExpiresAt", api_time(in->lease_expires_us));
+					 "leaseExpiresAt", http_json_time(in->lease_expires_us));
 		char *members = json_dumps(meta, JSON_COMPACT);
 		/* members is {"tag":…}: the payload goes in after its brace. */
 		fprintf(out, "%s{\"payload\":%s,%s", i ? "," : "", in->payload, members + 1);
@@ -81,7 +80,7 @@ void agent_instructions(struct request *req)
 	enum db_result r = db_work_claim(req->server->db, req->node.aid, req->node.nid, max,
 					 req->server->cfg.instruction_lease_seconds, &list, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", req->node.nid);
+		request_db_error(req, r, "node", req->node.nid);
 		return;
 	}
 	if (n == 0 && time_mono_ms() < req->poll_deadline_ms && !request_stopping(req)) {
@@ -115,7 +114,7 @@ static void reply_written(struct request *req, enum db_result r, const char *tag
 		request_error(req, 409, "instruction.stale", NULL,
 			      "Instruction %s is not leased to this node at that attempt", tag);
 	else if (r != DB_OK)
-		api_reply_db_error(req, r, "instruction", tag);
+		request_db_error(req, r, "instruction", tag);
 	else
 		request_reply(req, 204, NULL);
 }
@@ -125,10 +124,10 @@ void agent_instruction_reply(struct request *req)
 	const char *tag = path_tag(req);
 	if (!tag)
 		return;
-	const char *type = api_body_string(req, "type");
+	const char *type = request_body_string(req, "type");
 	int attempt = (int)json_integer_value(json_object_get(req->body, "attempt"));
 	json_t *payload = json_object_get(req->body, "payload");
-	const char *error = api_body_string(req, "error");
+	const char *error = request_body_string(req, "error");
 	bool failed = strcmp(type, "ERROR") == 0;
 	if (failed && !error) {
 		request_error(req, 400, "validation.required", json_pack("{s:s}", "field", "error"),
@@ -151,8 +150,8 @@ void agent_instruction_progress(struct request *req)
 		return;
 	int attempt = (int)json_integer_value(json_object_get(req->body, "attempt"));
 	json_t *progress = json_object_get(req->body, "progress");
-	const char *level = api_body_string(req, "level");
-	char *message = mask_secrets(api_body_string(req, "message"));
+	const char *level = request_body_string(req, "level");
+	char *message = mask_secrets(request_body_string(req, "message"));
 	enum db_result r = db_work_progress(
 		req->server->db, req->node.aid, req->node.nid, tag, attempt,
 		req->server->cfg.instruction_lease_seconds, level ? level : "info", message,

@@ -27,7 +27,7 @@ void api_accounts_list(struct request *req)
 		db_accounts_list_for_user(req->server->db, req->principal.uid, only,
 					  cursor.after_us, cursor.after_id, limit + 1, &rows, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "account", NULL);
+		request_db_error(req, r, "account", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -49,8 +49,8 @@ void api_accounts_list(struct request *req)
 void api_accounts_create(struct request *req)
 {
 	struct account_input in = {
-		.name = api_body_string(req, "name"),
-		.company_name = api_body_string(req, "companyName"),
+		.name = request_body_string(req, "name"),
+		.company_name = request_body_string(req, "companyName"),
 		.base_domain = req->server->cfg.base_domain,
 	};
 	struct account account;
@@ -58,7 +58,7 @@ void api_accounts_create(struct request *req)
 	enum db_result r =
 		db_accounts_create(req->server->db, req->principal.uid, &in, &actor, &account);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "account", NULL);
+		request_db_error(req, r, "account", NULL);
 		return;
 	}
 	/* The caller's cached memberships lack the new account: drop them so the
@@ -77,7 +77,7 @@ void api_account_profile_get(struct request *req)
 	struct account account;
 	enum db_result r = db_accounts_get(req->server->db, aid, &account);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "account", aid);
+		request_db_error(req, r, "account", aid);
 		return;
 	}
 	api_set_etag(req, account.version);
@@ -91,9 +91,9 @@ void api_account_profile_update(struct request *req)
 	if (!api_if_match(req, &if_version))
 		return;
 	struct account_input in = {
-		.name = api_body_string(req, "name"),
-		.company_name = api_body_string(req, "companyName"),
-		.website = api_body_string(req, "website"),
+		.name = request_body_string(req, "name"),
+		.company_name = request_body_string(req, "companyName"),
+		.website = request_body_string(req, "website"),
 	};
 	if (in.website && !valid_website(in.website)) {
 		request_error(req, 400, "validation.invalid",

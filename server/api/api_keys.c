@@ -20,8 +20,8 @@ static json_t *key_to_json(const struct api_key *k)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id", k->id, "name", k->name,
 			 "prefix", k->prefix, "accountRole", auth_role_name(k->role), "createdAt",
-			 api_time(k->created_us), "expiresAt", api_time(k->expires_us), "createdBy",
-			 k->created_by);
+			 http_json_time(k->created_us), "expiresAt", http_json_time(k->expires_us),
+			 "createdBy", k->created_by);
 }
 
 /* The :id of the path, which must look like a key id; else 404. */
@@ -39,9 +39,9 @@ void api_api_keys_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
 	struct api_key key = { 0 };
-	const char *name = api_body_string(req, "name");
-	const char *expires = api_body_string(req, "expiresAt");
-	const char *role = api_body_string(req, "accountRole");
+	const char *name = request_body_string(req, "name");
+	const char *expires = request_body_string(req, "expiresAt");
+	const char *role = request_body_string(req, "accountRole");
 	int64_t now = time_now_us();
 
 	key.role = req->principal.role_in_aid;
@@ -77,7 +77,7 @@ void api_api_keys_create(struct request *req)
 	struct audit_actor actor = api_actor(req);
 	enum db_result r = db_api_keys_create(req->server->db, &key, hash, &actor);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "api_key", NULL);
+		request_db_error(req, r, "api_key", NULL);
 		return;
 	}
 	json_t *body = key_to_json(&key);
@@ -100,7 +100,7 @@ void api_api_keys_list(struct request *req)
 	enum db_result r = db_api_keys_list(req->server->db, aid, cursor.after_us, cursor.after_id,
 					    limit + 1, &keys, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "api_key", NULL);
+		request_db_error(req, r, "api_key", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -121,7 +121,7 @@ void api_api_keys_get(struct request *req)
 	struct api_key key;
 	enum db_result r = db_api_keys_get(req->server->db, aid, id, &key);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "api_key", id);
+		request_db_error(req, r, "api_key", id);
 		return;
 	}
 	api_set_etag(req, key.version);
@@ -135,7 +135,7 @@ void api_api_keys_update(struct request *req)
 	int if_version;
 	if (!id || !api_if_match(req, &if_version))
 		return;
-	const char *name = api_body_string(req, "name");
+	const char *name = request_body_string(req, "name");
 	struct api_key key;
 	enum db_result r;
 	if (!name) {

@@ -7,7 +7,7 @@
 
 #include "api/common.h"
 #include "api/handlers.h"
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "runosd.h"
 
 /* Cursor ids of this list are entry ids: digits. */
@@ -32,7 +32,7 @@ void api_audit_list(struct request *req)
 	enum db_result r = db_audit_list(req->server->db, request_param(req, "aid"),
 					 cursor.after_us, cursor.after_id, limit + 1, &entries, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "audit_event", NULL);
+		request_db_error(req, r, "audit_event", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -41,10 +41,10 @@ void api_audit_list(struct request *req)
 		const struct audit_entry *e = &entries[i];
 		json_array_append_new(
 			list, json_pack("{s:s, s:o, s:{s:s, s:s}, s:s, s:{s:s, s:s}, s:s, s:s}",
-					"id", e->id, "at", api_time(e->at_us), "actor", "type",
-					e->actor_type, "id", e->actor_id, "action", e->action,
-					"target", "type", e->target_type, "id", e->target_id,
-					"traceId", e->trace_id, "ip", e->ip));
+					"id", e->id, "at", http_json_time(e->at_us), "actor",
+					"type", e->actor_type, "id", e->actor_id, "action",
+					e->action, "target", "type", e->target_type, "id",
+					e->target_id, "traceId", e->trace_id, "ip", e->ip));
 	}
 	json_t *next =
 		more ? api_next_cursor(entries[n - 1].at_us, entries[n - 1].id) : json_null();

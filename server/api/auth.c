@@ -38,11 +38,11 @@ static void lower_in_place(char *s)
 void api_auth_signup(struct request *req)
 {
 	char email[255];
-	snprintf(email, sizeof(email), "%s", api_body_string(req, "email"));
+	snprintf(email, sizeof(email), "%s", request_body_string(req, "email"));
 	lower_in_place(email);
-	const char *password = api_body_string(req, "password");
-	const char *name = api_body_string(req, "name");
-	const char *company = api_body_string(req, "companyName");
+	const char *password = request_body_string(req, "password");
+	const char *name = request_body_string(req, "name");
+	const char *company = request_body_string(req, "companyName");
 
 	if (!plausible_email(email)) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "email"),
@@ -80,7 +80,7 @@ void api_auth_signup(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", NULL);
+		request_db_error(req, r, "user", NULL);
 		return;
 	}
 	json_t *acct = api_account_to_json(&account);
@@ -89,13 +89,13 @@ void api_auth_signup(struct request *req)
 	request_reply(req, 201,
 		      json_pack("{s:o, s:o, s:s, s:o}", "user", api_user_to_json(&user), "account",
 				acct, "token", token, "expiresAt",
-				api_time(in.session_expires_us)));
+				http_json_time(in.session_expires_us)));
 }
 
 void api_auth_login(struct request *req)
 {
-	const char *email = api_body_string(req, "email");
-	const char *password = api_body_string(req, "password");
+	const char *email = request_body_string(req, "email");
+	const char *password = request_body_string(req, "password");
 	/* Guessing passwords of one account is slowed wherever it comes from. */
 	char key[300] = "login:";
 	size_t n = strlen(key);
@@ -109,7 +109,7 @@ void api_auth_login(struct request *req)
 	char hash[PASSWORD_HASH_MAX];
 	enum db_result r = db_users_find_by_email(req->server->db, email, &user, hash);
 	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_reply_db_error(req, r, "user", NULL);
+		request_db_error(req, r, "user", NULL);
 		return;
 	}
 	/* The same work and the same answer whether or not the email exists. */
@@ -125,12 +125,13 @@ void api_auth_login(struct request *req)
 			      "Wrong email or password");
 		return;
 	}
-	if (user.mfa_enabled && !api_body_string(req, "totp")) {
+	if (user.mfa_enabled && !request_body_string(req, "totp")) {
 		request_error(req, 401, "auth.mfa_required", NULL,
 			      "This account needs a TOTP code (totp)");
 		return;
 	}
-	if (user.mfa_enabled && !api_mfa_check_login(req, user.uid, api_body_string(req, "totp")))
+	if (user.mfa_enabled &&
+	    !api_mfa_check_login(req, user.uid, request_body_string(req, "totp")))
 		return;
 
 	char token[TOKEN_LEN + 1];
@@ -140,19 +141,19 @@ void api_auth_login(struct request *req)
 	int64_t expires_us = time_now_us() + (int64_t)SESSION_TTL_SECONDS * 1000000;
 	r = db_sessions_create(req->server->db, user.uid, token_hash, expires_us);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "session", NULL);
+		request_db_error(req, r, "session", NULL);
 		return;
 	}
 	request_reply(req, 200,
 		      json_pack("{s:s, s:o, s:o}", "token", token, "expiresAt",
-				api_time(expires_us), "user", api_user_to_json(&user)));
+				http_json_time(expires_us), "user", api_user_to_json(&user)));
 }
 
 void api_auth_logout(struct request *req)
 {
 	enum db_result r = db_sessions_revoke(req->server->db, req->principal.token_hash);
 	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_reply_db_error(req, r, "session", NULL);
+		request_db_error(req, r, "session", NULL);
 		return;
 	}
 	auth_forget(req->server->auth, req->principal.token_hash);

@@ -1,17 +1,18 @@
 /* Handlers of /:aid/clusters and /:aid/cluster-domains. The derived names
  * (VPN subnet, VIP, Kubernetes API URL) are computed here from the stored
  * index and domain, so they can never disagree with them. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
 #include "api/handlers.h"
+#include "crypto/hash.h"
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
 #include "db/jobs_store.h"
+#include "idalloc/clusters.h"
 #include "util/xmalloc.h"
 #include "runosd.h"
 
@@ -21,8 +22,8 @@ static const char *const statuses[] = { "pending",  "provisioning", "active",
 static json_t *cluster_to_json(const struct cluster *c)
 {
 	char cidr[32], vip[32], k8s[340];
-	snprintf(cidr, sizeof(cidr), "172.24.%d.0/24", c->cluster_index);
-	snprintf(vip, sizeof(vip), "172.24.%d.254", c->cluster_index);
+	idalloc_vpn_subnet(c->cluster_index, cidr, sizeof(cidr));
+	idalloc_vpn_ip(c->cluster_index, IDALLOC_VIP_HOST, vip, sizeof(vip));
 	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
 	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", c->nodes_total, "online",
 				   c->nodes_online, "offline", c->nodes_offline);
@@ -30,8 +31,8 @@ static json_t *cluster_to_json(const struct cluster *c)
 			 c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
 			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
-			 k8s, "nodeCounts", counts, "createdAt", api_time(c->created_us),
-			 "updatedAt", api_time(c->updated_us));
+			 k8s, "nodeCounts", counts, "createdAt", http_json_time(c->created_us),
+			 "updatedAt", http_json_time(c->updated_us));
 }
 
 /* The :cid of the path, which must look like a cid; else 404. */
@@ -45,28 +46,6 @@ static const char *path_cid(struct request *req)
 	return cid;
 }
 
-bool api_load_cluster(struct request *req, struct cluster *out)
-{
-	const char *cid = path_cid(req);
-	if (!cid)
-		return false;
-	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
-	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
-		return false;
-	}
-	return true;
-}
-
-struct audit_actor api_actor(const struct request *req)
-{
-	const struct principal *p = &req->principal;
-	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
-				     .id = p->kind == TOKEN_PAT ? p->token_id : p->uid,
-				     .trace_id = req->trace_id,
-				     .ip = req->client_ip };
-}
-
 void api_clusters_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
@@ -74,8 +53,8 @@ void api_clusters_create(struct request *req)
 	struct audit_actor actor = api_actor(req);
 	enum clusters_full full;
 	enum db_result r =
-		db_clusters_create(req->server->db, aid, &actor, api_body_string(req, "name"),
-				   api_body_string(req, "description"), &c, &full);
+		db_clusters_create(req->server->db, aid, &actor, request_body_string(req, "name"),
+				   request_body_string(req, "description"), &c, &full);
 	if (r == DB_CONFLICT && full == CLUSTERS_NO_INDEX) {
 		request_error(req, 409, "cluster.limit", NULL, "An account has at most %d clusters",
 			      IDALLOC_MAX_CLUSTERS);
@@ -87,7 +66,7 @@ void api_clusters_create(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", NULL);
+		request_db_error(req, r, "cluster", NULL);
 		return;
 	}
 	api_set_etag(req, c.version);
@@ -115,7 +94,7 @@ static void list(struct request *req, bool domains)
 		db_clusters_list(req->server->db, request_param(req, "aid"), status, only_cid,
 				 cursor.after_us, cursor.after_id, limit + 1, &rows, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", NULL);
+		request_db_error(req, r, "cluster", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -163,9 +142,10 @@ void api_clusters_update(struct request *req)
 		return;
 	struct cluster c;
 	struct audit_actor actor = api_actor(req);
-	enum db_result r = db_clusters_update(req->server->db, request_param(req, "aid"), cid,
-					      &actor, api_body_string(req, "name"),
-					      api_body_string(req, "description"), if_version, &c);
+	enum db_result r =
+		db_clusters_update(req->server->db, request_param(req, "aid"), cid, &actor,
+				   request_body_string(req, "name"),
+				   request_body_string(req, "description"), if_version, &c);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "cluster", cid);
 		return;
@@ -204,7 +184,7 @@ void api_clusters_delete(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
+		request_db_error(req, r, "cluster", cid);
 		return;
 	}
 	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
@@ -213,10 +193,7 @@ void api_clusters_delete(struct request *req)
 /* Standard base64 of a text, to free(). */
 static char *base64(const char *text)
 {
-	size_t n = strlen(text);
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
-	return out;
+	return crypto_base64(text, strlen(text));
 }
 
 /* The kubeconfig YAML of the cluster's admin credentials (a JSON object
@@ -274,7 +251,7 @@ void api_clusters_kubeconfig(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", c.cid);
+		request_db_error(req, r, "cluster", c.cid);
 		return;
 	}
 	char aad[64];

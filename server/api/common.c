@@ -1,50 +1,21 @@
 /* Handler helpers (see include/api/common.h). Stateless. */
 #include "api/common.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/clusters_store.h"
 #include "http/validate.h"
+#include "idalloc/clusters.h"
+#include "runosd.h"
 #include "util/timeutil.h"
-
-void api_reply_db_error(struct request *req, enum db_result r, const char *what, const char *id)
-{
-	char code[64], noun[64];
-	/* "api_key" → "Api key" for people; the code keeps the identifier. */
-	snprintf(noun, sizeof(noun), "%s", what);
-	noun[0] = (char)toupper((unsigned char)noun[0]);
-	for (char *p = noun; *p; p++)
-		if (*p == '_')
-			*p = ' ';
-	switch (r) {
-	case DB_NOT_FOUND:
-		snprintf(code, sizeof(code), "%s.not_found", what);
-		request_error(req, 404, code, NULL, "%s %s not found", noun, id ? id : "");
-		return;
-	case DB_CONFLICT:
-		snprintf(code, sizeof(code), "%s.conflict", what);
-		request_error(req, 409, code, NULL, "%s %s changed meanwhile; retry", noun,
-			      id ? id : "");
-		return;
-	case DB_UNAVAILABLE:
-	case DB_RETRY:
-		request_error(req, 503, "db.unavailable", NULL,
-			      "The database is unavailable; retry shortly");
-		return;
-	case DB_OK:
-	case DB_ERROR:
-		break;
-	}
-	request_error(req, 500, "internal", NULL, "Internal error");
-}
 
 void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id)
 {
 	if (r != DB_CONFLICT) {
-		api_reply_db_error(req, r, what, id);
+		request_db_error(req, r, what, id);
 		return;
 	}
 	char noun[64];
@@ -54,15 +25,6 @@ void api_reply_write_error(struct request *req, enum db_result r, const char *wh
 			*p = ' ';
 	request_error(req, 412, "precondition.failed", NULL,
 		      "The %s changed: If-Match does not match its ETag", noun);
-}
-
-json_t *api_time(int64_t unix_us)
-{
-	if (unix_us == 0)
-		return json_null();
-	char buf[32];
-	time_format_rfc3339(unix_us, buf, sizeof(buf));
-	return json_string(buf);
 }
 
 /* Cursors are "<microseconds>.<id>" in base64url, so clients treat them as
@@ -221,12 +183,6 @@ bool api_if_match(struct request *req, int *version)
 	return true;
 }
 
-const char *api_body_string(const struct request *req, const char *name)
-{
-	json_t *v = json_object_get(req->body, name);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 bool api_check_password(struct request *req, const char *field, const char *password)
 {
 	if (http_utf8_length(password) < API_MIN_PASSWORD_LEN) {
@@ -250,12 +206,36 @@ json_t *api_user_to_json(const struct user *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:b, s:o}", "uid", u->uid, "email", u->email, "name",
 			 u->name, "mfaEnabled", u->mfa_enabled, "createdAt",
-			 api_time(u->created_us));
+			 http_json_time(u->created_us));
 }
 
 json_t *api_account_to_json(const struct account *a)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "aid", a->aid, "name", a->name,
 			 "companyName", a->company_name, "website", a->website, "baseDomain",
-			 a->base_domain, "createdAt", api_time(a->created_us));
+			 a->base_domain, "createdAt", http_json_time(a->created_us));
+}
+
+bool api_load_cluster(struct request *req, struct cluster *out)
+{
+	const char *cid = request_param(req, "cid");
+	if (!idalloc_is_cid(cid)) {
+		request_error(req, 404, "cluster.not_found", NULL, "Cluster %s not found", cid);
+		return false;
+	}
+	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
+	if (r != DB_OK) {
+		request_db_error(req, r, "cluster", cid);
+		return false;
+	}
+	return true;
+}
+
+struct audit_actor api_actor(const struct request *req)
+{
+	const struct principal *p = &req->principal;
+	return (struct audit_actor){ .type = p->kind == TOKEN_PAT ? "api_key" : "user",
+				     .id = p->kind == TOKEN_PAT ? p->token_id : p->uid,
+				     .trace_id = req->trace_id,
+				     .ip = req->client_ip };
 }

@@ -29,8 +29,8 @@ static const char *const states[] = {
 /* deviceId and token of the body; false when they cannot be a device's. */
 static bool device_of(struct request *req, const char **id, uint8_t hash[CRYPTO_SHA256_LEN])
 {
-	*id = api_body_string(req, "deviceId");
-	const char *token = api_body_string(req, "token");
+	*id = request_body_string(req, "deviceId");
+	const char *token = request_body_string(req, "token");
 	if (!idalloc_is_uuid(*id) || auth_token_parse(token) != TOKEN_DEVICE)
 		return false;
 	auth_token_hash(token, hash);
@@ -47,13 +47,13 @@ void api_device_initiate(struct request *req)
 	int64_t expires = time_now_us() + DEVICE_TTL_US;
 	enum db_result r = db_devices_create(req->server->db, id, hash, expires);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "device", NULL);
+		request_db_error(req, r, "device", NULL);
 		return;
 	}
 	char *url = xasprintf("%s/device?deviceId=%s", req->server->cfg.public_url, id);
 	request_reply(req, 200,
 		      json_pack("{s:s, s:s, s:o, s:s}", "deviceId", id, "token", token, "expiresAt",
-				api_time(expires), "verificationUrl", url));
+				http_json_time(expires), "verificationUrl", url));
 	free(url);
 }
 
@@ -61,7 +61,7 @@ void api_device_approve(struct request *req)
 {
 	const char *id;
 	uint8_t hash[CRYPTO_SHA256_LEN];
-	const char *aid = api_body_string(req, "aid");
+	const char *aid = request_body_string(req, "aid");
 	enum device_state state = DEVICE_INVALID;
 	enum db_result r = DB_OK;
 	if (device_of(req, &id, hash))
@@ -71,7 +71,7 @@ void api_device_approve(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "device", NULL);
+		request_db_error(req, r, "device", NULL);
 		return;
 	}
 	if (state == DEVICE_INVALID) {
@@ -107,7 +107,7 @@ void api_device_poll(struct request *req)
 	enum device_state state;
 	enum db_result r = db_devices_redeem(req->server->db, id, hash, &key, key_hash, &state);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "device", NULL);
+		request_db_error(req, r, "device", NULL);
 		return;
 	}
 	if (state != DEVICE_OK) {

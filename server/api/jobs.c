@@ -1,13 +1,14 @@
-/* Handlers of /jobs (API.md §5). Jobs are not under /:aid, so each handler
- * finds the job's account first and asks the caller's role in it: a job of
- * an account the caller is not a member of does not exist for them (404). */
+/* Handlers of /jobs (API.md §5). Jobs are not under /:aid: their routes are
+ * ROUTE_ACCOUNT_OF, and the functions below tell the request path which
+ * account a request acts in (the job's, or the list's ?aid); the route table
+ * says the role it needs there, and a job of an account the caller is not a
+ * member of does not exist for them (404). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
 #include "api/handlers.h"
-#include "auth/auth.h"
 #include "crypto/hash.h"
 #include "db/jobs_store.h"
 #include "runosd.h"
@@ -17,15 +18,6 @@
 static const char *const job_statuses[] = { "pending", "running",   "completed",
 					    "failed",  "cancelled", NULL };
 
-/* The caller's role in aid (ROLE_NONE: not a member, or another account's key). */
-static enum role role_in(struct request *req, const char *aid)
-{
-	struct principal p;
-	enum auth_result r =
-		auth_authenticate(req->server->auth, request_header(req, "Authorization"), aid, &p);
-	return r == AUTH_OK ? p.role_in_aid : ROLE_NONE;
-}
-
 static json_t *json_text_or_null(const char *text)
 {
 	json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
@@ -34,39 +26,66 @@ static json_t *json_text_or_null(const char *text)
 
 static json_t *job_to_json(const struct job *j)
 {
-	return json_pack(
-		"{s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:{s:s, s:s}, s:i, s:o, "
-		"s:o, s:o}",
-		"id", j->id, "aid", j->aid, "cid", j->cid[0] ? json_string(j->cid) : json_null(),
-		"type", j->type, "status", j->status, "progress", j->progress, "currentStep",
-		j->current_step, "error", j->error[0] ? json_string(j->error) : json_null(),
-		"result", json_text_or_null(j->result), "target", "type", j->target_type, "id",
-		j->target_id, "attempt", j->attempt, "createdAt", api_time(j->created_us),
-		"startedAt", api_time(j->started_us), "completedAt", api_time(j->completed_us));
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:{s:s, s:s}, s:i, s:o, "
+			 "s:o, s:o}",
+			 "id", j->id, "aid", j->aid, "cid",
+			 j->cid[0] ? json_string(j->cid) : json_null(), "type", j->type, "status",
+			 j->status, "progress", j->progress, "currentStep", j->current_step,
+			 "error", j->error[0] ? json_string(j->error) : json_null(), "result",
+			 json_text_or_null(j->result), "target", "type", j->target_type, "id",
+			 j->target_id, "attempt", j->attempt, "createdAt",
+			 http_json_time(j->created_us), "startedAt", http_json_time(j->started_us),
+			 "completedAt", http_json_time(j->completed_us));
 }
 
-/* Loads the job of the path that the caller may see with at least min_role;
- * else replies 404 job.not_found (403 for a member below min_role). */
-static bool load_job(struct request *req, enum role min_role, struct job *out)
+/* The list's account: ?aid, or an API key's own. */
+static const char *list_aid(const struct request *req)
 {
+	const char *aid = request_query(req, "aid");
+	if (!aid && req->principal.kind == TOKEN_PAT)
+		aid = req->principal.key_aid;
+	return aid;
+}
+
+bool api_jobs_account_of_list(struct request *req, struct route_account *out)
+{
+	const char *aid = list_aid(req);
+	if (!aid) {
+		request_error(req, 400, "validation.required", json_pack("{s:s}", "field", "aid"),
+			      "Name the account: ?aid=");
+		return false;
+	}
+	snprintf(out->aid, sizeof(out->aid), "%s", aid);
+	out->what = "account";
+	out->id = aid;
+	return true;
+}
+
+bool api_jobs_account_of_job(struct request *req, struct route_account *out)
+{
+	struct job j;
 	const char *id = request_param(req, "id");
 	enum db_result r =
-		idalloc_is_uuid(id) ? db_jobs_get(req->server->db, id, out) : DB_NOT_FOUND;
+		idalloc_is_uuid(id) ? db_jobs_get(req->server->db, id, &j) : DB_NOT_FOUND;
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", id);
+		request_db_error(req, r, "job", id);
 		return false;
 	}
-	enum role role = role_in(req, out->aid);
-	if (role == ROLE_NONE) {
-		db_job_finish(out);
-		api_reply_db_error(req, DB_NOT_FOUND, "job", id);
-		return false;
-	}
-	if (role < min_role) {
-		db_job_finish(out);
-		request_error(req, 403, "auth.forbidden", NULL,
-			      "Your role (%s) cannot do this; it needs %s", auth_role_name(role),
-			      auth_role_name(min_role));
+	snprintf(out->aid, sizeof(out->aid), "%s", j.aid);
+	out->what = "job";
+	out->id = id;
+	db_job_finish(&j);
+	return true;
+}
+
+/* Loads the job of the path (the request path checked the caller's role in
+ * its account); else replies. */
+static bool load_job(struct request *req, struct job *out)
+{
+	const char *id = request_param(req, "id");
+	enum db_result r = db_jobs_get(req->server->db, id, out);
+	if (r != DB_OK) {
+		request_db_error(req, r, "job", id);
 		return false;
 	}
 	return true;
@@ -89,7 +108,7 @@ static void set_digest_etag(struct request *req, const json_t *body)
 void api_jobs_get(struct request *req)
 {
 	struct job j;
-	if (!load_job(req, ROLE_VIEWER, &j))
+	if (!load_job(req, &j))
 		return;
 	json_t *body = job_to_json(&j);
 	set_digest_etag(req, body);
@@ -99,22 +118,11 @@ void api_jobs_get(struct request *req)
 
 void api_jobs_list(struct request *req)
 {
-	const char *aid = request_query(req, "aid");
-	if (!aid && req->principal.kind == TOKEN_PAT)
-		aid = req->principal.key_aid;
-	if (!aid) {
-		request_error(req, 400, "validation.required", json_pack("{s:s}", "field", "aid"),
-			      "Name the account: ?aid=");
-		return;
-	}
+	const char *aid = list_aid(req);
 	const char *status = request_query(req, "status");
 	if (status && !api_one_of(status, job_statuses)) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "status"),
 			      "status must be pending, running, completed, failed or cancelled");
-		return;
-	}
-	if (!idalloc_is_short_id(aid) || role_in(req, aid) == ROLE_NONE) {
-		request_error(req, 404, "account.not_found", NULL, "Account %s not found", aid);
 		return;
 	}
 	int limit;
@@ -127,7 +135,7 @@ void api_jobs_list(struct request *req)
 					request_query(req, "type"), cursor.after_us,
 					cursor.after_id, limit + 1, &jobs, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", NULL);
+		request_db_error(req, r, "job", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -144,26 +152,26 @@ void api_jobs_list(struct request *req)
 void api_jobs_workitems(struct request *req)
 {
 	struct job j;
-	if (!load_job(req, ROLE_VIEWER, &j))
+	if (!load_job(req, &j))
 		return;
 	struct job_step *steps;
 	size_t n;
 	enum db_result r = db_jobs_steps(req->server->db, j.id, &steps, &n);
 	if (r != DB_OK) {
 		db_job_finish(&j);
-		api_reply_db_error(req, r, "job", j.id);
+		request_db_error(req, r, "job", j.id);
 		return;
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
 		struct job_step *s = &steps[i];
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o}",
-						       "id", s->id, "name", s->name, "status",
-						       s->status, "stepNumber", s->step_number,
-						       "result", json_text_or_null(s->result),
-						       "createdAt", api_time(s->created_us),
-						       "startedAt", api_time(s->started_us),
-						       "completedAt", api_time(s->completed_us)));
+		json_array_append_new(
+			items, json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o}", "id", s->id,
+					 "name", s->name, "status", s->status, "stepNumber",
+					 s->step_number, "result", json_text_or_null(s->result),
+					 "createdAt", http_json_time(s->created_us), "startedAt",
+					 http_json_time(s->started_us), "completedAt",
+					 http_json_time(s->completed_us)));
 		free(s->result);
 	}
 	free(steps);
@@ -176,7 +184,7 @@ void api_jobs_workitems(struct request *req)
 void api_jobs_logs(struct request *req)
 {
 	struct job j;
-	if (!load_job(req, ROLE_VIEWER, &j))
+	if (!load_job(req, &j))
 		return;
 	const char *wid = request_param(req, "wid");
 	const char *after = request_query(req, "after");
@@ -195,15 +203,15 @@ void api_jobs_logs(struct request *req)
 						: DB_OK;
 	db_job_finish(&j);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", NULL);
+		request_db_error(req, r, "job", NULL);
 		return;
 	}
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:o}", "id",
-						      (json_int_t)logs[i].id, "level",
-						      logs[i].level, "message", logs[i].message,
-						      "createdAt", api_time(logs[i].created_us)));
+		json_array_append_new(
+			list, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)logs[i].id,
+					"level", logs[i].level, "message", logs[i].message,
+					"createdAt", http_json_time(logs[i].created_us)));
 	char next[24];
 	if (n > 0)
 		snprintf(next, sizeof(next), "%lld", (long long)logs[n - 1].id);
@@ -217,21 +225,20 @@ void api_jobs_logs(struct request *req)
 void api_jobs_cancel(struct request *req)
 {
 	struct job j;
-	if (!load_job(req, ROLE_MEMBER, &j))
+	if (!load_job(req, &j))
 		return;
 	struct audit_actor actor = api_actor(req);
 	enum db_result r = db_jobs_cancel(req->server->db, j.aid, j.id, &actor);
 	if (r == DB_CONFLICT) {
 		request_error(req, 409, "job.terminal", json_pack("{s:s}", "status", j.status),
 			      "Job %s has already ended (%s)", j.id, j.status);
-		db_job_finish(&j);
-		return;
+		goto out;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "job", j.id);
-		db_job_finish(&j);
-		return;
+		request_db_error(req, r, "job", j.id);
+		goto out;
 	}
 	request_reply(req, 202, json_pack("{s:s, s:s}", "id", j.id, "status", "cancelled"));
+out:
 	db_job_finish(&j);
 }

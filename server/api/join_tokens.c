@@ -23,8 +23,8 @@ static json_t *token_to_json(const struct join_token *t)
 {
 	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:s}", "id", t->id, "prefix",
 			 t->prefix, "role", t->role, "maxUses", t->max_uses, "uses", t->uses,
-			 "expiresAt", api_time(t->expires_us), "createdAt", api_time(t->created_us),
-			 "createdBy", t->created_by);
+			 "expiresAt", http_json_time(t->expires_us), "createdAt",
+			 http_json_time(t->created_us), "createdBy", t->created_by);
 }
 
 /* The line a user pastes on the machine to install: it fetches the installer
@@ -41,7 +41,7 @@ static const struct pki_ca *agent_ca(struct request *req)
 {
 	const struct pki_ca *ca = pki_ca_of(req->server);
 	if (!ca)
-		api_reply_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
+		request_db_error(req, DB_UNAVAILABLE, "agent_ca", NULL);
 	return ca;
 }
 
@@ -66,7 +66,7 @@ void api_join_tokens_create(struct request *req)
 	snprintf(tok.aid, sizeof(tok.aid), "%s", request_param(req, "aid"));
 	snprintf(tok.cid, sizeof(tok.cid), "%s", c.cid);
 	memcpy(tok.prefix, token, TOKEN_DISPLAY_PREFIX_LEN);
-	snprintf(tok.role, sizeof(tok.role), "%s", api_body_string(req, "role"));
+	snprintf(tok.role, sizeof(tok.role), "%s", request_body_string(req, "role"));
 	tok.max_uses = body_int(req, "maxUses", DEFAULT_MAX_USES);
 	tok.expires_us =
 		time_now_us() + body_int(req, "ttlSeconds", DEFAULT_TTL_SECONDS) * 1000000LL;
@@ -75,14 +75,14 @@ void api_join_tokens_create(struct request *req)
 	struct audit_actor actor = api_actor(req);
 	enum db_result r = db_join_tokens_create(req->server->db, &tok, hash, &actor);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", c.cid);
+		request_db_error(req, r, "cluster", c.cid);
 		return;
 	}
 	char *command = install_command(req->server, ca, token);
 	request_reply(req, 201,
 		      json_pack("{s:s, s:s, s:o, s:s, s:i, s:s, s:s}", "id", tok.id, "token", token,
-				"expiresAt", api_time(tok.expires_us), "role", tok.role, "maxUses",
-				tok.max_uses, "caPin", pki_ca_pin(req->server->ca),
+				"expiresAt", http_json_time(tok.expires_us), "role", tok.role,
+				"maxUses", tok.max_uses, "caPin", pki_ca_pin(req->server->ca),
 				"installCommand", command));
 	free(command);
 }
@@ -100,7 +100,7 @@ void api_join_tokens_list(struct request *req)
 		db_join_tokens_list(req->server->db, request_param(req, "aid"), c.cid,
 				    cursor.after_us, cursor.after_id, limit + 1, &toks, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", c.cid);
+		request_db_error(req, r, "cluster", c.cid);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -124,7 +124,7 @@ void api_join_tokens_delete(struct request *req)
 		r = db_join_tokens_revoke(req->server->db, request_param(req, "aid"), c.cid, id,
 					  &actor);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "join_token", id);
+		request_db_error(req, r, "join_token", id);
 		return;
 	}
 	request_reply(req, 204, NULL);
@@ -152,7 +152,7 @@ void api_install_script(struct request *req)
 		return;
 	}
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "join_token", NULL);
+		request_db_error(req, r, "join_token", NULL);
 		return;
 	}
 	char *script = api_render_installer(req->server, ca, &tok, token);

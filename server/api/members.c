@@ -21,7 +21,7 @@ static json_t *member_to_json(const struct member *m)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "uid", m->uid, "email", m->email, "name",
 			 m->name, "accountRole", auth_role_name(m->role), "joinedAt",
-			 api_time(m->joined_us));
+			 http_json_time(m->joined_us));
 }
 
 /* Replies for a refused change; false when there was none. */
@@ -77,7 +77,7 @@ void api_members_list(struct request *req)
 		db_members_list(req->server->db, request_param(req, "aid"), cursor.after_us,
 				cursor.after_id, limit + 1, &members, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "member", NULL);
+		request_db_error(req, r, "member", NULL);
 		return;
 	}
 	bool more = api_page_trim(&n, limit);
@@ -97,7 +97,7 @@ void api_members_update(struct request *req)
 	if (!uid || !api_if_match(req, &if_version))
 		return;
 	enum role role;
-	if (!auth_role_parse(api_body_string(req, "accountRole"), &role))
+	if (!auth_role_parse(request_body_string(req, "accountRole"), &role))
 		return; /* the schema allows only the four roles */
 	struct member m;
 	enum member_refusal why;
@@ -150,7 +150,7 @@ void api_membership_leave(struct request *req)
 	enum db_result r = db_members_remove(req->server->db, aid, req->principal.uid, ROLE_OWNER,
 					     0, &actor, default_aid, &remaining, &why);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "member", NULL);
+		request_db_error(req, r, "member", NULL);
 		return;
 	}
 	if (refused(req, why, req->principal.uid))
@@ -165,9 +165,9 @@ void api_membership_leave(struct request *req)
 void api_invitations_create(struct request *req)
 {
 	const char *aid = request_param(req, "aid");
-	const char *email = api_body_string(req, "email");
+	const char *email = request_body_string(req, "email");
 	enum role role;
-	if (!auth_role_parse(api_body_string(req, "accountRole"), &role))
+	if (!auth_role_parse(request_body_string(req, "accountRole"), &role))
 		return;
 	if (!strchr(email, '@') || strchr(email, ' ')) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "email"),
@@ -188,17 +188,17 @@ void api_invitations_create(struct request *req)
 	enum db_result r =
 		db_invitations_create(req->server->db, id, aid, email, role, hash, expires, &actor);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "invitation", NULL);
+		request_db_error(req, r, "invitation", NULL);
 		return;
 	}
 	request_reply(req, 201,
 		      json_pack("{s:s, s:s, s:o}", "id", id, "token", token, "expiresAt",
-				api_time(expires)));
+				http_json_time(expires)));
 }
 
 void api_invitations_accept(struct request *req)
 {
-	const char *token = api_body_string(req, "token");
+	const char *token = request_body_string(req, "token");
 	if (auth_token_parse(token) != TOKEN_INVITE) {
 		refused(req, MEMBER_INVITATION, NULL);
 		return;
@@ -211,7 +211,7 @@ void api_invitations_accept(struct request *req)
 	enum db_result r =
 		db_invitations_accept(req->server->db, hash, req->principal.uid, aid, &role, &why);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "invitation", NULL);
+		request_db_error(req, r, "invitation", NULL);
 		return;
 	}
 	if (refused(req, why, NULL))

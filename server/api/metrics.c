@@ -53,7 +53,7 @@ void api_metrics(struct request *req)
 {
 	struct server *srv = req->server;
 	char *text = NULL;
-	http_metrics_render(&text);
+	http_metrics_render(srv->metrics, &text);
 
 	struct db_pool_stats pool;
 	db_pool_stats(srv->db, &pool);

@@ -56,7 +56,7 @@ void api_mfa_totp_setup(struct request *req)
 	struct user user;
 	enum db_result r = db_users_get(req->server->db, req->principal.uid, &user, NULL);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", req->principal.uid);
+		request_db_error(req, r, "user", req->principal.uid);
 		return;
 	}
 	if (user.mfa_enabled) {
@@ -73,7 +73,7 @@ void api_mfa_totp_setup(struct request *req)
 	r = db_users_totp_set_pending(req->server->db, user.uid, sealed);
 	free(sealed);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", user.uid);
+		request_db_error(req, r, "user", user.uid);
 		return;
 	}
 	url_encode(user.email, label, sizeof(label));
@@ -91,7 +91,7 @@ void api_mfa_totp_verify(struct request *req)
 	enum db_result r = db_users_totp_get(req->server->db, uid, &pending, &enabled);
 	free(enabled);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", uid);
+		request_db_error(req, r, "user", uid);
 		return;
 	}
 	uint8_t secret[TOTP_SECRET_LEN];
@@ -102,7 +102,7 @@ void api_mfa_totp_verify(struct request *req)
 			      "Start with POST /user/mfa/totp: there is no secret to verify");
 		return;
 	}
-	uint64_t step = totp_check(secret, sizeof(secret), api_body_string(req, "code"),
+	uint64_t step = totp_check(secret, sizeof(secret), request_body_string(req, "code"),
 				   time_now_us() / 1000000);
 	explicit_bzero(secret, sizeof(secret));
 	if (!step) {
@@ -112,7 +112,7 @@ void api_mfa_totp_verify(struct request *req)
 	}
 	r = db_users_totp_enable(req->server->db, uid, (int64_t)step);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", uid);
+		request_db_error(req, r, "user", uid);
 		return;
 	}
 	request_reply(req, 204, NULL);
@@ -127,7 +127,7 @@ bool api_mfa_check_login(struct request *req, const char *uid, const char *code)
 	bool have = r == DB_OK && enabled && open_secret(req->server, uid, enabled, secret);
 	free(enabled);
 	if (r != DB_OK && r != DB_NOT_FOUND) {
-		api_reply_db_error(req, r, "user", NULL);
+		request_db_error(req, r, "user", NULL);
 		return false;
 	}
 	uint64_t step =
@@ -137,7 +137,7 @@ bool api_mfa_check_login(struct request *req, const char *uid, const char *code)
 	if (step && (r = db_users_totp_use(req->server->db, uid, (int64_t)step)) == DB_OK)
 		return true;
 	if (step && r != DB_CONFLICT) {
-		api_reply_db_error(req, r, "user", NULL);
+		request_db_error(req, r, "user", NULL);
 		return false;
 	}
 	request_error(req, 401, "auth.invalid_totp", NULL,

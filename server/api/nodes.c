@@ -4,16 +4,17 @@
 #include <stdlib.h>
 
 #include "api/common.h"
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 #include "api/handlers.h"
 #include "db/clusters_store.h"
 #include "db/nodes_store.h"
+#include "idalloc/clusters.h"
 #include "runosd.h"
 
 static json_t *node_to_json(const struct node *n)
 {
 	char vpn_ip[32];
-	snprintf(vpn_ip, sizeof(vpn_ip), "172.24.%d.%d", n->cluster_index, n->vpn_host);
+	idalloc_vpn_ip(n->cluster_index, n->vpn_host, vpn_ip, sizeof(vpn_ip));
 	json_t *conditions = json_array();
 	for (size_t i = 0; i < n->nconditions; i++) {
 		const struct node_condition *c = &n->conditions[i];
@@ -21,16 +22,16 @@ static json_t *node_to_json(const struct node *n)
 				      json_pack("{s:s, s:s, s:s, s:s, s:o}", "type", c->type,
 						"status", c->status, "reason", c->reason, "message",
 						c->message, "lastTransitionAt",
-						api_time(c->last_transition_us)));
+						http_json_time(c->last_transition_us)));
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, "
 			 "s:o}",
 			 "nid", n->nid, "cid", n->cid, "name", n->name, "role", n->role, "status",
 			 n->status, "machineId", n->machine_id, "hostname", n->hostname, "os",
 			 n->os, "vpnIp", vpn_ip, "externalIp", n->external_ip, "agentVersion",
-			 n->agent_version, "lastHeartbeatAt", api_time(n->last_heartbeat_us),
-			 "certNotAfter", api_time(n->cert_not_after_us), "conditions", conditions,
-			 "createdAt", api_time(n->created_us));
+			 n->agent_version, "lastHeartbeatAt", http_json_time(n->last_heartbeat_us),
+			 "certNotAfter", http_json_time(n->cert_not_after_us), "conditions",
+			 conditions, "createdAt", http_json_time(n->created_us));
 }
 
 /* Replies 200 with the node and its ETag, and frees what the node holds. */
@@ -65,7 +66,7 @@ void api_nodes_list(struct request *req)
 	enum db_result r = db_nodes_list(req->server->db, request_param(req, "aid"), cluster.cid,
 					 cursor.after_us, cursor.after_id, limit + 1, &nodes, &n);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", NULL);
+		request_db_error(req, r, "node", NULL);
 		return;
 	}
 	bool more = n > (size_t)limit;
@@ -93,7 +94,7 @@ void api_nodes_get(struct request *req)
 	enum db_result r =
 		db_nodes_get(req->server->db, request_param(req, "aid"), cluster.cid, nid, &node);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "node", nid);
+		request_db_error(req, r, "node", nid);
 		return;
 	}
 	reply_node(req, &node);
@@ -109,7 +110,7 @@ void api_nodes_update(struct request *req)
 	if (!nid || !api_if_match(req, &if_version))
 		return;
 	const char *aid = request_param(req, "aid");
-	const char *name = api_body_string(req, "name");
+	const char *name = request_body_string(req, "name");
 	struct node node;
 	enum db_result r;
 	if (name) {

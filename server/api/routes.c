@@ -1,9 +1,48 @@
 /* The route table: the single source of truth for routing, permissions and
  * input validation (and, later, the OpenAPI document and the CLI manifest).
  * A row that declares no access level stops the server at start. */
+#include "api/common.h"
 #include "api/handlers.h"
 #include "http/route.h"
 #include "util/text.h"
+
+/* Query parameters (checked like body fields: an undeclared one is 400). */
+#define LIST_QUERY                                                                                 \
+	{ "limit", FIELD_INTEGER, false, 1, API_LIST_MAX_LIMIT, NULL, "page size" },               \
+	{                                                                                          \
+		"cursor", FIELD_STRING, false, 0, 0, NULL, "nextCursor of the page before"         \
+	}
+static const struct field_spec list_query[] = { LIST_QUERY, { 0 } };
+static const char *const cluster_statuses[] = { "pending",  "provisioning", "active",
+						"degraded", "deleting",	    NULL };
+static const struct field_spec clusters_query[] = {
+	LIST_QUERY,
+	{ "status", FIELD_ENUM, false, 0, 0, cluster_statuses, "only clusters in this status" },
+	{ 0 },
+};
+static const struct field_spec cluster_domains_query[] = {
+	LIST_QUERY,
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only this cluster's domain" },
+	{ 0 },
+};
+static const char *const job_statuses[] = { "pending", "running",   "completed",
+					    "failed",  "cancelled", NULL };
+static const struct field_spec jobs_query[] = {
+	LIST_QUERY,
+	{ "aid", FIELD_STRING, false, 0, 16, NULL, "the account (an API key: its own)" },
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only jobs of this cluster" },
+	{ "status", FIELD_ENUM, false, 0, 0, job_statuses, "only jobs in this status" },
+	{ "type", FIELD_STRING, false, 0, 64, NULL, "only jobs of this type (node.join, ...)" },
+	{ 0 },
+};
+static const struct field_spec step_logs_query[] = {
+	{ "after", FIELD_STRING, false, 0, 24, NULL, "nextCursor of the page before" },
+	{ 0 },
+};
+static const struct field_spec installer_query[] = {
+	{ "token", FIELD_STRING, false, 0, 256, NULL, "the join token" },
+	{ 0 },
+};
 
 static const char *const role_choices[] = { "viewer", "member", "admin", "owner", NULL };
 
@@ -180,124 +219,134 @@ static const struct output_spec installer_output = { "installer", NULL };
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
-	  "The process is running" },
+	  "The process is running", NULL, NULL },
 	{ "GET", "/metrics", api_metrics, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &metrics_output,
-	  "Prometheus metrics (text format)" },
+	  "Prometheus metrics (text format)", NULL, NULL },
 	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
-	  "The database answers and migrations are applied" },
+	  "The database answers and migrations are applied", NULL, NULL },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
-	  &signup_output, "Create a user, a personal account and a session" },
+	  &signup_output, "Create a user, a personal account and a session", NULL, NULL },
 	{ "POST", "/auth/login", api_auth_login, ROUTE_PUBLIC, ROLE_NONE, false, login_input,
-	  &session_output, "Start a session" },
+	  &session_output, "Start a session", NULL, NULL },
 	{ "POST", "/auth/logout", api_auth_logout, ROUTE_SESSION, ROLE_NONE, false, no_input,
-	  &no_body, "Revoke the session used" },
+	  &no_body, "Revoke the session used", NULL, NULL },
 
 	{ "POST", "/auth/device/initiate", api_device_initiate, ROUTE_PUBLIC, ROLE_NONE, false,
-	  no_input, &device_output, "CLI device login: start" },
+	  no_input, &device_output, "CLI device login: start", NULL, NULL },
 	{ "POST", "/auth/device/approve", api_device_approve, ROUTE_SESSION, ROLE_NONE, false,
-	  device_approve_input, &no_body, "Approve a device login for an account" },
+	  device_approve_input, &no_body, "Approve a device login for an account", NULL, NULL },
 	{ "POST", "/auth/device/poll", api_device_poll, ROUTE_PUBLIC, ROLE_NONE, false,
-	  device_poll_input, &device_poll_output, "CLI device login: the API key, once approved" },
+	  device_poll_input, &device_poll_output, "CLI device login: the API key, once approved",
+	  NULL, NULL },
 	{ "GET", "/user", api_user_get, ROUTE_USER, ROLE_NONE, false, no_input, &user_output,
-	  "The caller's user" },
+	  "The caller's user", NULL, NULL },
 	{ "PATCH", "/user", api_user_update, ROUTE_SESSION, ROLE_NONE, false, user_update_input,
-	  &user_output, "Rename, or change the password (revokes other sessions)" },
+	  &user_output, "Rename, or change the password (revokes other sessions)", NULL, NULL },
 	{ "POST", "/user/mfa/totp", api_mfa_totp_setup, ROUTE_SESSION, ROLE_NONE, false, no_input,
-	  &totp_setup_output, "A new TOTP secret (pending until a code is verified)" },
+	  &totp_setup_output, "A new TOTP secret (pending until a code is verified)", NULL, NULL },
 	{ "POST", "/user/mfa/totp/verify", api_mfa_totp_verify, ROUTE_SESSION, ROLE_NONE, false,
-	  totp_verify_input, &no_body, "Verify a code of the pending secret: MFA on" },
+	  totp_verify_input, &no_body, "Verify a code of the pending secret: MFA on", NULL, NULL },
 	{ "GET", "/user/accounts", api_accounts_list, ROUTE_USER, ROLE_NONE, false, no_input,
-	  &accounts_output, "Accounts of the caller" },
+	  &accounts_output, "Accounts of the caller", list_query, NULL },
 	{ "POST", "/user/accounts", api_accounts_create, ROUTE_SESSION, ROLE_NONE, false,
-	  account_create_input, &new_account_output, "Create an account owned by the caller" },
+	  account_create_input, &new_account_output, "Create an account owned by the caller", NULL,
+	  NULL },
 
 	{ "GET", "/:aid/account/profile", api_account_profile_get, ROUTE_ACCOUNT, ROLE_VIEWER,
-	  false, no_input, &account_output, "The account's profile" },
+	  false, no_input, &account_output, "The account's profile", NULL, NULL },
 	{ "PATCH", "/:aid/account/profile", api_account_profile_update, ROUTE_ACCOUNT, ROLE_ADMIN,
-	  false, profile_update_input, &account_output, "Change the account's profile" },
+	  false, profile_update_input, &account_output, "Change the account's profile", NULL,
+	  NULL },
 
 	{ "POST", "/:aid/api-keys", api_api_keys_create, ROUTE_ACCOUNT, ROLE_ADMIN, true,
-	  api_key_create_input, &new_api_key_output, "Create a personal access token" },
+	  api_key_create_input, &new_api_key_output, "Create a personal access token", NULL, NULL },
 	{ "GET", "/:aid/api-keys", api_api_keys_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
-	  &api_keys_output, "List API keys (never their tokens)" },
+	  &api_keys_output, "List API keys (never their tokens)", list_query, NULL },
 	{ "GET", "/:aid/api-keys/:id", api_api_keys_get, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
-	  &api_key_output, "Show an API key" },
+	  &api_key_output, "Show an API key", NULL, NULL },
 	{ "PATCH", "/:aid/api-keys/:id", api_api_keys_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  api_key_update_input, &api_key_output, "Rename an API key" },
+	  api_key_update_input, &api_key_output, "Rename an API key", NULL, NULL },
 	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, &no_body, "Revoke an API key" },
+	  no_input, &no_body, "Revoke an API key", NULL, NULL },
 
 	{ "POST", "/:aid/clusters", api_clusters_create, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  cluster_create_input, &cluster_output,
-	  "Create a cluster (allocates cid, index, domain)" },
+	  cluster_create_input, &cluster_output, "Create a cluster (allocates cid, index, domain)",
+	  NULL, NULL },
 	{ "GET", "/:aid/clusters", api_clusters_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
-	  &clusters_output, "List clusters; ?status= filters" },
+	  &clusters_output, "List clusters; ?status= filters", clusters_query, NULL },
 	{ "GET", "/:aid/clusters/:cid", api_clusters_get, ROUTE_ACCOUNT, ROLE_VIEWER, false,
-	  no_input, &cluster_output, "Show a cluster" },
+	  no_input, &cluster_output, "Show a cluster", NULL, NULL },
 	{ "PATCH", "/:aid/clusters/:cid", api_clusters_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  cluster_update_input, &cluster_output, "Rename or describe a cluster" },
+	  cluster_update_input, &cluster_output, "Rename or describe a cluster", NULL, NULL },
 	{ "DELETE", "/:aid/clusters/:cid", api_clusters_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, &no_body, "Delete a cluster" },
+	  no_input, &no_body, "Delete a cluster", NULL, NULL },
 	{ "GET", "/:aid/clusters/:cid/kubeconfig", api_clusters_kubeconfig, ROUTE_ACCOUNT,
 	  ROLE_ADMIN, false, no_input, &kubeconfig_output,
-	  "The cluster's kubeconfig (text/yaml) once it is active" },
+	  "The cluster's kubeconfig (text/yaml) once it is active", NULL, NULL },
 	{ "GET", "/:aid/clusters/:cid/is-app-deployment-ready", api_clusters_deployment_ready,
 	  ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input, &deployment_ready_output,
-	  "Whether Harbor, MinIO and BuildKit are ready for app builds" },
+	  "Whether Harbor, MinIO and BuildKit are ready for app builds", NULL, NULL },
 	{ "GET", "/:aid/cluster-domains", api_cluster_domains_list, ROUTE_ACCOUNT, ROLE_VIEWER,
-	  false, no_input, &cluster_domains_output, "Domains of the clusters; ?cid= filters" },
+	  false, no_input, &cluster_domains_output, "Domains of the clusters; ?cid= filters",
+	  cluster_domains_query, NULL },
 
 	{ "GET", "/:aid/:cid/nodes", api_nodes_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
-	  &nodes_output, "Nodes of a cluster" },
+	  &nodes_output, "Nodes of a cluster", list_query, NULL },
 	{ "GET", "/:aid/:cid/nodes/:nid", api_nodes_get, ROUTE_ACCOUNT, ROLE_VIEWER, false,
-	  no_input, &node_output, "Show a node" },
+	  no_input, &node_output, "Show a node", NULL, NULL },
 	{ "PATCH", "/:aid/:cid/nodes/:nid", api_nodes_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  node_update_input, &node_output, "Rename a node" },
+	  node_update_input, &node_output, "Rename a node", NULL, NULL },
 	{ "DELETE", "/:aid/:cid/nodes/:nid", api_nodes_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  no_input, &job_started_output,
-	  "Delete a node: its certificate is revoked at once, its teardown queued" },
+	  "Delete a node: its certificate is revoked at once, its teardown queued", NULL, NULL },
 
 	{ "POST", "/:aid/:cid/join-tokens", api_join_tokens_create, ROUTE_ACCOUNT, ROLE_ADMIN,
 	  false, join_token_create_input, &new_join_token_output,
-	  "Create a join token (shown once) with its install command" },
+	  "Create a join token (shown once) with its install command", NULL, NULL },
 	{ "GET", "/:aid/:cid/join-tokens", api_join_tokens_list, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, &join_tokens_output, "Join tokens of a cluster (never their secrets)" },
+	  no_input, &join_tokens_output, "Join tokens of a cluster (never their secrets)",
+	  list_query, NULL },
 	{ "DELETE", "/:aid/:cid/join-tokens/:id", api_join_tokens_delete, ROUTE_ACCOUNT, ROLE_ADMIN,
-	  false, no_input, &no_body, "Revoke a join token" },
+	  false, no_input, &no_body, "Revoke a join token", NULL, NULL },
 	{ "GET", "/install.sh", api_install_script, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
-	  &installer_output, "The node installer of ?token= (text/x-shellscript)" },
+	  &installer_output, "The node installer of ?token= (text/x-shellscript)", installer_query,
+	  NULL },
 
-	{ "GET", "/jobs", api_jobs_list, ROUTE_USER, ROLE_NONE, false, no_input, &jobs_output,
-	  "Jobs of ?aid= (an API key: its account); ?cid, ?status, ?type filter" },
-	{ "GET", "/jobs/:id", api_jobs_get, ROUTE_USER, ROLE_NONE, false, no_input, &job_output,
-	  "Show a job (members of its account)" },
-	{ "GET", "/jobs/:id/workitems", api_jobs_workitems, ROUTE_USER, ROLE_NONE, false, no_input,
-	  &workitems_output, "The steps of a job" },
-	{ "GET", "/jobs/:id/workitems/:wid/logs", api_jobs_logs, ROUTE_USER, ROLE_NONE, false,
-	  no_input, &step_logs_output, "Log lines of a step; ?after= pages" },
-	{ "POST", "/jobs/:id/cancel", api_jobs_cancel, ROUTE_USER, ROLE_NONE, false, no_input,
-	  &job_cancel_output, "Cancel a job (member)" },
+	{ "GET", "/jobs", api_jobs_list, ROUTE_ACCOUNT_OF, ROLE_VIEWER, false, no_input,
+	  &jobs_output, "Jobs of ?aid= (an API key: its account); ?cid, ?status, ?type filter",
+	  jobs_query, api_jobs_account_of_list },
+	{ "GET", "/jobs/:id", api_jobs_get, ROUTE_ACCOUNT_OF, ROLE_VIEWER, false, no_input,
+	  &job_output, "Show a job (members of its account)", NULL, api_jobs_account_of_job },
+	{ "GET", "/jobs/:id/workitems", api_jobs_workitems, ROUTE_ACCOUNT_OF, ROLE_VIEWER, false,
+	  no_input, &workitems_output, "The steps of a job", NULL, api_jobs_account_of_job },
+	{ "GET", "/jobs/:id/workitems/:wid/logs", api_jobs_logs, ROUTE_ACCOUNT_OF, ROLE_VIEWER,
+	  false, no_input, &step_logs_output, "Log lines of a step; ?after= pages", step_logs_query,
+	  api_jobs_account_of_job },
+	{ "POST", "/jobs/:id/cancel", api_jobs_cancel, ROUTE_ACCOUNT_OF, ROLE_MEMBER, false,
+	  no_input, &job_cancel_output, "Cancel a job (member)", NULL, api_jobs_account_of_job },
 
 	{ "GET", "/:aid/members", api_members_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
-	  &members_output, "Members of the account" },
+	  &members_output, "Members of the account", list_query, NULL },
 	{ "PATCH", "/:aid/members/:uid", api_members_update, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  member_update_input, &member_output, "Change a member's role (owners: owners only)" },
+	  member_update_input, &member_output, "Change a member's role (owners: owners only)", NULL,
+	  NULL },
 	{ "DELETE", "/:aid/members/:uid", api_members_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  no_input, &no_body, "Remove a member (owners: owners only; never the last)" },
+	  no_input, &no_body, "Remove a member (owners: owners only; never the last)", NULL, NULL },
 	{ "DELETE", "/:aid/account/membership", api_membership_leave, ROUTE_ACCOUNT, ROLE_VIEWER,
-	  true, no_input, &left_output, "Leave the account (not as its last owner)" },
+	  true, no_input, &left_output, "Leave the account (not as its last owner)", NULL, NULL },
 	{ "POST", "/:aid/invitations", api_invitations_create, ROUTE_ACCOUNT, ROLE_ADMIN, false,
-	  invitation_create_input, &invitation_output, "Invite someone (token shown once)" },
+	  invitation_create_input, &invitation_output, "Invite someone (token shown once)", NULL,
+	  NULL },
 	{ "POST", "/invitations/accept", api_invitations_accept, ROUTE_SESSION, ROLE_NONE, false,
 	  invitation_accept_input, &invitation_accepted_output,
-	  "Join an account you were invited to" },
+	  "Join an account you were invited to", NULL, NULL },
 
 	{ "GET", "/:aid/audit-events", api_audit_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
-	  &audit_output, "The account's audit trail, newest first" },
+	  &audit_output, "The account's audit trail, newest first", list_query, NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
-	  &modules_output, "Feature modules of the account" },
+	  &modules_output, "Feature modules of the account", NULL, NULL },
 };
 
 const size_t api_routes_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -9,7 +9,7 @@ void api_user_get(struct request *req)
 	struct user user;
 	enum db_result r = db_users_get(req->server->db, req->principal.uid, &user, NULL);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", req->principal.uid);
+		request_db_error(req, r, "user", req->principal.uid);
 		return;
 	}
 	api_set_etag(req, user.version);
@@ -18,9 +18,9 @@ void api_user_get(struct request *req)
 
 void api_user_update(struct request *req)
 {
-	const char *name = api_body_string(req, "name");
-	const char *password = api_body_string(req, "password");
-	const char *current = api_body_string(req, "currentPassword");
+	const char *name = request_body_string(req, "name");
+	const char *password = request_body_string(req, "password");
+	const char *current = request_body_string(req, "currentPassword");
 	int if_version;
 	if (!api_if_match(req, &if_version))
 		return;
@@ -38,7 +38,7 @@ void api_user_update(struct request *req)
 	char stored[PASSWORD_HASH_MAX];
 	enum db_result r = db_users_get(req->server->db, req->principal.uid, &user, stored);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", req->principal.uid);
+		request_db_error(req, r, "user", req->principal.uid);
 		return;
 	}
 	if (if_version != 0 && if_version != user.version) {
@@ -59,7 +59,7 @@ void api_user_update(struct request *req)
 	r = db_users_update(req->server->db, req->principal.uid, name, password ? hash : NULL,
 			    req->principal.token_id, &user);
 	if (r != DB_OK) {
-		api_reply_db_error(req, r, "user", req->principal.uid);
+		request_db_error(req, r, "user", req->principal.uid);
 		return;
 	}
 	/* Other sessions were revoked with a new password: drop them from this

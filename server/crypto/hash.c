@@ -1,11 +1,14 @@
-/* SHA-256 through OpenSSL's EVP interface. Thread safe: one digest context
+/* Digests through OpenSSL's EVP interface. Thread safe: one digest context
  * per thread, freed when the thread exits. */
 #include "crypto/hash.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdlib.h>
+
+#include "util/xmalloc.h"
 
 /* OpenSSL 3 looks an algorithm up (under a lock) on every EVP_sha256() use;
  * on the request path that showed in profiles, so the implementation is
@@ -40,6 +43,28 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 	    EVP_DigestUpdate(thread_ctx, data, len) != 1 ||
 	    EVP_DigestFinal_ex(thread_ctx, out, &out_len) != 1)
 		abort();
+}
+
+void crypto_sha1(const void *data, size_t len, uint8_t out[CRYPTO_SHA1_LEN])
+{
+	if (EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL) != 1)
+		abort();
+}
+
+void crypto_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len,
+		      uint8_t out[CRYPTO_SHA1_LEN])
+{
+	unsigned int out_len = 0;
+	if (!HMAC(EVP_sha1(), key, (int)key_len, msg, msg_len, out, &out_len) ||
+	    out_len != CRYPTO_SHA1_LEN)
+		abort();
+}
+
+char *crypto_base64(const void *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
 }
 
 void crypto_hex(const uint8_t *bytes, size_t len, char *out)

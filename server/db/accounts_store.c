@@ -1,4 +1,5 @@
 /* SQL for accounts and memberships (see include/db/accounts_store.h). */
+#include "auth/roles.h"
 #include "db/accounts_store.h"
 
 #include <stdlib.h>

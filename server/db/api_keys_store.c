@@ -1,4 +1,5 @@
 /* SQL for personal access tokens (see include/db/api_keys_store.h). */
+#include "auth/roles.h"
 #include "db/api_keys_store.h"
 
 #include <stdlib.h>

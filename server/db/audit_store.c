@@ -1,6 +1,6 @@
-/* SQL for the audit trail (see include/db/audit.h). Entries are only ever
+/* SQL for the audit trail (see include/db/audit_store.h). Entries are only ever
  * inserted, inside the transaction of the change they record. */
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
 #include "util/xmalloc.h"
 

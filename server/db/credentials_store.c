@@ -1,6 +1,7 @@
 /* SQL for authenticating bearer tokens (see include/db/credentials_store.h).
  * One round trip per lookup: the token row joined with the memberships that
  * decide its roles. */
+#include "auth/roles.h"
 #include "db/credentials_store.h"
 
 #include <stdlib.h>

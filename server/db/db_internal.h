@@ -42,7 +42,7 @@ typedef enum db_result (*db_tx_fn)(struct db_conn *conn, void *arg);
 enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	__attribute__((warn_unused_result));
 
-/* Work wake-ups (job_plans.c) with a publisher set (db_pool_set_wake_publisher):
+/* Work wake-ups (job_steps_store.c) with a publisher set (db_pool_set_wake_publisher):
  * keys ("aid/nid" separated by spaces) are kept with the transaction running
  * on c and handed to the publisher once it has committed; a rollback or a
  * retry drops them. Without a publisher the plan sends a NOTIFY itself. */
@@ -57,6 +57,18 @@ bool db_get_bool(const PGresult *res, int row, int col);
 void db_get_text(const PGresult *res, int row, int col, char *out, size_t cap);
 /* The text of an int64 for a parameter; buf holds 24 bytes. */
 const char *db_int64_param(int64_t v, char buf[24]);
+
+/* A PostgreSQL array literal for a parameter ($n::text[], $n::int8[]):
+ * db_array_add appends one element (quoted, so any text), db_array_param
+ * gives the literal (valid until the next add or finish), db_array_finish
+ * frees it. Start from struct db_array a = { 0 }. */
+struct db_array {
+	char *text;
+	size_t len, cap;
+};
+void db_array_add(struct db_array *a, const char *text);
+const char *db_array_param(struct db_array *a);
+void db_array_finish(struct db_array *a);
 
 /* "\\x<hex>" text form of a bytea parameter; out holds 2 * len + 3 bytes. */
 const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out);
@@ -103,7 +115,7 @@ enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32
 enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
 	__attribute__((warn_unused_result));
 
-/* Jobs (job_plans.c): inserts a job with the steps of its type (pending), and
+/* Jobs (job_steps_store.c): inserts a job with the steps of its type (pending), and
  * moves a job on as far as it can go now, inside the caller's transaction. */
 enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,
 			     const char *type, const char *target_type, const char *target_id,

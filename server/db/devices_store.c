@@ -1,10 +1,11 @@
 /* SQL for CLI device logins (see include/db/devices_store.h). */
+#include "auth/roles.h"
 #include "db/devices_store.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
 
 static const struct db_stmt stmt_create = { "devices_create",

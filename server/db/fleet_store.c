@@ -3,7 +3,6 @@
  * audit entries, and names the clusters whose status must follow. */
 #include "db/fleet_store.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,8 +62,8 @@ static const struct db_stmt stmt_cert_insert = {
 /* The nodes of the batch that the database does not have online. */
 static const struct db_stmt stmt_write_beats = {
 	"fleet_write_beats",
-	"WITH v AS (SELECT * FROM json_to_recordset($1::json)"
-	"  AS v(aid text, nid text, us int8, ip text, version text)),"
+	"WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[],"
+	"  $5::text[]) AS v(aid, nid, us, ip, version)),"
 	" seen AS (UPDATE nodes n SET last_heartbeat_at = " DB_TS(
 		"v.us") ","
 			"  external_ip = v.ip, agent_version = v.version FROM v"
@@ -204,18 +203,23 @@ enum db_result db_fleet_mark_online(struct db_pool *db, const struct heartbeat *
 
 enum db_result db_fleet_write_beats(struct db_pool *db, const struct heartbeat *beats, size_t n)
 {
-	json_t *rows = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(
-			rows, json_pack("{s:s, s:s, s:I, s:s, s:s}", "aid", beats[i].aid, "nid",
-					beats[i].nid, "us", (json_int_t)beats[i].at_us, "ip",
-					beats[i].external_ip, "version", beats[i].version));
-	char *text = json_dumps(rows, JSON_COMPACT);
-	json_decref(rows);
-	const char *params[] = { text };
+	/* One array per column, unnested together into rows. */
+	struct db_array cols[5] = { { 0 } };
+	for (size_t i = 0; i < n; i++) {
+		char us[24];
+		db_array_add(&cols[0], beats[i].aid);
+		db_array_add(&cols[1], beats[i].nid);
+		db_array_add(&cols[2], db_int64_param(beats[i].at_us, us));
+		db_array_add(&cols[3], beats[i].external_ip);
+		db_array_add(&cols[4], beats[i].version);
+	}
+	const char *params[5];
+	for (int c = 0; c < 5; c++)
+		params[c] = db_array_param(&cols[c]);
 	PGresult *res;
-	enum db_result r = db_query(db, &stmt_write_beats, 1, params, &res);
-	free(text);
+	enum db_result r = db_query(db, &stmt_write_beats, 5, params, &res);
+	for (int c = 0; c < 5; c++)
+		db_array_finish(&cols[c]);
 	if (r != DB_OK)
 		return r;
 	/* Rare: nodes another instance marked offline while they beat here. */

@@ -1,6 +1,7 @@
 /* SQL for members and invitations (see include/db/members_store.h). Every
  * change locks the account's row first (FOR NO KEY UPDATE), so the owner
  * count it checks cannot change under it. */
+#include "auth/roles.h"
 #include "db/members_store.h"
 
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
 #include "idalloc/clusters.h"
 

@@ -6,6 +6,7 @@
 
 #include "crypto/hash.h"
 #include "db_internal.h"
+#include "util/xmalloc.h"
 
 int64_t db_get_int64(const PGresult *res, int row, int col)
 {
@@ -48,4 +49,44 @@ const char *db_bytea_param(const uint8_t *bytes, size_t len, char *out)
 	out[1] = 'x';
 	crypto_hex(bytes, len, out + 2);
 	return out;
+}
+
+/* Room for n more bytes, and the closing "}" and NUL. */
+static void array_reserve(struct db_array *a, size_t n)
+{
+	if (a->len + n + 2 <= a->cap)
+		return;
+	a->cap = 2 * (a->len + n + 2);
+	a->text = xrealloc(a->text, a->cap);
+}
+
+void db_array_add(struct db_array *a, const char *text)
+{
+	array_reserve(a, 2 * strlen(text) + 3);
+	a->text[a->len] = a->len == 0 ? '{' : ',';
+	a->len++;
+	a->text[a->len++] = '"';
+	for (const char *p = text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			a->text[a->len++] = '\\';
+		a->text[a->len++] = *p;
+	}
+	a->text[a->len++] = '"';
+}
+
+const char *db_array_param(struct db_array *a)
+{
+	array_reserve(a, 1);
+	if (a->len == 0)
+		a->text[a->len++] = '{';
+	a->text[a->len] = '}';
+	a->text[a->len + 1] = '\0';
+	return a->text;
+}
+
+void db_array_finish(struct db_array *a)
+{
+	free(a->text);
+	a->text = NULL;
+	a->len = a->cap = 0;
 }

@@ -40,6 +40,73 @@ static void reply_unauthenticated(struct request *req, enum auth_result r)
 	request_error(req, 401, "auth.invalid_token", extra, "Invalid token");
 }
 
+/* Rate limits per token: its hash's first half names it without revealing
+ * it. */
+static bool limit_token(struct request *req)
+{
+	char key[96], hex[2 * 16 + 1];
+	crypto_hex(req->principal.token_hash, 16, hex);
+	snprintf(key, sizeof(key), "token:%s", hex);
+	return request_rate_limit(req, key, req->server->cfg.rate_limit_per_minute);
+}
+
+/* The caller's role in aid against the route's: 404 for a non-member (what
+ * does not exist for them), 403 below min_role or for a PAT on a
+ * session-only route. */
+static bool check_role(struct request *req, const char *what, const char *id)
+{
+	const struct route *route = req->route;
+	if (req->principal.role_in_aid == ROLE_NONE) {
+		/* Never 403 across tenants: another account does not exist for you. */
+		request_db_error(req, DB_NOT_FOUND, what, id);
+		return false;
+	}
+	if (route->session_only && req->principal.kind != TOKEN_SESSION) {
+		request_error(req, 403, "auth.session_required", NULL,
+			      "This action needs a login session, not an API key");
+		return false;
+	}
+	if (req->principal.role_in_aid < route->min_role) {
+		request_error(req, 403, "auth.forbidden", NULL,
+			      "Your role (%s) cannot do this; it needs %s",
+			      auth_role_name(req->principal.role_in_aid),
+			      auth_role_name(route->min_role));
+		return false;
+	}
+	return true;
+}
+
+/* ROUTE_ACCOUNT_OF: the token first, then the account its resource names,
+ * then the caller's role there. */
+static bool authorize_account_of(struct exchange *ex)
+{
+	struct request *req = &ex->req;
+	const char *authorization =
+		MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Authorization");
+	enum auth_result r =
+		auth_authenticate(req->server->auth, authorization, NULL, &req->principal);
+	if (r != AUTH_OK) {
+		reply_unauthenticated(req, r);
+		return false;
+	}
+	if (!limit_token(req))
+		return false;
+	struct route_account account = { .what = "account" };
+	if (!req->route->account_of(req, &account))
+		return false;
+	if (!idalloc_is_short_id(account.aid)) {
+		request_db_error(req, DB_NOT_FOUND, account.what, account.id);
+		return false;
+	}
+	/* Again with the account: the token cache answers. */
+	r = auth_authenticate(req->server->auth, authorization, account.aid, &req->principal);
+	if (r != AUTH_OK) {
+		reply_unauthenticated(req, r);
+		return false;
+	}
+	return check_role(req, account.what, account.id);
+}
+
 /* Authentication and authorisation by the route's declared access. */
 static bool authorize(struct exchange *ex)
 {
@@ -57,6 +124,8 @@ static bool authorize(struct exchange *ex)
 	if (route->access == ROUTE_AGENT)
 		return http_authorize_agent(ex);
 
+	if (route->access == ROUTE_ACCOUNT_OF)
+		return authorize_account_of(ex);
 	const char *aid = NULL;
 	if (route->access == ROUTE_ACCOUNT) {
 		aid = request_param(req, "aid");
@@ -74,11 +143,7 @@ static bool authorize(struct exchange *ex)
 		reply_unauthenticated(req, r);
 		return false;
 	}
-	/* Per token: its hash's first half names it without revealing it. */
-	char hex[2 * 16 + 1];
-	crypto_hex(req->principal.token_hash, 16, hex);
-	snprintf(key, sizeof(key), "token:%s", hex);
-	if (!request_rate_limit(req, key, req->server->cfg.rate_limit_per_minute))
+	if (!limit_token(req))
 		return false;
 	bool session_only = route->access == ROUTE_SESSION || route->session_only;
 	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
@@ -132,6 +197,34 @@ static bool validate(struct request *req)
 		return false;
 	}
 	return true;
+}
+
+struct query_check {
+	struct request *req;
+	bool ok;
+};
+
+static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	struct query_check *q = cls;
+	struct validation_error verr;
+	if (http_validate_query(q->req->route->query, key, value ? value : "", &verr))
+		return MHD_YES;
+	request_error(q->req, 400, verr.code, json_pack("{s:s}", "field", verr.field), "%s",
+		      verr.message);
+	q->ok = false;
+	return MHD_NO;
+}
+
+/* Checks every query parameter against the route's query schema; on failure
+ * replies 400. */
+static bool read_query(struct exchange *ex)
+{
+	struct query_check q = { &ex->req, true };
+	MHD_get_connection_values(ex->conn, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
+	return q.ok;
 }
 
 /* Parses and validates the body; on failure the error reply is set. */
@@ -211,7 +304,8 @@ void http_dispatch(struct exchange *ex)
 		return;
 	}
 	/* A resumed long poll was authorised and read before it parked. */
-	if (!ex->resumed && (!authorize(ex) || !read_body(ex) || !http_idempotency_begin(ex)))
+	if (!ex->resumed &&
+	    (!authorize(ex) || !read_query(ex) || !read_body(ex) || !http_idempotency_begin(ex)))
 		return;
 	req->route->handler(req);
 	http_idempotency_finish(ex);

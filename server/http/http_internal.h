@@ -9,8 +9,8 @@
 
 #include "http/request.h"
 #include "http/router.h"
-#include "parking.h"
 #include "pki/certs.h"
+#include "queue/parking.h"
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
 #define HTTP_MAX_DRAIN (16 * 1024 * 1024)
@@ -26,6 +26,8 @@ struct http_server {
 	char *tls_pem[3];      /* certificate chain, key, client CA: NULL without TLS */
 	bool idempotent_posts; /* Idempotency-Key honoured (the API listener) */
 	struct parking_lot *parking;
+	http_peer_check_fn check_peer; /* ROUTE_AGENT: see struct http_listener */
+	void *check_peer_arg;
 };
 
 /* What a TLS connection keeps between its requests: the client certificate,

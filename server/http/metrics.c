@@ -1,6 +1,7 @@
 /* Request metrics (see include/http/metrics.h). A fixed table of series, one
  * per route of each listener plus one "unmatched" per listener, filled at
- * start; each request adds to its series with relaxed atomics. */
+ * start; each request adds to its series with relaxed atomics. The registry
+ * belongs to struct server (srv->metrics). */
 #include "http/metrics.h"
 
 #include <stdarg.h>
@@ -39,50 +40,63 @@ struct listener_series {
 
 #define MAX_LISTENERS 4
 
-static struct series table[MAX_SERIES];
-static size_t nseries;		/* written at registration only */
-static atomic_size_t published; /* nseries once registered: what render reads */
-static struct listener_series listeners[MAX_LISTENERS];
-static atomic_int nlisteners;
+struct http_metrics {
+	struct series table[MAX_SERIES];
+	size_t nseries;		 /* written at registration only */
+	atomic_size_t published; /* nseries once registered: what render reads */
+	struct listener_series listeners[MAX_LISTENERS];
+	atomic_int nlisteners;
+};
 
-static void add_series(const char *listener, const struct route *route)
+struct http_metrics *http_metrics_create(void)
 {
-	table[nseries].listener = listener;
-	table[nseries].route = route;
-	nseries++;
+	return xcalloc(1, sizeof(struct http_metrics));
 }
 
-void http_metrics_register(const char *listener, const struct route *routes, size_t n)
+void http_metrics_destroy(struct http_metrics *m)
 {
-	int i = atomic_load(&nlisteners);
-	if (i >= MAX_LISTENERS || nseries + n + 1 > MAX_SERIES)
+	free(m);
+}
+
+static void add_series(struct http_metrics *m, const char *listener, const struct route *route)
+{
+	m->table[m->nseries].listener = listener;
+	m->table[m->nseries].route = route;
+	m->nseries++;
+}
+
+void http_metrics_register(struct http_metrics *m, const char *listener, const struct route *routes,
+			   size_t n)
+{
+	int i = atomic_load(&m->nlisteners);
+	if (i >= MAX_LISTENERS || m->nseries + n + 1 > MAX_SERIES)
 		return;
-	listeners[i] = (struct listener_series){ listener, routes, n, nseries };
+	m->listeners[i] = (struct listener_series){ listener, routes, n, m->nseries };
 	for (size_t k = 0; k < n; k++)
-		add_series(listener, &routes[k]);
-	add_series(listener, NULL);
-	atomic_store(&published, nseries);
-	atomic_store(&nlisteners, i + 1);
+		add_series(m, listener, &routes[k]);
+	add_series(m, listener, NULL);
+	atomic_store(&m->published, m->nseries);
+	atomic_store(&m->nlisteners, i + 1);
 }
 
-static struct series *find(const char *listener, const struct route *route)
+static struct series *find(struct http_metrics *m, const char *listener, const struct route *route)
 {
-	int n = atomic_load(&nlisteners);
+	int n = atomic_load(&m->nlisteners);
 	for (int i = 0; i < n; i++) {
-		const struct listener_series *l = &listeners[i];
+		const struct listener_series *l = &m->listeners[i];
 		if (l->name != listener)
 			continue;
 		if (route && route >= l->routes && route < l->routes + l->nroutes)
-			return &table[l->first + (size_t)(route - l->routes)];
-		return &table[l->first + l->nroutes];
+			return &m->table[l->first + (size_t)(route - l->routes)];
+		return &m->table[l->first + l->nroutes];
 	}
 	return NULL;
 }
 
-void http_metrics_record(const char *listener, const struct route *route, int status,
-			 int64_t duration_us)
+void http_metrics_record(struct http_metrics *m, const char *listener, const struct route *route,
+			 int status, int64_t duration_us)
 {
-	struct series *s = find(listener, route);
+	struct series *s = m ? find(m, listener, route) : NULL;
 	if (!s)
 		return;
 	int cls = status / 100 - 1;
@@ -121,9 +135,10 @@ static void labels(const struct series *s, char *out, size_t cap)
 		 s->route ? s->route->pattern : "unmatched", s->route ? s->route->method : "");
 }
 
-void http_metrics_render(char **text)
+void http_metrics_render(struct http_metrics *m, char **text)
 {
-	int n = (int)atomic_load(&published);
+	struct series *table = m->table;
+	int n = (int)atomic_load(&m->published);
 	char l[256];
 	append(text, "# HELP runosd_http_requests_total Requests answered, by route and status "
 		     "class.\n# TYPE runosd_http_requests_total counter\n");

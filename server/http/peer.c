@@ -3,11 +3,11 @@
  * with anyone's, succeeds. So every ROUTE_AGENT request is checked here: the
  * connection's peer certificate (from GnuTLS, as DER) is verified against the
  * agent CA with OpenSSL once per connection, then its status (revoked, node
- * deleted) comes from the fleet's memory on every request, as does expiry. */
+ * deleted) comes from the listener's peer check (the fleet's memory) on every
+ * request, as does expiry. */
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-#include "agent/fleet.h"
 #include "http_internal.h"
 #include "pki/ca_boot.h"
 #include "runosd.h"
@@ -46,18 +46,24 @@ bool http_authorize_agent(struct exchange *ex)
 			      "required");
 		return false;
 	}
-	switch (fleet_check_cert(req->server->fleet, &ex->tls->peer, &req->node)) {
-	case FLEET_CERT_GOOD:
+	struct http_server *h = ex->owner;
+	if (!h->check_peer) {
+		request_error(req, 401, "agent.cert_invalid", NULL,
+			      "This listener does not serve agents");
+		return false;
+	}
+	switch (h->check_peer(h->check_peer_arg, &ex->tls->peer, &req->node)) {
+	case HTTP_PEER_GOOD:
 		return true;
-	case FLEET_CERT_REVOKED:
+	case HTTP_PEER_REVOKED:
 		request_error(req, 403, "agent.cert_revoked", NULL,
 			      "This certificate was revoked or its node deleted");
 		return false;
-	case FLEET_CERT_UNKNOWN:
+	case HTTP_PEER_UNKNOWN:
 		request_error(req, 401, "agent.cert_invalid", NULL,
 			      "This certificate was not issued to a node");
 		return false;
-	case FLEET_CERT_UNAVAILABLE:
+	case HTTP_PEER_UNAVAILABLE:
 		break;
 	}
 	request_error(req, 503, "db.unavailable", NULL,

@@ -1,5 +1,6 @@
 /* The handler-facing request API (see include/http/request.h). A request
  * belongs to the one worker thread that runs its handler. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "ratelimit/ratelimit.h"
 #include "runosd.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/xmalloc.h"
 
 const char *request_param(const struct request *req, const char *name)
@@ -96,7 +98,7 @@ void request_set_header(struct request *req, const char *name, const char *value
 
 uint64_t request_park_wakes(struct request *req, const char *key)
 {
-	return parking_wakes(exchange_of(req)->owner->parking, key);
+	return queue_parking_wakes(exchange_of(req)->owner->parking, key);
 }
 
 void request_park(struct request *req, const char *key, uint64_t wakes, int64_t deadline_ms)
@@ -133,4 +135,50 @@ bool request_rate_limit(struct request *req, const char *key, int limit)
 		      json_pack("{s:I}", "retryAfter", (json_int_t)seconds),
 		      "Too many requests; retry in %lld s", seconds);
 	return false;
+}
+
+void request_db_error(struct request *req, enum db_result r, const char *what, const char *id)
+{
+	char code[64], noun[64];
+	/* "api_key" → "Api key" for people; the code keeps the identifier. */
+	snprintf(noun, sizeof(noun), "%s", what);
+	noun[0] = (char)toupper((unsigned char)noun[0]);
+	for (char *p = noun; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	switch (r) {
+	case DB_NOT_FOUND:
+		snprintf(code, sizeof(code), "%s.not_found", what);
+		request_error(req, 404, code, NULL, "%s %s not found", noun, id ? id : "");
+		return;
+	case DB_CONFLICT:
+		snprintf(code, sizeof(code), "%s.conflict", what);
+		request_error(req, 409, code, NULL, "%s %s changed meanwhile; retry", noun,
+			      id ? id : "");
+		return;
+	case DB_UNAVAILABLE:
+	case DB_RETRY:
+		request_error(req, 503, "db.unavailable", NULL,
+			      "The database is unavailable; retry shortly");
+		return;
+	case DB_OK:
+	case DB_ERROR:
+		break;
+	}
+	request_error(req, 500, "internal", NULL, "Internal error");
+}
+
+json_t *http_json_time(int64_t unix_us)
+{
+	if (unix_us == 0)
+		return json_null();
+	char buf[32];
+	time_format_rfc3339(unix_us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+const char *request_body_string(const struct request *req, const char *name)
+{
+	json_t *v = json_object_get(req->body, name);
+	return json_is_string(v) ? json_string_value(v) : NULL;
 }

@@ -46,6 +46,17 @@ static int split_path(char *path, const char **segments)
 	}
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int count_params(const struct compiled_route *c)
+{
+	int n = 0;
+	for (int s = 0; s < c->nsegments; s++)
+		n += c->segments[s][0] == ':';
+	return n;
+}
+
 static const char *const known_methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
 
 static bool known_method(const char *m)
@@ -77,11 +88,18 @@ struct http_router *http_router_create(const struct route *routes, size_t n, cha
 		else if (!route->output || !route->input)
 			why = "no input schema or output declared";
 		else if ((c->nsegments = split_path(c->pattern_copy, c->segments)) < 0)
-			why = "bad pattern";
+			why = "bad pattern (an empty segment, or more than " STR(
+				ROUTER_MAX_SEGMENTS) " segments)";
+		else if (count_params(c) > ROUTE_MAX_PARAMS)
+			why = "more :params than a request holds (ROUTE_MAX_PARAMS, " STR(
+				ROUTE_MAX_PARAMS) ")";
 		else if (route->access == ROUTE_ACCOUNT &&
 			 (route->min_role == ROLE_NONE || c->nsegments == 0 ||
 			  strcmp(c->segments[0], ":aid") != 0))
 			why = "account route without a minimum role or an :aid first segment";
+		else if (route->access == ROUTE_ACCOUNT_OF &&
+			 (route->min_role == ROLE_NONE || !route->account_of))
+			why = "account-of route without a minimum role or an account_of";
 		for (size_t j = 0; !why && j < i; j++)
 			if (strcmp(routes[j].method, route->method) == 0 &&
 			    strcmp(routes[j].pattern, route->pattern) == 0)

@@ -113,6 +113,7 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 		ex->routed = ROUTER_FOUND;
 	if (ex->routed == ROUTER_FOUND) {
 		ex->req.route = ex->match.route;
+		/* Both hold ROUTE_MAX_PARAMS: the router refuses deeper patterns. */
 		for (int i = 0; i < ex->match.nparams; i++) {
 			ex->req.params[i].name = ex->match.params[i].name;
 			ex->req.params[i].value = ex->match.params[i].value;
@@ -201,7 +202,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->park_requested = false;
 		ex->resumed = true;
 		http_request_clear_reply(&ex->req);
-		parking_park(h->parking, ex, ex->park_key, ex->park_wakes, ex->park_deadline_ms);
+		MHD_suspend_connection(conn);
+		queue_parking_park(h->parking, &ex->parked, ex->park_key, ex->park_wakes,
+				   ex->park_deadline_ms);
 		return MHD_YES;
 	}
 	return http_queue_reply(ex);
@@ -245,8 +248,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!ex)
 		return;
-	parking_forget(h->parking, ex);
-	http_metrics_record(h->name, ex->req.route, ex->req.status,
+	queue_parking_forget(h->parking, &ex->parked);
+	http_metrics_record(h->srv->metrics, h->name, ex->req.route, ex->req.status,
 			    time_mono_us() - ex->started_us);
 	if (log_enabled(LOG_INFO))
 		access_log(ex, toe);
@@ -287,6 +290,14 @@ static bool resolve(const struct listen_addr *addr, struct sockaddr_storage *out
 }
 
 /* TLS listeners: a struct http_conn per connection, from start to close. */
+/* The parking lot's resume: ex's wait is over, its handler runs again. */
+static void resume_parked(void *arg, struct parked *p)
+{
+	(void)arg;
+	struct exchange *ex = (struct exchange *)((char *)p - offsetof(struct exchange, parked));
+	MHD_resume_connection(ex->conn);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -307,9 +318,12 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	h->srv = srv;
 	h->name = l->name;
 	h->addr_var = l->addr_var;
-	http_metrics_register(l->name, l->routes, l->nroutes);
+	if (srv->metrics)
+		http_metrics_register(srv->metrics, l->name, l->routes, l->nroutes);
 	h->idempotent_posts = l->idempotent_posts;
-	h->parking = parking_create();
+	h->check_peer = l->check_peer;
+	h->check_peer_arg = l->check_peer_arg;
+	h->parking = queue_parking_create(resume_parked, NULL);
 	h->router = http_router_create(l->routes, l->nroutes, err, errcap);
 	if (!h->router) {
 		free(h);
@@ -368,18 +382,18 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 void http_server_wake(struct http_server *h, const char *key)
 {
 	if (h)
-		parking_wake(h->parking, key);
+		queue_parking_wake(h->parking, key);
 }
 
 void http_server_wake_all(struct http_server *h)
 {
 	if (h)
-		parking_wake_all(h->parking);
+		queue_parking_wake_all(h->parking);
 }
 
 int http_server_parked(struct http_server *h)
 {
-	return h ? parking_count(h->parking) : 0;
+	return h ? queue_parking_count(h->parking) : 0;
 }
 
 /* Connections the kernel accepted before the listener was quiesced wait in
@@ -407,7 +421,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 		return;
 	if (h->daemon) {
 		atomic_store(&h->stopping, true);
-		parking_release_all(h->parking);
+		queue_parking_release_all(h->parking);
 		MHD_socket fd = MHD_quiesce_daemon(h->daemon);
 		if (fd != MHD_INVALID_SOCKET) {
 			adopt_backlog(h, fd);
@@ -423,7 +437,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 			log_warn("stopping with %d requests still in flight", left);
 		MHD_stop_daemon(h->daemon);
 	}
-	parking_destroy(h->parking);
+	queue_parking_destroy(h->parking);
 	http_router_destroy(h->router);
 	for (int i = 0; i < 3; i++)
 		if (h->tls_pem[i])

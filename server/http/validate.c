@@ -1,10 +1,12 @@
-/* Request body validation against the route table's input schemas (see
- * include/http/validate.h). Stateless. */
+/* Request body and query validation against the route table's input and
+ * query schemas (see include/http/validate.h). Stateless. */
 #include "http/validate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/timeutil.h"
@@ -226,4 +228,42 @@ bool http_validate_body(const struct field_spec *spec, json_t *body, struct vali
 				    "");
 	}
 	return true;
+}
+
+bool http_validate_query(const struct field_spec *spec, const char *name, const char *value,
+			 struct validation_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	const struct field_spec *f = NULL;
+	for (const struct field_spec *s = spec; s && s->name; s++)
+		if (strcmp(s->name, name) == 0)
+			f = s;
+	char shown[64];
+	snprintf(shown, sizeof(shown), "%s", name);
+	http_utf8_make_valid(shown);
+	if (!f)
+		return fail(err, "validation.unknown_field", shown, "Unknown query parameter %s%s",
+			    "");
+	json_t *v;
+	if (f->type == FIELD_INTEGER) {
+		char *end;
+		errno = 0;
+		long long n = strtoll(value, &end, 10);
+		if (errno || end == value || *end != '\0') {
+			char bounds[64] = "";
+			if (f->max_len > 0)
+				snprintf(bounds, sizeof(bounds), " from %d to %d", f->min_len,
+					 f->max_len);
+			return fail(err, "validation.range", f->name,
+				    "Query parameter %s must be an integer%s", bounds);
+		}
+		v = json_integer(n);
+	} else {
+		/* Decoded query text need not be UTF-8: checked as text, never
+		 * shown. */
+		v = json_stringn_nocheck(value, strlen(value));
+	}
+	bool ok = check_field(f, v, err);
+	json_decref(v);
+	return ok;
 }

@@ -1,6 +1,8 @@
 /* Cluster ids and indexes (see include/idalloc/clusters.h). Stateless. */
 #include "idalloc/clusters.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 #include "crypto/random.h"
@@ -60,4 +62,14 @@ int idalloc_vpn_host(const bool used[256])
 		if (!used[host])
 			return host;
 	return -1;
+}
+
+void idalloc_vpn_ip(int cluster_index, int host, char *out, size_t cap)
+{
+	snprintf(out, cap, IDALLOC_VPN_PREFIX "%d.%d", cluster_index, host);
+}
+
+void idalloc_vpn_subnet(int cluster_index, char *out, size_t cap)
+{
+	snprintf(out, cap, IDALLOC_VPN_PREFIX "%d.0/24", cluster_index);
 }

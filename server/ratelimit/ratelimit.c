@@ -24,13 +24,11 @@
  * that sends many. */
 #include "ratelimit/ratelimit.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/hash.h"
 #include "redis/client.h"
 #include "util/log.h"
 #include "util/strmap.h"
@@ -77,7 +75,7 @@ struct shard {
 
 struct ratelimiter {
 	char *redis_url;
-	char script_sha1[2 * 20 + 1]; /* EVALSHA: the script is sent only when Redis lacks it */
+	struct redis_script gcra; /* called by its SHA-1: sent only when Redis lacks it */
 	struct shard shards[SHARDS];
 	struct redis_health redis; /* read on every request: atomics, no lock */
 };
@@ -86,9 +84,7 @@ struct ratelimiter *ratelimit_create(const char *redis_url)
 {
 	struct ratelimiter *rl = xcalloc(1, sizeof(*rl));
 	rl->redis_url = redis_url ? xstrdup(redis_url) : NULL;
-	uint8_t sha1[20];
-	EVP_Digest(gcra_script, strlen(gcra_script), sha1, NULL, EVP_sha1(), NULL);
-	crypto_hex(sha1, sizeof(sha1), rl->script_sha1);
+	redis_script_init(&rl->gcra, gcra_script);
 	rl->redis.when_down = "rate limits are per instance until it does";
 	rl->redis.when_up = "rate limits are shared";
 	for (int i = 0; i < SHARDS; i++) {
@@ -185,30 +181,16 @@ static void take_local(struct ratelimiter *rl, const char *key, int64_t T, int64
 static bool take_redis(struct ratelimiter *rl, const char *key, int64_t T, int64_t tau, int64_t n,
 		       int64_t *granted, struct ratelimit_result *out)
 {
-	redisContext *c = redis_thread_client(rl->redis_url, REDIS_TIMEOUT_MS);
-	if (!c)
+	/* By its SHA-1, not its text: Redis neither receives nor hashes the
+	 * script's 500 bytes on every request (BENCHMARKS.md, the read path). */
+	long long args[] = { T, tau, n }, reply[3];
+	if (!redis_script_call(rl->redis_url, REDIS_TIMEOUT_MS, &rl->gcra, key, args, 3, reply, 3))
 		return false;
-	/* EVALSHA, not EVAL: Redis neither receives nor hashes the script's
-	 * 500 bytes on every request (BENCHMARKS.md, the read path). A Redis
-	 * that does not have it yet (restarted, flushed) says NOSCRIPT once. */
-	redisReply *reply = redisCommand(c, "EVALSHA %s 1 %s %lld %lld %lld", rl->script_sha1, key,
-					 (long long)T, (long long)tau, (long long)n);
-	if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-		freeReplyObject(reply);
-		reply = redisCommand(c, "EVAL %s 1 %s %lld %lld %lld", gcra_script, key,
-				     (long long)T, (long long)tau, (long long)n);
-	}
-	bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
-	if (ok) {
-		*granted = reply->element[0]->integer;
-		out->allowed = *granted > 0;
-		out->remaining = (int)reply->element[1]->integer;
-		out->retry_after_ms = ms_ceil(reply->element[2]->integer);
-	}
-	freeReplyObject(reply);
-	if (!ok)
-		redis_thread_client_drop();
-	return ok;
+	*granted = reply[0];
+	out->allowed = *granted > 0;
+	out->remaining = (int)reply[1];
+	out->retry_after_ms = ms_ceil(reply[2]);
+	return true;
 }
 
 /* Serves one request from this instance's lease of key, if it holds one.

@@ -1,10 +1,10 @@
 /* Redis liveness with hiredis (see include/redis/ping.h). */
 #include "redis/ping.h"
 
-#include "redis/client.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "redis_internal.h"
 
 bool redis_ping(const char *url, int timeout_ms)
 {

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/token.h"
 #include "db/join_tokens_store.h"
 #include "harness.h"
 

@@ -12,17 +12,20 @@ static const struct field_spec in[] = { { 0 } };
 static const struct output_spec out = { "none", NULL };
 
 static const struct route table[] = {
-	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
-	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, in, &out, NULL },
-	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
+	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "PATCH", "/user", handler, ROUTE_SESSION, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "GET", "/user/accounts", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL,
+	  NULL },
 	{ "GET", "/:aid/account/profile", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out,
+	  NULL, NULL, NULL },
+	{ "GET", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL,
+	  NULL, NULL },
+	{ "DELETE", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL,
+	  NULL, NULL },
+	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out, NULL, NULL,
 	  NULL },
-	{ "GET", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL },
-	{ "DELETE", "/:aid/api-keys/:id", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out,
-	  NULL },
-	{ "GET", "/:aid/:cid", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in, &out, NULL },
-	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL },
-	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
+	{ "GET", "/jobs/:id", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
+	{ "GET", "/", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
 };
 
 static struct http_router *make(void)
@@ -85,37 +88,87 @@ TEST(refuses_bad_tables)
 {
 	char err[256];
 	static const struct route no_access[] = {
-		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, in, &out, NULL },
+		{ "GET", "/x", handler, ROUTE_ACCESS_UNSET, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_access, 1, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "deny by default") != NULL);
 
 	static const struct route no_role[] = {
-		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, in, &out, NULL },
+		{ "GET", "/:aid/x", handler, ROUTE_ACCOUNT, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_role, 1, err, sizeof(err)) == NULL);
 
 	static const struct route no_aid[] = {
-		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL },
+		{ "GET", "/x", handler, ROUTE_ACCOUNT, ROLE_ADMIN, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_aid, 1, err, sizeof(err)) == NULL);
 
 	static const struct route twice[] = {
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(twice, 2, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "twice") != NULL);
 
 	static const struct route no_output[] = {
-		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, NULL, NULL },
+		{ "GET", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, NULL, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(no_output, 1, err, sizeof(err)) == NULL);
 
 	static const struct route bad_method[] = {
-		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL },
+		{ "FETCH", "/x", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out, NULL, NULL,
+		  NULL },
 	};
 	CHECK(http_router_create(bad_method, 1, err, sizeof(err)) == NULL);
+}
+
+/* A request holds ROUTE_MAX_PARAMS path parameters: a pattern with more is
+ * refused when the router is built (the server does not start), one with as
+ * many matches and hands every one over. */
+TEST(param_limit)
+{
+	char err[256] = "";
+	static const struct route too_many[] = {
+		{ "GET", "/:aid/:b/:c/:d/:e/:f/:g", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
+		  &out, NULL, NULL, NULL },
+	};
+	CHECK(ROUTE_MAX_PARAMS < 7);
+	CHECK(http_router_create(too_many, 1, err, sizeof(err)) == NULL);
+	CHECK_MSG(strstr(err, "ROUTE_MAX_PARAMS") != NULL, "%s", err);
+	CHECK(strstr(err, "/:aid/:b/:c/:d/:e/:f/:g") != NULL);
+
+	static const struct route too_deep[] = {
+		{ "GET", "/a/b/c/d/e/f/g/h/i", handler, ROUTE_PUBLIC, ROLE_NONE, false, in, &out,
+		  NULL, NULL, NULL },
+	};
+	CHECK(http_router_create(too_deep, 1, err, sizeof(err)) == NULL);
+	CHECK_MSG(strstr(err, "segments") != NULL, "%s", err);
+
+	static const struct route deep[] = {
+		{ "GET", "/:aid/:cid/services/:type/:id/credentials", handler, ROUTE_ACCOUNT,
+		  ROLE_VIEWER, false, in, &out, NULL, NULL, NULL },
+		{ "GET", "/:aid/:b/:c/:d/:e/:f", handler, ROUTE_ACCOUNT, ROLE_VIEWER, false, in,
+		  &out, NULL, NULL, NULL },
+	};
+	struct http_router *r = http_router_create(deep, 2, err, sizeof(err));
+	CHECK_MSG(r != NULL, "%s", err);
+	struct router_match m;
+	CHECK_INT_EQ(http_router_match(r, "GET", "/a1/c2/services/pg/s3/credentials", &m),
+		     ROUTER_FOUND);
+	CHECK_INT_EQ(m.nparams, 4);
+	CHECK_STR_EQ(m.params[2].name, "type");
+	CHECK_STR_EQ(m.params[3].value, "s3");
+	CHECK_INT_EQ(http_router_match(r, "GET", "/1/2/3/4/5/6", &m), ROUTER_FOUND);
+	CHECK_INT_EQ(m.nparams, ROUTE_MAX_PARAMS);
+	CHECK_STR_EQ(m.params[ROUTE_MAX_PARAMS - 1].name, "f");
+	CHECK_STR_EQ(m.params[ROUTE_MAX_PARAMS - 1].value, "6");
+	http_router_destroy(r);
 }
 
 TEST(real_table_is_valid)
@@ -132,6 +185,7 @@ int main(void)
 	RUN(static_segments_win);
 	RUN(not_found_and_method);
 	RUN(refuses_bad_tables);
+	RUN(param_limit);
 	RUN(real_table_is_valid);
 	return test_summary("unit/router");
 }

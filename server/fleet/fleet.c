@@ -1,7 +1,7 @@
-/* The fleet's memory (see include/agent/fleet.h): two sharded maps, of
+/* The fleet's memory (see include/fleet/fleet.h): two sharded maps, of
  * certificates by serial and of heartbeats by "aid/nid", and one background
  * thread that writes beats, polls revocations and finds silent nodes. */
-#include "agent/fleet.h"
+#include "fleet/fleet.h"
 
 #include <pthread.h>
 #include <stdio.h>

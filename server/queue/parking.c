@@ -1,13 +1,12 @@
-/* Parked long polls (see parking.h). One mutex guards the lot: parking and
- * waking are a few pointer moves, and the timer thread takes it once per
- * tick for one bucket of the wheel. */
-#include "parking.h"
+/* Parked long polls (see include/queue/parking.h). One mutex guards the
+ * lot: parking and waking are a few pointer moves, and the timer thread takes
+ * it once per tick for one bucket of the wheel. */
+#include "queue/parking.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "http_internal.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
 #include "util/xmalloc.h"
@@ -29,12 +28,9 @@ struct parking_lot {
 	bool stopping;
 	pthread_t timer;
 	pthread_cond_t stop_cond;
+	void (*resume)(void *arg, struct parked *p);
+	void *resume_arg;
 };
-
-static struct exchange *exchange_of_parked(struct parked *p)
-{
-	return (struct exchange *)((char *)p - offsetof(struct exchange, parked));
-}
 
 static struct park_slot *slot_of(struct parking_lot *lot, const char *key)
 {
@@ -75,11 +71,10 @@ static void unlink_parked(struct parking_lot *lot, struct parked *p)
 static void resume(struct parking_lot *lot, struct parked *p)
 {
 	unlink_parked(lot, p);
-	struct exchange *ex = exchange_of_parked(p);
-	MHD_resume_connection(ex->conn);
+	lot->resume(lot->resume_arg, p);
 }
 
-uint64_t parking_wakes(struct parking_lot *lot, const char *key)
+uint64_t queue_parking_wakes(struct parking_lot *lot, const char *key)
 {
 	pthread_mutex_lock(&lot->lock);
 	uint64_t wakes = slot_of(lot, key)->wakes;
@@ -87,11 +82,9 @@ uint64_t parking_wakes(struct parking_lot *lot, const char *key)
 	return wakes;
 }
 
-void parking_park(struct parking_lot *lot, struct exchange *ex, const char *key,
-		  uint64_t wakes_seen, int64_t deadline_ms)
+void queue_parking_park(struct parking_lot *lot, struct parked *p, const char *key,
+			uint64_t wakes_seen, int64_t deadline_ms)
 {
-	struct parked *p = &ex->parked;
-	MHD_suspend_connection(ex->conn);
 	pthread_mutex_lock(&lot->lock);
 	struct park_slot *slot = slot_of(lot, key);
 	p->slot = slot;
@@ -117,7 +110,7 @@ void parking_park(struct parking_lot *lot, struct exchange *ex, const char *key,
 	pthread_mutex_unlock(&lot->lock);
 }
 
-void parking_wake(struct parking_lot *lot, const char *key)
+void queue_parking_wake(struct parking_lot *lot, const char *key)
 {
 	pthread_mutex_lock(&lot->lock);
 	struct park_slot *slot = slot_of(lot, key);
@@ -127,15 +120,15 @@ void parking_wake(struct parking_lot *lot, const char *key)
 	pthread_mutex_unlock(&lot->lock);
 }
 
-void parking_forget(struct parking_lot *lot, struct exchange *ex)
+void queue_parking_forget(struct parking_lot *lot, struct parked *p)
 {
 	pthread_mutex_lock(&lot->lock);
-	if (ex->parked.in_lot)
-		unlink_parked(lot, &ex->parked);
+	if (p->in_lot)
+		unlink_parked(lot, p);
 	pthread_mutex_unlock(&lot->lock);
 }
 
-int parking_count(struct parking_lot *lot)
+int queue_parking_count(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);
 	int n = lot->count;
@@ -182,9 +175,11 @@ static void *run_timer(void *arg)
 	return NULL;
 }
 
-struct parking_lot *parking_create(void)
+struct parking_lot *queue_parking_create(void (*resume_fn)(void *arg, struct parked *p), void *arg)
 {
 	struct parking_lot *lot = xcalloc(1, sizeof(*lot));
+	lot->resume = resume_fn;
+	lot->resume_arg = arg;
 	pthread_mutex_init(&lot->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -198,7 +193,7 @@ struct parking_lot *parking_create(void)
 	return lot;
 }
 
-void parking_wake_all(struct parking_lot *lot)
+void queue_parking_wake_all(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);
 	for (int b = 0; b < BUCKETS; b++)
@@ -208,7 +203,7 @@ void parking_wake_all(struct parking_lot *lot)
 }
 
 /* Resumes everything: the listener is stopping (its handlers answer). */
-void parking_release_all(struct parking_lot *lot)
+void queue_parking_release_all(struct parking_lot *lot)
 {
 	pthread_mutex_lock(&lot->lock);
 	lot->stopping = true;
@@ -219,11 +214,11 @@ void parking_release_all(struct parking_lot *lot)
 	pthread_mutex_unlock(&lot->lock);
 }
 
-void parking_destroy(struct parking_lot *lot)
+void queue_parking_destroy(struct parking_lot *lot)
 {
 	if (!lot)
 		return;
-	parking_release_all(lot);
+	queue_parking_release_all(lot);
 	pthread_join(lot->timer, NULL);
 	strmap_destroy(lot->slots, free);
 	pthread_mutex_destroy(&lot->lock);

@@ -9,26 +9,15 @@
  *    which starts only once the server has been up that long: the grace
  *    period after a restart).
  * Thread safe. */
-#ifndef RUNOSD_AGENT_FLEET_H
-#define RUNOSD_AGENT_FLEET_H
+#ifndef RUNOSD_FLEET_FLEET_H
+#define RUNOSD_FLEET_FLEET_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "db/db.h"
-#include "idalloc/ids.h"
+#include "http/peer.h"
 #include "pki/certs.h"
-
-/* Who an authenticated agent request comes from: its certificate, and the
- * node's cluster and role from the database. */
-struct agent_identity {
-	char aid[IDALLOC_SHORT_ID_LEN + 1];
-	char nid[IDALLOC_SHORT_ID_LEN + 1];
-	char cid[4];
-	char role[16];
-	char serial[PKI_SERIAL_HEX_LEN + 1];
-	int64_t not_before_us, not_after_us;
-};
 
 enum fleet_cert_state {
 	FLEET_CERT_GOOD,

@@ -1,5 +1,5 @@
-/* The lease sweep (see include/agent/work_runner.h). */
-#include "agent/work_runner.h"
+/* The lease sweep (see include/queue/sweeper.h). */
+#include "queue/sweeper.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,7 +15,7 @@
 
 #define SWEEP_MS 500
 
-struct work_runner {
+struct queue_sweeper {
 	struct server *srv;
 	pthread_t sweeper;
 	pthread_mutex_t lock;
@@ -26,13 +26,13 @@ struct work_runner {
 /* "aid/nid": wake that node's parked polls on this instance. */
 static void wake(void *arg, const char *key)
 {
-	struct work_runner *w = arg;
+	struct queue_sweeper *w = arg;
 	http_server_wake(w->srv->agent_http, key);
 }
 
 static void *sweep_loop(void *arg)
 {
-	struct work_runner *w = arg;
+	struct queue_sweeper *w = arg;
 	int64_t since_us = time_now_us();
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
@@ -58,9 +58,9 @@ static void *sweep_loop(void *arg)
 	return NULL;
 }
 
-struct work_runner *work_runner_start(struct server *srv)
+struct queue_sweeper *queue_sweeper_start(struct server *srv)
 {
-	struct work_runner *w = xcalloc(1, sizeof(*w));
+	struct queue_sweeper *w = xcalloc(1, sizeof(*w));
 	w->srv = srv;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
@@ -69,7 +69,7 @@ struct work_runner *work_runner_start(struct server *srv)
 	return w;
 }
 
-void work_runner_stop(struct work_runner *w)
+void queue_sweeper_stop(struct queue_sweeper *w)
 {
 	if (!w)
 		return;

@@ -1,12 +1,11 @@
 /* Wake-ups of parked polls across instances (see
- * include/agent/work_wakeups.h). */
-#include "agent/work_wakeups.h"
+ * include/queue/wakeups.h). */
+#include "queue/wakeups.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "db/listen.h"
@@ -22,7 +21,7 @@
 #define CONNECT_TIMEOUT_MS 500
 #define RESUBSCRIBE_MS 1000
 
-struct work_wakeups {
+struct queue_wakeups {
 	struct server *srv;
 	char *redis_url; /* NULL: no Redis, NOTIFY only */
 	struct redis_health publishing;
@@ -32,13 +31,13 @@ struct work_wakeups {
 	pthread_mutex_t lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
-	redisContext *subscription; /* shut down to stop the subscriber */
+	struct redis_subscription *subscription; /* shut down to stop the subscriber */
 };
 
 /* keys: "aid/nid" separated by spaces; each node's parked polls here woken. */
 static void wake_keys(void *arg, const char *keys)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	char key[64];
 	while (*keys) {
 		size_t n = strcspn(keys, " ");
@@ -55,20 +54,15 @@ static void wake_keys(void *arg, const char *keys)
 /* The pool's publisher, after a commit, on the thread that committed. */
 static void publish(void *arg, const char *keys)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	if (!redis_health_down(&w->publishing)) {
-		redisContext *c = redis_thread_client(w->redis_url, PUBLISH_TIMEOUT_MS);
-		redisReply *reply = c ? redisCommand(c, "PUBLISH %s %s", CHANNEL, keys) : NULL;
-		bool ok = reply && reply->type == REDIS_REPLY_INTEGER;
+		long long receivers =
+			redis_publish(w->redis_url, PUBLISH_TIMEOUT_MS, CHANNEL, keys);
 		/* Every instance subscribes, this one too: no receiver at all means
 		 * the subscriptions are down (lost, being made again), and the
 		 * wake-up goes through PostgreSQL instead of nowhere. */
-		bool received = ok && reply->integer > 0;
-		freeReplyObject(reply);
-		if (c && !ok)
-			redis_thread_client_drop();
-		redis_health_mark(&w->publishing, ok);
-		if (received)
+		redis_health_mark(&w->publishing, receivers >= 0);
+		if (receivers > 0)
 			return;
 	}
 	if (db_work_notify(w->srv->db, keys) != DB_OK)
@@ -78,48 +72,29 @@ static void publish(void *arg, const char *keys)
 
 /* One subscription until it fails or the server stops; true when it was
  * made. */
-static bool subscribe_once(struct work_wakeups *w, bool missed)
+static bool subscribe_once(struct queue_wakeups *w, bool missed)
 {
-	redisContext *c = redis_connect(w->redis_url, CONNECT_TIMEOUT_MS);
-	if (!c)
-		return false;
-	struct timeval forever = { 0, 0 };
-	redisReply *reply = NULL;
-	/* Keep-alive probes are TCP's: hiredis refuses them on a unix socket,
-	 * which left an instance with RUNOS_REDIS_URL=unix:... never subscribed
-	 * (its polls were woken only by the retry's wake-all, once a second). */
-	bool ok = redisSetTimeout(c, forever) == REDIS_OK &&
-		  (c->connection_type != REDIS_CONN_TCP || redisEnableKeepAlive(c) == REDIS_OK) &&
-		  (reply = redisCommand(c, "SUBSCRIBE %s", CHANNEL)) &&
-		  reply->type == REDIS_REPLY_ARRAY;
-	freeReplyObject(reply);
+	struct redis_subscription *sub = redis_subscribe(w->redis_url, CONNECT_TIMEOUT_MS, CHANNEL);
 	pthread_mutex_lock(&w->lock);
-	ok = ok && !w->stopping;
+	bool ok = sub && !w->stopping;
 	if (ok)
-		w->subscription = c;
+		w->subscription = sub;
 	pthread_mutex_unlock(&w->lock);
 	if (ok) {
 		if (missed) /* published while we were away: everyone looks again */
 			http_server_wake_all(w->srv->agent_http);
-		void *msg;
-		while (redisGetReply(c, &msg) == REDIS_OK) {
-			redisReply *m = msg;
-			if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
-			    m->element[2]->type == REDIS_REPLY_STRING)
-				wake_keys(w, m->element[2]->str);
-			freeReplyObject(m);
-		}
+		redis_subscription_read(sub, wake_keys, w);
 		pthread_mutex_lock(&w->lock);
 		w->subscription = NULL;
 		pthread_mutex_unlock(&w->lock);
 	}
-	redisFree(c);
+	redis_subscription_destroy(sub);
 	return ok;
 }
 
 static void *subscribe_loop(void *arg)
 {
-	struct work_wakeups *w = arg;
+	struct queue_wakeups *w = arg;
 	bool missed = false;
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
@@ -140,9 +115,9 @@ static void *subscribe_loop(void *arg)
 	return NULL;
 }
 
-struct work_wakeups *work_wakeups_create(struct server *srv)
+struct queue_wakeups *queue_wakeups_create(struct server *srv)
 {
-	struct work_wakeups *w = xcalloc(1, sizeof(*w));
+	struct queue_wakeups *w = xcalloc(1, sizeof(*w));
 	w->srv = srv;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->stop_cond, NULL);
@@ -156,7 +131,7 @@ struct work_wakeups *work_wakeups_create(struct server *srv)
 	return w;
 }
 
-void work_wakeups_listen(struct work_wakeups *w)
+void queue_wakeups_listen(struct queue_wakeups *w)
 {
 	w->listener = db_listen_start(w->srv->cfg.database_url, "runos_work", wake_keys, w);
 	if (w->redis_url) {
@@ -166,14 +141,14 @@ void work_wakeups_listen(struct work_wakeups *w)
 	}
 }
 
-void work_wakeups_stop_listening(struct work_wakeups *w)
+void queue_wakeups_stop_listening(struct queue_wakeups *w)
 {
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	if (w->subscription)
-		shutdown(w->subscription->fd, SHUT_RDWR);
+		redis_subscription_shutdown(w->subscription);
 	pthread_cond_signal(&w->stop_cond);
 	pthread_mutex_unlock(&w->lock);
 	if (w->subscribing)
@@ -183,11 +158,11 @@ void work_wakeups_stop_listening(struct work_wakeups *w)
 	w->listener = NULL;
 }
 
-void work_wakeups_destroy(struct work_wakeups *w)
+void queue_wakeups_destroy(struct queue_wakeups *w)
 {
 	if (!w)
 		return;
-	work_wakeups_stop_listening(w);
+	queue_wakeups_stop_listening(w);
 	if (w->redis_url)
 		db_pool_set_wake_publisher(w->srv->db, NULL, NULL);
 	pthread_mutex_destroy(&w->lock);

@@ -8,13 +8,14 @@
  * A step's instructions are queued with one wake-up naming all its nodes,
  * which wakes their parked polls on whichever instance holds them: a NOTIFY
  * in the transaction, or, with Redis, a publish after it commits
- * (agent/work_wakeups.c). */
+ * (queue/wakeups.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/audit.h"
+#include "db/audit_store.h"
 #include "db_internal.h"
+#include "idalloc/clusters.h"
 
 /* clang-format off */
 #define INSERT_INSTRUCTIONS \
@@ -23,7 +24,7 @@
 #define VPN_PEERS_PAYLOAD \
 	"json_build_object('peers', coalesce((SELECT json_agg(json_build_object(" \
 	"'pubKey', p.vpn_pub_key, 'endpointIp', p.vpn_endpoint, 'vpnIp'," \
-	" '172.24.' || c.cluster_index || '.' || p.vpn_host) ORDER BY p.vpn_host)" \
+	" " IDALLOC_VPN_IP_SQL("c.cluster_index", "p.vpn_host") ") ORDER BY p.vpn_host)" \
 	" FROM nodes p WHERE p.aid = n.aid AND p.cid = n.cid AND p.nid <> n.nid" \
 	" AND p.deleted_at IS NULL), '[]'))"
 #define ONLINE_NODES \
@@ -57,11 +58,12 @@ static const struct db_stmt plan_join = {
 static const struct db_stmt plan_etcd_remove = {
 	"plan_etcd_remove", INSERT_INSTRUCTIONS
 	"SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, 'REMOVE_ETCD_MEMBER',"
-	" json_build_object('nodeIp', (SELECT '172.24.' || c.cluster_index || '.'"
-	" || t.vpn_host FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES CONTROL_PLANE
-	" AND EXISTS (SELECT 1 FROM nodes t WHERE t.aid = $1"
-	" AND t.nid = $5 AND t.role IN ('controlplane', "
-	"'hybrid')) ORDER BY n.vpn_host LIMIT 1"
+	" json_build_object('nodeIp', (SELECT " IDALLOC_VPN_IP_SQL(
+		"c.cluster_index",
+		"t.vpn_host") " FROM nodes t WHERE t.aid = $1 AND t.nid = $5))" ONLINE_NODES
+		CONTROL_PLANE " AND EXISTS (SELECT 1 FROM nodes t WHERE t.aid = $1"
+			      " AND t.nid = $5 AND t.role IN ('controlplane', "
+			      "'hybrid')) ORDER BY n.vpn_host LIMIT 1"
 };
 static const struct db_stmt plan_uninstall_all = { "plan_uninstall_all", INSERT_INSTRUCTIONS
 						   "SELECT gen_random_uuid(), n.aid, n.nid, $3, $4,"
@@ -80,34 +82,49 @@ static const struct db_stmt plan_remove_cluster = {
 	" FROM job_steps WHERE id = $4 AND job_id = $3 AND status = 'running')"
 };
 
-/* What each step of each job type does: a statement that queues its
- * instructions, or (local) does the work itself; NULL: nothing to do. */
+/* What each step of a job does: a statement that queues its instructions,
+ * or (local) does the work itself; NULL: nothing to do. */
 struct step_plan {
-	const char *job_type;
-	int step_number;
 	const char *name;
 	const struct db_stmt *plan;
 	bool local;
 };
 
-static const struct step_plan plans[] = {
-	{ "node.join", 1, "vpn-peers", &plan_vpn_peers, false },
-	{ "node.join", 2, "join-command", &plan_join_command, false },
-	{ "node.join", 3, "join", &plan_join, false },
-	{ "node.delete", 1, "etcd-remove", &plan_etcd_remove, false },
+#define JOB_MAX_STEPS 8
+
+/* The job types, as data: a new type is one row naming its steps in order
+ * (each a statement above), not new control flow. db_job_insert makes a job's
+ * steps from its row, db_job_advance starts each from it. */
+static const struct job_plan {
+	const char *job_type;
+	struct step_plan steps[JOB_MAX_STEPS]; /* ends at the first without a name */
+} plans[] = {
+	{ "node.join",
+	  { { "vpn-peers", &plan_vpn_peers, false },
+	    { "join-command", &plan_join_command, false },
+	    { "join", &plan_join, false } } },
 	/* The node's certificate was revoked when it was deleted (API.md §4), so
-	 * it can no longer be told to uninstall itself: the step records that. */
-	{ "node.delete", 2, "uninstall", NULL, false },
-	{ "node.delete", 3, "vpn-peers", &plan_vpn_peers, false },
-	{ "cluster.delete", 1, "uninstall", &plan_uninstall_all, false },
-	{ "cluster.delete", 2, "remove", &plan_remove_cluster, true },
+	 * it can no longer be told to uninstall itself: step 2 records that. */
+	{ "node.delete",
+	  { { "etcd-remove", &plan_etcd_remove, false },
+	    { "uninstall", NULL, false },
+	    { "vpn-peers", &plan_vpn_peers, false } } },
+	{ "cluster.delete",
+	  { { "uninstall", &plan_uninstall_all, false },
+	    { "remove", &plan_remove_cluster, true } } },
 };
 
+/* Step step_number (from 1) of job_type, or NULL past its last. */
 static const struct step_plan *plan_of(const char *job_type, int step_number)
 {
-	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
-		if (strcmp(plans[i].job_type, job_type) == 0 && plans[i].step_number == step_number)
-			return &plans[i];
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		if (strcmp(plans[i].job_type, job_type) != 0)
+			continue;
+		if (step_number < 1 || step_number > JOB_MAX_STEPS ||
+		    !plans[i].steps[step_number - 1].name)
+			return NULL;
+		return &plans[i].steps[step_number - 1];
+	}
 	return NULL;
 }
 

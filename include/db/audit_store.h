@@ -1,7 +1,7 @@
 /* Who did something, for the audit trail that stores write in the same
  * transaction as the change (table audit_events), and reading it back. */
-#ifndef RUNOSD_DB_AUDIT_H
-#define RUNOSD_DB_AUDIT_H
+#ifndef RUNOSD_DB_AUDIT_STORE_H
+#define RUNOSD_DB_AUDIT_STORE_H
 
 struct audit_actor {
 	const char *type; /* "user", "api_key", "node", "system" */

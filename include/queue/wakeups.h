@@ -8,24 +8,24 @@
  *     instance wakes all its parked polls once (they look for work again).
  *   - Without Redis: a NOTIFY on runos_work inside the transaction.
  * Every instance also LISTENs on runos_work, so the fallback reaches it. */
-#ifndef RUNOSD_AGENT_WORK_WAKEUPS_H
-#define RUNOSD_AGENT_WORK_WAKEUPS_H
+#ifndef RUNOSD_QUEUE_WAKEUPS_H
+#define RUNOSD_QUEUE_WAKEUPS_H
 
 struct server;
-struct work_wakeups;
+struct queue_wakeups;
 
 /* Sets up publishing (before the database pool is used for work). */
-struct work_wakeups *work_wakeups_create(struct server *srv);
+struct queue_wakeups *queue_wakeups_create(struct server *srv);
 
 /* Starts listening (LISTEN, and the Redis subscription): once the agent
  * listener exists. */
-void work_wakeups_listen(struct work_wakeups *w);
+void queue_wakeups_listen(struct queue_wakeups *w);
 
 /* Stops listening: before the agent listener stops (what is woken). */
-void work_wakeups_stop_listening(struct work_wakeups *w);
+void queue_wakeups_stop_listening(struct queue_wakeups *w);
 
 /* After every user of the database pool has stopped (each commit may
  * publish). */
-void work_wakeups_destroy(struct work_wakeups *w);
+void queue_wakeups_destroy(struct queue_wakeups *w);
 
 #endif
