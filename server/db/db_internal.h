@@ -42,6 +42,21 @@ typedef enum db_result (*db_tx_fn)(struct db_conn *conn, void *arg);
 enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	__attribute__((warn_unused_result));
 
+/* Request transactions (pool.c, used by idempotency_store.c). db_conn_begin
+ * opens a transaction on an acquired connection. db_conn_pin makes c, inside
+ * it, the calling thread's connection: until db_conn_unpin, each
+ * db_conn_acquire of its pool on this thread returns c inside a savepoint of
+ * its own (so one failed statement does not abort the rest), and
+ * db_transaction runs inside such a savepoint. db_conn_unpin commits (commit
+ * true) or rolls back, releases c and publishes the wake-ups of what
+ * committed. With commit, DB_CONFLICT means a statement had failed outside
+ * any savepoint (the transaction was lost; rolled back) and other results
+ * those of COMMIT. */
+enum db_result db_conn_begin(struct db_conn *c) __attribute__((warn_unused_result));
+void db_conn_pin(struct db_conn *c);
+struct db_conn *db_conn_pinned(struct db_pool *pool);
+enum db_result db_conn_unpin(struct db_pool *pool, bool commit);
+
 /* Work wake-ups (job_plans.c) with a publisher set (db_pool_set_wake_publisher):
  * keys ("aid/nid" separated by spaces) are kept with the transaction running
  * on c and handed to the publisher once it has committed; a rollback or a
