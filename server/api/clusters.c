@@ -11,12 +11,29 @@
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
-#include "db/jobs_store.h"
 #include "util/xmalloc.h"
 #include "runosd.h"
 
 static const char *const statuses[] = { "pending",  "provisioning", "active",
 					"degraded", "deleting",	    NULL };
+
+/* The stored conditions, with their times as RFC 3339 (as a node's). */
+static json_t *conditions_to_json(const char *text)
+{
+	json_t *list = json_loads(text, 0, NULL);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return json_array();
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		json_int_t us = json_integer_value(json_object_get(c, "lastTransitionUs"));
+		json_object_del(c, "lastTransitionUs");
+		json_object_set_new(c, "lastTransitionAt", api_time((int64_t)us));
+	}
+	return list;
+}
 
 static json_t *cluster_to_json(const struct cluster *c)
 {
@@ -26,12 +43,13 @@ static json_t *cluster_to_json(const struct cluster *c)
 	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
 	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", c->nodes_total, "online",
 				   c->nodes_online, "offline", c->nodes_offline);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o}", "cid",
-			 c->cid, "name", c->name, "description", c->description, "domain",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
+			 "cid", c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
 			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
-			 k8s, "nodeCounts", counts, "createdAt", api_time(c->created_us),
-			 "updatedAt", api_time(c->updated_us));
+			 k8s, "nodeCounts", counts, "conditions", conditions_to_json(c->conditions),
+			 "createdAt", api_time(c->created_us), "updatedAt",
+			 api_time(c->updated_us));
 }
 
 /* The :cid of the path, which must look like a cid; else 404. */
@@ -181,31 +199,28 @@ void api_clusters_delete(struct request *req)
 	if (!cid || !api_if_match(req, &if_version))
 		return;
 	struct audit_actor actor = api_actor(req);
-	int live_nodes;
+	char job_id[IDALLOC_UUID_LEN + 1];
+	idalloc_uuid(job_id);
+	enum cluster_delete_outcome outcome;
 	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
-					      &actor, if_version, &live_nodes);
+					      &actor, if_version, job_id, &outcome);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "cluster", cid);
 		return;
 	}
-	if (live_nodes == 0) {
+	switch (outcome) {
+	case CLUSTER_DELETED:
 		request_reply(req, 204, NULL);
 		return;
-	}
-	/* Nodes are torn down by a job (their agents uninstall); the cluster
-	 * goes at its end. */
-	char job_id[IDALLOC_UUID_LEN + 1];
-	idalloc_uuid(job_id);
-	r = db_jobs_start_cluster_delete(req->server->db, request_param(req, "aid"), cid, job_id,
-					 &actor);
-	if (r == DB_CONFLICT) {
-		request_error(req, 409, "cluster.deleting", NULL, "Cluster %s is being deleted",
-			      cid);
+	case CLUSTER_BEING_DELETED:
+		request_error(req, 409, "cluster.deleting", json_pack("{s:s}", "jobId", job_id),
+			      "Cluster %s is being deleted by job %s: wait for it to finish "
+			      "(GET /jobs/%s), or cancel it (POST /jobs/%s/cancel) to keep the "
+			      "cluster",
+			      cid, job_id, job_id, job_id);
 		return;
-	}
-	if (r != DB_OK) {
-		api_reply_db_error(req, r, "cluster", cid);
-		return;
+	case CLUSTER_TEARDOWN_STARTED:
+		break;
 	}
 	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
 }

@@ -118,12 +118,24 @@ enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32
 enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
 	__attribute__((warn_unused_result));
 
+/* A cluster.delete job ended cancelled or failed (error: why) and the
+ * cluster stays: out of "deleting" to the status its nodes give, with a
+ * Deleting condition (False) saying what happened (clusters_store.c). */
+enum db_result db_cluster_teardown_stopped(struct db_conn *conn, const char *aid, const char *cid,
+					   const char *job_id, bool cancelled, const char *error)
+	__attribute__((warn_unused_result));
+
 /* Jobs (job_plans.c): inserts a job with the steps of its type (pending), and
  * moves a job on as far as it can go now, inside the caller's transaction. */
 enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,
 			     const char *type, const char *target_type, const char *target_id,
 			     const char *created_by) __attribute__((warn_unused_result));
 enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
+	__attribute__((warn_unused_result));
+/* What a job of type leaves behind when it ends failed (error: why) or
+ * cancelled, inside the transaction that ended it. */
+enum db_result db_job_stopped(struct db_conn *conn, const char *job_id, const char *type,
+			      const char *aid, const char *cid, bool cancelled, const char *error)
 	__attribute__((warn_unused_result));
 
 /* Inserts an API key inside the caller's transaction, with its audit entry

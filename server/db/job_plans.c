@@ -103,6 +103,28 @@ static const struct step_plan plans[] = {
 	{ "cluster.delete", 2, "remove", &plan_remove_cluster, true },
 };
 
+/* What a job type leaves behind when it fails or is cancelled; types not
+ * named leave nothing to undo. */
+struct stop_plan {
+	const char *job_type;
+	enum db_result (*stopped)(struct db_conn *c, const char *aid, const char *cid,
+				  const char *job_id, bool cancelled, const char *error);
+};
+
+static const struct stop_plan stop_plans[] = {
+	/* The cluster comes back out of "deleting", saying why. */
+	{ "cluster.delete", db_cluster_teardown_stopped },
+};
+
+enum db_result db_job_stopped(struct db_conn *c, const char *job_id, const char *type,
+			      const char *aid, const char *cid, bool cancelled, const char *error)
+{
+	for (size_t i = 0; i < sizeof(stop_plans) / sizeof(stop_plans[0]); i++)
+		if (strcmp(stop_plans[i].job_type, type) == 0)
+			return stop_plans[i].stopped(c, aid, cid, job_id, cancelled, error);
+	return DB_OK;
+}
+
 static const struct step_plan *plan_of(const char *job_type, int step_number)
 {
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
@@ -282,7 +304,9 @@ enum db_result db_job_advance(struct db_conn *c, const char *job_id)
 				return r;
 		} else if (failed > 0) {
 			const char *params[] = { job_id, step_id, error[0] ? error : "failed" };
-			return db_exec(c, &stmt_fail_job, 3, params, NULL);
+			r = db_exec(c, &stmt_fail_job, 3, params, NULL);
+			return r == DB_OK ? db_job_stopped(c, job_id, type, aid, cid, false, params[2])
+					  : r;
 		} else if (open > 0) {
 			return DB_OK; /* waiting for replies */
 		}
