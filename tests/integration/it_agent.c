@@ -837,8 +837,9 @@ TEST(no_secret_in_a_dump)
 static bool open_test_ca(void)
 {
 	uint8_t key[SEAL_KEY_LEN];
-	char err[256];
-	if (!crypto_master_key_load(it_env.master_key, it_env.tmpdir, key, err, sizeof(err)))
+	char err[256], origin[512];
+	if (!crypto_master_key_load(it_env.master_key, it_env.tmpdir, key, origin, sizeof(origin),
+				    err, sizeof(err)))
 		return false;
 	struct seal_keyring *ring = crypto_keyring_create((const uint8_t(*)[SEAL_KEY_LEN])key, 1);
 	PGresult *res = PQexec(pg, "SELECT cert_pem, key_sealed FROM agent_ca");
