@@ -105,7 +105,9 @@ void agent_register(struct request *req)
 				    .machine_id = api_body_string(req, "machineId"),
 				    .hostname = api_body_string(req, "hostname"),
 				    .os = api_body_string(req, "os"),
-				    .agent_version = api_body_string(req, "agentVersion") };
+				    .agent_version = api_body_string(req, "agentVersion"),
+				    .trace_id = req->trace_id,
+				    .ip = req->client_ip };
 	struct pki_issued cert = { 0 };
 	enum registration_refusal why = REGISTRATION_NID_TAKEN;
 	char nid[IDALLOC_SHORT_ID_LEN + 1];

@@ -245,6 +245,9 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 	char *yaml = NULL;
 	if (ca && cert && key) {
 		char *ca64 = base64(ca), *cert64 = base64(cert), *key64 = base64(key);
+		/* Named after the cluster's domain, unique across accounts: the
+		 * kubeconfigs of two accounts' clusters merge without clashing
+		 * (KUBECONFIG=a:b), which the cid alone did not. */
 		yaml = xasprintf("apiVersion: v1\n"
 				 "kind: Config\n"
 				 "clusters:\n"
@@ -253,7 +256,7 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 				 "    server: https://k8s.%s:6446\n"
 				 "    certificate-authority-data: %s\n"
 				 "users:\n"
-				 "- name: %s-admin\n"
+				 "- name: admin@%s\n"
 				 "  user:\n"
 				 "    client-certificate-data: %s\n"
 				 "    client-key-data: %s\n"
@@ -261,10 +264,10 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 				 "- name: %s\n"
 				 "  context:\n"
 				 "    cluster: %s\n"
-				 "    user: %s-admin\n"
+				 "    user: admin@%s\n"
 				 "current-context: %s\n",
-				 c->cid, c->domain, ca64, c->cid, cert64, key64, c->cid, c->cid,
-				 c->cid, c->cid);
+				 c->domain, c->domain, ca64, c->domain, cert64, key64, c->domain,
+				 c->domain, c->domain, c->domain);
 		free(ca64);
 		free(cert64);
 		crypto_free_secret(key64, strlen(key64));
