@@ -55,7 +55,8 @@ static void reply_refusal(struct request *req, enum registration_refusal why)
 		return;
 	case REGISTRATION_MACHINE:
 		request_error(req, 409, "node.exists", NULL,
-			      "This machine is already a node of the cluster");
+			      "This machine is already a node of the cluster (the token was not "
+			      "used): delete that node first to register the machine again");
 		return;
 	case REGISTRATION_FULL:
 		request_error(req, 409, "cluster.full", NULL,
