@@ -305,8 +305,9 @@ enum db_result db_job_advance(struct db_conn *c, const char *job_id)
 		} else if (failed > 0) {
 			const char *params[] = { job_id, step_id, error[0] ? error : "failed" };
 			r = db_exec(c, &stmt_fail_job, 3, params, NULL);
-			return r == DB_OK ? db_job_stopped(c, job_id, type, aid, cid, false, params[2])
-					  : r;
+			return r == DB_OK
+				       ? db_job_stopped(c, job_id, type, aid, cid, false, params[2])
+				       : r;
 		} else if (open > 0) {
 			return DB_OK; /* waiting for replies */
 		}
