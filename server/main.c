@@ -84,16 +84,16 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		if (rc)
 			return rc;
 	}
-	char err[512];
+	char err[1024], key_origin[4200];
 	uint8_t master_key[SEAL_KEY_LEN];
-	if (!crypto_master_key_load(srv->cfg.master_key, srv->cfg.state_dir, master_key, err,
-				    sizeof(err))) {
+	if (!crypto_master_key_load(srv->cfg.master_key, srv->cfg.state_dir, master_key, key_origin,
+				    sizeof(key_origin), err, sizeof(err))) {
 		log_error("%s", err);
 		return EXIT_BAD_CONFIG;
 	}
 	srv->keys = crypto_keyring_create((const uint8_t(*)[SEAL_KEY_LEN])master_key, 1);
 	explicit_bzero(master_key, sizeof(master_key));
-	switch (pki_ca_boot(srv->db, srv->keys, &srv->ca, err, sizeof(err))) {
+	switch (pki_ca_boot(srv->db, srv->keys, key_origin, &srv->ca, err, sizeof(err))) {
 	case CA_BOOT_OK:
 		break;
 	case CA_BOOT_DB: /* no schema yet (RUNOS_AUTO_MIGRATE=0): loaded on first use */

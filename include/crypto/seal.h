@@ -27,9 +27,12 @@ void crypto_keyring_destroy(struct seal_keyring *ring);
 
 /* The master key: RUNOS_MASTER_KEY's value (base64 of 32 bytes) when given,
  * else the file <state_dir>/master.key, created (0600, random) when missing.
- * false with a message in err (naming the variable or the file). */
+ * origin says which, for messages about the key ("RUNOS_MASTER_KEY", or the
+ * file, and whether it was created now). false with a message in err
+ * (naming the variable or the file). */
 bool crypto_master_key_load(const char *env_value, const char *state_dir, uint8_t key[SEAL_KEY_LEN],
-			    char *err, size_t errcap) __attribute__((warn_unused_result));
+			    char *origin, size_t origincap, char *err, size_t errcap)
+	__attribute__((warn_unused_result));
 
 /* Seals len bytes; aad names the record ("<aid>/<table>/<id>"). The result is
  * NUL-terminated text to free(). */

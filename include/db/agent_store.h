@@ -35,11 +35,12 @@ enum db_result db_agent_vip_holder(struct db_pool *db, const char *aid, const ch
 	__attribute__((warn_unused_result));
 
 /* Stores the sealed credentials; the cluster becomes configured, and its
- * status follows. */
+ * status follows. trace_id and ip (of the agent's request) go to the audit
+ * entry. */
 enum db_result db_agent_credentials_put(struct db_pool *db, const char *aid, const char *cid,
 					const char *nid, const char *sealed,
-					const char *kubernetes_version)
-	__attribute__((warn_unused_result));
+					const char *kubernetes_version, const char *trace_id,
+					const char *ip) __attribute__((warn_unused_result));
 
 /* The sealed credentials (to free). DB_NOT_FOUND: none reported yet. */
 enum db_result db_agent_credentials_get(struct db_pool *db, const char *aid, const char *cid,

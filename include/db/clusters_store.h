@@ -10,6 +10,7 @@
 #include "db/audit_store.h"
 #include "db/db.h"
 #include "idalloc/clusters.h"
+#include "idalloc/ids.h"
 #include "util/text.h"
 
 struct cluster {
@@ -24,6 +25,8 @@ struct cluster {
 	int64_t created_us;
 	int64_t updated_us;
 	int nodes_total, nodes_online, nodes_offline;
+	/* JSON array text: [{type, status, reason, message, lastTransitionUs}] */
+	char conditions[2048];
 };
 
 enum clusters_full {
@@ -59,11 +62,22 @@ enum db_result db_clusters_update(struct db_pool *db, const char *aid, const cha
 				  const char *description, int if_version, struct cluster *out)
 	__attribute__((warn_unused_result));
 
-/* Deletes the cluster, which frees its cid and index, and records it in the
- * audit trail; if_version as above. A cluster with live nodes is left alone:
- * DB_OK with *live_nodes > 0 (their teardown is a job, agent-work issue). */
+enum cluster_delete_outcome {
+	CLUSTER_DELETED,	  /* it had no live node: gone */
+	CLUSTER_TEARDOWN_STARTED, /* job_id, a cluster.delete job, tears its nodes down */
+	CLUSTER_BEING_DELETED,	  /* such a job runs already: job_id is its id */
+};
+
+/* Deletes the cluster, first checking if_version (as above) whatever it
+ * then does: without live nodes it goes at once (its cid and index free
+ * again); with some, the cluster.delete job job_id (a new UUID from the
+ * caller) is started, the cluster is "deleting" with a Deleting condition
+ * naming the job; while one runs, nothing changes and job_id is set to its
+ * id. Recorded in the audit trail. */
 enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  const struct audit_actor *actor, int if_version, int *live_nodes)
+				  const struct audit_actor *actor, int if_version,
+				  char job_id[IDALLOC_UUID_LEN + 1],
+				  enum cluster_delete_outcome *outcome)
 	__attribute__((warn_unused_result));
 
 #endif

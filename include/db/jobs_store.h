@@ -66,15 +66,10 @@ enum db_result db_jobs_logs(struct db_pool *db, const char *job_id, const char *
 void db_step_logs_free(struct step_log *logs, size_t n);
 
 /* Cancels: pending instructions at once, leased ones are announced to their
- * agents (heartbeat cancel lists), and the job ends cancelled. DB_CONFLICT:
- * already terminal. */
+ * agents (heartbeat cancel lists), and the job ends cancelled; what it was
+ * doing is put back where that is needed (a cancelled cluster delete gives
+ * the cluster back). DB_CONFLICT: already terminal. */
 enum db_result db_jobs_cancel(struct db_pool *db, const char *aid, const char *id,
 			      const struct audit_actor *actor) __attribute__((warn_unused_result));
-
-/* Starts a cluster.delete job (teardown of its nodes, then the cluster goes):
- * the cluster is "deleting" from now on. */
-enum db_result db_jobs_start_cluster_delete(struct db_pool *db, const char *aid, const char *cid,
-					    const char *job_id, const struct audit_actor *actor)
-	__attribute__((warn_unused_result));
 
 #endif

@@ -18,6 +18,7 @@ struct registration {
 	const char *machine_id, *hostname, *os, *agent_version;
 	const char *cert_serial;
 	int64_t cert_not_after_us;
+	const char *trace_id, *ip; /* of the request, for the audit trail */
 	/* out */
 	struct join_token token; /* the token used: account, cluster, role */
 	int cluster_index, vpn_host;

@@ -48,10 +48,13 @@ enum db_result db_users_get(struct db_pool *db, const char *uid, struct user *ou
 			    char *password_hash) __attribute__((warn_unused_result));
 
 /* Sets the non-NULL of name and password_hash. A new password revokes every
- * session of the user except keep_session_id. */
+ * session of the user except keep_session_id. if_version != 0: only at that
+ * version, else DB_CONFLICT (checked by the UPDATE itself, so a change made
+ * since the caller read the user is seen). */
 enum db_result db_users_update(struct db_pool *db, const char *uid, const char *name,
 			       const char *password_hash, const char *keep_session_id,
-			       struct user *out) __attribute__((warn_unused_result));
+			       int if_version, struct user *out)
+	__attribute__((warn_unused_result));
 
 /* TOTP (sealed secrets; see auth/totp.h). A new secret waits, pending, for
  * its first code. */

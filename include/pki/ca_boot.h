@@ -17,9 +17,11 @@ enum ca_boot_result {
 };
 
 /* The installation's agent CA, its key opened with keys, in *out; otherwise a
- * message in err. */
+ * message in err, naming where the key came from (key_origin, as
+ * crypto_master_key_load says it) when it does not open the CA. */
 enum ca_boot_result pki_ca_boot(struct db_pool *db, const struct seal_keyring *keys,
-				struct pki_ca **out, char *err, size_t errcap);
+				const char *key_origin, struct pki_ca **out, char *err,
+				size_t errcap);
 
 /* The server's agent CA, loaded on first use when the start could not (a
  * database without its schema yet); NULL while it still cannot: answer 503. */

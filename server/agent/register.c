@@ -55,7 +55,8 @@ static void reply_refusal(struct request *req, enum registration_refusal why)
 		return;
 	case REGISTRATION_MACHINE:
 		request_error(req, 409, "node.exists", NULL,
-			      "This machine is already a node of the cluster");
+			      "This machine is already a node of the cluster (the token was not "
+			      "used): delete that node first to register the machine again");
 		return;
 	case REGISTRATION_FULL:
 		request_error(req, 409, "cluster.full", NULL,
@@ -106,7 +107,9 @@ void agent_register(struct request *req)
 				    .machine_id = request_body_string(req, "machineId"),
 				    .hostname = request_body_string(req, "hostname"),
 				    .os = request_body_string(req, "os"),
-				    .agent_version = request_body_string(req, "agentVersion") };
+				    .agent_version = request_body_string(req, "agentVersion"),
+				    .trace_id = req->trace_id,
+				    .ip = req->client_ip };
 	enum registration_refusal why = REGISTRATION_NID_TAKEN;
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	for (int attempt = 0; attempt < NID_ATTEMPTS && why == REGISTRATION_NID_TAKEN; attempt++) {

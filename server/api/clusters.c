@@ -11,13 +11,30 @@
 #include "crypto/seal.h"
 #include "db/agent_store.h"
 #include "db/clusters_store.h"
-#include "db/jobs_store.h"
 #include "idalloc/clusters.h"
 #include "util/xmalloc.h"
 #include "runosd.h"
 
 static const char *const statuses[] = { "pending",  "provisioning", "active",
 					"degraded", "deleting",	    NULL };
+
+/* The stored conditions, with their times as RFC 3339 (as a node's). */
+static json_t *conditions_to_json(const char *text)
+{
+	json_t *list = json_loads(text, 0, NULL);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return json_array();
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		json_int_t us = json_integer_value(json_object_get(c, "lastTransitionUs"));
+		json_object_del(c, "lastTransitionUs");
+		json_object_set_new(c, "lastTransitionAt", http_json_time((int64_t)us));
+	}
+	return list;
+}
 
 static json_t *cluster_to_json(const struct cluster *c)
 {
@@ -27,12 +44,13 @@ static json_t *cluster_to_json(const struct cluster *c)
 	snprintf(k8s, sizeof(k8s), "https://k8s.%s:6446", c->domain);
 	json_t *counts = json_pack("{s:i, s:i, s:i}", "total", c->nodes_total, "online",
 				   c->nodes_online, "offline", c->nodes_offline);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o}", "cid",
-			 c->cid, "name", c->name, "description", c->description, "domain",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
+			 "cid", c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
 			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
-			 k8s, "nodeCounts", counts, "createdAt", http_json_time(c->created_us),
-			 "updatedAt", http_json_time(c->updated_us));
+			 k8s, "nodeCounts", counts, "conditions", conditions_to_json(c->conditions),
+			 "createdAt", http_json_time(c->created_us), "updatedAt",
+			 http_json_time(c->updated_us));
 }
 
 /* The :cid of the path, which must look like a cid; else 404. */
@@ -161,31 +179,28 @@ void api_clusters_delete(struct request *req)
 	if (!cid || !api_if_match(req, &if_version))
 		return;
 	struct audit_actor actor = api_actor(req);
-	int live_nodes;
+	char job_id[IDALLOC_UUID_LEN + 1];
+	idalloc_uuid(job_id);
+	enum cluster_delete_outcome outcome;
 	enum db_result r = db_clusters_delete(req->server->db, request_param(req, "aid"), cid,
-					      &actor, if_version, &live_nodes);
+					      &actor, if_version, job_id, &outcome);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "cluster", cid);
 		return;
 	}
-	if (live_nodes == 0) {
+	switch (outcome) {
+	case CLUSTER_DELETED:
 		request_reply(req, 204, NULL);
 		return;
-	}
-	/* Nodes are torn down by a job (their agents uninstall); the cluster
-	 * goes at its end. */
-	char job_id[IDALLOC_UUID_LEN + 1];
-	idalloc_uuid(job_id);
-	r = db_jobs_start_cluster_delete(req->server->db, request_param(req, "aid"), cid, job_id,
-					 &actor);
-	if (r == DB_CONFLICT) {
-		request_error(req, 409, "cluster.deleting", NULL, "Cluster %s is being deleted",
-			      cid);
+	case CLUSTER_BEING_DELETED:
+		request_error(req, 409, "cluster.deleting", json_pack("{s:s}", "jobId", job_id),
+			      "Cluster %s is being deleted by job %s: wait for it to finish "
+			      "(GET /jobs/%s), or cancel it (POST /jobs/%s/cancel) to keep the "
+			      "cluster",
+			      cid, job_id, job_id, job_id);
 		return;
-	}
-	if (r != DB_OK) {
-		request_db_error(req, r, "cluster", cid);
-		return;
+	case CLUSTER_TEARDOWN_STARTED:
+		break;
 	}
 	request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
 }
@@ -207,6 +222,9 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 	char *yaml = NULL;
 	if (ca && cert && key) {
 		char *ca64 = base64(ca), *cert64 = base64(cert), *key64 = base64(key);
+		/* Named after the cluster's domain, unique across accounts: the
+		 * kubeconfigs of two accounts' clusters merge without clashing
+		 * (KUBECONFIG=a:b), which the cid alone did not. */
 		yaml = xasprintf("apiVersion: v1\n"
 				 "kind: Config\n"
 				 "clusters:\n"
@@ -215,7 +233,7 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 				 "    server: https://k8s.%s:6446\n"
 				 "    certificate-authority-data: %s\n"
 				 "users:\n"
-				 "- name: %s-admin\n"
+				 "- name: admin@%s\n"
 				 "  user:\n"
 				 "    client-certificate-data: %s\n"
 				 "    client-key-data: %s\n"
@@ -223,10 +241,10 @@ static char *kubeconfig_yaml(const struct cluster *c, const char *credentials)
 				 "- name: %s\n"
 				 "  context:\n"
 				 "    cluster: %s\n"
-				 "    user: %s-admin\n"
+				 "    user: admin@%s\n"
 				 "current-context: %s\n",
-				 c->cid, c->domain, ca64, c->cid, cert64, key64, c->cid, c->cid,
-				 c->cid, c->cid);
+				 c->domain, c->domain, ca64, c->domain, cert64, key64, c->domain,
+				 c->domain, c->domain, c->domain);
 		free(ca64);
 		free(cert64);
 		crypto_free_secret(key64, strlen(key64));

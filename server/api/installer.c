@@ -8,7 +8,10 @@
  *     the console's install command, which did not travel with the script);
  *  2. creates the node's key (P-256) there; only a CSR leaves the machine;
  *  3. registers at the agent listener, trusting that CA alone;
- *  4. writes the certificate and agent.conf beside the key. */
+ *  4. writes the certificate and agent.conf beside the key.
+ * Each failure says why on stderr and exits 1, a refused registration with
+ * the server's code and message. Everything runs from main, called on the
+ * last line, so a script cut short in transfer does nothing but fail. */
 #include "api/installer.h"
 
 #include <stdlib.h>
@@ -36,6 +39,9 @@ static const char script_head[] =
 
 static const char script_body[] =
 	"fail() { echo \"runos: $*\" >&2; exit 1; }\n"
+	"field() { sed -n \"s/.*\\\"$1\\\": *\\\"\\([^\\\"]*\\)\\\".*/\\1/p\" \"$CONFIG_DIR/registration.json\"; }\n"
+	"json_text() { printf '%%s' \"$1\" | sed 's/[\\\\\"]/\\\\&/g'; }\n"
+	"main() {\n"
 	"while [ $# -gt 0 ]; do\n"
 	"\tcase \"$1\" in\n"
 	"\t--ca-pin) [ $# -ge 2 ] || fail \"--ca-pin needs a value\"; EXPECTED_PIN=$2; shift 2 ;;\n"
@@ -61,16 +67,18 @@ static const char script_body[] =
 	"[ -s \"$CONFIG_DIR/node.key\" ] ||\n"
 	"\topenssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$CONFIG_DIR/node.key\"\n"
 	"csr=$(openssl req -new -key \"$CONFIG_DIR/node.key\" -subj /CN=runos-node | sed -e ':a' -e 'N' -e '$!ba' -e 's/\\n/\\\\n/g')\n"
-	"json_text() { printf '%%s' \"$1\" | sed 's/[\\\\\"]/\\\\&/g'; }\n"
 	"machine_id=$(cat /etc/machine-id 2>/dev/null || hostname)\n"
 	"os=$( (. /etc/os-release && echo \"${ID:-linux}-${VERSION_ID:-}\") 2>/dev/null || echo linux)\n"
 	"body=$(printf '{\"token\":\"%%s\",\"machineId\":\"%%s\",\"hostname\":\"%%s\",\"os\":\"%%s\",\"agentVersion\":\"installer\",\"csr\":\"%%s\"}' \\\n"
 	"\t\"$JOIN_TOKEN\" \"$(json_text \"$machine_id\")\" \"$(json_text \"$(hostname)\")\" \"$(json_text \"$os\")\" \"$csr\")\n"
-	"curl -fsS --cacert \"$CONFIG_DIR/ca.pem\" -H 'Content-Type: application/json' \\\n"
-	"\t--data-binary \"$body\" -o \"$CONFIG_DIR/registration.json\" \"$AGENT_URL/agent/v1/register\" ||\n"
-	"\tfail \"registration at $AGENT_URL failed (a used or expired token is refused)\"\n"
-	"\n"
-	"field() { sed -n \"s/.*\\\"$1\\\": *\\\"\\([^\\\"]*\\)\\\".*/\\1/p\" \"$CONFIG_DIR/registration.json\"; }\n"
+	"status=$(curl -sS --cacert \"$CONFIG_DIR/ca.pem\" -H 'Content-Type: application/json' \\\n"
+	"\t--data-binary \"$body\" -o \"$CONFIG_DIR/registration.json\" -w '%%{http_code}' \\\n"
+	"\t\"$AGENT_URL/agent/v1/register\") ||\n"
+	"\tfail \"cannot reach the agent listener at $AGENT_URL (curl says why above)\"\n"
+	"case \"$status\" in\n"
+	"2[0-9][0-9]) ;;\n"
+	"*) fail \"registration refused: HTTP $status $(field code): $(field error)\" ;;\n"
+	"esac\n"
 	"printf '%%b' \"$(field certificate)\" >\"$CONFIG_DIR/node.crt\"\n"
 	"[ -s \"$CONFIG_DIR/node.crt\" ] || fail \"the registration answer has no certificate\"\n"
 	"cat >\"$CONFIG_DIR/agent.conf\" <<EOF\n"
@@ -84,7 +92,10 @@ static const char script_body[] =
 	"role=$(field role)\n"
 	"vpn_ip=$(field vpnIp)\n"
 	"EOF\n"
-	"echo \"runos: registered as node $(field nid); the agent's configuration is in $CONFIG_DIR\"\n";
+	"echo \"runos: registered as node $(field nid); the agent's configuration is in $CONFIG_DIR\"\n"
+	"}\n"
+	"\n"
+	"main \"$@\"\n";
 /* clang-format on */
 
 char *api_render_installer(const struct server *srv, const struct pki_ca *ca,

@@ -29,11 +29,24 @@ static json_t *token_to_json(const struct join_token *t)
 
 /* The line a user pastes on the machine to install: it fetches the installer
  * for the token and passes the CA pin the console showed, which the installer
- * checks against the CA it carries. */
+ * checks against the CA it carries. Not curl -f: every answer of
+ * /install.sh is a script, a refusal one that says why and exits 1, which
+ * -f would swallow (sh then ran nothing and exited 0); when curl itself
+ * fails (it says why), sh is given "exit 1". */
 static char *install_command(const struct server *srv, const struct pki_ca *ca, const char *token)
 {
-	return xasprintf("curl -fsSL '%s/install.sh?token=%s' | sh -s -- --ca-pin %s",
-			 srv->cfg.public_url, token, pki_ca_pin(ca));
+	return xasprintf(
+		"(curl -sSL '%s/install.sh?token=%s' || echo exit 1) | sh -s -- --ca-pin %s",
+		srv->cfg.public_url, token, pki_ca_pin(ca));
+}
+
+/* A refusal of /install.sh: a script that says why and exits 1, for the
+ * sh it is piped into. message must not hold a single quote. */
+static void reply_script_error(struct request *req, int status, const char *message)
+{
+	char *script = xasprintf("echo 'runos: %s' >&2; exit 1\n", message);
+	request_reply_text(req, status, "text/plain; charset=utf-8", script);
+	free(script);
 }
 
 /* The agent CA, or a 503 when it cannot be loaded (see pki_ca_of). */
@@ -135,9 +148,13 @@ void api_join_tokens_delete(struct request *req)
 void api_install_script(struct request *req)
 {
 	const char *token = request_query(req, "token");
-	const struct pki_ca *ca = agent_ca(req);
-	if (!ca)
+	const struct pki_ca *ca = pki_ca_of(req->server);
+	if (!ca) {
+		reply_script_error(req, 503,
+				   "the control plane cannot serve installers now (its database is "
+				   "unavailable); try again shortly");
 		return;
+	}
 	uint8_t hash[CRYPTO_SHA256_LEN];
 	struct join_token tok;
 	enum db_result r = DB_NOT_FOUND;
@@ -146,13 +163,16 @@ void api_install_script(struct request *req)
 		r = db_join_tokens_peek(req->server->db, hash, &tok);
 	}
 	if (r == DB_NOT_FOUND) {
-		request_reply_text(req, 404, "text/plain; charset=utf-8",
-				   "echo 'runos: this join token is unknown, used up, revoked or"
-				   " expired; create a new one' >&2; exit 1\n");
+		reply_script_error(
+			req, 404,
+			"this join token is unknown, used up, revoked or expired; create a "
+			"new one");
 		return;
 	}
 	if (r != DB_OK) {
-		request_db_error(req, r, "join_token", NULL);
+		reply_script_error(req, 503,
+				   "the control plane cannot look the join token up now (its "
+				   "database is unavailable); try again shortly");
 		return;
 	}
 	char *script = api_render_installer(req->server, ca, &tok, token);

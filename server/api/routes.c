@@ -163,7 +163,7 @@ static const struct output_spec api_keys_output = { "apiKeys", FIELDS("apiKeys",
 static const struct output_spec api_key_output = { "apiKey", FIELDS(API_KEY_FIELDS) };
 #define CLUSTER_FIELDS                                                                             \
 	"cid", "name", "description", "domain", "status", "configured", "clusterIndex", "vpnCidr", \
-		"vip", "k8sApiUrl", "nodeCounts", "createdAt", "updatedAt"
+		"vip", "k8sApiUrl", "nodeCounts", "conditions", "createdAt", "updatedAt"
 static const struct output_spec cluster_output = { "cluster", FIELDS(CLUSTER_FIELDS) };
 static const struct output_spec clusters_output = { "clusters", FIELDS("clusters", "nextCursor") };
 static const struct output_spec kubeconfig_output = { "kubeconfig", NULL };

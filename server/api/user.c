@@ -57,9 +57,9 @@ void api_user_update(struct request *req)
 		return;
 	}
 	r = db_users_update(req->server->db, req->principal.uid, name, password ? hash : NULL,
-			    req->principal.token_id, &user);
+			    req->principal.token_id, if_version, &user);
 	if (r != DB_OK) {
-		request_db_error(req, r, "user", req->principal.uid);
+		api_reply_write_error(req, r, "user", req->principal.uid);
 		return;
 	}
 	/* Other sessions were revoked with a new password: drop them from this

@@ -227,9 +227,10 @@ static bool decode_key(const char *text, uint8_t key[SEAL_KEY_LEN])
 }
 
 bool crypto_master_key_load(const char *env_value, const char *state_dir, uint8_t key[SEAL_KEY_LEN],
-			    char *err, size_t errcap)
+			    char *origin, size_t origincap, char *err, size_t errcap)
 {
 	if (env_value) {
+		snprintf(origin, origincap, "RUNOS_MASTER_KEY");
 		if (decode_key(env_value, key))
 			return true;
 		snprintf(err, errcap, "RUNOS_MASTER_KEY: not base64 of 32 bytes");
@@ -237,6 +238,7 @@ bool crypto_master_key_load(const char *env_value, const char *state_dir, uint8_
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/master.key", state_dir);
+	snprintf(origin, origincap, "The master key file %s (RUNOS_MASTER_KEY is not set)", path);
 	char text[128] = "";
 	FILE *f = fopen(path, "r");
 	if (f) {
@@ -255,6 +257,11 @@ bool crypto_master_key_load(const char *env_value, const char *state_dir, uint8_
 		return false;
 	}
 	/* First start in development: make a key only this user can read. */
+	snprintf(
+		origin, origincap,
+		"The master key file %s, created now (RUNOS_MASTER_KEY is not set and the file did "
+		"not exist),",
+		path);
 	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errcap, "RUNOS_STATE_DIR: cannot create %s: %s", state_dir,
 			 strerror(errno));
@@ -273,7 +280,8 @@ bool crypto_master_key_load(const char *env_value, const char *state_dir, uint8_
 			 path, strerror(errno));
 		/* Another process may have won the race to create it: use that one. */
 		if (fd < 0 && open_errno == EEXIST)
-			return crypto_master_key_load(NULL, state_dir, key, err, errcap);
+			return crypto_master_key_load(NULL, state_dir, key, origin, origincap, err,
+						      errcap);
 	}
 	return ok;
 }

@@ -135,7 +135,7 @@ enum db_result db_agent_vip_holder(struct db_pool *db, const char *aid, const ch
 }
 
 struct credentials_args {
-	const char *aid, *cid, *nid, *sealed, *version;
+	const char *aid, *cid, *nid, *sealed, *version, *trace_id, *ip;
 };
 
 static enum db_result credentials_tx(struct db_conn *c, void *arg)
@@ -145,7 +145,9 @@ static enum db_result credentials_tx(struct db_conn *c, void *arg)
 	enum db_result r = db_exec(c, &stmt_credentials_put, 5, params, NULL);
 	if (r == DB_OK)
 		r = db_exec(c, &stmt_configured, 2, params, NULL);
-	struct audit_actor actor = { .type = "node", .id = a->nid };
+	struct audit_actor actor = {
+		.type = "node", .id = a->nid, .trace_id = a->trace_id, .ip = a->ip
+	};
 	if (r == DB_OK)
 		r = db_audit_insert(c, a->aid, &actor, "cluster.credentials", "cluster", a->cid);
 	if (r == DB_OK)
@@ -155,9 +157,10 @@ static enum db_result credentials_tx(struct db_conn *c, void *arg)
 
 enum db_result db_agent_credentials_put(struct db_pool *db, const char *aid, const char *cid,
 					const char *nid, const char *sealed,
-					const char *kubernetes_version)
+					const char *kubernetes_version, const char *trace_id,
+					const char *ip)
 {
-	struct credentials_args args = { aid, cid, nid, sealed, kubernetes_version };
+	struct credentials_args args = { aid, cid, nid, sealed, kubernetes_version, trace_id, ip };
 	return db_transaction(db, credentials_tx, &args);
 }
 

@@ -27,12 +27,19 @@
 	"(SELECT ARRAY[count(*), count(*) FILTER (WHERE n.status = 'online'),"                     \
 	" count(*) FILTER (WHERE n.status = 'offline')] FROM nodes n"                              \
 	" WHERE n.aid = clusters.aid AND n.cid = clusters.cid AND n.deleted_at IS NULL)"
-/* The macro is laid out by hand: clang-format 14 splits its strings differently on
- * each run. */
+/* The conditions as JSON text (the API shapes them): one index probe of a
+ * table that has a row only for clusters whose delete was started. */
+/* The macros are laid out by hand: clang-format 14 splits their strings differently
+ * on each run. */
 /* clang-format off */
+#define CONDITIONS \
+	"(SELECT coalesce(json_agg(json_build_object('type', k.type, 'status', k.status," \
+	" 'reason', k.reason, 'message', k.message, 'lastTransitionUs'," \
+	" " DB_US("k.last_transition_at") ") ORDER BY k.type), '[]')::text" \
+	" FROM cluster_conditions k WHERE k.aid = clusters.aid AND k.cid = clusters.cid)"
 #define CLUSTER_COLUMNS \
 	"cid, name, description, cluster_index, domain, status, configured, version, " \
-	DB_US("created_at") ", " DB_US("updated_at") ", " NODE_COUNTS
+	DB_US("created_at") ", " DB_US("updated_at") ", " NODE_COUNTS ", " CONDITIONS
 /* clang-format on */
 
 static const struct db_stmt stmt_lock_account = {
@@ -63,13 +70,36 @@ static const struct db_stmt stmt_update = {
 	" WHERE aid = $1 AND cid = $2 AND ($5::int IS NULL OR version = $5)"
 	" RETURNING " CLUSTER_COLUMNS
 };
-static const struct db_stmt stmt_live_nodes = {
-	"clusters_live_nodes",
-	"SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2 AND deleted_at IS NULL"
+/* The cluster locked for a delete: its version, its live nodes and the
+ * cluster.delete job tearing it down, if one runs. */
+static const struct db_stmt stmt_lock_for_delete = {
+	"clusters_lock_for_delete",
+	"SELECT c.version, (SELECT count(*) FROM nodes n WHERE n.aid = c.aid AND n.cid = c.cid"
+	" AND n.deleted_at IS NULL), (SELECT j.id::text FROM jobs j WHERE j.aid = c.aid"
+	" AND j.cid = c.cid AND j.type = 'cluster.delete' AND j.status IN ('pending', 'running')"
+	" ORDER BY j.created_at DESC LIMIT 1) FROM clusters c WHERE c.aid = $1 AND c.cid = $2"
+	" FOR UPDATE OF c"
 };
-static const struct db_stmt stmt_delete = {
-	"clusters_delete", "DELETE FROM clusters WHERE aid = $1 AND cid = $2"
-			   " AND ($3::int IS NULL OR version = $3) RETURNING cid"
+static const struct db_stmt stmt_delete = { "clusters_delete",
+					    "DELETE FROM clusters WHERE aid = $1 AND cid = $2" };
+static const struct db_stmt stmt_deleting = {
+	"clusters_deleting",
+	"UPDATE clusters SET status = 'deleting', version = version + 1, updated_at = now()"
+	" WHERE aid = $1 AND cid = $2"
+};
+/* Out of "deleting" (to the status its nodes give, db_cluster_status_refresh). */
+static const struct db_stmt stmt_not_deleting = {
+	"clusters_not_deleting",
+	"UPDATE clusters SET status = 'pending', version = version + 1, updated_at = now()"
+	" WHERE aid = $1 AND cid = $2 AND status = 'deleting'"
+};
+static const struct db_stmt stmt_set_condition = {
+	"clusters_set_condition",
+	"INSERT INTO cluster_conditions AS k (aid, cid, type, status, reason, message)"
+	" VALUES ($1, $2, $3, $4, $5, left($6, 400)) ON CONFLICT (aid, cid, type) DO UPDATE SET"
+	" status = EXCLUDED.status, reason = EXCLUDED.reason, message = EXCLUDED.message,"
+	" last_transition_at = CASE WHEN k.status = EXCLUDED.status THEN k.last_transition_at"
+	" ELSE now() END"
 };
 
 static void read_cluster(const PGresult *res, int row, struct cluster *out)
@@ -87,6 +117,11 @@ static void read_cluster(const PGresult *res, int row, struct cluster *out)
 	if (sscanf(PQgetvalue(res, row, 10), "{%d,%d,%d}", &out->nodes_total, &out->nodes_online,
 		   &out->nodes_offline) != 3)
 		out->nodes_total = out->nodes_online = out->nodes_offline = 0;
+	/* Whole or not at all: cut JSON would not parse. */
+	if (strlen(PQgetvalue(res, row, 11)) < sizeof(out->conditions))
+		db_get_text(res, row, 11, out->conditions, sizeof(out->conditions));
+	else
+		snprintf(out->conditions, sizeof(out->conditions), "[]");
 }
 
 /* Takes the result by address: the call that fills it is an argument too,
@@ -227,7 +262,6 @@ struct change_args {
 	const struct audit_actor *actor;
 	int if_version;
 	struct cluster *out;
-	int *live_nodes;
 };
 
 static enum db_result update_tx(struct db_conn *c, void *arg)
@@ -252,40 +286,104 @@ enum db_result db_clusters_update(struct db_pool *db, const char *aid, const cha
 				  const struct audit_actor *actor, const char *name,
 				  const char *description, int if_version, struct cluster *out)
 {
-	struct change_args args = { aid, cid, name, description, actor, if_version, out, NULL };
+	struct change_args args = { aid, cid, name, description, actor, if_version, out };
 	return db_transaction(db, update_tx, &args);
 }
 
+static enum db_result set_condition(struct db_conn *c, const char *aid, const char *cid,
+				    const char *status, const char *reason, const char *message)
+{
+	const char *params[] = { aid, cid, "Deleting", status, reason, message };
+	return db_exec(c, &stmt_set_condition, 6, params, NULL);
+}
+
+struct delete_args {
+	const char *aid, *cid;
+	const struct audit_actor *actor;
+	int if_version;
+	char *job_id;
+	enum cluster_delete_outcome *outcome;
+};
+
+/* The version is checked first, whatever the delete then does. */
 static enum db_result delete_tx(struct db_conn *c, void *arg)
 {
-	struct change_args *a = arg;
-	const char *nparams[] = { a->aid, a->cid };
+	struct delete_args *a = arg;
+	const char *params[] = { a->aid, a->cid };
 	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_live_nodes, 2, nparams, &res);
+	enum db_result r = db_exec(c, &stmt_lock_for_delete, 2, params, &res);
 	if (r != DB_OK)
 		return r;
-	*a->live_nodes = (int)db_get_int64(res, 0, 0);
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return DB_NOT_FOUND;
+	}
+	int version = (int)db_get_int64(res, 0, 0);
+	int64_t live_nodes = db_get_int64(res, 0, 1);
+	bool deleting = !PQgetisnull(res, 0, 2);
+	if (deleting)
+		db_get_text(res, 0, 2, a->job_id, IDALLOC_UUID_LEN + 1);
 	PQclear(res);
-	if (*a->live_nodes > 0)
+	if (a->if_version != 0 && a->if_version != version)
+		return DB_CONFLICT;
+	if (deleting) {
+		*a->outcome = CLUSTER_BEING_DELETED;
 		return DB_OK;
-	char version_buf[24];
-	const char *params[] = { a->aid, a->cid,
-				 a->if_version != 0 ? db_int64_param(a->if_version, version_buf)
-						    : NULL };
-	r = db_exec(c, &stmt_delete, 3, params, &res);
-	if (r != DB_OK)
+	}
+	if (live_nodes == 0) {
+		*a->outcome = CLUSTER_DELETED;
+		if ((r = db_exec(c, &stmt_delete, 2, params, NULL)) != DB_OK)
+			return r;
+		return db_audit_insert(c, a->aid, a->actor, "cluster.delete", "cluster", a->cid);
+	}
+	/* Nodes are torn down by a job (their agents uninstall); the cluster
+	 * goes at its end, or comes back when the job fails or is cancelled
+	 * (db_cluster_teardown_stopped). */
+	*a->outcome = CLUSTER_TEARDOWN_STARTED;
+	char message[300];
+	snprintf(message, sizeof(message),
+		 "Delete job %s tears the cluster down; cancel it (POST /jobs/%s/cancel) to keep "
+		 "the cluster",
+		 a->job_id, a->job_id);
+	if ((r = db_exec(c, &stmt_deleting, 2, params, NULL)) != DB_OK ||
+	    (r = set_condition(c, a->aid, a->cid, "True", "DeleteRequested", message)) != DB_OK ||
+	    (r = db_job_insert(c, a->job_id, a->aid, a->cid, "cluster.delete", "cluster", a->cid,
+			       a->actor->id)) != DB_OK ||
+	    (r = db_audit_insert(c, a->aid, a->actor, "cluster.delete", "cluster", a->cid)) !=
+		    DB_OK)
 		return r;
-	bool deleted = PQntuples(res) == 1;
-	PQclear(res);
-	if (!deleted)
-		return missing_or_changed(c, a->aid, a->cid, a->if_version);
-	return db_audit_insert(c, a->aid, a->actor, "cluster.delete", "cluster", a->cid);
+	return db_job_advance(c, a->job_id);
 }
 
 enum db_result db_clusters_delete(struct db_pool *db, const char *aid, const char *cid,
-				  const struct audit_actor *actor, int if_version, int *live_nodes)
+				  const struct audit_actor *actor, int if_version,
+				  char job_id[IDALLOC_UUID_LEN + 1],
+				  enum cluster_delete_outcome *outcome)
 {
-	*live_nodes = 0;
-	struct change_args args = { aid, cid, NULL, NULL, actor, if_version, NULL, live_nodes };
+	*outcome = CLUSTER_DELETED;
+	struct delete_args args = { aid, cid, actor, if_version, job_id, outcome };
 	return db_transaction(db, delete_tx, &args);
+}
+
+enum db_result db_cluster_teardown_stopped(struct db_conn *c, const char *aid, const char *cid,
+					   const char *job_id, bool cancelled, const char *error)
+{
+	const char *params[] = { aid, cid };
+	char message[400];
+	if (cancelled)
+		snprintf(message, sizeof(message),
+			 "Delete job %s was cancelled; the cluster and its nodes stay. Delete it "
+			 "again to retry",
+			 job_id);
+	else
+		snprintf(message, sizeof(message),
+			 "Delete job %s failed (%.200s); the cluster and its nodes stay. Delete it "
+			 "again to retry",
+			 job_id, error && *error ? error : "failed");
+	enum db_result r;
+	if ((r = db_exec(c, &stmt_not_deleting, 2, params, NULL)) != DB_OK ||
+	    (r = db_cluster_status_refresh(c, aid, cid)) != DB_OK)
+		return r;
+	return set_condition(c, aid, cid, "False", cancelled ? "DeleteCancelled" : "DeleteFailed",
+			     message);
 }

@@ -42,6 +42,21 @@ typedef enum db_result (*db_tx_fn)(struct db_conn *conn, void *arg);
 enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	__attribute__((warn_unused_result));
 
+/* Request transactions (pool.c, used by idempotency_store.c). db_conn_begin
+ * opens a transaction on an acquired connection. db_conn_pin makes c, inside
+ * it, the calling thread's connection: until db_conn_unpin, each
+ * db_conn_acquire of its pool on this thread returns c inside a savepoint of
+ * its own (so one failed statement does not abort the rest), and
+ * db_transaction runs inside such a savepoint. db_conn_unpin commits (commit
+ * true) or rolls back, releases c and publishes the wake-ups of what
+ * committed. With commit, DB_CONFLICT means a statement had failed outside
+ * any savepoint (the transaction was lost; rolled back) and other results
+ * those of COMMIT. */
+enum db_result db_conn_begin(struct db_conn *c) __attribute__((warn_unused_result));
+void db_conn_pin(struct db_conn *c);
+struct db_conn *db_conn_pinned(struct db_pool *pool);
+enum db_result db_conn_unpin(struct db_pool *pool, bool commit);
+
 /* Work wake-ups (job_steps_store.c) with a publisher set (db_pool_set_wake_publisher):
  * keys ("aid/nid" separated by spaces) are kept with the transaction running
  * on c and handed to the publisher once it has committed; a rollback or a
@@ -115,12 +130,24 @@ enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32
 enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
 	__attribute__((warn_unused_result));
 
+/* A cluster.delete job ended cancelled or failed (error: why) and the
+ * cluster stays: out of "deleting" to the status its nodes give, with a
+ * Deleting condition (False) saying what happened (clusters_store.c). */
+enum db_result db_cluster_teardown_stopped(struct db_conn *conn, const char *aid, const char *cid,
+					   const char *job_id, bool cancelled, const char *error)
+	__attribute__((warn_unused_result));
+
 /* Jobs (job_steps_store.c): inserts a job with the steps of its type (pending), and
  * moves a job on as far as it can go now, inside the caller's transaction. */
 enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,
 			     const char *type, const char *target_type, const char *target_id,
 			     const char *created_by) __attribute__((warn_unused_result));
 enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
+	__attribute__((warn_unused_result));
+/* What a job of type leaves behind when it ends failed (error: why) or
+ * cancelled, inside the transaction that ended it. */
+enum db_result db_job_stopped(struct db_conn *conn, const char *job_id, const char *type,
+			      const char *aid, const char *cid, bool cancelled, const char *error)
 	__attribute__((warn_unused_result));
 
 /* Inserts an API key inside the caller's transaction, with its audit entry

@@ -93,26 +93,43 @@ struct step_plan {
 #define JOB_MAX_STEPS 8
 
 /* The job types, as data: a new type is one row naming its steps in order
- * (each a statement above), not new control flow. db_job_insert makes a job's
- * steps from its row, db_job_advance starts each from it. */
+ * (each a statement above) and what it undoes when it fails or is cancelled
+ * (NULL: nothing), not new control flow. db_job_insert makes a job's steps
+ * from its row, db_job_advance starts each from it, db_job_stopped runs its
+ * undo. */
 static const struct job_plan {
 	const char *job_type;
 	struct step_plan steps[JOB_MAX_STEPS]; /* ends at the first without a name */
+	enum db_result (*stopped)(struct db_conn *c, const char *aid, const char *cid,
+				  const char *job_id, bool cancelled, const char *error);
 } plans[] = {
 	{ "node.join",
 	  { { "vpn-peers", &plan_vpn_peers, false },
 	    { "join-command", &plan_join_command, false },
-	    { "join", &plan_join, false } } },
+	    { "join", &plan_join, false } },
+	  NULL },
 	/* The node's certificate was revoked when it was deleted (API.md §4), so
 	 * it can no longer be told to uninstall itself: step 2 records that. */
 	{ "node.delete",
 	  { { "etcd-remove", &plan_etcd_remove, false },
 	    { "uninstall", NULL, false },
-	    { "vpn-peers", &plan_vpn_peers, false } } },
+	    { "vpn-peers", &plan_vpn_peers, false } },
+	  NULL },
+	/* Stopped, the cluster comes back out of "deleting", saying why. */
 	{ "cluster.delete",
 	  { { "uninstall", &plan_uninstall_all, false },
-	    { "remove", &plan_remove_cluster, true } } },
+	    { "remove", &plan_remove_cluster, true } },
+	  db_cluster_teardown_stopped },
 };
+
+enum db_result db_job_stopped(struct db_conn *c, const char *job_id, const char *type,
+			      const char *aid, const char *cid, bool cancelled, const char *error)
+{
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
+		if (strcmp(plans[i].job_type, type) == 0 && plans[i].stopped)
+			return plans[i].stopped(c, aid, cid, job_id, cancelled, error);
+	return DB_OK;
+}
 
 /* Step step_number (from 1) of job_type, or NULL past its last. */
 static const struct step_plan *plan_of(const char *job_type, int step_number)
@@ -299,7 +316,10 @@ enum db_result db_job_advance(struct db_conn *c, const char *job_id)
 				return r;
 		} else if (failed > 0) {
 			const char *params[] = { job_id, step_id, error[0] ? error : "failed" };
-			return db_exec(c, &stmt_fail_job, 3, params, NULL);
+			r = db_exec(c, &stmt_fail_job, 3, params, NULL);
+			return r == DB_OK
+				       ? db_job_stopped(c, job_id, type, aid, cid, false, params[2])
+				       : r;
 		} else if (open > 0) {
 			return DB_OK; /* waiting for replies */
 		}

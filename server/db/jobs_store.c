@@ -43,23 +43,18 @@ static const struct db_stmt stmt_logs = {
 static const struct db_stmt stmt_cancel = {
 	"jobs_cancel",
 	"WITH job AS (UPDATE jobs SET status = 'cancelled', completed_at = now()"
-	"  WHERE id = $2 AND aid = $1 AND status IN ('pending', 'running') RETURNING id),"
+	"  WHERE id = $2 AND aid = $1 AND status IN ('pending', 'running')"
+	"  RETURNING id, type, coalesce(cid, '') AS cid),"
 	" pending AS (UPDATE instructions SET status = 'cancelled', completed_at = now()"
 	"  WHERE job_id IN (SELECT id FROM job) AND status = 'pending'),"
 	" leased AS (UPDATE instructions SET cancel_requested = true"
 	"  WHERE job_id IN (SELECT id FROM job) AND status = 'leased'),"
 	" steps AS (UPDATE job_steps SET status = 'cancelled', completed_at = now()"
 	"  WHERE job_id IN (SELECT id FROM job) AND status IN ('pending', 'running'))"
-	" SELECT count(*) FROM job"
+	" SELECT type, cid FROM job"
 };
 static const struct db_stmt stmt_exists = { "jobs_exists",
 					    "SELECT 1 FROM jobs WHERE id = $2 AND aid = $1" };
-static const struct db_stmt stmt_cluster_deleting = {
-	"jobs_cluster_deleting",
-	"UPDATE clusters SET status = 'deleting', version = version + 1, updated_at = now()"
-	" WHERE aid = $1 AND cid = $2 AND status <> 'deleting' RETURNING cid"
-};
-
 void db_job_finish(struct job *j)
 {
 	free(j->result);
@@ -207,7 +202,12 @@ static enum db_result cancel_tx(struct db_conn *c, void *arg)
 	enum db_result r = db_exec(c, &stmt_cancel, 2, params, &res);
 	if (r != DB_OK)
 		return r;
-	bool cancelled = db_get_int64(res, 0, 0) == 1;
+	bool cancelled = PQntuples(res) == 1;
+	char type[32] = "", cid[8] = "";
+	if (cancelled) {
+		db_get_text(res, 0, 0, type, sizeof(type));
+		db_get_text(res, 0, 1, cid, sizeof(cid));
+	}
 	PQclear(res);
 	if (!cancelled) {
 		if ((r = db_exec(c, &stmt_exists, 2, params, &res)) != DB_OK)
@@ -216,7 +216,9 @@ static enum db_result cancel_tx(struct db_conn *c, void *arg)
 		PQclear(res);
 		return exists ? DB_CONFLICT : DB_NOT_FOUND;
 	}
-	return db_audit_insert(c, a->aid, a->actor, "job.cancel", "job", a->id);
+	if ((r = db_audit_insert(c, a->aid, a->actor, "job.cancel", "job", a->id)) != DB_OK)
+		return r;
+	return db_job_stopped(c, a->id, type, a->aid, cid, true, NULL);
 }
 
 enum db_result db_jobs_cancel(struct db_pool *db, const char *aid, const char *id,
@@ -224,36 +226,4 @@ enum db_result db_jobs_cancel(struct db_pool *db, const char *aid, const char *i
 {
 	struct cancel_args args = { aid, id, actor };
 	return db_transaction(db, cancel_tx, &args);
-}
-
-struct cluster_delete_args {
-	const char *aid, *cid, *job_id;
-	const struct audit_actor *actor;
-};
-
-static enum db_result cluster_delete_tx(struct db_conn *c, void *arg)
-{
-	struct cluster_delete_args *a = arg;
-	const char *params[] = { a->aid, a->cid };
-	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_cluster_deleting, 2, params, &res);
-	if (r != DB_OK)
-		return r;
-	bool started = PQntuples(res) == 1;
-	PQclear(res);
-	if (!started)
-		return DB_CONFLICT; /* already being deleted */
-	if ((r = db_job_insert(c, a->job_id, a->aid, a->cid, "cluster.delete", "cluster", a->cid,
-			       a->actor->id)) != DB_OK ||
-	    (r = db_audit_insert(c, a->aid, a->actor, "cluster.delete", "cluster", a->cid)) !=
-		    DB_OK)
-		return r;
-	return db_job_advance(c, a->job_id);
-}
-
-enum db_result db_jobs_start_cluster_delete(struct db_pool *db, const char *aid, const char *cid,
-					    const char *job_id, const struct audit_actor *actor)
-{
-	struct cluster_delete_args args = { aid, cid, job_id, actor };
-	return db_transaction(db, cluster_delete_tx, &args);
 }

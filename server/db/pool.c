@@ -6,7 +6,16 @@
  * Failure handling: a connection found broken (on acquire, or by a statement)
  * is re-opened on its next acquire; attempts are spaced RECONNECT_SPACING_MS
  * apart so that while PostgreSQL is down every request fails in well under a
- * second instead of waiting on connects. */
+ * second instead of waiting on connects.
+ *
+ * Request transactions (db_conn_pin): a thread may pin one connection, inside
+ * BEGIN, for the rest of a request. Until it is unpinned, every acquire of
+ * that pool on that thread returns the pinned connection inside a SAVEPOINT
+ * (released, or rolled back to when a statement failed, at its release), and
+ * db_transaction runs its function inside such a savepoint instead of a
+ * transaction of its own. So everything a handler writes commits, or
+ * vanishes, together with what the pin's owner writes last (the recorded
+ * response of an Idempotency-Key, idempotency_store.c). */
 #include "db_internal.h"
 
 #include <errno.h>
@@ -32,8 +41,18 @@ struct db_conn {
 	bool in_use;
 	bool broken;
 	struct db_pool *pool;
-	char *wakes; /* keys to publish once the transaction commits, or NULL */
+	char *wakes;	/* keys to publish once the transaction commits, or NULL */
+	int savepoints; /* open savepoints of a pinned connection's users */
 };
+
+/* The calling thread's pinned connection (db_conn_pin), or NULL. */
+static _Thread_local struct db_conn *pinned;
+
+static const struct db_stmt stmt_savepoint = { "tx_savepoint", "SAVEPOINT runos_pin" };
+static const struct db_stmt stmt_release_savepoint = { "tx_release_savepoint",
+						       "RELEASE SAVEPOINT runos_pin" };
+static const struct db_stmt stmt_rollback_savepoint = { "tx_rollback_savepoint",
+							"ROLLBACK TO SAVEPOINT runos_pin" };
 
 struct db_pool {
 	char *conninfo;
@@ -163,8 +182,36 @@ static struct db_conn *take_free(struct db_pool *pool)
 	return fallback;
 }
 
+/* A user of the pinned connection: a savepoint of its own, so that a failed
+ * statement of one user does not abort the whole request transaction. */
+static struct db_conn *pinned_enter(struct db_conn *c)
+{
+	if (db_exec(c, &stmt_savepoint, 0, NULL, NULL) != DB_OK)
+		return NULL;
+	c->savepoints++;
+	return c;
+}
+
+/* Ends the innermost savepoint: kept (released) when keep and no statement
+ * failed in it, else rolled back to first. */
+static void pinned_leave(struct db_conn *c, bool keep)
+{
+	c->savepoints--;
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+		return;
+	/* A failure here leaves the transaction aborted: the request's end
+	 * sees it (db_conn_unpin). */
+	if ((!keep || PQtransactionStatus(c->pg) == PQTRANS_INERROR) &&
+	    db_exec(c, &stmt_rollback_savepoint, 0, NULL, NULL) != DB_OK)
+		return;
+	if (db_exec(c, &stmt_release_savepoint, 0, NULL, NULL) != DB_OK)
+		return;
+}
+
 struct db_conn *db_conn_acquire(struct db_pool *pool)
 {
+	if (pinned && pinned->pool == pool)
+		return pinned_enter(pinned);
 	struct timespec deadline;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += ACQUIRE_WAIT_MS / 1000;
@@ -202,6 +249,10 @@ void db_conn_release(struct db_pool *pool, struct db_conn *c)
 {
 	if (!c)
 		return;
+	if (c == pinned && c->savepoints > 0) {
+		pinned_leave(c, true);
+		return;
+	}
 	PGTransactionStatusType state = c->pg ? PQtransactionStatus(c->pg) : PQTRANS_IDLE;
 	if (state == PQTRANS_UNKNOWN) {
 		/* The connection died (the server went away): reopened when next
@@ -315,11 +366,29 @@ static const struct db_stmt stmt_begin = { "tx_begin", "BEGIN" };
 static const struct db_stmt stmt_commit = { "tx_commit", "COMMIT" };
 static const struct db_stmt stmt_rollback = { "tx_rollback", "ROLLBACK" };
 
+/* db_transaction inside the request transaction: fn runs in the savepoint
+ * db_conn_acquire opened, run again from it on DB_RETRY; its wake-ups wait
+ * for the request transaction's commit. */
+static enum db_result pinned_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
+{
+	enum db_result r = DB_ERROR;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		r = fn(c, arg);
+		if (r != DB_RETRY || PQstatus(c->pg) != CONNECTION_OK ||
+		    db_exec(c, &stmt_rollback_savepoint, 0, NULL, NULL) != DB_OK)
+			break;
+	}
+	pinned_leave(c, r == DB_OK);
+	return r;
+}
+
 enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 {
 	struct db_conn *c = db_conn_acquire(pool);
 	if (!c)
 		return DB_UNAVAILABLE;
+	if (c == pinned)
+		return pinned_transaction(c, fn, arg);
 
 	enum db_result r = DB_ERROR;
 	for (int attempt = 0; attempt < 5; attempt++) {
@@ -346,6 +415,53 @@ enum db_result db_transaction(struct db_pool *pool, db_tx_fn fn, void *arg)
 	void (*publish)(void *arg, const char *keys) = pool->publish_wakes;
 	if (wakes && r == DB_OK && publish)
 		publish(pool->publish_arg, wakes);
+	free(wakes);
+	return r;
+}
+
+enum db_result db_conn_begin(struct db_conn *c)
+{
+	free(c->wakes);
+	c->wakes = NULL;
+	return db_exec(c, &stmt_begin, 0, NULL, NULL);
+}
+
+void db_conn_pin(struct db_conn *c)
+{
+	c->savepoints = 0;
+	pinned = c;
+}
+
+struct db_conn *db_conn_pinned(struct db_pool *pool)
+{
+	return pinned && pinned->pool == pool ? pinned : NULL;
+}
+
+enum db_result db_conn_unpin(struct db_pool *pool, bool commit)
+{
+	struct db_conn *c = db_conn_pinned(pool);
+	if (!c)
+		return DB_ERROR;
+	pinned = NULL;
+	enum db_result r = DB_UNAVAILABLE;
+	if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+		PGTransactionStatusType state = PQtransactionStatus(c->pg);
+		if (commit && state == PQTRANS_INTRANS) {
+			r = db_exec(c, &stmt_commit, 0, NULL, NULL);
+		} else {
+			/* A statement failed outside any savepoint: nothing of the
+			 * request stays. */
+			r = !commit ? DB_OK : state == PQTRANS_INERROR ? DB_CONFLICT : DB_ERROR;
+			if (state != PQTRANS_IDLE &&
+			    db_exec(c, &stmt_rollback, 0, NULL, NULL) != DB_OK)
+				c->broken = true;
+		}
+	}
+	char *wakes = c->wakes;
+	c->wakes = NULL;
+	db_conn_release(pool, c);
+	if (wakes && commit && r == DB_OK && pool->publish_wakes)
+		pool->publish_wakes(pool->publish_arg, wakes);
 	free(wakes);
 	return r;
 }

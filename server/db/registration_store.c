@@ -147,7 +147,9 @@ static enum db_result register_tx(struct db_conn *c, void *arg)
 	const char *cert[] = { reg->cert_serial, a->aid, reg->nid, after_buf };
 	if ((r = db_exec(c, &stmt_insert_cert, 4, cert, NULL)) != DB_OK)
 		return r;
-	struct audit_actor actor = { .type = "node", .id = reg->nid };
+	struct audit_actor actor = {
+		.type = "node", .id = reg->nid, .trace_id = reg->trace_id, .ip = reg->ip
+	};
 	if ((r = db_audit_insert(c, a->aid, &actor, "node.register", "node", reg->nid)) != DB_OK ||
 	    (r = db_cluster_status_refresh(c, a->aid, a->cid)) != DB_OK ||
 	    (r = db_job_insert(c, reg->job_id, a->aid, a->cid, "node.join", "node", reg->nid,

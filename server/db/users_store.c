@@ -22,7 +22,8 @@ static const struct db_stmt stmt_by_uid = { "users_by_uid",
 static const struct db_stmt stmt_update = {
 	"users_update",
 	"UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash),"
-	" version = version + 1, updated_at = now() WHERE uid = $1 RETURNING " USER_COLUMNS
+	" version = version + 1, updated_at = now() WHERE uid = $1"
+	" AND ($4::int IS NULL OR version = $4) RETURNING " USER_COLUMNS
 };
 static const struct db_stmt stmt_revoke_other_sessions = {
 	"users_revoke_other_sessions",
@@ -104,15 +105,22 @@ enum db_result db_users_get(struct db_pool *db, const char *uid, struct user *ou
 
 struct update_args {
 	const char *uid, *name, *password_hash, *keep_session_id;
+	int if_version;
 	struct user *out;
 };
 
 static enum db_result update_tx(struct db_conn *c, void *arg)
 {
 	struct update_args *a = arg;
-	const char *params[] = { a->uid, a->name, a->password_hash };
+	char version_buf[24];
+	const char *params[] = { a->uid, a->name, a->password_hash,
+				 a->if_version != 0 ? db_int64_param(a->if_version, version_buf)
+						    : NULL };
 	PGresult *res;
-	enum db_result r = one_user(db_exec(c, &stmt_update, 3, params, &res), &res, a->out, NULL);
+	enum db_result r = one_user(db_exec(c, &stmt_update, 4, params, &res), &res, a->out, NULL);
+	/* The user exists (the caller is signed in as them): another version. */
+	if (r == DB_NOT_FOUND && a->if_version != 0)
+		return DB_CONFLICT;
 	if (r == DB_OK && a->password_hash) {
 		const char *sparams[] = { a->uid, a->keep_session_id };
 		r = db_exec(c, &stmt_revoke_other_sessions, 2, sparams, NULL);
@@ -122,9 +130,9 @@ static enum db_result update_tx(struct db_conn *c, void *arg)
 
 enum db_result db_users_update(struct db_pool *db, const char *uid, const char *name,
 			       const char *password_hash, const char *keep_session_id,
-			       struct user *out)
+			       int if_version, struct user *out)
 {
-	struct update_args args = { uid, name, password_hash, keep_session_id, out };
+	struct update_args args = { uid, name, password_hash, keep_session_id, if_version, out };
 	return db_transaction(db, update_tx, &args);
 }
 

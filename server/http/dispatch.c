@@ -15,7 +15,10 @@
 #include "runosd.h"
 #include "util/timeutil.h"
 
-static void reply_unauthenticated(struct request *req, enum auth_result r)
+/* A 401 says what was wrong and what is expected: "Invalid token" (API.md)
+ * first, for clients that look for it, then the reason in words. */
+static void reply_unauthenticated(struct request *req, enum auth_result r,
+				  const char *authorization)
 {
 	static const char *const reasons[] = {
 		[AUTH_MISSING] = "missing", [AUTH_MALFORMED] = "malformed",
@@ -28,7 +31,7 @@ static void reply_unauthenticated(struct request *req, enum auth_result r)
 		return;
 	}
 	json_t *extra = json_pack("{s:s}", "reason", reasons[r]);
-	char when[32];
+	char when[32] = "";
 	if (r == AUTH_EXPIRED) {
 		time_format_rfc3339(req->principal.expires_us, when, sizeof(when));
 		json_object_set_new(extra, "expiredAt", json_string(when));
@@ -37,7 +40,39 @@ static void reply_unauthenticated(struct request *req, enum auth_result r)
 		json_object_set_new(extra, "revokedAt", json_string(when));
 	}
 	request_set_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	request_error(req, 401, "auth.invalid_token", extra, "Invalid token");
+	bool bearer = authorization && strncasecmp(authorization, "Bearer ", 7) == 0;
+	switch (r) {
+	case AUTH_MISSING:
+		request_error(req, 401, "auth.invalid_token", extra,
+			      "Invalid token: this needs a header Authorization: Bearer <token>, "
+			      "with a session token (POST /auth/login) or an API key");
+		return;
+	case AUTH_MALFORMED:
+		request_error(
+			req, 401, "auth.invalid_token", extra,
+			bearer ? "Invalid token: this is not a runos token (rns_... or "
+				 "rnp_..., 53 characters); check that it was copied whole"
+			       : "Invalid token: the Authorization header must be "
+				 "\"Bearer <token>\" (the word Bearer, a space, then the token)");
+		return;
+	case AUTH_UNKNOWN:
+		request_error(req, 401, "auth.invalid_token", extra,
+			      "Invalid token: no such token; sign in again (POST /auth/login) or "
+			      "create an API key");
+		return;
+	case AUTH_EXPIRED:
+	case AUTH_REVOKED:
+		request_error(req, 401, "auth.invalid_token", extra,
+			      "Invalid token: it was %s at %s; sign in again (POST /auth/login) or "
+			      "use another API key",
+			      r == AUTH_EXPIRED ? "expired" : "revoked", when);
+		return;
+	case AUTH_OK:
+	case AUTH_UNAVAILABLE:
+		break;
+	}
+	json_decref(extra);
+	request_error(req, 401, "auth.invalid_token", NULL, "Invalid token");
 }
 
 /* Rate limits per token: its hash's first half names it without revealing
@@ -86,7 +121,7 @@ static bool authorize_account_of(struct exchange *ex)
 	enum auth_result r =
 		auth_authenticate(req->server->auth, authorization, NULL, &req->principal);
 	if (r != AUTH_OK) {
-		reply_unauthenticated(req, r);
+		reply_unauthenticated(req, r, authorization);
 		return false;
 	}
 	if (!limit_token(req))
@@ -101,7 +136,7 @@ static bool authorize_account_of(struct exchange *ex)
 	/* Again with the account: the token cache answers. */
 	r = auth_authenticate(req->server->auth, authorization, account.aid, &req->principal);
 	if (r != AUTH_OK) {
-		reply_unauthenticated(req, r);
+		reply_unauthenticated(req, r, authorization);
 		return false;
 	}
 	return check_role(req, account.what, account.id);
@@ -140,7 +175,7 @@ static bool authorize(struct exchange *ex)
 	enum auth_result r =
 		auth_authenticate(req->server->auth, authorization, aid, &req->principal);
 	if (r != AUTH_OK) {
-		reply_unauthenticated(req, r);
+		reply_unauthenticated(req, r, authorization);
 		return false;
 	}
 	if (!limit_token(req))

@@ -61,6 +61,7 @@ struct exchange {
 	struct parked parked;
 	/* Idempotency-Key (idempotency.c): the key this request claimed. */
 	bool idem_claimed;
+	uint8_t idem_hash[32];
 	char idem_scope[80];
 	char idem_key[256];
 	size_t reply_bytes;

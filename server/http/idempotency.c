@@ -73,12 +73,11 @@ bool http_idempotency_begin(struct exchange *ex)
 	}
 	scope_of(req, ex->idem_scope, sizeof(ex->idem_scope));
 	snprintf(ex->idem_key, sizeof(ex->idem_key), "%s", key);
-	uint8_t hash[CRYPTO_SHA256_LEN];
-	request_hash(ex, hash);
+	request_hash(ex, ex->idem_hash);
 	enum idempotency_state state;
 	struct idempotent_response saved;
-	enum db_result r =
-		db_idempotency_begin(req->server->db, ex->idem_scope, key, hash, &state, &saved);
+	enum db_result r = db_idempotency_begin(req->server->db, ex->idem_scope, key, ex->idem_hash,
+						&state, &saved);
 	if (r != DB_OK) {
 		request_error(req, 503, "db.unavailable", NULL,
 			      "The database is unavailable; retry shortly");
@@ -140,13 +139,19 @@ void http_idempotency_finish(struct exchange *ex)
 		if (body)
 			crypto_free_secret(body, strlen(body));
 		r = db_idempotency_finish(
-			req->server->db, ex->idem_scope, ex->idem_key, req->status,
+			req->server->db, ex->idem_scope, ex->idem_key, ex->idem_hash, req->status,
 			req->reply ? "application/json" : req->reply_type, sealed);
 		free(sealed);
+		/* A statement of the handler failed and its change was lost with the
+		 * transaction: its answer (a refusal) stands, unrecorded; a repeat
+		 * runs again. */
+		if (r == DB_CONFLICT)
+			return;
 	}
-	/* Unrecorded, a repeat finds the claim in flight until it is abandoned
-	 * (IDEMPOTENCY_ABANDONED_SECONDS) and then runs again. */
-	if (r != DB_OK)
-		log_warn("could not record the response for an Idempotency-Key (trace %s)",
-			 req->trace_id);
+	if (r == DB_OK || req->status >= 500)
+		return;
+	log_warn("could not commit a request with an Idempotency-Key (trace %s)", req->trace_id);
+	http_request_clear_reply(req);
+	request_error(req, 503, "db.unavailable", NULL,
+		      "The change could not be committed; retry with the same Idempotency-Key");
 }

@@ -18,6 +18,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -289,6 +290,24 @@ static bool resolve(const struct listen_addr *addr, struct sockaddr_storage *out
 	return true;
 }
 
+/* Why the address cannot be listened on, after libmicrohttpd failed to:
+ * errno of a bind of our own (0 when that works). */
+static int bind_errno(const struct sockaddr_storage *sa)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int on = 1;
+	int e = 0;
+	socklen_t len = sa->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    bind(fd, (const struct sockaddr *)sa, len) != 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
 /* TLS listeners: a struct http_conn per connection, from start to close. */
 /* The parking lot's resume: ex's wait is over, its handler runs again. */
 static void resume_parked(void *arg, struct parked *p)
@@ -360,17 +379,23 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	};
 	if (l->cert_pem)
 		flags |= MHD_USE_TLS;
-	h->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)l->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		l->connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_ARRAY, l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
+	/* The port is also given on its own, only so that libmicrohttpd's own
+	 * messages name it (it listens on the address of MHD_OPTION_SOCK_ADDR). */
+	h->daemon =
+		MHD_start_daemon(flags, (uint16_t)l->addr->port, NULL, NULL, on_request, h,
+				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+				 (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+				 (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+				 (unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+				 (unsigned)l->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				 l->connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				 MHD_OPTION_ARRAY, l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
 	if (!h->daemon) {
-		snprintf(err, errcap, "%s: cannot listen on %s:%d (in use?)", l->addr_var,
-			 l->addr->host, l->addr->port);
+		int e = bind_errno(&sa);
+		bool v6 = sa.ss_family == AF_INET6;
+		snprintf(err, errcap, "%s: cannot listen on %s%s%s:%d: %s", l->addr_var,
+			 v6 ? "[" : "", l->addr->host, v6 ? "]" : "", l->addr->port,
+			 e ? strerror(e) : "libmicrohttpd could not start (see its message above)");
 		http_server_stop(h, 0);
 		return NULL;
 	}

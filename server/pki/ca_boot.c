@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto/seal.h"
 #include "db/agent_ca_store.h"
@@ -33,7 +34,8 @@ static enum db_result store_new_ca(struct db_pool *db, const struct seal_keyring
 }
 
 enum ca_boot_result pki_ca_boot(struct db_pool *db, const struct seal_keyring *keys,
-				struct pki_ca **out, char *err, size_t errcap)
+				const char *key_origin, struct pki_ca **out, char *err,
+				size_t errcap)
 {
 	*out = NULL;
 	char *cert_pem, *sealed;
@@ -52,8 +54,12 @@ enum ca_boot_result pki_ca_boot(struct db_pool *db, const struct seal_keyring *k
 	*out = key_pem ? pki_ca_load(cert_pem, (const char *)key_pem) : NULL;
 	if (!key_pem)
 		snprintf(err, errcap,
-			 "RUNOS_MASTER_KEY does not open the agent CA stored in the database"
-			 " (the database was set up with another master key)");
+			 "%s does not open the agent CA stored in the database (the database was"
+			 " set up with another master key): set RUNOS_MASTER_KEY to that key%s",
+			 key_origin,
+			 strcmp(key_origin, "RUNOS_MASTER_KEY") == 0
+				 ? ""
+				 : ", or RUNOS_STATE_DIR to the directory whose master.key it was");
 	else if (!*out)
 		snprintf(err, errcap, "the agent CA stored in the database is damaged");
 	if (key_pem)
@@ -73,7 +79,8 @@ const struct pki_ca *pki_ca_of(struct server *srv)
 	ca = srv->ca;
 	if (!ca) {
 		char err[256];
-		if (pki_ca_boot(srv->db, srv->keys, &ca, err, sizeof(err)) == CA_BOOT_OK)
+		if (pki_ca_boot(srv->db, srv->keys, "The master key", &ca, err, sizeof(err)) ==
+		    CA_BOOT_OK)
 			__atomic_store_n(&srv->ca, ca, __ATOMIC_RELEASE);
 		else
 			log_error("%s", err);

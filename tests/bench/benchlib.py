@@ -840,10 +840,9 @@ CLUSTERS_STATEMENTS = [
                        r"domain\) VALUES \(\$1, \$2, \$3, \$4, \$5, \$6\)(?: RETURNING .*)?"),
     ("audit insert", r"INSERT INTO audit_events \(aid, actor_type, actor_id, action, target_type, "
                      r"target_id, trace_id, ip\) VALUES \(\$1, \$2, \$3, \$4, \$5, \$6, \$7, \$8\)"),
-    ("live nodes", r"SELECT count\(\*\) FROM nodes WHERE aid = \$1 AND cid = \$2 AND "
-                   r"deleted_at IS NULL"),
-    ("delete cluster", r"DELETE FROM clusters WHERE aid = \$1 AND cid = \$2 AND "
-                       r"\(\$3::int IS NULL OR version = \$3\)(?: RETURNING .*)?"),
+    ("lock for delete", r"SELECT c\.version, .* FROM clusters c WHERE c\.aid = \$1 "
+                        r"AND c\.cid = \$2 FOR UPDATE OF c"),
+    ("delete cluster", r"DELETE FROM clusters WHERE aid = \$1 AND cid = \$2"),
 ]
 # runosd picks the smallest free index in C from the rows of "clusters in use"
 # (idalloc_cluster_index: 0-255 without 200-207); here SQL picks it inside the INSERT.
@@ -916,8 +915,8 @@ def clusters_script(binary, out_path):
         "COMMIT;",
         "-- delete (db_clusters_delete, no If-Match; the cluster has no nodes)",
         "BEGIN;",
-        bind(st["live nodes"], {1: ":aid", 2: ":cid"}) + ";",
-        bind(st["delete cluster"], {1: ":aid", 2: ":cid", 3: "NULL"}) + ";",
+        bind(st["lock for delete"], {1: ":aid", 2: ":cid"}) + ";",
+        bind(st["delete cluster"], {1: ":aid", 2: ":cid"}) + ";",
         audit(":action_delete") + ";",
         "COMMIT;",
     ]

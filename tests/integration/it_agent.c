@@ -14,7 +14,10 @@
  *    its control-plane nodes (provisioning, active, degraded);
  *  - renewal when a third of the lifetime is left, the old certificate still
  *    working; cluster credentials from control-plane nodes only, sealed (a
- *    pg_dump holds neither them nor the CA key), and the kubeconfig;
+ *    pg_dump holds neither them nor the CA key), and the kubeconfig: named
+ *    after the cluster domain, so the real kubectl merges two accounts'
+ *    kubeconfigs of clusters with the same cid keeping both; audit entries
+ *    of agents' requests carry their trace id and address;
  *  - the smaller calls: status, logs, vpn/sync, control-plane-nodes,
  *    vip-holder. */
 #include <openssl/evp.h>
@@ -621,6 +624,99 @@ TEST(online_offline_and_cluster_status)
 	it_node_free(&worker);
 }
 
+/* A cluster of account u with cid (when not NULL: set in the database before
+ * anything refers to the cluster, so that two accounts have the same cid),
+ * a control plane that reported credentials, and its kubeconfig written to
+ * path. The node in cp. */
+static bool active_cluster(const struct it_user *u, const char *want_cid, char out_cid[8],
+			   struct it_node *cp, const char *path)
+{
+	if (!it_new_cluster(srv, u, "kubeconfig", out_cid))
+		return false;
+	if (want_cid) {
+		const char *p[] = { u->aid, out_cid, want_cid };
+		if (!it_db_exec(pg,
+				"UPDATE clusters SET cid = $3, domain = $3 || substr(domain, 4)"
+				" WHERE aid = $1 AND cid = $2",
+				3, p))
+			return false;
+		snprintf(out_cid, 8, "%s", want_cid);
+	}
+	char token[64];
+	if (!it_join_token(srv, u, out_cid, "controlplane", 1, token) ||
+	    !it_agent_register(srv, ca_pem, token, cp))
+		return false;
+	struct it_resp r = agent_call("POST", "/agent/v1/heartbeat", "{}", cp);
+	bool ok = r.status == 200;
+	it_resp_free(&r);
+	r = agent_call("POST", "/agent/v1/cluster-credentials",
+		       "{\"caCert\":\"-----BEGIN CERTIFICATE-----\\nQ0E=\\n-----END "
+		       "CERTIFICATE-----\\n\",\"adminCert\":\"ADMINCERT\",\"adminKey\":\"KEY\","
+		       "\"kubernetesVersion\":\"v1.31.2\"}",
+		       cp);
+	ok = ok && r.status == 204;
+	it_resp_free(&r);
+	r = it_call(srv, "GET", u->token, NULL, "/%s/clusters/%s/kubeconfig", u->aid, out_cid);
+	ok = ok && r.status == 200 && r.body;
+	FILE *f = ok ? fopen(path, "w") : NULL;
+	if (f) {
+		fputs(r.body, f);
+		fclose(f);
+	}
+	it_resp_free(&r);
+	return ok && f;
+}
+
+/* Kubeconfigs of two accounts' clusters with the same cid merge into one
+ * with both clusters, users and contexts (named after the cluster domain),
+ * as the real kubectl reads them; and the audit entries the agents' requests
+ * wrote carry those requests' trace ids and addresses. */
+TEST(kubeconfigs_merge_and_agent_audit)
+{
+	struct it_user other;
+	REQUIRE(it_signup(srv, &other));
+	char cid_a[8], cid_b[8];
+	struct it_node cp_a, cp_b;
+	char path_a[256], path_b[256];
+	snprintf(path_a, sizeof(path_a), "%s/kubeconfig-a-%d", it_env.tmpdir, (int)getpid());
+	snprintf(path_b, sizeof(path_b), "%s/kubeconfig-b-%d", it_env.tmpdir, (int)getpid());
+	REQUIRE(active_cluster(&owner, NULL, cid_a, &cp_a, path_a));
+	REQUIRE(active_cluster(&other, cid_a, cid_b, &cp_b, path_b));
+	char *out = NULL;
+	int code = it_shell_output(
+		it_fmt("KUBECONFIG=%s:%s kubectl config get-contexts -o name", path_a, path_b),
+		&out);
+	CHECK_INT_EQ(code, 0);
+	const char *domain_a = it_fmt("%s.%s.", cid_a, owner.aid);
+	CHECK_MSG(out && strstr(out, domain_a) != NULL, "contexts: %s", out ? out : "");
+	const char *domain_b = it_fmt("%s.%s.", cid_b, other.aid);
+	CHECK_MSG(out && strstr(out, domain_b) != NULL, "contexts: %s", out ? out : "");
+	free(out);
+	out = NULL;
+	code = it_shell_output(it_fmt("KUBECONFIG=%s:%s kubectl config view --flatten -o "
+				      "jsonpath='{range .users[*]}{.name}{\" \"}{end}"
+				      "{range .clusters[*]}{.name}{\" \"}{end}'",
+				      path_a, path_b),
+			       &out);
+	CHECK_INT_EQ(code, 0);
+	CHECK_MSG(out && strstr(out, it_fmt("admin@%s", domain_a)) &&
+			  strstr(out, it_fmt("admin@%s", domain_b)),
+		  "users and clusters: %s", out ? out : "");
+	free(out);
+
+	/* The node's registration and credentials: trace id and address. */
+	const char *p[] = { other.aid, cp_b.nid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM audit_events WHERE aid = $1"
+				 " AND actor_type = 'node' AND actor_id = $2"
+				 " AND action IN ('node.register', 'cluster.credentials')"
+				 " AND length(trace_id) >= 8 AND ip = '127.0.0.1'",
+				 2, p),
+		     2);
+	it_node_free(&cp_a);
+	it_node_free(&cp_b);
+}
+
 TEST(restart_grace_period)
 {
 	char grace_cid[8], token[64];
@@ -837,8 +933,9 @@ TEST(no_secret_in_a_dump)
 static bool open_test_ca(void)
 {
 	uint8_t key[SEAL_KEY_LEN];
-	char err[256];
-	if (!crypto_master_key_load(it_env.master_key, it_env.tmpdir, key, err, sizeof(err)))
+	char err[256], origin[512];
+	if (!crypto_master_key_load(it_env.master_key, it_env.tmpdir, key, origin, sizeof(origin),
+				    err, sizeof(err)))
 		return false;
 	struct seal_keyring *ring = crypto_keyring_create((const uint8_t(*)[SEAL_KEY_LEN])key, 1);
 	PGresult *res = PQexec(pg, "SELECT cert_pem, key_sealed FROM agent_ca");
@@ -883,6 +980,7 @@ int main(void)
 	RUN(renewal);
 	RUN(smaller_calls);
 	RUN(online_offline_and_cluster_status);
+	RUN(kubeconfigs_merge_and_agent_audit);
 	RUN(restart_grace_period);
 	RUN(no_secret_in_a_dump);
 	CHECK_INT_EQ(it_server_stop(srv), 0);

@@ -1,7 +1,9 @@
 /* Users, sessions and personal access tokens against a real runosd: signup,
  * login, the caller's user, password change, logout, the whole life of a PAT
  * (create, use, list, rename, revoke, expire), what a PAT may not do, new
- * accounts, and that no password or token is stored or logged in plain text. */
+ * accounts, and that no password or token is stored or logged in plain text;
+ * 401s that say what to send; If-Match on PATCH /user checked by its write. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -584,6 +586,92 @@ TEST(no_secret_in_log)
 	free(log);
 }
 
+/* Every 401 says what is expected, beside its reason. */
+TEST(token_errors_say_what_to_send)
+{
+	struct it_resp r = it_call(srv, "GET", NULL, NULL, "/user");
+	CHECK_401(r, "missing");
+	const char *error = it_json_str(r.json, "error") ?: "";
+	CHECK_MSG(strncmp(error, "Invalid token", 13) == 0 &&
+			  strstr(error, "Authorization: Bearer <token>") != NULL,
+		  "error: %s", error);
+	it_resp_free(&r);
+
+	/* The token without the scheme. */
+	const char *headers[] = { it_fmt("Authorization: %s", alice.token), NULL };
+	struct it_req req = { .path = "/user", .headers = headers };
+	it_request(srv, &req, &r);
+	CHECK_401(r, "malformed");
+	error = it_json_str(r.json, "error") ?: "";
+	CHECK_MSG(strstr(error, "\"Bearer <token>\"") != NULL, "error: %s", error);
+	it_resp_free(&r);
+
+	/* The scheme with something that is not a runos token. */
+	r = it_call(srv, "GET", "not-a-token", NULL, "/user");
+	CHECK_401(r, "malformed");
+	error = it_json_str(r.json, "error") ?: "";
+	CHECK_MSG(strstr(error, "rns_") != NULL, "error: %s", error);
+	it_resp_free(&r);
+
+	char unknown[54];
+	it_make_token("rns_", unknown);
+	r = it_call(srv, "GET", unknown, NULL, "/user");
+	CHECK_401(r, "unknown");
+	error = it_json_str(r.json, "error") ?: "";
+	CHECK_MSG(strstr(error, "POST /auth/login") != NULL, "error: %s", error);
+	it_resp_free(&r);
+}
+
+/* A PATCH /user with If-Match whose user changes between the server's read
+ * and its write is 412, not a lost update: the version is checked by the
+ * write. The test holds the user's row, so the write waits, and changes the
+ * version meanwhile. */
+static struct it_resp race_response;
+static void *patch_user_v_current(void *arg)
+{
+	const char **headers = arg;
+	struct it_req req = { .method = "PATCH",
+			      .path = "/user",
+			      .token = alice.token,
+			      .body = "{\"name\":\"raced\"}",
+			      .headers = headers };
+	it_request(srv, &req, &race_response);
+	return NULL;
+}
+
+TEST(user_if_match_checked_by_the_write)
+{
+	PGconn *pg = it_db_connect(it_env.database_url);
+	REQUIRE(pg != NULL);
+	struct it_resp r = it_call(srv, "GET", alice.token, NULL, "/user");
+	char if_match[64];
+	snprintf(if_match, sizeof(if_match), "If-Match: %s", it_header(&r, "ETag") ?: "");
+	it_resp_free(&r);
+	const char *p[] = { alice.uid };
+	REQUIRE(it_db_exec(pg, "BEGIN", 0, NULL));
+	REQUIRE(it_db_exec(pg, "SELECT 1 FROM users WHERE uid = $1 FOR UPDATE", 1, p));
+	const char *headers[] = { if_match, NULL };
+	pthread_t t;
+	pthread_create(&t, NULL, patch_user_v_current, headers);
+	bool waiting = false;
+	for (double end = it_now_ms() + 20000; !waiting && it_now_ms() < end; it_sleep_ms(20))
+		waiting = it_db_count(pg,
+				      "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+				      " current_database() AND wait_event_type = 'Lock'"
+				      " AND application_name = 'runosd'",
+				      0, NULL) > 0;
+	CHECK(waiting);
+	CHECK(it_db_exec(pg, "UPDATE users SET version = version + 1 WHERE uid = $1", 1, p));
+	CHECK(it_db_exec(pg, "COMMIT", 0, NULL));
+	pthread_join(t, NULL);
+	CHECK_ERROR(race_response, 412, "precondition.failed");
+	it_resp_free(&race_response);
+	r = it_call(srv, "GET", alice.token, NULL, "/user");
+	CHECK(strcmp(it_json_str(r.json, "name") ?: "", "raced") != 0);
+	it_resp_free(&r);
+	PQfinish(pg);
+}
+
 TEST(clean_stop)
 {
 	CHECK_INT_EQ(it_server_stop(srv), 0);
@@ -612,6 +700,8 @@ int main(void)
 	RUN(pat_limits);
 	RUN(pat_is_not_a_session);
 	RUN(accounts);
+	RUN(token_errors_say_what_to_send);
+	RUN(user_if_match_checked_by_the_write);
 	RUN(clean_stop);
 	RUN(no_secret_at_rest);
 	RUN(no_secret_in_log);

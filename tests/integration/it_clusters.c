@@ -28,10 +28,11 @@ static PGconn *db;
 static char big[8];		 /* the account filled to the limit */
 static struct it_key big_viewer; /* a viewer's PAT of big */
 
-static const char *const cluster_fields[] = {
-	"cid",	   "name", "description", "domain",	"status",    "configured", "clusterIndex",
-	"vpnCidr", "vip",  "k8sApiUrl",	  "nodeCounts", "createdAt", "updatedAt",  NULL
-};
+static const char *const cluster_fields[] = { "cid",	      "name",	    "description",
+					      "domain",	      "status",	    "configured",
+					      "clusterIndex", "vpnCidr",    "vip",
+					      "k8sApiUrl",    "nodeCounts", "conditions",
+					      "createdAt",    "updatedAt",  NULL };
 static const char *const count_fields[] = { "total", "online", "offline", NULL };
 static const char *const domain_fields[] = { "id", "cid", "fqdn", "wildcard", NULL };
 static const char *const ready_fields[] = { "ready", "harbor", "minio", "buildkit", NULL };
@@ -150,6 +151,9 @@ static void check_cluster_at(const json_t *c, const char *aid, const char *name,
 		str_is(&sh, c, "status", "pending");
 		problem(&sh, json_is_false(json_object_get(c, "configured")),
 			"configured is not false");
+		json_t *conditions = json_object_get(c, "conditions");
+		problem(&sh, json_is_array(conditions) && json_array_size(conditions) == 0,
+			"conditions is not []");
 		json_t *counts = json_object_get(c, "nodeCounts");
 		members(&sh, counts, count_fields);
 		for (const char *const *f = count_fields; *f; f++) {

@@ -3,8 +3,13 @@
  * same key with another body is 422; concurrent repeats create one resource
  * (the others wait their turn: 409 in flight, or the replay); keys are per
  * account; a response with a secret (signup) is replayed but not stored in
- * plain text; a bad key is 400. */
+ * plain text; a bad key is 400; a server killed (kill -9) while creates
+ * with keys are in flight leaves each key's change and record together:
+ * after a restart every retry answers at once (the recorded answer, or one
+ * fresh run) and each key made exactly one cluster. */
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +183,159 @@ TEST(secrets_replayed_not_stored)
 	it_resp_free(&first);
 }
 
+/* ---- a crash with creates in flight --------------------------------------- */
+
+#define CRASH_KEYS 6
+
+struct crash_create {
+	const struct it_server *s;
+	char path[64], key[48], body[128];
+	long status;
+	char answer[2048];
+	atomic_bool done;
+};
+
+static void *crash_create_run(void *arg)
+{
+	struct crash_create *cc = arg;
+	struct it_resp r = post_with_key(cc->s, owner.token, cc->path, cc->body, cc->key);
+	cc->status = r.status;
+	snprintf(cc->answer, sizeof(cc->answer), "%s", r.body ? r.body : "");
+	it_resp_free(&r);
+	atomic_store(&cc->done, true);
+	return NULL;
+}
+
+/* Backends of the test database waiting for a lock (the test's locks hold
+ * them), or, with in_transaction, every open transaction but the test's own. */
+static long long backends(bool in_transaction)
+{
+	return it_db_count(
+		pg,
+		in_transaction ? "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+				 " current_database() AND pid <> pg_backend_pid() AND xact_start"
+				 " IS NOT NULL AND application_name = 'runosd'"
+			       : "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+				 " current_database() AND wait_event_type = 'Lock'"
+				 " AND application_name = 'runosd'",
+		0, NULL);
+}
+
+/* Waits (up to 20 s) until cond(arg) holds; whether it did. */
+static bool wait_until(bool (*cond)(void *), void *arg)
+{
+	for (double end = it_now_ms() + 20000; it_now_ms() < end; it_sleep_ms(20))
+		if (cond(arg))
+			return true;
+	return cond(arg);
+}
+
+static struct crash_create creates[CRASH_KEYS];
+
+/* Every create has an answer or a backend blocked on a lock. */
+static bool answered_or_blocked(void *arg)
+{
+	(void)arg;
+	int answered = 0;
+	for (int i = 0; i < CRASH_KEYS; i++)
+		answered += atomic_load(&creates[i].done);
+	return answered + backends(false) >= CRASH_KEYS;
+}
+
+static bool no_transaction_left(void *arg)
+{
+	(void)arg;
+	return backends(true) == 0;
+}
+
+/* Creates with keys "<phase>-<i>" on a server of their own, which is killed
+ * (SIGKILL) while they are in flight: phase "a" while every create waits for
+ * the account's row (locked by the test), phase "b" after they could commit
+ * but while their keys' rows are locked (by the test: a server that records
+ * the answer after the change's commit waits there). Then a new server: each
+ * key, retried, answers 201 at once (not 409 in flight), with the recorded
+ * answer when the first had one, and made exactly one cluster. */
+static void crash_with_creates_in_flight(const char *phase)
+{
+	struct it_server *s = it_server_start(it_fmt("idempotency-crash-%s", phase), NULL);
+	REQUIRE(s != NULL);
+	PGconn *account_lock = it_db_connect(it_env.database_url);
+	PGconn *key_lock = it_db_connect(it_env.database_url);
+	REQUIRE(account_lock && key_lock);
+	const char *ap[] = { owner.aid };
+	REQUIRE(it_db_exec(account_lock, "BEGIN", 0, NULL));
+	REQUIRE(it_db_exec(account_lock, "SELECT 1 FROM accounts WHERE aid = $1 FOR UPDATE", 1,
+			   ap));
+	pthread_t threads[CRASH_KEYS];
+	for (int i = 0; i < CRASH_KEYS; i++) {
+		struct crash_create *cc = &creates[i];
+		memset(cc, 0, sizeof(*cc));
+		cc->s = s;
+		snprintf(cc->path, sizeof(cc->path), "/%s/clusters", owner.aid);
+		snprintf(cc->key, sizeof(cc->key), "crash-%s-%d", phase, i);
+		snprintf(cc->body, sizeof(cc->body), "{\"name\":\"crash-%s-%d\"}", phase, i);
+		pthread_create(&threads[i], NULL, crash_create_run, cc);
+	}
+	/* Every create is in flight, waiting for the account. */
+	CHECK(wait_until(answered_or_blocked, NULL));
+	if (strcmp(phase, "b") == 0) {
+		const char *kp[] = { it_fmt("crash-%s-%%", phase) };
+		REQUIRE(it_db_exec(key_lock, "BEGIN", 0, NULL));
+		REQUIRE(it_db_exec(key_lock,
+				   "SELECT 1 FROM idempotency_keys WHERE key LIKE $1 FOR UPDATE", 1,
+				   kp));
+		REQUIRE(it_db_exec(account_lock, "COMMIT", 0, NULL));
+		/* Each has committed and answered, or waits to record its answer. */
+		CHECK(wait_until(answered_or_blocked, NULL));
+	}
+	it_server_signal(s, SIGKILL);
+	CHECK_INT_EQ(it_server_wait(s, 10000), 128 + SIGKILL);
+	if (PQtransactionStatus(account_lock) != PQTRANS_IDLE)
+		CHECK(it_db_exec(account_lock, "COMMIT", 0, NULL));
+	if (PQtransactionStatus(key_lock) != PQTRANS_IDLE)
+		CHECK(it_db_exec(key_lock, "COMMIT", 0, NULL));
+	for (int i = 0; i < CRASH_KEYS; i++)
+		pthread_join(threads[i], NULL);
+	/* PostgreSQL ends the dead server's transactions as their connections
+	 * drop. */
+	CHECK(wait_until(no_transaction_left, NULL));
+	PQfinish(account_lock);
+	PQfinish(key_lock);
+
+	struct it_server *again =
+		it_server_start(it_fmt("idempotency-crash-%s-again", phase), NULL);
+	REQUIRE(again != NULL);
+	for (int i = 0; i < CRASH_KEYS; i++) {
+		struct crash_create *cc = &creates[i];
+		struct it_resp r = post_with_key(again, owner.token, cc->path, cc->body, cc->key);
+		CHECK_STATUS(r, 201);
+		if (cc->status == 201) {
+			CHECK_STR_EQ(r.body, cc->answer);
+			CHECK_STR_EQ(it_header(&r, "Idempotent-Replayed"), "true");
+		}
+		const char *cid = it_json_str(r.json, "cid");
+		char cid_copy[8];
+		snprintf(cid_copy, sizeof(cid_copy), "%s", cid ? cid : "");
+		it_resp_free(&r);
+		/* And once more: the answer now recorded. */
+		r = post_with_key(again, owner.token, cc->path, cc->body, cc->key);
+		CHECK_STATUS(r, 201);
+		CHECK_STR_EQ(it_json_str(r.json, "cid"), cid_copy);
+		CHECK_STR_EQ(it_header(&r, "Idempotent-Replayed"), "true");
+		it_resp_free(&r);
+		char name[32];
+		snprintf(name, sizeof(name), "crash-%s-%d", phase, i);
+		CHECK_INT_EQ(clusters_named(owner.aid, name), 1);
+	}
+	CHECK_INT_EQ(it_server_stop(again), 0);
+}
+
+TEST(kill_9_with_creates_in_flight)
+{
+	crash_with_creates_in_flight("a");
+	crash_with_creates_in_flight("b");
+}
+
 int main(void)
 {
 	if (!it_init("it_idempotency")) {
@@ -196,6 +354,7 @@ int main(void)
 	RUN(bad_keys);
 	RUN(concurrent_repeats_make_one);
 	RUN(secrets_replayed_not_stored);
+	RUN(kill_9_with_creates_in_flight);
 	CHECK_INT_EQ(it_server_stop(srv2), 0);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	PQfinish(pg);

@@ -8,6 +8,9 @@
  *  - GET /install.sh: 404 for unknown, malformed, revoked, expired and used
  *    tokens; a script that sh accepts, which refuses a CA that does not match
  *    --ca-pin and, with the right pin, gets as far as registering;
+ *  - the install command run as printed: it installs; a used token, the
+ *    same machine again (node.exists) and an unreachable server each say
+ *    why and exit non-zero;
  *  - the agent CA: created once by servers starting together on a new
  *    database, its key sealed, and a server with another master key refuses
  *    to start. */
@@ -24,6 +27,7 @@
 
 #include "auth/token.h"
 #include "db/join_tokens_store.h"
+#include "agents.h"
 #include "harness.h"
 
 static struct it_server *srv;
@@ -104,7 +108,8 @@ TEST(create_defaults_and_secret_handling)
 					 it_server_port(srv), token)) != NULL,
 		  "installCommand: %s", command);
 	CHECK(strstr(command, it_fmt("--ca-pin %s", pin)) != NULL);
-	CHECK(strncmp(command, "curl -fsSL ", 11) == 0);
+	/* Not curl -f, which hid the installer's refusals (install_command_failures). */
+	CHECK_MSG(strncmp(command, "(curl -sSL ", 11) == 0, "installCommand: %s", command);
 
 	/* Stored as its SHA-256 only. */
 	const char *p[] = { token };
@@ -527,6 +532,95 @@ TEST(installer)
 	free(pem_copy);
 }
 
+/* The installCommand of a new token of cluster in_cid (to free), or NULL. */
+static char *install_command_of(const char *in_cid)
+{
+	struct it_resp r = it_call(srv, "POST", owner.token, "{\"role\":\"worker\"}",
+				   "/%s/%s/join-tokens", owner.aid, in_cid);
+	const char *command = r.status == 201 ? it_json_str(r.json, "installCommand") : NULL;
+	char *copy = command ? strdup(command) : NULL;
+	it_resp_free(&r);
+	return copy;
+}
+
+/* Runs command (the install command as the console shows it) with sh, the
+ * installer writing to dir; its exit code, and what it printed in *said (to
+ * free). */
+static int run_install(const char *command, const char *dir, char **said)
+{
+	const char *out = it_fmt("%s/install-command-%d.out", it_env.tmpdir, (int)getpid());
+	char out_copy[512];
+	snprintf(out_copy, sizeof(out_copy), "%s", out);
+	char *script = NULL;
+	if (asprintf(&script, "%s --config-dir %s", command, dir) < 0)
+		return -1;
+	const char *path = write_file("install-command.sh", script);
+	free(script);
+	if (!path)
+		return -1;
+	int code = it_shell(it_fmt("sh %s >%s 2>&1", path, out_copy));
+	*said = read_text(out_copy);
+	return code;
+}
+
+/* The install command, run as printed: each failure says why and exits
+ * non-zero, before it changes anything. */
+TEST(install_command_failures)
+{
+	char own_cid[8];
+	REQUIRE(it_new_cluster(srv, &owner, "install-command", own_cid));
+	char *first = install_command_of(own_cid);
+	char *second = install_command_of(own_cid);
+	REQUIRE(first && second);
+	const char *d = it_fmt("%s/install-command-%d", it_env.tmpdir, (int)getpid());
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", d);
+
+	/* As printed, it installs. */
+	char *said = NULL;
+	int code = run_install(first, dir, &said);
+	CHECK_MSG(code == 0 && said && strstr(said, "runos: registered as node "), "exit %d: %s",
+		  code, said ? said : "");
+	free(said);
+
+	/* The same (single-use) token again: the server's reason, exit 1. */
+	code = run_install(first, it_fmt("%s-used", dir), &said);
+	CHECK_MSG(code == 1 && said && strstr(said, "used up"), "exit %d: %s", code,
+		  said ? said : "");
+	free(said);
+
+	/* A new token on the same machine: node.exists and what it means, not
+	 * "the token was used or expired". */
+	code = run_install(second, dir, &said);
+	CHECK_MSG(code == 1 && said && strstr(said, "node.exists") &&
+			  strstr(said, "already a node of the cluster") && !strstr(said, "expired"),
+		  "exit %d: %s", code, said ? said : "");
+	free(said);
+	const char *p[] = { owner.aid, own_cid };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM nodes WHERE aid = $1 AND cid = $2"
+				 " AND deleted_at IS NULL",
+				 2, p),
+		     1);
+
+	/* The control plane unreachable: curl's reason, exit non-zero. */
+	char *unreachable = strdup(second);
+	REQUIRE(unreachable != NULL);
+	char *port = strstr(unreachable, it_fmt("127.0.0.1:%d/", it_server_port(srv)));
+	REQUIRE(port != NULL);
+	char *rest = strchr(port, '/');
+	char *moved = NULL;
+	REQUIRE(asprintf(&moved, "%.*s127.0.0.1:1%s", (int)(port - unreachable), unreachable,
+			 rest) > 0);
+	code = run_install(moved, it_fmt("%s-unreachable", dir), &said);
+	CHECK_MSG(code != 0 && said && strstr(said, "curl"), "exit %d: %s", code, said ? said : "");
+	free(said);
+	free(moved);
+	free(unreachable);
+	free(first);
+	free(second);
+}
+
 /* ---- the agent CA --------------------------------------------------------- */
 
 TEST(ca_key_is_sealed)
@@ -602,6 +696,7 @@ int main(void)
 	RUN(list_pages_and_revoke);
 	RUN(consume_is_atomic);
 	RUN(installer);
+	RUN(install_command_failures);
 	RUN(ca_key_is_sealed);
 	RUN(ca_created_once_and_bound_to_the_master_key);
 	PQfinish(pg);

@@ -115,8 +115,40 @@ TEST(port_in_use)
 	CHECK_MSG(c.code == 1 && !c.timed_out, "exit %d%s", c.code,
 		  c.timed_out ? " (timed out)" : "");
 	CHECK_MSG(contains(&c, "RUNOS_HTTP_ADDR"), "output %s", c.output);
+	/* The address and port and the system's reason, not "port 0". */
+	CHECK_MSG(contains(&c, it_fmt("127.0.0.1:%d: Address already in use", ntohs(sa.sin_port))),
+		  "output %s", c.output);
+	CHECK_MSG(!contains(&c, "port 0"), "output %s", c.output);
 	it_cmd_free(&c);
 	close(fd);
+}
+
+/* A fresh state directory without RUNOS_MASTER_KEY makes a new key file,
+ * which cannot open the agent CA of a database set up with another key:
+ * the message names that file, not the variable nobody set. */
+TEST(fresh_key_file_names_itself)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "it_keyfile_%d", (int)getpid());
+	char *url = it_db_create(name);
+	REQUIRE(url != NULL);
+	const char *with_key[] = { it_fmt("RUNOS_DATABASE_URL=%s", url), NULL };
+	struct it_server *s = it_server_start("key-file", with_key);
+	CHECK(s != NULL);
+	if (s)
+		CHECK_INT_EQ(it_server_stop(s), 0);
+	const char *without_key[] = { it_fmt("RUNOS_DATABASE_URL=%s", url), "RUNOS_MASTER_KEY",
+				      NULL };
+	const char *serve[] = { "serve", NULL };
+	struct it_cmd c;
+	it_run(serve, without_key, CMD_TIMEOUT_MS, &c);
+	CHECK_MSG(c.code == 1 && !c.timed_out, "exit %d", c.code);
+	CHECK_MSG(contains(&c, "/master.key, created now") && contains(&c, "RUNOS_STATE_DIR") &&
+			  !contains(&c, "RUNOS_MASTER_KEY does not open"),
+		  "output %s", c.output);
+	it_cmd_free(&c);
+	it_db_drop(name);
+	free(url);
 }
 
 TEST(unreachable_database)
@@ -398,6 +430,7 @@ int main(void)
 	RUN(readiness);
 	RUN(sigterm_drains);
 	RUN(sigint_stops);
+	RUN(fresh_key_file_names_itself);
 
 	it_kill_all_servers();
 	it_db_drop(db_fresh);

@@ -5,8 +5,12 @@
  * inserts them with SQL, the way registration will, and checks the API and the
  * database around them: list and paginate (deleted nodes hidden), show with
  * conditions and VPN address, rename with If-Match, roles and tenants, the
- * cluster's nodeCounts, a cluster with live nodes refusing deletion, and one
- * audit row per change, written with the change. */
+ * cluster's nodeCounts, a cluster with live nodes torn down by a job, and one
+ * audit row per change, written with the change. A delete checks If-Match
+ * before anything else (a stale one is 412 with nodes too), and a teardown
+ * job that is cancelled gives the cluster back: out of "deleting", with a
+ * Deleting condition saying why, and DELETE allowed again; while one runs,
+ * DELETE's 409 names the job and how to stop it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +219,127 @@ TEST(cluster_with_nodes_is_torn_down_by_a_job)
 	it_resp_free(&r);
 }
 
+/* method on the cluster with an If-Match header (NULL: none). */
+static struct it_resp cluster_call(const char *method, const char *in_cid, const char *if_match)
+{
+	const char *headers[] = { if_match ? it_fmt("If-Match: %s", if_match) : NULL, NULL };
+	struct it_req req = { .method = method,
+			      .path = it_fmt("/%s/clusters/%s", owner.aid, in_cid),
+			      .token = owner.token,
+			      .headers = headers };
+	struct it_resp r;
+	it_request(srv, &req, &r);
+	return r;
+}
+
+/* The cluster's condition of type, as a new reference, or NULL. */
+static json_t *condition(const json_t *cluster, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (json_object_get(cluster, "conditions"), i, c)
+		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", type) == 0)
+			return json_incref(c);
+	return NULL;
+}
+
+TEST(stale_if_match_refused_with_nodes)
+{
+	char stale_cid[8];
+	REQUIRE(create_cluster("stale-if-match", stale_cid, NULL));
+	REQUIRE(insert_node("nodes", stale_cid, 1, "online", false));
+	struct it_resp r = cluster_call("GET", stale_cid, NULL);
+	char etag[32], status[32];
+	snprintf(status, sizeof(status), "%s", it_json_str(r.json, "status") ?: "");
+	snprintf(etag, sizeof(etag), "%s", it_header(&r, "ETag") ?: "");
+	it_resp_free(&r);
+	/* Renamed meanwhile: the client's ETag is stale. */
+	r = it_call(srv, "PATCH", owner.token, "{\"name\":\"renamed\"}", "/%s/clusters/%s",
+		    owner.aid, stale_cid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	const char *stale[] = { etag, "\"v99\"", "W/\"v2\"" };
+	for (int i = 0; i < 3; i++) {
+		r = cluster_call("DELETE", stale_cid, stale[i]);
+		CHECK_ERROR(r, 412, "precondition.failed");
+		it_resp_free(&r);
+	}
+	r = cluster_call("GET", stale_cid, NULL);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), status);
+	it_resp_free(&r);
+	const char *p[] = { owner.aid, stale_cid };
+	CHECK_INT_EQ(it_db_count(db, "SELECT count(*) FROM jobs WHERE aid = $1 AND cid = $2", 2, p),
+		     0);
+	/* The current ETag: the teardown starts. */
+	r = cluster_call("GET", stale_cid, NULL);
+	snprintf(etag, sizeof(etag), "%s", it_header(&r, "ETag") ?: "");
+	it_resp_free(&r);
+	r = cluster_call("DELETE", stale_cid, etag);
+	CHECK_STATUS(r, 202);
+	it_resp_free(&r);
+}
+
+TEST(cancelled_teardown_gives_the_cluster_back)
+{
+	char del_cid[8];
+	REQUIRE(create_cluster("teardown", del_cid, NULL));
+	REQUIRE(insert_node("noded", del_cid, 1, "online", false));
+	const char *p[] = { owner.aid, del_cid };
+	REQUIRE(it_db_exec(
+		db, "UPDATE clusters SET status = 'provisioning' WHERE aid = $1 AND cid = $2", 2,
+		p));
+	struct it_resp r = cluster_call("DELETE", del_cid, NULL);
+	CHECK_STATUS(r, 202);
+	char job[64];
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	/* The node goes offline before it fetched its uninstall: the job waits. */
+	const char *np[] = { owner.aid, "noded" };
+	REQUIRE(it_db_exec(db, "UPDATE nodes SET status = 'offline' WHERE aid = $1 AND nid = $2", 2,
+			   np));
+	r = cluster_call("GET", del_cid, NULL);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "deleting");
+	json_t *deleting = condition(r.json, "Deleting");
+	CHECK_STR_EQ(it_json_str(deleting, "status"), "True");
+	CHECK_STR_EQ(it_json_str(deleting, "reason"), "DeleteRequested");
+	CHECK(strstr(it_json_str(deleting, "message") ?: "", job) != NULL);
+	time_t at;
+	CHECK(it_parse_time(it_json_str(deleting, "lastTransitionAt"), &at));
+	json_decref(deleting);
+	it_resp_free(&r);
+
+	/* A second DELETE says which job runs and what to do. */
+	r = cluster_call("DELETE", del_cid, NULL);
+	CHECK_ERROR(r, 409, "cluster.deleting");
+	CHECK_STR_EQ(it_json_str(r.json, "jobId"), job);
+	const char *error = it_json_str(r.json, "error") ?: "";
+	CHECK_MSG(strstr(error, it_fmt("POST /jobs/%s/cancel", job)) && strstr(error, "wait"),
+		  "error: %s", error);
+	it_resp_free(&r);
+
+	/* Cancelled: the cluster is back to the status its nodes give, says
+	 * why, and can be deleted again. */
+	r = it_call(srv, "POST", owner.token, NULL, "/jobs/%s/cancel", job);
+	CHECK_STATUS(r, 202);
+	it_resp_free(&r);
+	r = cluster_call("GET", del_cid, NULL);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "provisioning");
+	deleting = condition(r.json, "Deleting");
+	CHECK_STR_EQ(it_json_str(deleting, "status"), "False");
+	CHECK_STR_EQ(it_json_str(deleting, "reason"), "DeleteCancelled");
+	const char *message = it_json_str(deleting, "message") ?: "";
+	CHECK_MSG(strstr(message, job) && strstr(message, "again"), "message: %s", message);
+	json_decref(deleting);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters?status=provisioning", owner.aid);
+	CHECK(strstr(r.body ?: "", it_fmt("\"cid\":\"%s\"", del_cid)) != NULL);
+	it_resp_free(&r);
+	r = cluster_call("DELETE", del_cid, NULL);
+	CHECK_STATUS(r, 202);
+	CHECK(strcmp(it_json_str(r.json, "jobId") ?: job, job) != 0);
+	it_resp_free(&r);
+}
+
 TEST(audit_trail)
 {
 	/* One row per change, actor and trace id included, for: the clusters
@@ -272,6 +397,8 @@ int main(void)
 	RUN(rename);
 	RUN(cluster_with_nodes_is_torn_down_by_a_job);
 	RUN(audit_trail);
+	RUN(stale_if_match_refused_with_nodes);
+	RUN(cancelled_teardown_gives_the_cluster_back);
 	RUN(clean_stop);
 	PQfinish(db);
 	return it_finish("it_nodes");

@@ -16,7 +16,9 @@
  *    a deleted node's open instructions are cancelled and their jobs go on;
  *  - kill -9 of the server with 100 instructions in flight: after a restart
  *    each completes exactly once;
- *  - /jobs: tenancy, filters, bad input. */
+ *  - /jobs: tenancy, filters, bad input;
+ *  - a cluster delete whose uninstall fails gives the cluster back, saying
+ *    why, and can be tried again. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -912,6 +914,45 @@ TEST(kill_9_with_instructions_in_flight)
 	it_node_free(&cp);
 }
 
+TEST(failed_teardown_gives_the_cluster_back)
+{
+	char cid[8];
+	struct it_node cp;
+	REQUIRE(cluster_with_control_plane("teardown-fails", cid, &cp));
+	struct it_resp r =
+		it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	char before[32];
+	snprintf(before, sizeof(before), "%s", it_json_str(r.json, "status") ?: "");
+	it_resp_free(&r);
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STATUS(r, 202);
+	char job[64];
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	char type[64], tag[64];
+	int attempt;
+	REQUIRE(next_instruction(&cp, type, tag, &attempt, NULL));
+	CHECK_STR_EQ(type, "UNINSTALL_NODE");
+	r = call_as(srv, &cp, "POST", it_fmt("/agent/v1/instructions/%s/reply", tag),
+		    it_fmt("{\"attempt\":%d,\"type\":\"ERROR\",\"error\":\"disk busy\"}", attempt));
+	CHECK_STATUS(r, 204);
+	it_resp_free(&r);
+	CHECK(wait_job(job, "failed", 5000));
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STR_EQ(it_json_str(r.json, "status"), before);
+	CHECK_STR_EQ(it_json_str(r.json, "conditions.0.type"), "Deleting");
+	CHECK_STR_EQ(it_json_str(r.json, "conditions.0.status"), "False");
+	CHECK_STR_EQ(it_json_str(r.json, "conditions.0.reason"), "DeleteFailed");
+	const char *message = it_json_str(r.json, "conditions.0.message") ?: "";
+	CHECK_MSG(strstr(message, job) && strstr(message, "disk busy") && strstr(message, "again"),
+		  "message: %s", message);
+	it_resp_free(&r);
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	CHECK_STATUS(r, 202);
+	it_resp_free(&r);
+	it_node_free(&cp);
+}
+
 int main(void)
 {
 	if (!it_init("it_work")) {
@@ -938,6 +979,7 @@ int main(void)
 	RUN(job_lists);
 	RUN(kill_9_with_instructions_in_flight);
 	RUN(agent_lost_after_three_attempts);
+	RUN(failed_teardown_gives_the_cluster_back);
 	CHECK_INT_EQ(it_server_stop(srv2), 0);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	PQfinish(pg);

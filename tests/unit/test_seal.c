@@ -89,24 +89,31 @@ TEST(rotation)
 TEST(master_key)
 {
 	uint8_t key[SEAL_KEY_LEN], again[SEAL_KEY_LEN];
-	char err[256] = "";
+	char err[256] = "", origin[256] = "";
 	CHECK(crypto_master_key_load("AQIDAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "/nonexistent",
-				     key, err, sizeof(err)));
+				     key, origin, sizeof(origin), err, sizeof(err)));
+	CHECK_STR_EQ(origin, "RUNOS_MASTER_KEY");
 	CHECK(key[0] == 1 && key[1] == 2 && key[2] == 3 && key[31] == 0);
-	CHECK(!crypto_master_key_load("c2hvcnQ=", "/nonexistent", key, err, sizeof(err)));
+	CHECK(!crypto_master_key_load("c2hvcnQ=", "/nonexistent", key, origin, sizeof(origin), err,
+				      sizeof(err)));
 	CHECK(strstr(err, "RUNOS_MASTER_KEY") != NULL);
 
 	char dir[] = "/tmp/runosd-seal-XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
 	char state[64];
 	snprintf(state, sizeof(state), "%s/state", dir);
-	CHECK_MSG(crypto_master_key_load(NULL, state, key, err, sizeof(err)), "%s", err);
+	CHECK_MSG(
+		crypto_master_key_load(NULL, state, key, origin, sizeof(origin), err, sizeof(err)),
+		"%s", err);
 	char path[96];
 	snprintf(path, sizeof(path), "%s/master.key", state);
+	/* Where the key came from names the file, and that it is new. */
+	CHECK(strstr(origin, path) != NULL && strstr(origin, "created now") != NULL);
 	struct stat st;
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-	CHECK(crypto_master_key_load(NULL, state, again, err, sizeof(err)));
+	CHECK(crypto_master_key_load(NULL, state, again, origin, sizeof(origin), err, sizeof(err)));
 	CHECK(memcmp(key, again, SEAL_KEY_LEN) == 0);
+	CHECK(strstr(origin, path) != NULL && strstr(origin, "created now") == NULL);
 	unlink(path);
 	rmdir(state);
 	rmdir(dir);

@@ -85,9 +85,14 @@ const NODE_COUNTS =
   "(SELECT ARRAY[count(*), count(*) FILTER (WHERE n.status = 'online')," +
   " count(*) FILTER (WHERE n.status = 'offline')] FROM nodes n" +
   " WHERE n.aid = clusters.aid AND n.cid = clusters.cid AND n.deleted_at IS NULL)";
+const CONDITIONS =
+  "(SELECT coalesce(json_agg(json_build_object('type', k.type, 'status', k.status," +
+  " 'reason', k.reason, 'message', k.message, 'lastTransitionUs'," +
+  ` ${DB_US("k.last_transition_at")}) ORDER BY k.type), '[]')::text` +
+  " FROM cluster_conditions k WHERE k.aid = clusters.aid AND k.cid = clusters.cid)";
 const CLUSTER_COLUMNS =
   "cid, name, description, cluster_index, domain, status, configured, version, " +
-  `${DB_US("created_at")}, ${DB_US("updated_at")}, ${NODE_COUNTS}`;
+  `${DB_US("created_at")}, ${DB_US("updated_at")}, ${NODE_COUNTS}, ${CONDITIONS}`;
 
 const STMT_CREDENTIALS_PAT = {
   name: "credentials_pat",
@@ -433,6 +438,13 @@ function clusterToJson(row) {
     vip: `172.24.${index}.254`,
     k8sApiUrl: `https://k8s.${domain}:6446`,
     nodeCounts: { total: Number(row[10][0]), online: Number(row[10][1]), offline: Number(row[10][2]) },
+    conditions: JSON.parse(row[11]).map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionAt: apiTime(Number(c.lastTransitionUs)),
+    })),
     createdAt: apiTime(Number(row[8])),
     updatedAt: apiTime(Number(row[9])),
   };
@@ -442,7 +454,7 @@ const clusterSchema = {
   type: "object",
   required: [
     "cid", "name", "description", "domain", "status", "configured", "clusterIndex", "vpnCidr",
-    "vip", "k8sApiUrl", "nodeCounts", "createdAt", "updatedAt",
+    "vip", "k8sApiUrl", "nodeCounts", "conditions", "createdAt", "updatedAt",
   ],
   properties: {
     cid: { type: "string" },
@@ -462,6 +474,20 @@ const clusterSchema = {
         total: { type: "integer" },
         online: { type: "integer" },
         offline: { type: "integer" },
+      },
+    },
+    conditions: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["type", "status", "reason", "message", "lastTransitionAt"],
+        properties: {
+          type: { type: "string" },
+          status: { type: "string" },
+          reason: { type: "string" },
+          message: { type: "string" },
+          lastTransitionAt: { type: ["string", "null"] },
+        },
       },
     },
     createdAt: { type: ["string", "null"] },
