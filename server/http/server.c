@@ -330,9 +330,9 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	 * zero epoll timeout, until the client's next flight arrives: from the
 	 * accept to the last handshake message, or for good when the client
 	 * sends nothing. Under a burst of new agents the spinning threads took
-	 * both cores and the agents' handshakes timed out (BENCHMARKS.md, work
-	 * queue, 2026-12-04). poll() waits for what the handshake asked
-	 * (gnutls_record_get_direction). TURBO stays off with TLS as well. */
+	 * both cores and the agents' handshakes timed out (BENCHMARKS.md, "TLS
+	 * handshakes under a burst of new agents"). poll() waits for what the
+	 * handshake asked (gnutls_record_get_direction). No TURBO with TLS. */
 	if (l->cert_pem)
 		flags |= MHD_USE_POLL;
 	else

@@ -1,9 +1,10 @@
-/* The agent listener's TLS handshakes against the real server (issue 13 §3b,
- * BENCHMARKS.md, work queue, 2026-12-04):
- *  - a client that connects and sends nothing, and one that sends its
- *    ClientHello and then stalls, leave every worker thread of runosd asleep
+/* The agent listener's TLS handshakes against the real server (BENCHMARKS.md,
+ * "TLS handshakes under a burst of new agents"):
+ *  - a client that sends its ClientHello and then stalls, and one that
+ *    connects and sends nothing, leave every worker thread of runosd asleep
  *    (libmicrohttpd 0.9.75's epoll loop spun a thread on recv() returning
- *    EAGAIN for each connection whose handshake waited for the client);
+ *    EAGAIN for each connection whose handshake waited for the client; with
+ *    MHD_USE_TURBO from the accept on, so for the silent client too);
  *  - a burst of new mutual-TLS connections, many at once, is answered in
  *    full, with the stalled clients still connected. */
 #include <arpa/inet.h>
@@ -211,8 +212,8 @@ TEST(stalled_handshakes_and_a_burst)
 		CHECK_MSG(hello[i] >= 0, "no server flight after the ClientHello");
 	}
 
-	/* Before the fix, one worker per stalled connection spun at 100 % of a
-	 * core until the connection timed out: never all asleep. */
+	/* Before the fix, each worker holding a stalled handshake spun at 100 %
+	 * of a core until the connection timed out: never all asleep. */
 	CHECK_MSG(workers_fall_asleep(pid, 5000),
 		  "a worker stays running while handshakes wait for their clients (%d running)",
 		  workers_running(pid));
