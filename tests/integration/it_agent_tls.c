@@ -9,10 +9,7 @@
  *    full, with the stalled clients still connected. */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -126,24 +123,24 @@ static int connect_agent_port(void)
 
 /* A TLS client that sends its ClientHello and waits until the server's first
  * flight has arrived (so the server is waiting for the client's), then sends
- * nothing more. Returns the socket; *ssl and *ctx stay for the caller. */
+ * nothing more: the TLS engine writes into memory, and only the ClientHello
+ * goes to the socket. Returns the socket; *ssl stays for the caller. */
 static int stall_after_client_hello(SSL_CTX *ctx, SSL **ssl)
 {
 	int fd = connect_agent_port();
 	if (fd < 0)
 		return -1;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	*ssl = SSL_new(ctx);
-	SSL_set_fd(*ssl, fd);
-	int rc = SSL_connect(*ssl); /* sends the ClientHello, wants to read */
-	if (rc == 1 || SSL_get_error(*ssl, rc) != SSL_ERROR_WANT_READ) {
-		SSL_free(*ssl);
-		*ssl = NULL;
-		close(fd);
-		return -1;
-	}
+	BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+	SSL_set_bio(*ssl, in, out);
+	int rc = SSL_connect(*ssl); /* the ClientHello into out; wants to read */
+	char *hello;
+	long n = BIO_get_mem_data(out, &hello);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, 10000) != 1) { /* the server's flight, unread */
+	bool ok = rc != 1 && SSL_get_error(*ssl, rc) == SSL_ERROR_WANT_READ && n > 0 &&
+		  send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n &&
+		  poll(&p, 1, 10000) == 1; /* the server's flight, left unread */
+	if (!ok) {
 		SSL_free(*ssl);
 		*ssl = NULL;
 		close(fd);
