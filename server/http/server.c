@@ -354,15 +354,22 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 		http_server_stop(h, 0);
 		return NULL;
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	/* Opportunistic reads and writes (MHD_USE_TURBO) only without TLS: with
-	 * TLS, more than 4 worker threads and 10,000 agents connecting over a
-	 * minute, libmicrohttpd 0.9.75 spun in TLS handshakes (recv returning
-	 * EAGAIN, two cores busy, the agents timing out); without it the same
-	 * load parks at 4 % of a core (BENCHMARKS.md, work queue). */
-	if (!l->cert_pem)
-		flags |= MHD_USE_TURBO;
+	unsigned flags =
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* With TLS, poll() rather than epoll: libmicrohttpd 0.9.75's epoll loop
+	 * keeps a connection whose TLS handshake waits for the client marked
+	 * readable (only a record read clears the mark, a handshake read does
+	 * not), so its worker thread spins on recv() returning EAGAIN, with a
+	 * zero epoll timeout, until the client's next flight arrives: from the
+	 * accept to the last handshake message, or for good when the client
+	 * sends nothing. Under a burst of new agents the spinning threads took
+	 * both cores and the agents' handshakes timed out (BENCHMARKS.md, "TLS
+	 * handshakes under a burst of new agents"). poll() waits for what the
+	 * handshake asked (gnutls_record_get_direction). No TURBO with TLS. */
+	if (l->cert_pem)
+		flags |= MHD_USE_POLL;
+	else
+		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* libmicrohttpd keeps pointers to the PEM texts: they live as long as h. */

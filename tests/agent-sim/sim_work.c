@@ -23,7 +23,10 @@
  * as many SET_VPN_PEERS as there are agents (5 s at most; the rest count as
  * missing), then for every agent to be polling again, then --probe-gap-ms
  * before the next registration, so that every poll has parked again. The
- * run ends when the last probe is measured (or at --duration).
+ * run ends when the last probe is measured (or at --duration). The summary
+ * also gives, over the probes, the first and the last receipt of each
+ * (receipt.first, receipt.last) and the registration's round trip
+ * (receipt.register).
  *
  * --misbehave (for tests of the delivery rules): die = exit(3) on receiving
  * the first instruction, without answering (the summary is printed first);
@@ -84,6 +87,10 @@ struct work_probe {
 	double next_ms;		  /* the next registration not before */
 	double not_before_ms;	  /* the first one: after the ramp and a settling second */
 	struct latencies pending; /* receipt times of the current probe */
+	/* Per probe, from its 201: the first and the last receipt (their
+	 * difference is what the 50 claims and answers cost one after the
+	 * other); and the registration's round trip. */
+	struct latencies first_ms, last_ms, register_ms;
 	long got;
 	json_t *codes;
 	char run_id[9];
@@ -436,6 +443,11 @@ static bool probe_step(struct work_run *run, double now)
 			return true;
 		for (size_t i = 0; i < p->pending.n; i++)
 			lat_add(&run->receipt_ms, p->pending.v[i] - p->t201_ms);
+		if (p->pending.n > 0) { /* in the order seen */
+			lat_add(&p->first_ms, p->pending.v[0] - p->t201_ms);
+			lat_add(&p->last_ms, p->pending.v[p->pending.n - 1] - p->t201_ms);
+		}
+		lat_add(&p->register_ms, p->t201_ms - p->sent_ms);
 		if (!all_in)
 			p->missing += (long)run->count - p->got;
 		p->awaiting = false;
@@ -611,6 +623,9 @@ static void teardown(struct work_run *run)
 	free(run->reply_ms.v);
 	free(run->receipt_ms.v);
 	free(run->probe.pending.v);
+	free(run->probe.first_ms.v);
+	free(run->probe.last_ms.v);
+	free(run->probe.register_ms.v);
 	free(run->held_tag);
 }
 
@@ -671,6 +686,9 @@ static void print_summary(struct work_run *run)
 		json_object_set_new(receipt, "failed", json_integer(p->failed));
 		json_object_set_new(receipt, "missing", json_integer(p->missing));
 		json_object_set_new(receipt, "codes", json_copy(p->codes));
+		json_object_set_new(receipt, "first", lat_json(&p->first_ms, true));
+		json_object_set_new(receipt, "last", lat_json(&p->last_ms, true));
+		json_object_set_new(receipt, "register", lat_json(&p->register_ms, true));
 		json_object_set_new(obj, "receipt", receipt);
 	}
 	if (run->o->misbehave == SIM_MISBEHAVE_LATE)

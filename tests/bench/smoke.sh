@@ -5,7 +5,7 @@
 # about a minute. scripts/dev.sh test runs it after the test programs. Timings are never
 # asserted: it checks that every script succeeded (no failed request, poll, reply, beat or
 # registration; the peer answered as runosd does), printed its rows, and that the summary
-# table holds every figure. The test database is shared with the programs run before: the
+# table holds every figure; and that work.sh's table marks a figure whose run failed INVALID. The test database is shared with the programs run before: the
 # scripts sign up users of their own and delete only their own accounts' clusters. Prints the
 # dev.sh summary line.
 set -uo pipefail
@@ -46,6 +46,18 @@ grep -qE '^\| \(d\) runosd RSS .* \| (PASS|MISS) \|$' <<<"$out"
 check $? "work.sh: no parked-polls RSS row"
 grep -qE 'receipts [0-9]+ of 10 probes \(missing 0\)' <<<"$out"
 check $? "work.sh: receipts missing in (a)"
+
+# worklib.py's table: a figure whose run failed says INVALID, never PASS (here (d) with a tenth
+# of its polls failed and a small RSS, which printed PASS beside the INVALID line)
+fixture="$results/invalid-park"
+mkdir -p "$fixture"
+printf 'PARTS=d\nTP_ROUNDS=1\n' >"$fixture/meta.env"
+echo '{"agents": 60, "clusters": 1, "wait": 5, "ramp": 2, "rssKb": 20480, "hwmKb": 20480, "rssStartKb": 10240, "fds": 80, "threads": 40, "alive": 1, "cpuPct": 1.0, "settle": 1, "sample": 1, "registerSeconds": 1.0, "simRc": 1}' >"$fixture/park-meta.json"
+echo '{"polls": {"sent": 60, "ok": 54, "failed": 6}, "replies": {"ok": 54, "failed": 0}}' >"$fixture/park.json"
+table="$(python3 "$ROOT/tests/bench/worklib.py" report "$fixture" 2>&1)"
+[[ $? -eq 1 ]] && grep -qE '^\| \(d\) runosd RSS .* \| INVALID \|$' <<<"$table" &&
+	! grep -qE '^\| \(d\) .*\| PASS \|$' <<<"$table"
+check $? "worklib.py: a (d) with failed polls is not INVALID in the table: $(grep -E '^\| \(d\) runosd RSS' <<<"$table")"
 
 # agents.sh: the row of the 50 agents (columns: N, beats, beats/s, failed, ...), no failed beat
 row="$(grep -E '^50 +[0-9,]+ ' <<<"$out" | head -n 1)"

@@ -266,11 +266,18 @@ if [[ $PARTS == *a* ]]; then
 	LAT_CID=$CID
 	register "$TOKEN" "$LAT_AGENTS" "$WORK/state/latency.jsonl"
 	# --beat: online first; --wait 60: a poll stays parked through a probe; the run ends with the
-	# last probe.
+	# last probe. The CPU of runosd and PostgreSQL over the run: where a receipt's time goes.
+	lat_cpu="$(python3 "$WLIB" ticks "$MAIN_PID")"
+	lat_pg_cpu="$(pg_ticks)"
 	run_client "$AGENT_SIM" work --agent-url "$SERVER_AGENT_URL" --ca "$CA" \
 		--state "$WORK/state/latency.jsonl" --beat --wait 60 --max 10 --duration 600 \
 		--probe-token "$TOKEN" --probes "$LAT_PROBES" >"$RESULTS/latency.json" 2>"$RESULTS/latency.err"
 	echo "$CLIENT_RC" >"$RESULTS/latency.rc"
+	python3 - "$RESULTS/latency-meta.json" <<PY
+import json, sys
+json.dump({"cpuSeconds": ($(python3 "$WLIB" ticks "$MAIN_PID") - $lat_cpu) / $(getconf CLK_TCK),
+           "pgCpuSeconds": ($(pg_ticks) - $lat_pg_cpu) / $(getconf CLK_TCK)}, open(sys.argv[1], "w"))
+PY
 	[[ -s $RESULTS/latency.json ]] || die "(a): no summary from agent-sim: $(tail -n 5 "$RESULTS/latency.err")"
 	log "    $(python3 "$WLIB" brief latency "$RESULTS/latency.json")"
 	[[ $(online_count "$LAT_CID") -ge $LAT_AGENTS ]] || log "(a): warning: not every agent was online"

@@ -440,6 +440,11 @@ int it_server_agent_port(const struct it_server *s)
 	return s->agent_port;
 }
 
+pid_t it_server_pid(const struct it_server *s)
+{
+	return s->pid;
+}
+
 int it_server_port(const struct it_server *s)
 {
 	return s->port;

@@ -71,6 +71,8 @@ bool it_server_alive(struct it_server *s);
 
 int it_server_port(const struct it_server *s);
 int it_server_agent_port(const struct it_server *s);
+/* Its process id (0 once it has been reaped). */
+pid_t it_server_pid(const struct it_server *s);
 const char *it_server_log_path(const struct it_server *s);
 
 /* The whole log file as a string (free it), or NULL. */
