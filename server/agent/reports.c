@@ -131,9 +131,10 @@ void agent_cluster_credentials(struct request *req)
 	snprintf(aad, sizeof(aad), "%s/cluster_credentials/%s", node->aid, node->cid);
 	char *sealed = crypto_seal(req->server->keys, plain, strlen(plain), aad);
 	crypto_free_secret(plain, strlen(plain));
-	enum db_result r = db_agent_credentials_put(
-		req->server->db, node->aid, node->cid, node->nid, sealed,
-		or_empty(request_body_string(req, "kubernetesVersion")), req->trace_id, req->client_ip);
+	enum db_result r =
+		db_agent_credentials_put(req->server->db, node->aid, node->cid, node->nid, sealed,
+					 or_empty(request_body_string(req, "kubernetesVersion")),
+					 req->trace_id, req->client_ip);
 	free(sealed);
 	if (r != DB_OK) {
 		request_db_error(req, r, "cluster", node->cid);

@@ -117,8 +117,7 @@ static const struct job_plan {
 	  NULL },
 	/* Stopped, the cluster comes back out of "deleting", saying why. */
 	{ "cluster.delete",
-	  { { "uninstall", &plan_uninstall_all, false },
-	    { "remove", &plan_remove_cluster, true } },
+	  { { "uninstall", &plan_uninstall_all, false }, { "remove", &plan_remove_cluster, true } },
 	  db_cluster_teardown_stopped },
 };
 
