@@ -153,7 +153,7 @@ inner() {
 	# store when dev.sh installs it; Node reads them from NODE_EXTRA_CA_CERTS
 	local env_ca=()
 	if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
-		mkdir -p "$r$CA_IN_ROOT"
+		mkdir -p "$r$CA_IN_ROOT" "$(dirname "$r$CA_BUNDLE_IN_ROOT")"
 		cp /usr/local/share/ca-certificates/*.crt "$r$CA_IN_ROOT/"
 		cat /usr/local/share/ca-certificates/*.crt >"$r$CA_BUNDLE_IN_ROOT"
 		env_ca=("NODE_EXTRA_CA_CERTS=$CA_BUNDLE_IN_ROOT")
