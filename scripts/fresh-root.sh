@@ -18,7 +18,7 @@
 # here). Each run mounts an overlay on it (the cached root is the lower directory, never written)
 # and throws the overlay away at the end, so nothing a run leaves (users, packages, PostgreSQL
 # data, npm caches, build/) reaches the next. The run happens in its own mount and PID
-# namespaces: its mounts (overlay, /proc, /sys, /dev bound from the host, a tmpfs /dev/shm) are
+# namespaces: its mounts (overlay, /proc, /sys and /dev bound from the host, a tmpfs /dev/shm) are
 # unmounted on exit and the kernel stops whatever it left running, also when it fails or is
 # interrupted. What a real machine would have comes from the host: the apt sources and apt's
 # Acquire settings (proxy, Valid-Until), /etc/resolv.conf, and the extra CA certificates of
@@ -134,6 +134,7 @@ inner() {
 	mount -t proc proc "$r/proc"
 	mount --bind /sys "$r/sys"
 	mount --bind /dev "$r/dev"
+	mount --bind /dev/pts "$r/dev/pts"
 	mkdir -p "$r/dev/shm"
 	mount -t tmpfs -o mode=1777,nosuid,nodev shm "$r/dev/shm"
 

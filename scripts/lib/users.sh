@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The system users the project's scripts run daemons as, sourced (not run) by scripts/dev.sh
 # (runos-dev) and tests/bench/lib.sh (runos-bench). PostgreSQL refuses to run as root, so as root
 # the scripts run PostgreSQL and Redis as such a user; as anyone else they run them as
