@@ -139,7 +139,14 @@ inner() {
 	mount -t tmpfs -o mode=1777,nosuid,nodev shm "$r/dev/shm"
 
 	# apt: the host's Debian sources and its Acquire settings (proxy, Valid-Until of a snapshot)
-	install -m 644 /etc/apt/sources.list.d/debian.sources "$r/etc/apt/sources.list.d/debian.sources"
+	if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+		install -m 644 /etc/apt/sources.list.d/debian.sources "$r/etc/apt/sources.list.d/debian.sources"
+	else
+		local m
+		m="$(debian_mirror)"
+		printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
+			"$m" "$SUITE" "$m" "$SUITE" "$SUITE" >"$r/etc/apt/sources.list"
+	fi
 	local f
 	for f in /etc/apt/apt.conf.d/*; do
 		[[ -f $f ]] || continue
@@ -238,7 +245,7 @@ main() {
 
 	if [[ ${#cmd[@]} -gt 0 ]]; then
 		local rc=0
-		unshare --mount --pid --fork --propagation private "$0" --inner "$RUN" "${cmd[@]}" || rc=$?
+		unshare --mount --pid --fork --propagation private bash "$ROOT/scripts/fresh-root.sh" --inner "$RUN" "${cmd[@]}" || rc=$?
 		exit "$rc"
 	fi
 
@@ -246,7 +253,7 @@ main() {
 	# after the cleanup, so that it stays the last line.
 	local out="$RUN/output" rc=0 summary
 	set +e
-	unshare --mount --pid --fork --propagation private "$0" --inner "$RUN" scripts/dev.sh test 2>&1 |
+	unshare --mount --pid --fork --propagation private bash "$ROOT/scripts/fresh-root.sh" --inner "$RUN" scripts/dev.sh test 2>&1 |
 		tee "$out" | sed -u '$d'
 	rc=${PIPESTATUS[0]}
 	set -e

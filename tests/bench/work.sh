@@ -22,7 +22,8 @@
 #                       [--park N] [--rounds N] [--results DIR]
 #
 #   --smoke        tiny sizes (5 agents and 10 probes, 4 agents × 5 nodes, 60 parked polls
-#                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for tests/bench/smoke.sh)
+#                  over 2 s), graphile-worker on as many jobs as (b) (so that its peer and the
+#                  Node it pins are run too), BENCHMARKS.md untouched (for tests/bench/smoke.sh)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
 #   --no-build     use build/server/runosd and build/tests/agent-sim/agent-sim as they are
 #                  (default: meson compile -C build of those two)
@@ -143,7 +144,6 @@ if [[ $SMOKE == 1 ]]; then
 	PARK_RAMP=2
 	PARK_SETTLE=1
 	PARK_SAMPLE=1
-	GRAPHILE=0
 	WRITE=0
 fi
 
