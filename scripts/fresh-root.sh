@@ -138,7 +138,8 @@ inner() {
 	mkdir -p "$r/dev/shm"
 	mount -t tmpfs -o mode=1777,nosuid,nodev shm "$r/dev/shm"
 
-	# apt: the host's Debian sources and its Acquire settings (proxy, Valid-Until of a snapshot)
+	# apt: the host's Debian sources, and its files of the Acquire settings that reach the archive
+	# (a proxy, CA, Valid-Until of a snapshot mirror)
 	if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
 		install -m 644 /etc/apt/sources.list.d/debian.sources "$r/etc/apt/sources.list.d/debian.sources"
 	else
@@ -150,7 +151,8 @@ inner() {
 	local f
 	for f in /etc/apt/apt.conf.d/*; do
 		[[ -f $f ]] || continue
-		if grep -q '^[[:space:]]*Acquire' "$f" && ! grep -q 'Invoke' "$f"; then
+		if grep -Eiq '^[[:space:]]*Acquire::(https?::)?([^ ]*::)?(Proxy|Check-Valid-Until|Check-Date|CaInfo|Verify-Peer)' "$f" &&
+			! grep -q 'Invoke' "$f"; then
 			install -m 644 "$f" "$r/etc/apt/apt.conf.d/$(basename "$f")"
 		fi
 	done
