@@ -61,13 +61,18 @@ debian_mirror() {
 }
 
 # create_base: debootstrap the cached root when it is missing (or --refresh), under an exclusive
-# lock (runs hold a shared one).
+# lock (runs hold a shared one: --refresh waits for them).
 create_base() {
 	local refresh="$1" mirror start
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
-	flock -x 9
+	flock -s 9
 	if [[ $refresh == 0 && -f $BASE.done && -d $BASE ]]; then
+		flock -u 9
+		return 0
+	fi
+	flock -x 9
+	if [[ $refresh == 0 && -f $BASE.done && -d $BASE ]]; then   # made meanwhile
 		flock -u 9
 		return 0
 	fi
@@ -169,12 +174,24 @@ inner() {
 		env_ca=("NODE_EXTRA_CA_CERTS=$CA_BUNDLE_IN_ROOT")
 	fi
 
-	git clone -q --no-hardlinks "$ROOT" "$r$CLONE_IN_ROOT"
-	log "clone of $(git -C "$ROOT" rev-parse --short HEAD) in $CLONE_IN_ROOT; running: $*"
-	local rc=0
-	chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	local head
+	head="$(git -C "$ROOT" rev-parse HEAD)"
+	git clone -q --no-hardlinks --no-checkout "$ROOT" "$r$CLONE_IN_ROOT"
+	git -C "$r$CLONE_IN_ROOT" checkout -q --detach "$head"
+	log "clone of ${head:0:12} in $CLONE_IN_ROOT; running: $*"
+	# In the background: bash runs a trap only after a foreground command returns, and the trap
+	# (our exit) is what stops the run. Interactive commands (a shell) stay in the foreground.
+	local rc=0 pid
+	set -- chroot "$r" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 CI=true "${env_ca[@]}" \
-		/bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$CLONE_IN_ROOT" "$@" || rc=$?
+		/bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$CLONE_IN_ROOT" "$@"
+	if [[ -t 0 ]]; then
+		"$@" || rc=$?
+	else
+		"$@" </dev/null &
+		pid=$!
+		wait "$pid" || rc=$?
+	fi
 	exit "$rc"
 }
 
@@ -182,12 +199,15 @@ inner() {
 # outer
 
 RUN=""
+UNSHARE_PID=""
 
+# The run's directory goes once nothing uses it: RUN/lock is held by this script and, inherited,
+# by every process of the run (namespaces are invisible from here; the lock is not).
 outer_cleanup() {
 	[[ -n $RUN && -d $RUN ]] || return 0
-	# unshare has returned: the namespaces and their mounts are gone; never remove a mounted root
-	if mountpoint -q "$RUN/root" 2>/dev/null; then
-		printf 'fresh-root: warning: %s is still mounted; left in place\n' "$RUN/root" >&2
+	exec 8>&-
+	if ! flock -n -x "$RUN/lock" true; then
+		printf 'fresh-root: warning: %s is still in use; left in place\n' "$RUN" >&2
 		return 0
 	fi
 	rm -rf "$RUN"
@@ -195,13 +215,21 @@ outer_cleanup() {
 
 # Runs of an earlier fresh-root.sh that was killed (SIGKILL) leave their directory behind.
 remove_stale_runs() {
-	local d pid
+	local d
 	for d in "$CACHE"/run.*; do
 		[[ -d $d ]] || continue
-		pid="$(cat "$d/pid" 2>/dev/null || true)"
-		[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && continue
-		mountpoint -q "$d/root" 2>/dev/null && continue
-		rm -rf "$d"
+		flock -n -x "$d/lock" true 2>/dev/null && rm -rf "$d"
+	done
+}
+
+# A signal for this script alone (a CI timeout): pass it to the run's PID 1 (unshare ignores
+# it), whose exit stops the rest of the run; then wait for it as before.
+forward_signal() {
+	local child
+	[[ -n $UNSHARE_PID ]] || exit 143
+	# shellcheck disable=SC2013 # a list of pids
+	for child in $(cat "/proc/$UNSHARE_PID/task/$UNSHARE_PID/children" 2>/dev/null); do
+		kill -TERM "$child" 2>/dev/null || true
 	done
 }
 
@@ -242,7 +270,8 @@ main() {
 
 	remove_stale_runs
 	RUN="$(mktemp -d "$CACHE/run.XXXXXX")"
-	echo $$ >"$RUN/pid"
+	exec 8>"$RUN/lock"
+	flock -s 8
 	trap outer_cleanup EXIT
 
 	if [[ ${#cmd[@]} -gt 0 ]]; then
@@ -253,12 +282,21 @@ main() {
 
 	# The test run: its output as it comes, but its last line (the summary) held back and printed
 	# after the cleanup, so that it stays the last line.
-	local out="$RUN/output" rc=0 summary
-	set +e
-	unshare --mount --pid --fork --propagation private bash "$ROOT/scripts/fresh-root.sh" --inner "$RUN" scripts/dev.sh test 2>&1 |
-		tee "$out" | sed -u '$d'
-	rc=${PIPESTATUS[0]}
-	set -e
+	local out="$RUN/output" fifo="$RUN/fifo" rc=0 summary show_pid
+	mkfifo "$fifo"
+	tee "$out" <"$fifo" | sed -u '$d' &
+	show_pid=$!
+	unshare --mount --pid --fork --propagation private bash "$ROOT/scripts/fresh-root.sh" --inner "$RUN" scripts/dev.sh test </dev/null >"$fifo" 2>&1 &
+	UNSHARE_PID=$!
+	trap forward_signal INT TERM
+	while :; do
+		rc=0
+		wait "$UNSHARE_PID" || rc=$?
+		kill -0 "$UNSHARE_PID" 2>/dev/null || break   # else a signal interrupted the wait
+	done
+	trap - INT TERM
+	UNSHARE_PID=""
+	wait "$show_pid" || true
 	summary="$(tail -n 1 "$out" | tr -d '\r')"
 	if [[ -d $RUN/logs ]]; then
 		local keep
