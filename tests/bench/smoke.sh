@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A smoke run of every benchmark (tests/bench/run.sh --smoke: api.sh for 1 s with the Fastify
-# peer, work.sh with 5 parked agents, 4 draining 24 instructions and 60 parked polls, agents.sh
+# peer, work.sh with 5 parked agents, 4 draining 24 instructions, graphile-worker on as many jobs
+# and 60 parked polls, agents.sh
 # with 50 agents for 3 s; then pg_reads.sh --smoke on a private PostgreSQL) against the test database, so that no script can rot unnoticed;
 # about a minute. scripts/dev.sh test runs it after the test programs. Timings are never
 # asserted: it checks that every script succeeded (no failed request, poll, reply, beat or
@@ -42,6 +43,8 @@ grep -qE '^\| \(a\) queue → agent receipt.* \| (PASS|MISS) \|$' <<<"$out"
 check $? "work.sh: no receipt latency row"
 grep -qE '^\| \(b\)/\(c\) instructions/s.* \| [0-9,]+ \| ' <<<"$out"
 check $? "work.sh: no throughput row"
+grep -qE '^\| \(b\)/\(c\) instructions/s.* \| [0-9,]+ jobs/s \(graphile-worker ' <<<"$out"
+check $? "work.sh: no graphile-worker figure in the throughput row"
 grep -qE '^\| \(d\) runosd RSS .* \| (PASS|MISS) \|$' <<<"$out"
 check $? "work.sh: no parked-polls RSS row"
 grep -qE 'receipts [0-9]+ of 10 probes \(missing 0\)' <<<"$out"
@@ -78,5 +81,9 @@ reads="$(RUNOS_BENCH_BINARY="$RUNOS_TEST_BIN" "$ROOT/tests/bench/pg_reads.sh" --
 check $? "pg_reads.sh --smoke failed: $(tail -n 5 <<<"$reads")"
 [[ $(grep -cE '^\| [a-z_ -]+.*\| [0-9,]+ \| [0-9.]+ \| [0-9.]+ \|$' <<<"$reads") -eq 7 ]]
 check $? "pg_reads.sh: not seven rows: $(tail -n 9 <<<"$reads")"
+# a minimal machine lacks what a developer's has: every command the scripts call is a package of
+# scripts/dev.sh
+! grep -E 'command not found' <<<"$out$reads"
+check $? "a benchmark script called a command that is not installed (add its package to scripts/dev.sh)"
 echo "bench/smoke: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

