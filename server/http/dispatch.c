@@ -85,6 +85,12 @@ static bool limit_token(struct request *req)
 	return request_rate_limit(req, key, req->server->cfg.rate_limit_per_minute);
 }
 
+static void reply_session_required(struct request *req)
+{
+	request_error(req, 403, "auth.session_required", NULL,
+		      "This action needs a login session, not an API key");
+}
+
 /* The caller's role in aid against the route's: 404 for a non-member (what
  * does not exist for them), 403 below min_role or for a PAT on a
  * session-only route. */
@@ -97,8 +103,7 @@ static bool check_role(struct request *req, const char *what, const char *id)
 		return false;
 	}
 	if (route->session_only && req->principal.kind != TOKEN_SESSION) {
-		request_error(req, 403, "auth.session_required", NULL,
-			      "This action needs a login session, not an API key");
+		reply_session_required(req);
 		return false;
 	}
 	if (req->principal.role_in_aid < route->min_role) {
@@ -180,22 +185,11 @@ static bool authorize(struct exchange *ex)
 	}
 	if (!limit_token(req))
 		return false;
-	bool session_only = route->access == ROUTE_SESSION || route->session_only;
-	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid == ROLE_NONE) {
-		/* Never 403 across tenants: another account does not exist for you. */
-		request_error(req, 404, "account.not_found", NULL, "Account %s not found", aid);
-		return false;
-	}
-	if (session_only && req->principal.kind != TOKEN_SESSION) {
-		request_error(req, 403, "auth.session_required", NULL,
-			      "This action needs a login session, not an API key");
-		return false;
-	}
-	if (route->access == ROUTE_ACCOUNT && req->principal.role_in_aid < route->min_role) {
-		request_error(req, 403, "auth.forbidden", NULL,
-			      "Your role (%s) cannot do this; it needs %s",
-			      auth_role_name(req->principal.role_in_aid),
-			      auth_role_name(route->min_role));
+	if (route->access == ROUTE_ACCOUNT)
+		return check_role(req, "account", aid);
+	if ((route->access == ROUTE_SESSION || route->session_only) &&
+	    req->principal.kind != TOKEN_SESSION) {
+		reply_session_required(req);
 		return false;
 	}
 	return true;

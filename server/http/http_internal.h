@@ -86,6 +86,12 @@ extern const char http_cors_allow_headers[];
  * (peer.c); on failure the error reply is set. */
 bool http_authorize_agent(struct exchange *ex);
 
+/* A new connection's TLS handshake reads through a pacing pull function that
+ * sleeps its worker briefly instead of spinning while the client has sent
+ * nothing yet (tls_pacing.c); a plain connection is left alone. Called from
+ * the connection's start notification, before its first handshake step. */
+void http_tls_pace_handshake(struct MHD_Connection *conn);
+
 /* Idempotency-Key around the handler (idempotency.c): begin returns false
  * when it set the reply (a replay or a refusal); finish records the reply. */
 bool http_idempotency_begin(struct exchange *ex);

@@ -321,9 +321,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			  enum MHD_ConnectionNotificationCode code)
 {
 	(void)cls;
-	(void)conn;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_context = xcalloc(1, sizeof(struct http_conn));
+		http_tls_pace_handshake(conn);
 	} else {
 		free(*socket_context);
 		*socket_context = NULL;
@@ -356,20 +356,13 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	}
 	unsigned flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	/* With TLS, poll() rather than epoll: libmicrohttpd 0.9.75's epoll loop
-	 * keeps a connection whose TLS handshake waits for the client marked
-	 * readable (only a record read clears the mark, a handshake read does
-	 * not), so its worker thread spins on recv() returning EAGAIN, with a
-	 * zero epoll timeout, until the client's next flight arrives: from the
-	 * accept to the last handshake message, or for good when the client
-	 * sends nothing. Under a burst of new agents the spinning threads took
-	 * both cores and the agents' handshakes timed out (BENCHMARKS.md, "TLS
-	 * handshakes under a burst of new agents"). poll() waits for what the
-	 * handshake asked (gnutls_record_get_direction). No TURBO with TLS. */
-	if (l->cert_pem)
-		flags |= MHD_USE_POLL;
-	else
-		flags |= MHD_USE_EPOLL | MHD_USE_TURBO;
+	/* epoll on both listeners; with TLS, no TURBO (which marks a new
+	 * connection readable from its accept on) and handshakes paced
+	 * (tls_pacing.c: libmicrohttpd 0.9.75's epoll loop spins a worker while
+	 * a handshake waits for its client). */
+	flags |= MHD_USE_EPOLL;
+	if (!l->cert_pem)
+		flags |= MHD_USE_TURBO;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* libmicrohttpd keeps pointers to the PEM texts: they live as long as h. */
