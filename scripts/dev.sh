@@ -90,6 +90,10 @@ ensure_packages() {
 	# Debian's nodejs 18 does). Debian ships it as the package npm; NodeSource's nodejs bundles
 	# it and conflicts with that package.
 	command -v npm >/dev/null 2>&1 || pkg_installed npm || missing+=(npm)
+	# kubectl: the tests check what runosd sends to clusters with the real tool (merged
+	# kubeconfigs). Debian 12 ships it as kubernetes-client; a kubectl of your own is kept.
+	command -v kubectl >/dev/null 2>&1 || pkg_installed kubernetes-client ||
+		missing+=(kubernetes-client)
 	local need_contrib=0
 	contrib_present || need_contrib=1
 	if [[ ${#missing[@]} -eq 0 && $need_contrib -eq 0 ]]; then
