@@ -951,7 +951,8 @@ cmd_fuzz() {
 	local seconds="${1:-60}" dir="$ROOT/build-fuzz" name failed=0
 	[[ $seconds =~ ^[0-9]+$ ]] || die "fuzz: seconds must be a number"
 	MODE="build"
-	PACKAGES+=(clang)
+	# libFuzzer and the sanitizer runtimes are only recommended by clang (apt runs without them)
+	PACKAGES+=(clang libclang-rt-14-dev)
 	ensure_packages
 	if [[ ! -f $dir/meson-private/coredata.dat ]]; then
 		CC=clang meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false

@@ -18,7 +18,7 @@
 #   --smoke           N = 50, 3 s, BENCHMARKS.md untouched (for scripts/dev.sh test)
 #   --no-write        measure and print, leave BENCHMARKS.md alone
 #   --no-build        use build/server/runosd and build/tests/agent-sim/agent-sim as they are
-#                     (default: meson compile -C build of those two)
+#                     (default: scripts/dev.sh build: missing packages, then the build)
 #   --results DIR     keep the raw outputs (agent-sim summaries, CPU figures, meta.env) in DIR;
 #                     `python3 tests/bench/agentslib.py report DIR` prints the table again
 #
@@ -156,9 +156,9 @@ if [[ $HARD_FILES != unlimited ]] && ((NMAX + 500 > HARD_FILES)); then
 fi
 
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build server/runosd:executable tests/agent-sim/agent-sim
+bench_build
 AGENT_SIM="${RUNOS_BENCH_AGENT_SIM:-$(dirname "$(dirname "$BINARY")")/tests/agent-sim/agent-sim}"
-[[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (meson compile -C build tests/agent-sim/agent-sim, or set RUNOS_BENCH_AGENT_SIM)"
+[[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (scripts/dev.sh build, or set RUNOS_BENCH_AGENT_SIM)"
 
 busy_before="$(cpu_busy_before)"
 if [[ $busy_before -gt 10 ]]; then

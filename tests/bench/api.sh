@@ -22,7 +22,7 @@
 #                  then GET /healthz once (the HTTP layer alone, for comparison)
 #   --smoke        1 s, 1 round, no warm-up, BENCHMARKS.md untouched (for the smoke test)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
-#   --no-build     use build/server/runosd as it is (default: meson compile -C build)
+#   --no-build     use build/server/runosd as it is (default: scripts/dev.sh build: missing packages, then the build)
 #   --no-peer      skip the Fastify peer (its ratio is then not measured)
 #   --results DIR  keep the raw outputs (wrk, pgbench, CPU samples, meta.env) in DIR;
 #                  `python3 tests/bench/benchlib.py report DIR` prints the table again

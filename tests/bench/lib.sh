@@ -191,23 +191,15 @@ bench_cleanup() {
 	WORK=""
 }
 
-# bench_build [TARGET...]: builds build/ (only TARGETs when given) unless BUILD is 0, then makes
-# BINARY an absolute path; dies when it is missing.
+# bench_build: unless BUILD is 0, `scripts/dev.sh build` (the Debian packages the benchmarks use
+# are dev.sh's, installed when missing, then build/ is set up and compiled), then makes BINARY an
+# absolute path; dies when it is missing.
 bench_build() {
 	if [[ $BUILD == 1 ]]; then
-		command -v meson >/dev/null 2>&1 || die "meson is not installed"
-		if [[ ! -f $BUILD_DIR/meson-private/coredata.dat ]]; then
-			log "meson setup build"
-			meson setup "$BUILD_DIR" "$ROOT" >/dev/null
-		fi
-		log "meson compile -C build $*"
-		local out
-		if ! out="$(meson compile -C "$BUILD_DIR" "$@" 2>&1)"; then
-			printf '%s\n' "$out" | tail -n 30 >&2
-			die "the build failed (--no-build uses build/server/runosd as it is)"
-		fi
+		log "scripts/dev.sh build"
+		bash "$ROOT/scripts/dev.sh" build >&2 || die "the build failed (--no-build uses build/server/runosd as it is)"
 	fi
-	[[ -x $BINARY ]] || die "$BINARY does not exist (build with: meson setup build && meson compile -C build)"
+	[[ -x $BINARY ]] || die "$BINARY does not exist (build with: scripts/dev.sh build)"
 	BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"
 }
 

@@ -12,7 +12,7 @@
 #   --rate R       the fixed rate, queries per second (default 19000)
 #   --duration S   seconds per measurement (default 8)
 #   --smoke        1 s each, rate 2000 (for tests/bench/smoke.sh)
-#   --no-build     use build/server/runosd as it is (default: meson compile -C build)
+#   --no-build     use build/server/runosd as it is (default: scripts/dev.sh build: missing packages, then the build)
 #
 # As root, PostgreSQL runs as the system user runos-bench. Everything lives in a fresh
 # /tmp/runosd-bench-XXXX that is removed on exit, with PostgreSQL stopped. Exit status: 0

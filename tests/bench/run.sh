@@ -16,7 +16,7 @@
 #
 #   --smoke        each script's --smoke (tiny sizes, seconds), BENCHMARKS.md untouched
 #   --no-write     measure and print, leave BENCHMARKS.md alone
-#   --no-build     use the build as it is (default: meson compile -C build, once)
+#   --no-build     use the build as it is (default: scripts/dev.sh build, once: missing packages, then the build)
 #   --results DIR  keep every raw output in DIR/api, DIR/work, DIR/agents; `python3
 #                  tests/bench/benchlib.py overall DIR/api DIR/work DIR/agents` prints the
 #                  table again

@@ -26,7 +26,7 @@
 #                  Node it pins are run too), BENCHMARKS.md untouched (for tests/bench/smoke.sh)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
 #   --no-build     use build/server/runosd and build/tests/agent-sim/agent-sim as they are
-#                  (default: meson compile -C build of those two)
+#                  (default: scripts/dev.sh build: missing packages, then the build)
 #   --no-graphile  skip (c) (the ratio is then not measured: MISS cannot be judged, and the
 #                  run is written as incomplete)
 #   --parts LIST   run only these of a, b (with c) and d, e.g. --parts b (default abd); the
@@ -181,9 +181,9 @@ if [[ $HARD_FILES != unlimited ]] && ((PARK + 500 > HARD_FILES)); then
 fi
 
 [[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build server/runosd:executable tests/agent-sim/agent-sim
+bench_build
 AGENT_SIM="${RUNOS_BENCH_AGENT_SIM:-$(dirname "$(dirname "$BINARY")")/tests/agent-sim/agent-sim}"
-[[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (meson compile -C build tests/agent-sim/agent-sim, or set RUNOS_BENCH_AGENT_SIM)"
+[[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (scripts/dev.sh build, or set RUNOS_BENCH_AGENT_SIM)"
 "$AGENT_SIM" work --help >/dev/null 2>&1 || die "$AGENT_SIM has no work mode (rebuild it)"
 
 busy_before="$(cpu_busy_before)"
