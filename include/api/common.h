@@ -54,8 +54,10 @@ bool api_if_match(struct request *req, int *version) __attribute__((warn_unused_
 bool api_check_password(struct request *req, const char *field, const char *password)
 	__attribute__((warn_unused_result));
 
-/* s is one of the NULL-terminated choices. */
-bool api_one_of(const char *s, const char *const *choices);
+
+/* The :cid of the path; one that cannot be a cid replies 404
+ * cluster.not_found and gives NULL. */
+const char *api_path_cid(struct request *req) __attribute__((warn_unused_result));
 
 /* Loads the cluster of the path (:aid, :cid): a malformed or unknown cid
  * replies 404 cluster.not_found and returns false. */

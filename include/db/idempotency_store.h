@@ -54,7 +54,6 @@ enum db_result db_idempotency_finish(struct db_pool *db, const char *scope, cons
 
 /* Lets go of a claimed key without a response, rolling the request's changes
  * back (a server error: may be retried). */
-enum db_result db_idempotency_release(struct db_pool *db, const char *scope, const char *key)
-	__attribute__((warn_unused_result));
+enum db_result db_idempotency_release(struct db_pool *db) __attribute__((warn_unused_result));
 
 #endif

@@ -19,13 +19,6 @@
 #include "http/peer.h"
 #include "pki/certs.h"
 
-enum fleet_cert_state {
-	FLEET_CERT_GOOD,
-	FLEET_CERT_REVOKED,	/* revoked, or its node deleted */
-	FLEET_CERT_UNKNOWN,	/* signed by the CA but never recorded */
-	FLEET_CERT_UNAVAILABLE, /* the database could not be asked */
-};
-
 struct server;
 struct fleet;
 
@@ -34,10 +27,12 @@ struct fleet *fleet_start(struct server *srv);
 /* Stops it after a last batch write. Accepts NULL. */
 void fleet_stop(struct fleet *f);
 
-/* The status of a verified peer certificate; on FLEET_CERT_GOOD *out is the
- * caller's identity. */
-enum fleet_cert_state fleet_check_cert(struct fleet *f, const struct pki_peer *peer,
-				       struct agent_identity *out);
+/* The status of a verified peer certificate (HTTP_PEER_REVOKED also when its
+ * node was deleted, HTTP_PEER_UNKNOWN when signed by the CA but never
+ * recorded, HTTP_PEER_UNAVAILABLE when the database could not be asked); on
+ * HTTP_PEER_GOOD *out is the caller's identity. */
+enum http_peer_state fleet_check_cert(struct fleet *f, const struct pki_peer *peer,
+				      struct agent_identity *out);
 
 /* A certificate just issued and recorded (registration, renewal). */
 void fleet_note_cert(struct fleet *f, const char *serial, const char *aid, const char *nid,

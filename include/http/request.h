@@ -57,6 +57,9 @@ const char *request_param(const struct request *req, const char *name);
 
 /* A query parameter or request header, or NULL. */
 const char *request_query(const struct request *req, const char *name);
+/* An integer query parameter, already checked against the route's query
+ * table (type and bounds) before the handler runs; fallback when absent. */
+int request_query_int(const struct request *req, const char *name, int fallback);
 const char *request_header(const struct request *req, const char *name);
 
 /* Replies with a JSON body (stolen; NULL for an empty 204). */

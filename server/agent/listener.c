@@ -31,17 +31,7 @@ static void url_host(const char *url, char *out, size_t cap)
 static enum http_peer_state check_peer(void *arg, const struct pki_peer *peer,
 				       struct agent_identity *out)
 {
-	switch (fleet_check_cert(arg, peer, out)) {
-	case FLEET_CERT_GOOD:
-		return HTTP_PEER_GOOD;
-	case FLEET_CERT_REVOKED:
-		return HTTP_PEER_REVOKED;
-	case FLEET_CERT_UNKNOWN:
-		return HTTP_PEER_UNKNOWN;
-	case FLEET_CERT_UNAVAILABLE:
-		break;
-	}
-	return HTTP_PEER_UNAVAILABLE;
+	return fleet_check_cert(arg, peer, out);
 }
 
 struct http_server *agent_listener_start(struct server *srv, char *err, size_t errcap)

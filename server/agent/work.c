@@ -13,28 +13,7 @@
 #include "util/timeutil.h"
 
 #define DEFAULT_WAIT_SECONDS 30
-#define MAX_WAIT_SECONDS 60
 #define DEFAULT_MAX 10
-#define MAX_MAX 50
-
-/* An integer query parameter within [lo, hi], or fallback when absent; false
- * (after a 400) when malformed. */
-static bool query_int(struct request *req, const char *name, int lo, int hi, int fallback, int *out)
-{
-	const char *s = request_query(req, name);
-	*out = fallback;
-	if (!s)
-		return true;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi) {
-		request_error(req, 400, "validation.range", json_pack("{s:s}", "field", name),
-			      "%s must be an integer from %d to %d", name, lo, hi);
-		return false;
-	}
-	*out = (int)v;
-	return true;
-}
 
 /* The answer to a poll, as text: each payload goes in as PostgreSQL gave it
  * (valid JSON), not parsed and written again; the other members are written
@@ -63,10 +42,9 @@ static char *instructions_text(const struct instruction *list, size_t n)
 
 void agent_instructions(struct request *req)
 {
-	int wait, max;
-	if (!query_int(req, "wait", 0, MAX_WAIT_SECONDS, DEFAULT_WAIT_SECONDS, &wait) ||
-	    !query_int(req, "max", 1, MAX_MAX, DEFAULT_MAX, &max))
-		return;
+	/* Their bounds are the route's (agent/routes.c). */
+	int wait = request_query_int(req, "wait", DEFAULT_WAIT_SECONDS);
+	int max = request_query_int(req, "max", DEFAULT_MAX);
 	/* The deadline is set by the first run of the handler; the request (and
 	 * this field) is the same when it runs again after parking. */
 	if (!req->poll_deadline_ms)

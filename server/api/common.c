@@ -114,21 +114,8 @@ bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *l
 		     struct api_cursor *cursor)
 {
 	memset(cursor, 0, sizeof(*cursor));
-	*limit = API_LIST_DEFAULT_LIMIT;
-	const char *text = request_query(req, "limit");
-	if (text) {
-		char *end;
-		errno = 0;
-		long v = strtol(text, &end, 10);
-		if (errno || end == text || *end != '\0' || v < 1 || v > API_LIST_MAX_LIMIT) {
-			request_error(req, 400, "validation.invalid",
-				      json_pack("{s:s}", "field", "limit"),
-				      "limit must be an integer from 1 to %d", API_LIST_MAX_LIMIT);
-			return false;
-		}
-		*limit = (int)v;
-	}
-	text = request_query(req, "cursor");
+	*limit = request_query_int(req, "limit", API_LIST_DEFAULT_LIMIT);
+	const char *text = request_query(req, "cursor");
 	if (text && *text && !parse_cursor(text, valid_id, cursor)) {
 		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "cursor"),
 			      "cursor is not one this server gave out");
@@ -194,14 +181,6 @@ bool api_check_password(struct request *req, const char *field, const char *pass
 	return true;
 }
 
-bool api_one_of(const char *s, const char *const *choices)
-{
-	for (; *choices; choices++)
-		if (strcmp(s, *choices) == 0)
-			return true;
-	return false;
-}
-
 json_t *api_user_to_json(const struct user *u)
 {
 	return json_pack("{s:s, s:s, s:s, s:b, s:o}", "uid", u->uid, "email", u->email, "name",
@@ -216,13 +195,21 @@ json_t *api_account_to_json(const struct account *a)
 			 a->base_domain, "createdAt", http_json_time(a->created_us));
 }
 
-bool api_load_cluster(struct request *req, struct cluster *out)
+const char *api_path_cid(struct request *req)
 {
 	const char *cid = request_param(req, "cid");
 	if (!idalloc_is_cid(cid)) {
 		request_error(req, 404, "cluster.not_found", NULL, "Cluster %s not found", cid);
-		return false;
+		return NULL;
 	}
+	return cid;
+}
+
+bool api_load_cluster(struct request *req, struct cluster *out)
+{
+	const char *cid = api_path_cid(req);
+	if (!cid)
+		return false;
 	enum db_result r = db_clusters_get(req->server->db, request_param(req, "aid"), cid, out);
 	if (r != DB_OK) {
 		request_db_error(req, r, "cluster", cid);

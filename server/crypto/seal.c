@@ -92,10 +92,10 @@ static bool gcm(bool encrypt, const uint8_t key[SEAL_KEY_LEN], const uint8_t non
 
 static char *b64url(const uint8_t *in, size_t len)
 {
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-	int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	char *out = crypto_base64(in, len);
 	/* To base64url without padding, so the parts can be joined with '.'. */
-	for (int i = 0; i < n; i++)
+	size_t n = strlen(out);
+	for (size_t i = 0; i < n; i++)
 		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
 	while (n > 0 && out[n - 1] == '=')
 		n--;

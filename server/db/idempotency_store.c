@@ -132,9 +132,7 @@ enum db_result db_idempotency_finish(struct db_pool *db, const char *scope, cons
 	return db_conn_unpin(db, true);
 }
 
-enum db_result db_idempotency_release(struct db_pool *db, const char *scope, const char *key)
+enum db_result db_idempotency_release(struct db_pool *db)
 {
-	(void)scope;
-	(void)key;
 	return db_conn_unpin(db, false);
 }

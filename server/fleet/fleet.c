@@ -23,7 +23,7 @@
 #define REVOCATION_OVERLAP_US (60LL * 1000000)
 
 struct cert_entry {
-	enum fleet_cert_state state; /* GOOD or REVOKED */
+	enum http_peer_state state; /* GOOD or REVOKED */
 	char aid[IDALLOC_SHORT_ID_LEN + 1];
 	char nid[IDALLOC_SHORT_ID_LEN + 1];
 	char cid[4];
@@ -64,7 +64,7 @@ static void node_key(const char *aid, const char *nid, char out[16])
 
 /* ---- certificates ------------------------------------------------------- */
 
-static void put_cert(struct fleet *f, const char *serial, enum fleet_cert_state state,
+static void put_cert(struct fleet *f, const char *serial, enum http_peer_state state,
 		     const char *aid, const char *nid, const char *cid, const char *role)
 {
 	struct shard *s = shard_of(f, serial);
@@ -77,14 +77,14 @@ static void put_cert(struct fleet *f, const char *serial, enum fleet_cert_state 
 	pthread_mutex_lock(&s->lock);
 	struct cert_entry *old = strmap_put(s->certs, serial, e);
 	/* A revocation learnt meanwhile wins over a lookup that raced it. */
-	if (old && old->state == FLEET_CERT_REVOKED)
-		e->state = FLEET_CERT_REVOKED;
+	if (old && old->state == HTTP_PEER_REVOKED)
+		e->state = HTTP_PEER_REVOKED;
 	pthread_mutex_unlock(&s->lock);
 	free(old);
 }
 
-enum fleet_cert_state fleet_check_cert(struct fleet *f, const struct pki_peer *peer,
-				       struct agent_identity *out)
+enum http_peer_state fleet_check_cert(struct fleet *f, const struct pki_peer *peer,
+				      struct agent_identity *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct shard *s = shard_of(f, peer->serial);
@@ -99,17 +99,17 @@ enum fleet_cert_state fleet_check_cert(struct fleet *f, const struct pki_peer *p
 		enum db_result r =
 			db_fleet_cert_lookup(f->srv->db, peer->serial, peer->aid, peer->nid, &rec);
 		if (r == DB_NOT_FOUND)
-			return FLEET_CERT_UNKNOWN;
+			return HTTP_PEER_UNKNOWN;
 		if (r != DB_OK)
-			return FLEET_CERT_UNAVAILABLE;
-		put_cert(f, peer->serial, rec.revoked ? FLEET_CERT_REVOKED : FLEET_CERT_GOOD,
+			return HTTP_PEER_UNAVAILABLE;
+		put_cert(f, peer->serial, rec.revoked ? HTTP_PEER_REVOKED : HTTP_PEER_GOOD,
 			 peer->aid, peer->nid, rec.cid, rec.role);
 		return fleet_check_cert(f, peer, out);
 	}
 	/* The database's record must name the certificate's own node. */
 	if (strcmp(e.aid, peer->aid) != 0 || strcmp(e.nid, peer->nid) != 0)
-		return FLEET_CERT_UNKNOWN;
-	if (e.state != FLEET_CERT_GOOD)
+		return HTTP_PEER_UNKNOWN;
+	if (e.state != HTTP_PEER_GOOD)
 		return e.state;
 	memcpy(out->aid, e.aid, sizeof(out->aid));
 	memcpy(out->nid, e.nid, sizeof(out->nid));
@@ -118,13 +118,13 @@ enum fleet_cert_state fleet_check_cert(struct fleet *f, const struct pki_peer *p
 	memcpy(out->serial, peer->serial, sizeof(out->serial));
 	out->not_before_us = peer->not_before_us;
 	out->not_after_us = peer->not_after_us;
-	return FLEET_CERT_GOOD;
+	return HTTP_PEER_GOOD;
 }
 
 void fleet_note_cert(struct fleet *f, const char *serial, const char *aid, const char *nid,
 		     const char *cid, const char *role)
 {
-	put_cert(f, serial, FLEET_CERT_GOOD, aid, nid, cid, role);
+	put_cert(f, serial, HTTP_PEER_GOOD, aid, nid, cid, role);
 }
 
 struct revoke_match {
@@ -137,7 +137,7 @@ static void revoke_if_node(void *arg, const char *key, void *value)
 	struct cert_entry *e = value;
 	(void)key;
 	if (strcmp(e->aid, m->aid) == 0 && strcmp(e->nid, m->nid) == 0)
-		e->state = FLEET_CERT_REVOKED;
+		e->state = HTTP_PEER_REVOKED;
 }
 
 void fleet_revoke_node(struct fleet *f, const char *aid, const char *nid)
@@ -163,7 +163,7 @@ static void revoke_serial(void *arg, const char *serial)
 	pthread_mutex_lock(&s->lock);
 	struct cert_entry *e = strmap_get(s->certs, serial);
 	if (e)
-		e->state = FLEET_CERT_REVOKED;
+		e->state = HTTP_PEER_REVOKED;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -128,7 +128,7 @@ void http_idempotency_finish(struct exchange *ex)
 	ex->idem_claimed = false;
 	enum db_result r;
 	if (req->status >= 500 || req->status == 0) {
-		r = db_idempotency_release(req->server->db, ex->idem_scope, ex->idem_key);
+		r = db_idempotency_release(req->server->db);
 	} else {
 		char *body = req->reply ? json_dumps(req->reply, JSON_COMPACT | JSON_ENCODE_ANY)
 					: (req->reply_text ? xstrdup(req->reply_text) : NULL);
@@ -143,9 +143,9 @@ void http_idempotency_finish(struct exchange *ex)
 			req->reply ? "application/json" : req->reply_type, sealed);
 		free(sealed);
 		/* A statement of the handler failed and its change was lost with the
-		 * transaction: its answer (a refusal) stands, unrecorded; a repeat
-		 * runs again. */
-		if (r == DB_CONFLICT)
+		 * transaction: a refusal stands, unrecorded, and a repeat runs again;
+		 * a success cannot stand, since nothing of it committed (503 below). */
+		if (r == DB_CONFLICT && req->status >= 400)
 			return;
 	}
 	if (r == DB_OK || req->status >= 500)

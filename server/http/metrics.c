@@ -137,6 +137,10 @@ static void labels(const struct series *s, char *out, size_t cap)
 
 void http_metrics_render(struct http_metrics *m, char **text)
 {
+	if (!m) {
+		*text = xstrdup("");
+		return;
+	}
 	struct series *table = m->table;
 	int n = (int)atomic_load(&m->published);
 	char l[256];

@@ -27,6 +27,12 @@ const char *request_query(const struct request *req, const char *name)
 	return MHD_lookup_connection_value(exchange_of(req)->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+int request_query_int(const struct request *req, const char *name, int fallback)
+{
+	const char *text = request_query(req, name);
+	return text ? atoi(text) : fallback;
+}
+
 const char *request_header(const struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(exchange_of(req)->conn, MHD_HEADER_KIND, name);
