@@ -54,7 +54,6 @@ bool api_if_match(struct request *req, int *version) __attribute__((warn_unused_
 bool api_check_password(struct request *req, const char *field, const char *password)
 	__attribute__((warn_unused_result));
 
-
 /* The :cid of the path; one that cannot be a cid replies 404
  * cluster.not_found and gives NULL. */
 const char *api_path_cid(struct request *req) __attribute__((warn_unused_result));

@@ -366,14 +366,31 @@ static const struct db_stmt stmt_begin = { "tx_begin", "BEGIN" };
 static const struct db_stmt stmt_commit = { "tx_commit", "COMMIT" };
 static const struct db_stmt stmt_rollback = { "tx_rollback", "ROLLBACK" };
 
+/* Forgets the wake-up keys queued after the first kept characters. */
+static void drop_wakes_after(struct db_conn *c, size_t kept)
+{
+	if (!c->wakes || strlen(c->wakes) <= kept)
+		return;
+	if (kept == 0) {
+		free(c->wakes);
+		c->wakes = NULL;
+	} else {
+		c->wakes[kept] = '\0';
+	}
+}
+
 /* db_transaction inside the request transaction: fn runs in the savepoint
  * db_conn_acquire opened, run again from it on DB_RETRY; its wake-ups wait
  * for the request transaction's commit. */
 static enum db_result pinned_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
 {
+	/* The wake-ups of an attempt rolled back to the savepoint go with it. */
+	size_t kept = c->wakes ? strlen(c->wakes) : 0;
 	enum db_result r = DB_ERROR;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		r = fn(c, arg);
+		if (r != DB_OK)
+			drop_wakes_after(c, kept);
 		if (r != DB_RETRY || PQstatus(c->pg) != CONNECTION_OK ||
 		    db_exec(c, &stmt_rollback_savepoint, 0, NULL, NULL) != DB_OK)
 			break;

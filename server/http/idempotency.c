@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "crypto/seal.h"
 #include "db/idempotency_store.h"
 #include "http_internal.h"
@@ -142,6 +143,14 @@ void http_idempotency_finish(struct exchange *ex)
 			req->server->db, ex->idem_scope, ex->idem_key, ex->idem_hash, req->status,
 			req->reply ? "application/json" : req->reply_type, sealed);
 		free(sealed);
+		/* What the handler dropped from the token cache (a logout, a new
+		 * account's membership: always the caller's own on a POST) went
+		 * before the commit, and another request may have cached the old
+		 * rows again meanwhile: drop them once more now that it committed. */
+		if (r == DB_OK && req->principal.uid[0]) {
+			auth_forget(req->server->auth, req->principal.token_hash);
+			auth_forget_user(req->server->auth, req->principal.uid);
+		}
 		/* A statement of the handler failed and its change was lost with the
 		 * transaction: a refusal stands, unrecorded, and a repeat runs again;
 		 * a success cannot stand, since nothing of it committed (503 below). */
