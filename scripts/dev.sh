@@ -12,6 +12,7 @@
 #   scripts/dev.sh fuzz [seconds] build tests/fuzz with clang + libFuzzer (build-fuzz/) and fuzz
 #                                 each harness for that long (default 60); crashes land in .dev/fuzz
 #   scripts/dev.sh build          install missing packages, meson setup + compile
+#   scripts/dev.sh packages       install missing packages only
 #   scripts/dev.sh stop           stop what an interrupted run/test left behind
 #   scripts/dev.sh psql [args]    psql on the dev database (starts PostgreSQL if needed)
 #   scripts/dev.sh help
@@ -62,11 +63,6 @@ die() {
 	exit 1
 }
 
-# Quote one word for POSIX sh.
-sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
-
-is_root() { [[ $(id -u) -eq 0 ]]; }
-
 # ---------------------------------------------------------------------------------------------
 # packages
 
@@ -102,7 +98,7 @@ ensure_packages() {
 	[[ $need_contrib -eq 1 ]] && missing+=("postgresql-contrib-15|postgresql-contrib")
 
 	local sudo=()
-	if ! is_root; then
+	if ! user_is_root; then
 		if command -v sudo >/dev/null 2>&1; then
 			sudo=(sudo)
 		else
@@ -500,14 +496,14 @@ demo_setup() {
 		umask 077
 		cat >"$DEV_DIR/demo.env" <<EOF
 # written by scripts/dev.sh run — source it: . .dev/demo.env
-RUNOS_API_URL=$(sq "$API_URL")
-RUNOS_ACCOUNT_ID=$(sq "$aid")
-RUNOS_API_KEY=$(sq "$pat")
-DEMO_EMAIL=$(sq "$email")
-DEMO_PASSWORD=$(sq "$password")
-DEMO_SESSION_TOKEN=$(sq "$session")
-AID=$(sq "$aid")
-TOKEN=$(sq "$pat")
+RUNOS_API_URL=$(user_sq "$API_URL")
+RUNOS_ACCOUNT_ID=$(user_sq "$aid")
+RUNOS_API_KEY=$(user_sq "$pat")
+DEMO_EMAIL=$(user_sq "$email")
+DEMO_PASSWORD=$(user_sq "$password")
+DEMO_SESSION_TOKEN=$(user_sq "$session")
+AID=$(user_sq "$aid")
+TOKEN=$(user_sq "$pat")
 # $c1
 # $c2
 # $c3
@@ -969,6 +965,11 @@ cmd_fuzz() {
 	log "no crashes"
 }
 
+cmd_packages() {
+	MODE="build"
+	ensure_packages
+}
+
 cmd_build() {
 	MODE="build"
 	ensure_packages
@@ -1000,6 +1001,7 @@ main() {
 	bench) cmd_bench "$@" ;;
 	fuzz) cmd_fuzz "$@" ;;
 	build) cmd_build "$@" ;;
+	packages) cmd_packages "$@" ;;
 	stop) cmd_stop "$@" ;;
 	psql) cmd_psql "$@" ;;
 	help | -h | --help) usage ;;

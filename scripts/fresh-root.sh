@@ -175,8 +175,10 @@ inner() {
 	fi
 
 	local head
-	head="$(git -C "$ROOT" rev-parse HEAD)"
-	git clone -q --no-hardlinks --no-checkout "$ROOT" "$r$CLONE_IN_ROOT"
+	# As root on a checkout of another user's, git refuses it without safe.directory.
+	head="$(git -c safe.directory="$ROOT" -C "$ROOT" rev-parse HEAD)"
+	git -c safe.directory="$ROOT" -c safe.directory="$ROOT/.git" clone -q --no-hardlinks \
+		--no-checkout "$ROOT" "$r$CLONE_IN_ROOT"
 	git -C "$r$CLONE_IN_ROOT" checkout -q --detach "$head"
 	log "clone of ${head:0:12} in $CLONE_IN_ROOT; running: $*"
 	# In the background: bash runs a trap only after a foreground command returns, and the trap

@@ -18,6 +18,15 @@ check() {
 	done
 	[[ ${1:-} == -- ]] && shift
 	excluded=("$@")
+	# A rule over a folder that is gone would pass by checking nothing.
+	local p
+	for p in "${paths[@]}" "${excluded[@]}"; do
+		if [[ ! -e $p ]]; then
+			failed=$((failed + 1))
+			echo "FAIL layering: $name: no such path $p (update the rule)"
+			return
+		fi
+	done
 	local hits="" line f ok
 	while IFS= read -r line; do
 		f="${line%%:*}"

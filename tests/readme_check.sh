@@ -57,6 +57,7 @@ finish() {
 	exit
 }
 trap 'finish' INT TERM
+trap 'cleanup' EXIT   # any other way out: idempotent
 
 for v in RUNOS_TEST_BIN RUNOS_TEST_ADMIN_DATABASE_URL RUNOS_TEST_REDIS_URL RUNOS_TEST_TMPDIR \
 	RUNOS_TEST_MASTER_KEY; do

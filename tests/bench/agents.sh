@@ -142,6 +142,9 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------------
 # preflight
 
+# The packages first (a fresh machine has none of the commands below), and the build.
+[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
+bench_build
 for cmd in curl psql python3; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: curl, postgresql-client-15, python3)"
 done
@@ -155,8 +158,6 @@ if [[ $HARD_FILES != unlimited ]] && ((NMAX + 500 > HARD_FILES)); then
 	die "$NMAX agents need about $((NMAX + 500)) open files in runosd and in agent-sim; the hard limit is $HARD_FILES (ulimit -Hn)"
 fi
 
-[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build
 AGENT_SIM="${RUNOS_BENCH_AGENT_SIM:-$(dirname "$(dirname "$BINARY")")/tests/agent-sim/agent-sim}"
 [[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (scripts/dev.sh build, or set RUNOS_BENCH_AGENT_SIM)"
 

@@ -70,7 +70,7 @@ COMMAND_LINE="tests/bench/api.sh"
 
 BENCH_NAME=bench
 # shellcheck source=tests/bench/lib.sh
-source "$BENCH_DIR/lib.sh"   # log, die, is_root, as_daemon, stop_pid, PostgreSQL and runosd setup
+source "$BENCH_DIR/lib.sh"   # log, die, as_daemon, stop_pid, PostgreSQL and runosd setup
 COMMAND_LINE+="$(bench_quote_args "$@")"
 PEER=1
 PEER_DIR="$BENCH_DIR/peers/fastify"
@@ -133,6 +133,9 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------------
 # preflight
 
+# The packages first (a fresh machine has none of the commands below), and the build.
+[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
+bench_build
 for cmd in wrk pgbench psql curl python3; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: wrk, postgresql-client-15, curl, python3)"
 done
@@ -140,8 +143,6 @@ if [[ -z ${RUNOS_BENCH_DATABASE_URL:-} ]]; then
 	[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL 15 server binaries missing in $PG_BIN (postgresql-15)"
 fi
 
-[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build
 
 # Share of the CPU busy over one second before the start (someone else's load skews the figures).
 busy_before="$(cpu_busy_before)"

@@ -30,7 +30,6 @@ die() {
 	printf '%s: error: %s\n' "${BENCH_NAME:-bench}" "$*" >&2
 	exit 1
 }
-is_root() { [[ $(id -u) -eq 0 ]]; }
 
 # usage: the calling script's header comment, its help; bad_arg MESSAGE: that on stderr, exit 2
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -191,13 +190,15 @@ bench_cleanup() {
 	WORK=""
 }
 
-# bench_build: unless BUILD is 0, `scripts/dev.sh build` (the Debian packages the benchmarks use
-# are dev.sh's, installed when missing, then build/ is set up and compiled), then makes BINARY an
-# absolute path; dies when it is missing.
+# bench_build: the Debian packages the benchmarks use (dev.sh's, installed when missing), then,
+# unless BUILD is 0, build/ set up and compiled (`scripts/dev.sh build`, else `scripts/dev.sh
+# packages`); then makes BINARY an absolute path; dies when it is missing.
 bench_build() {
 	if [[ $BUILD == 1 ]]; then
 		log "scripts/dev.sh build"
 		bash "$ROOT/scripts/dev.sh" build >&2 || die "the build failed (--no-build uses build/server/runosd as it is)"
+	else
+		bash "$ROOT/scripts/dev.sh" packages >&2 || die "the Debian packages could not be installed"
 	fi
 	[[ -x $BINARY ]] || die "$BINARY does not exist (build with: scripts/dev.sh build)"
 	BINARY="$(cd "$(dirname "$BINARY")" && pwd -P)/$(basename "$BINARY")"

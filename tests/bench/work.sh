@@ -166,6 +166,9 @@ sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1" "$CONNINFO"; }
 # ---------------------------------------------------------------------------------------------
 # preflight
 
+# The packages first (a fresh machine has none of the commands below), and the build.
+[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
+bench_build
 for cmd in curl psql python3; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: curl, postgresql-client-15, python3)"
 done
@@ -180,8 +183,6 @@ if [[ $HARD_FILES != unlimited ]] && ((PARK + 500 > HARD_FILES)); then
 	die "$PARK parked agents need about $((PARK + 500)) open files in runosd and in agent-sim; the hard limit is $HARD_FILES (ulimit -Hn; or --park)"
 fi
 
-[[ -n ${RUNOS_BENCH_BINARY:-} ]] && BUILD=0
-bench_build
 AGENT_SIM="${RUNOS_BENCH_AGENT_SIM:-$(dirname "$(dirname "$BINARY")")/tests/agent-sim/agent-sim}"
 [[ -x $AGENT_SIM ]] || die "$AGENT_SIM does not exist (scripts/dev.sh build, or set RUNOS_BENCH_AGENT_SIM)"
 "$AGENT_SIM" work --help >/dev/null 2>&1 || die "$AGENT_SIM has no work mode (rebuild it)"

@@ -90,6 +90,47 @@ static bool workers_fall_asleep(pid_t pid, int ms)
 	return false;
 }
 
+/* CPU time (utime + stime, clock ticks) of pid's libmicrohttpd workers, all
+ * together; -1 when there is none. */
+static long workers_ticks(pid_t pid)
+{
+	char path[320];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	long ticks = -1;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !worker_state(pid, e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		char stat[512];
+		size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		stat[n] = '\0';
+		const char *p = strrchr(stat, ')');
+		unsigned long utime = 0, stime = 0;
+		/* After "(comm)": state and 10 more fields, then utime and stime. */
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&utime, &stime) == 2)
+			ticks = (ticks < 0 ? 0 : ticks) + (long)(utime + stime);
+	}
+	closedir(d);
+	return ticks;
+}
+
+/* The workers' CPU over one second, in percent of a core. */
+static double workers_cpu_percent(pid_t pid)
+{
+	long before = workers_ticks(pid);
+	it_sleep_ms(1000);
+	long after = workers_ticks(pid);
+	return before < 0 || after < 0 ? 100.0
+				       : 100.0 * (double)(after - before) / sysconf(_SC_CLK_TCK);
+}
+
 static int open_files(pid_t pid)
 {
 	char path[64];
@@ -214,6 +255,10 @@ TEST(stalled_handshakes_and_a_burst)
 	CHECK_MSG(workers_fall_asleep(pid, 5000),
 		  "a worker stays running while handshakes wait for their clients (%d running)",
 		  workers_running(pid));
+	/* And not just at one sampled moment: over a second, the workers together
+	 * use a small share of a core (a spinning one uses all of it). */
+	double cpu = workers_cpu_percent(pid);
+	CHECK_MSG(cpu < 20.0, "the workers used %.0f %% of a core while handshakes waited", cpu);
 
 	/* Many new mutual-TLS connections at once, the stalled ones still
 	 * there: each is answered. */

@@ -242,6 +242,15 @@ static bool answered_or_blocked(void *arg)
 	return answered + backends(false) >= CRASH_KEYS;
 }
 
+static bool all_answered(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CRASH_KEYS; i++)
+		if (!atomic_load(&creates[i].done))
+			return false;
+	return true;
+}
+
 static bool no_transaction_left(void *arg)
 {
 	(void)arg;
@@ -287,6 +296,12 @@ static void crash_with_creates_in_flight(const char *phase)
 		REQUIRE(it_db_exec(account_lock, "COMMIT", 0, NULL));
 		/* Each has committed and answered, or waits to record its answer. */
 		CHECK(wait_until(answered_or_blocked, NULL));
+		/* A server that records the answer with the change has no row of
+		 * the key before its commit for the lock above to hold: every create
+		 * committed and answered, so the kill below comes after the commits
+		 * and each retry must replay its recorded answer. (A server that
+		 * recorded it after the commit waited on the lock instead.) */
+		CHECK(wait_until(all_answered, NULL));
 	}
 	it_server_signal(s, SIGKILL);
 	CHECK_INT_EQ(it_server_wait(s, 10000), 128 + SIGKILL);
