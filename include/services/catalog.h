@@ -1,0 +1,117 @@
+/* The service catalog (API.md §6): every type runosd can install, as rows of
+ * one data table (server/services/catalog.c). A new type is a row, not code:
+ * its versions, bounds, ports, flags, what it requires, its credentials, the
+ * Helm chart that installs it and the values template that chart is given.
+ * Immutable, thread safe, never needs the database. */
+#ifndef RUNOSD_SERVICES_CATALOG_H
+#define RUNOSD_SERVICES_CATALOG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CATALOG_MAX_VERSIONS 8
+#define CATALOG_MAX_PORTS 4
+#define CATALOG_MAX_FLAGS 6
+#define CATALOG_MAX_REQUIRES 3
+
+struct catalog_port {
+	const char *name; /* "postgresql" */
+	int port;
+	const char *protocol; /* "TCP" */
+};
+
+enum catalog_flag_kind { CATALOG_FLAG_BOOLEAN = 1, CATALOG_FLAG_STRING, CATALOG_FLAG_INTEGER };
+
+struct catalog_flag {
+	const char *name; /* "metrics" */
+	enum catalog_flag_kind kind;
+	const char *default_json; /* the default as JSON text: "false", "\"utf8\"", "3" */
+	const char *description;
+};
+
+/* An input naming another service of the same cluster. */
+struct catalog_require {
+	const char *field; /* "postgresOsid" */
+	const char *type;  /* "postgresql" */
+	bool required;
+};
+
+/* Which fields a type's credentials have (API.md §6 credentials response:
+ * {username, password, host, port, database, url}; host and port always). */
+struct catalog_credentials {
+	const char *username;	/* the generated user's fixed name ("app"), NULL: none */
+	bool password;		/* a generated password */
+	const char *database;	/* the database created ("app"), NULL: none */
+	const char *url_scheme; /* "postgresql", "redis", "http", ... for url */
+	int port;		/* the port the url and "port" name */
+};
+
+struct catalog_chart {
+	const char *repo_url;	/* https://... or oci://... */
+	const char *chart_name; /* "postgresql" */
+	const char *version;	/* the chart's version */
+};
+
+struct service_type {
+	const char *type; /* "postgresql" */
+	const char *name; /* "PostgreSQL" */
+	const char *category; /* databases, caching, messaging, storage, monitoring, ai, platform */
+	bool platform;
+	const char *description;
+	const char *versions[CATALOG_MAX_VERSIONS]; /* ascending; NULL-terminated */
+	const char *default_version;
+	int default_replicas, min_replicas, max_replicas;
+	int default_storage_mb, min_storage_mb, max_storage_mb; /* all 0: stateless */
+	struct catalog_port ports[CATALOG_MAX_PORTS];		/* ends at name NULL */
+	bool http; /* gets a public HTTPS endpoint https://<osid>.<cluster domain> */
+	struct catalog_flag flags[CATALOG_MAX_FLAGS];	       /* ends at name NULL */
+	struct catalog_require requires[CATALOG_MAX_REQUIRES]; /* ends at field NULL */
+	struct catalog_credentials credentials;
+	struct catalog_chart chart;
+	/* Pod Security Admission level of its namespace: "restricted", "baseline"
+	 * or "privileged" (Longhorn and node exporters need host access). */
+	const char *pod_security;
+	/* The chart's values as a JSON template: string values "{{name}}" are
+	 * replaced by typed values (catalog_values), anything else is kept. */
+	const char *values_template;
+};
+
+const struct service_type *catalog_find(const char *type);
+size_t catalog_count(void);
+const struct service_type *catalog_at(size_t i);
+
+/* Whether version is one of t's versions; the index of a version in
+ * t->versions (ascending), -1 when not one. */
+int catalog_version_index(const struct service_type *t, const char *version);
+
+/* The public entry of a type (GET /service-info/:type), a new reference. */
+json_t *catalog_entry_json(const struct service_type *t);
+
+/* The whole catalog's body {services:[...]} and its ETag, computed once. */
+const char *catalog_body(void);
+const char *catalog_etag(void);
+
+/* What the values template's placeholders are filled from. */
+struct catalog_values_input {
+	const char *osid;	   /* release and fullnameOverride: the in-cluster name */
+	const char *version;	   /* {{version}}: the image/app version */
+	int replicas;		   /* {{replicas}} (integer) */
+	int storage_mb;		   /* {{storageSize}} ("10Gi"/"512Mi" text), 0: stateless */
+	const char *storage_class; /* {{storageClass}} */
+	const char *secret_name;   /* {{secretName}}: the credentials Secret in the namespace */
+	const char *domain;	   /* {{host}}: <osid>.<cluster domain> for http types */
+	json_t *flags;		   /* {{flag:<name>}}: the flag's value (defaults applied) */
+	json_t *affinity;	   /* {{affinity}}: a Kubernetes Affinity object, or NULL */
+	/* {{require:<field>:host}} etc.: the in-cluster host of the required
+	 * service (object of field -> {osid, host, port}) */
+	json_t *requires;
+};
+
+/* The Helm values for t, rendered from its template (a new reference), or
+ * NULL with a message in err when the template is bad (a unit test renders
+ * every row). */
+json_t *catalog_values(const struct service_type *t, const struct catalog_values_input *in,
+		       char *err, size_t errcap);
+
+#endif
