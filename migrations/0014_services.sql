@@ -25,7 +25,10 @@ CREATE TABLE services (
     conditions       jsonb NOT NULL DEFAULT '[]',
     -- crypto_seal of the credentials JSON, bound to "<aid>/services/<cid>/<osid>".
     credentials      text NOT NULL,
+    -- A rotation under way: the new credentials, which become credentials when its job succeeds.
+    pending_credentials text,
     job_id           uuid,                                -- the latest job about it
+    prior_lifecycle  text,                                -- what a stopped delete goes back to
     -- What a control-plane node of the cluster last reported (POST /agent/v1/service-status).
     reported_state   text CHECK (reported_state IN ('provisioning', 'healthy', 'degraded',
                                                     'unhealthy', 'failed')),

@@ -94,4 +94,15 @@ void api_invitations_accept(struct request *req);
 /* server/api/modules.c */
 void api_modules_list(struct request *req);
 
+/* services.c, services_ops.c */
+void api_services_create(struct request *req);
+void api_services_list(struct request *req);
+void api_services_list_type(struct request *req);
+void api_services_get(struct request *req);
+void api_services_status(struct request *req);
+void api_services_update(struct request *req);
+void api_services_delete(struct request *req);
+void api_services_credentials(struct request *req);
+void api_services_rotate(struct request *req);
+
 #endif

@@ -12,6 +12,19 @@
 #include "db/db.h"
 #include "idalloc/ids.h"
 
+/* An instruction rendered when its job is made (a service's objects and
+ * chart), for step (from 1) of the job; the step queues them in order.
+ * sealed_payload, when not NULL, is the payload sealed (crypto_seal bound to
+ * "<aid>/jobs/<job id>", JOB_SEALED_AAD_FMT): the queue keeps it sealed and
+ * the agent listener opens it when it hands the instruction over. */
+struct job_instruction {
+	int step;
+	const char *type;	    /* APPLY_CR, INSTALL_HELM_CHART, ... */
+	const char *payload;	    /* JSON text; NULL: {} */
+	const char *sealed_payload; /* NULL: none */
+};
+#define JOB_SEALED_AAD_FMT "%s/jobs/%s"
+
 struct job {
 	char id[IDALLOC_UUID_LEN + 1];
 	char aid[IDALLOC_SHORT_ID_LEN + 1];

@@ -19,7 +19,9 @@
 struct instruction {
 	char tag[IDALLOC_UUID_LEN + 1];
 	char type[64];
-	char *payload; /* JSON text, owned */
+	char *payload;	      /* JSON text, owned */
+	char *sealed_payload; /* owned; NULL: none. When set, the payload is this
+			       * opened (JOB_SEALED_AAD_FMT, db/jobs_store.h) */
 	char job_id[IDALLOC_UUID_LEN + 1];
 	int attempt;
 	int64_t lease_expires_us;

@@ -21,7 +21,11 @@ struct catalog_port {
 	const char *protocol; /* "TCP" */
 };
 
-enum catalog_flag_kind { CATALOG_FLAG_BOOLEAN = 1, CATALOG_FLAG_STRING, CATALOG_FLAG_INTEGER };
+enum catalog_flag_kind {
+	CATALOG_FLAG_BOOLEAN = 1,
+	CATALOG_FLAG_STRING,
+	CATALOG_FLAG_INTEGER
+};
 
 struct catalog_flag {
 	const char *name; /* "metrics" */
@@ -54,8 +58,8 @@ struct catalog_chart {
 };
 
 struct service_type {
-	const char *type; /* "postgresql" */
-	const char *name; /* "PostgreSQL" */
+	const char *type;     /* "postgresql" */
+	const char *name;     /* "PostgreSQL" */
 	const char *category; /* databases, caching, messaging, storage, monitoring, ai, platform */
 	bool platform;
 	const char *description;

@@ -7,10 +7,14 @@
 #include <string.h>
 
 #include "agent/handlers.h"
+#include "crypto/seal.h"
+#include "db/jobs_store.h"
 #include "db/work_store.h"
 #include "runosd.h"
+#include "util/log.h"
 #include "util/mask.h"
 #include "util/timeutil.h"
+#include "util/xmalloc.h"
 
 #define DEFAULT_WAIT_SECONDS 30
 #define DEFAULT_MAX 10
@@ -40,6 +44,31 @@ static char *instructions_text(const struct instruction *list, size_t n)
 	return body;
 }
 
+/* Opens the sealed payloads (a service's credentials Secret): only here,
+ * handing them to their node over mTLS, is the secret in the clear. One that
+ * does not open (the master key changed since it was queued) is delivered
+ * with an empty payload, which the agent refuses, and says so in the log. */
+static void open_sealed(struct request *req, struct instruction *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].sealed_payload)
+			continue;
+		char aad[80];
+		snprintf(aad, sizeof(aad), JOB_SEALED_AAD_FMT, req->node.aid, list[i].job_id);
+		size_t len = 0;
+		uint8_t *plain =
+			crypto_unseal(req->server->keys, list[i].sealed_payload, aad, &len);
+		if (!plain) {
+			log_error("instruction %s of job %s: its sealed payload does not open",
+				  list[i].tag, list[i].job_id);
+			continue;
+		}
+		free(list[i].payload);
+		list[i].payload = xstrdup((const char *)plain);
+		crypto_free_secret(plain, len);
+	}
+}
+
 void agent_instructions(struct request *req)
 {
 	/* Their bounds are the route's (agent/routes.c). */
@@ -66,10 +95,11 @@ void agent_instructions(struct request *req)
 		request_park(req, key, wakes, req->poll_deadline_ms);
 		return;
 	}
+	open_sealed(req, list, n);
 	char *body = instructions_text(list, n);
 	db_instructions_free(list, n);
 	request_reply_text(req, 200, "application/json", body);
-	free(body);
+	crypto_free_secret(body, strlen(body));
 }
 
 /* The :tag of the path, which must be a UUID; else 404. */

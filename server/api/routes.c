@@ -138,6 +138,35 @@ static const struct field_spec device_poll_input[] = {
 	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
 	{ 0 },
 };
+/* The requires inputs of every catalog type (tests/unit/test_catalog.c
+ * checks that each type's are here); a field of another type is refused by
+ * the handler. */
+#define SERVICE_REQUIRES_FIELD(name, type)                                                         \
+	{                                                                                          \
+		name, FIELD_STRING, false, 1, 64, NULL, "osid of the " type " service it uses"     \
+	}
+static const struct field_spec service_create_input[] = {
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "unique in the cluster" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "one of the type's versions" },
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "within the type's bounds" },
+	{ "storageClass", FIELD_STRING, false, 1, 80, NULL,
+	  "openebs-local (default), longhorn or longhorn-<osid>" },
+	{ "flags", FIELD_OBJECT, false, 0, 0, NULL, "the type's flags: {name: value}" },
+	{ "nodeAffinityTags", FIELD_STRINGS, false, 0, 16, NULL,
+	  "run only on nodes with these tags" },
+	SERVICE_REQUIRES_FIELD("postgresOsid", "postgresql"),
+	SERVICE_REQUIRES_FIELD("valkeyOsid", "valkey"),
+	SERVICE_REQUIRES_FIELD("minioOsid", "minio"),
+	SERVICE_REQUIRES_FIELD("ollamaOsid", "ollama"),
+	{ 0 },
+};
+static const struct field_spec service_update_input[] = {
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "a newer version of the type" },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only" },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 #define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -210,6 +239,23 @@ static const struct output_spec audit_output = { "auditEvents", FIELDS("entries"
 static const struct output_spec metrics_output = { "prometheusText", NULL };
 static const struct output_spec totp_setup_output = { "totpSecret",
 						      FIELDS("secret", "otpauthUrl") };
+#define SERVICE_FIELDS                                                                             \
+	"id", "osid", "type", "name", "version", "replicas", "storageMb", "storageClass", "flags", \
+		"nodeAffinityTags", "status", "endpoint", "namespace", "requires", "conditions",   \
+		"createdAt", "updatedAt"
+static const struct output_spec service_output = { "service", FIELDS(SERVICE_FIELDS) };
+static const struct output_spec services_output = { "services", FIELDS("services", "nextCursor") };
+static const struct output_spec service_created_output = {
+	"serviceCreated", FIELDS("id", "osid", "name", "status", "jobId", "endpoint", "warnings")
+};
+/* {jobId}, or 200 {osid, noOp, message} when nothing changes */
+static const struct output_spec service_changed_output = { "serviceChange", NULL };
+static const struct output_spec service_status_output = {
+	"serviceStatus", FIELDS("state", "replicas", "reason", "message", "reportedAt")
+};
+static const struct output_spec service_credentials_output = {
+	"serviceCredentials", FIELDS("username", "password", "host", "port", "database", "url")
+};
 static const struct output_spec device_output = {
 	"deviceLogin", FIELDS("deviceId", "token", "expiresAt", "verificationUrl")
 };
@@ -344,6 +390,32 @@ const struct route api_routes[] = {
 
 	{ "GET", "/:aid/audit-events", api_audit_list, ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input,
 	  &audit_output, "The account's audit trail, newest first", list_query, NULL },
+
+	{ "POST", "/:aid/:cid/services/:type", api_services_create, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, service_create_input, &service_created_output,
+	  "Create a service of a catalog type (its install job starts)", NULL, NULL },
+	{ "GET", "/:aid/:cid/services", api_services_list, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &services_output, "Services of a cluster", list_query, NULL },
+	{ "GET", "/:aid/:cid/services/:type", api_services_list_type, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &services_output, "Services of a cluster of one type", list_query,
+	  NULL },
+	{ "GET", "/:aid/:cid/services/:type/:id", api_services_get, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &service_output, "Show a service", NULL, NULL },
+	{ "PATCH", "/:aid/:cid/services/:type/:id", api_services_update, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, service_update_input, &service_changed_output,
+	  "Change replicas, version (upward) or storage (grow only)", NULL, NULL },
+	{ "DELETE", "/:aid/:cid/services/:type/:id", api_services_delete, ROUTE_ACCOUNT,
+	  ROLE_MEMBER, false, no_input, &job_started_output,
+	  "Delete a service (not while others require it)", NULL, NULL },
+	{ "GET", "/:aid/:cid/services/:type/:id/status", api_services_status, ROUTE_ACCOUNT,
+	  ROLE_VIEWER, false, no_input, &service_status_output,
+	  "A service's state as its cluster reports it", NULL, NULL },
+	{ "GET", "/:aid/:cid/services/:type/:id/credentials", api_services_credentials,
+	  ROUTE_ACCOUNT, ROLE_MEMBER, false, no_input, &service_credentials_output,
+	  "A service's credentials (member; audited; never cached)", NULL, NULL },
+	{ "POST", "/:aid/:cid/services/:type/:id/credentials/rotate", api_services_rotate,
+	  ROUTE_ACCOUNT, ROLE_MEMBER, false, no_input, &job_started_output,
+	  "New credentials: applied and what reads them restarted", NULL, NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account", NULL, NULL },

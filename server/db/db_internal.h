@@ -137,11 +137,25 @@ enum db_result db_cluster_teardown_stopped(struct db_conn *conn, const char *aid
 					   const char *job_id, bool cancelled, const char *error)
 	__attribute__((warn_unused_result));
 
+/* A service job ended failed (error: why) or cancelled (services_store.c):
+ * the service says so in a condition; a failed create leaves it failed. */
+enum db_result db_service_job_stopped(struct db_conn *conn, const char *aid, const char *cid,
+				      const char *job_id, bool cancelled, const char *error)
+	__attribute__((warn_unused_result));
+
 /* Jobs (job_steps_store.c): inserts a job with the steps of its type (pending), and
  * moves a job on as far as it can go now, inside the caller's transaction. */
 enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,
 			     const char *type, const char *target_type, const char *target_id,
 			     const char *created_by) __attribute__((warn_unused_result));
+/* The same with instructions rendered now (a service's objects and chart):
+ * each goes to its step, and that step's plan (plan_rendered) queues them. */
+struct job_instruction;
+enum db_result db_job_insert_rendered(struct db_conn *conn, const char *id, const char *aid,
+				      const char *cid, const char *type, const char *target_type,
+				      const char *target_id, const char *created_by,
+				      const struct job_instruction *list, size_t n)
+	__attribute__((warn_unused_result));
 enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
 	__attribute__((warn_unused_result));
 /* What a job of type leaves behind when it ends failed (error: why) or

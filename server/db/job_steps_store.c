@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "db/audit_store.h"
+#include "db/jobs_store.h"
 #include "db_internal.h"
 #include "idalloc/clusters.h"
 
@@ -82,8 +83,42 @@ static const struct db_stmt plan_remove_cluster = {
 	" FROM job_steps WHERE id = $4 AND job_id = $3 AND status = 'running')"
 };
 
+/* The instructions rendered when the job was made (step_instructions, a
+ * service's objects and chart), queued in order to the first online
+ * control-plane node of the cluster. */
+static const struct db_stmt plan_rendered = {
+	"plan_rendered",
+	"INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload, sealed_payload)"
+	" SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, si.type, si.payload, si.sealed_payload"
+	" FROM step_instructions si, (SELECT n.aid, n.nid FROM nodes n WHERE n.aid = $1"
+	" AND n.cid = $2 AND n.deleted_at IS NULL AND n.status = 'online'" CONTROL_PLANE
+	" ORDER BY n.vpn_host LIMIT 1) n WHERE si.step_id = $4 ORDER BY si.ord"
+};
+/* Service steps that change the service itself ($5: its id). */
+static const struct db_stmt plan_service_installed = {
+	"plan_service_installed",
+	"UPDATE services SET lifecycle = 'installed', updated_at = now(), conditions ="
+	" (SELECT coalesce(jsonb_agg(c), '[]') FROM jsonb_array_elements(conditions) c"
+	" WHERE c->>'type' NOT IN ('Failed', 'UpdateFailed'))"
+	" WHERE aid = $1 AND cid = $2 AND id = $5 AND lifecycle <> 'deleting'"
+};
+static const struct db_stmt plan_service_rotated = {
+	"plan_service_rotated",
+	"UPDATE services SET credentials = pending_credentials, pending_credentials = NULL,"
+	" updated_at = now() WHERE aid = $1 AND cid = $2 AND id = $5"
+	" AND pending_credentials IS NOT NULL"
+};
+/* The last step of a service delete: the row goes (its credentials with it),
+ * only while this step of this job is the one running. */
+static const struct db_stmt plan_service_remove = {
+	"plan_service_remove",
+	"DELETE FROM services WHERE aid = $1 AND cid = $2 AND id = $5 AND lifecycle = 'deleting'"
+	" AND EXISTS (SELECT 1 FROM job_steps WHERE id = $4 AND job_id = $3 AND status = 'running')"
+};
+
 /* What each step of a job does: a statement that queues its instructions,
- * or (local) does the work itself; NULL: nothing to do. */
+ * or (local) does the work itself; NULL: nothing to do. A rendered step
+ * that finds no node to send its instructions to waits for one. */
 struct step_plan {
 	const char *name;
 	const struct db_stmt *plan;
@@ -119,11 +154,47 @@ static const struct job_plan {
 	{ "cluster.delete",
 	  { { "uninstall", &plan_uninstall_all, false }, { "remove", &plan_remove_cluster, true } },
 	  db_cluster_teardown_stopped },
+	/* Services (services_store.c renders their instructions). A Longhorn
+	 * instance's storage-class step has its StorageClass; other types' is
+	 * empty and completes at once. */
+	{ "service.create",
+	  { { "namespace", &plan_rendered, false },
+	    { "chart", &plan_rendered, false },
+	    { "storage-class", &plan_rendered, false },
+	    { "installed", &plan_service_installed, true } },
+	  db_service_job_stopped },
+	{ "service.update",
+	  { { "chart", &plan_rendered, false }, { "updated", &plan_service_installed, true } },
+	  db_service_job_stopped },
+	{ "service.rotate_credentials",
+	  { { "secret", &plan_rendered, false },
+	    { "restart", &plan_rendered, false },
+	    { "rotated", &plan_service_rotated, true } },
+	  db_service_job_stopped },
+	{ "service.delete",
+	  { { "chart", &plan_rendered, false },
+	    { "namespace", &plan_rendered, false },
+	    { "remove", &plan_service_remove, true } },
+	  db_service_job_stopped },
+};
+
+/* A job that ended keeps no sealed secret in the queue: what was handed
+ * over is with its agent, what was not will never be. */
+static const struct db_stmt stmt_drop_sealed = {
+	"job_drop_sealed",
+	"WITH steps AS (UPDATE step_instructions SET sealed_payload = NULL WHERE step_id IN"
+	" (SELECT id FROM job_steps WHERE job_id = $1) AND sealed_payload IS NOT NULL)"
+	" UPDATE instructions SET sealed_payload = NULL WHERE job_id = $1"
+	" AND sealed_payload IS NOT NULL"
 };
 
 enum db_result db_job_stopped(struct db_conn *c, const char *job_id, const char *type,
 			      const char *aid, const char *cid, bool cancelled, const char *error)
 {
+	const char *job[] = { job_id };
+	enum db_result r = db_exec(c, &stmt_drop_sealed, 1, job, NULL);
+	if (r != DB_OK)
+		return r;
 	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
 		if (strcmp(plans[i].job_type, type) == 0 && plans[i].stopped)
 			return plans[i].stopped(c, aid, cid, job_id, cancelled, error);
@@ -169,7 +240,8 @@ static const struct db_stmt stmt_current_step = {
 };
 static const struct db_stmt stmt_start_step = {
 	"job_start_step",
-	"WITH step AS (UPDATE job_steps SET status = 'running', started_at = now() WHERE id = $2"
+	"WITH step AS (UPDATE job_steps SET status = 'running', started_at = now(), waiting = NULL,"
+	" retry_at = NULL, result = NULL WHERE id = $2"
 	" RETURNING step_number)"
 	" UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
 	" current_step = (SELECT step_number FROM step) WHERE id = $1"
@@ -212,6 +284,31 @@ static const struct db_stmt stmt_step_result = {
 	" ORDER BY seq), '[]')::text FROM instructions WHERE step_id = $1"
 };
 
+static const struct db_stmt stmt_insert_rendered = {
+	"job_insert_rendered",
+	"INSERT INTO step_instructions (step_id, ord, type, payload, sealed_payload)"
+	" SELECT id, $3, $4, $5::jsonb, $6 FROM job_steps WHERE job_id = $1 AND step_number = $2"
+};
+
+enum db_result db_job_insert_rendered(struct db_conn *c, const char *id, const char *aid,
+				      const char *cid, const char *type, const char *target_type,
+				      const char *target_id, const char *created_by,
+				      const struct job_instruction *list, size_t n)
+{
+	enum db_result r = db_job_insert(c, id, aid, cid, type, target_type, target_id, created_by);
+	for (size_t i = 0; i < n && r == DB_OK; i++) {
+		char step[24], ord[24];
+		const char *params[] = { id,
+					 db_int64_param(list[i].step, step),
+					 db_int64_param((int64_t)i, ord),
+					 list[i].type,
+					 list[i].payload ? list[i].payload : "{}",
+					 list[i].sealed_payload };
+		r = db_exec(c, &stmt_insert_rendered, 6, params, NULL);
+	}
+	return r;
+}
+
 enum db_result db_job_insert(struct db_conn *c, const char *id, const char *aid, const char *cid,
 			     const char *type, const char *target_type, const char *target_id,
 			     const char *created_by)
@@ -224,6 +321,45 @@ enum db_result db_job_insert(struct db_conn *c, const char *id, const char *aid,
 		r = db_exec(c, &stmt_insert_step, 4, step, NULL);
 	}
 	return r;
+}
+
+static const struct db_stmt stmt_step_rendered = {
+	"job_step_rendered", "SELECT count(*) FROM step_instructions WHERE step_id = $1"
+};
+/* Back to pending, saying why (once in its log), for the sweep to try again
+ * from retry_at (work_stalled). */
+static const struct db_stmt stmt_step_wait = {
+	"job_step_wait",
+	"WITH log AS (INSERT INTO step_logs (step_id, aid, level, message) SELECT id, aid, 'warn',"
+	" $2 FROM job_steps WHERE id = $1 AND waiting IS NULL)"
+	" UPDATE job_steps SET status = 'pending', started_at = NULL, waiting = $2,"
+	" retry_at = now() + interval '2 seconds', result = jsonb_build_object('waiting', $2::text)"
+	" WHERE id = $1"
+};
+
+/* A rendered step that queued nothing: with instructions to send, there was
+ * no online control-plane node, and it waits for one (*queued = 1 keeps the
+ * job where it is); without, it has nothing to do. */
+static enum db_result wait_for_node(struct db_conn *c, const char *step_id, const char *cid,
+				    int *queued)
+{
+	const char *step[] = { step_id };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_step_rendered, 1, step, &res);
+	if (r != DB_OK)
+		return r;
+	bool has_work = db_get_int64(res, 0, 0) > 0;
+	PQclear(res);
+	if (!has_work)
+		return DB_OK;
+	char why[160];
+	snprintf(why, sizeof(why),
+		 "Waiting: no control-plane node of cluster %s is online; this step starts when "
+		 "one is",
+		 cid);
+	const char *params[] = { step_id, why };
+	*queued = 1;
+	return db_exec(c, &stmt_step_wait, 2, params, NULL);
 }
 
 /* Starts the step: queues its plan and wakes the nodes. *queued: how many. */
@@ -244,6 +380,8 @@ static enum db_result start_step(struct db_conn *c, const char *job_id, const ch
 		return r;
 	*queued = plan->local ? 0 : atoi(PQcmdTuples(res));
 	PQclear(res);
+	if (*queued == 0 && plan->plan == &plan_rendered)
+		return wait_for_node(c, step_id, cid, queued);
 	if (*queued == 0)
 		return DB_OK;
 	char count[24];
@@ -298,7 +436,8 @@ enum db_result db_job_advance(struct db_conn *c, const char *job_id)
 			return r;
 		if (PQntuples(res) == 0) {
 			PQclear(res);
-			return db_exec(c, &stmt_finish_job, 1, job, NULL);
+			r = db_exec(c, &stmt_finish_job, 1, job, NULL);
+			return r == DB_OK ? db_exec(c, &stmt_drop_sealed, 1, job, NULL) : r;
 		}
 		char step_id[40], step_status[16], error[256];
 		db_get_text(res, 0, 0, step_id, sizeof(step_id));

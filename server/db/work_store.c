@@ -19,7 +19,7 @@ static const struct db_stmt stmt_claim = {
 	" UPDATE instructions i SET status = 'leased', attempt = i.attempt + 1,"
 	" lease_expires_at = now() + $4::int * interval '1 second' FROM next"
 	" WHERE i.tag = next.tag RETURNING i.tag, i.type, i.payload::text, i.job_id, i.attempt,"
-	" " DB_US("i.lease_expires_at") ", i.seq"
+	" " DB_US("i.lease_expires_at") ", i.seq, i.sealed_payload"
 };
 /* One statement: the answer recorded (only for the lease of that attempt) and
  * the step's count of open instructions taken down; the second column says
@@ -82,6 +82,8 @@ static const struct db_stmt stmt_stalled = {
 			" AND NOT EXISTS (SELECT 1 FROM job_steps s JOIN instructions i"
 			"  ON i.step_id = s.id WHERE s.job_id = j.id"
 			"  AND i.status IN ('pending', 'leased'))"
+			" AND NOT EXISTS (SELECT 1 FROM job_steps w WHERE w.job_id = j.id"
+			"  AND w.retry_at > now())"
 			" ORDER BY j.created_at LIMIT 100"
 };
 /* Nodes with instructions that became due since $1. */
@@ -100,8 +102,12 @@ enum db_result db_work_notify(struct db_pool *db, const char *keys)
 
 void db_instructions_free(struct instruction *list, size_t n)
 {
-	for (size_t i = 0; list && i < n; i++)
+	for (size_t i = 0; list && i < n; i++) {
+		if (list[i].sealed_payload && list[i].payload) /* opened: a secret */
+			explicit_bzero(list[i].payload, strlen(list[i].payload));
 		free(list[i].payload);
+		free(list[i].sealed_payload);
+	}
 	free(list);
 }
 
@@ -134,6 +140,7 @@ enum db_result db_work_claim(struct db_pool *db, const char *aid, const char *ni
 		in->attempt = (int)db_get_int64(res, i, 4);
 		in->lease_expires_us = db_get_int64(res, i, 5);
 		in->seq = db_get_int64(res, i, 6);
+		in->sealed_payload = PQgetisnull(res, i, 7) ? NULL : xstrdup(PQgetvalue(res, i, 7));
 	}
 	*n = (size_t)rows;
 	PQclear(res);

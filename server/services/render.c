@@ -1,0 +1,166 @@
+/* The instructions of each service job, step by step, in the form AGENT.md
+ * §5 gives them: APPLY_CR{crB64} (one object each), INSTALL_HELM_CHART
+ * {repoUrl, chartName, namespace, values, version}, UNINSTALL_HELM_CHART
+ * {chartName, namespace}, DELETE_CR{type, id}, RUN_KUBECTL_COMMAND[argv].
+ * The Secret's instruction is sealed for the queue (JOB_SEALED_AAD_FMT). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/hash.h"
+#include "services/manifests.h"
+#include "services/render.h"
+
+/* Keeps text (owned) and returns it. */
+static const char *own(struct service_rendered *out, char *text)
+{
+	out->texts[out->ntexts++] = text;
+	return text;
+}
+
+static void add(struct service_rendered *out, int step, const char *type, json_t *payload,
+		const char *sealed)
+{
+	struct job_instruction *in = &out->items[out->n++];
+	in->step = step;
+	in->type = type;
+	in->payload = payload ? own(out, json_dumps(payload, JSON_COMPACT)) : NULL;
+	in->sealed_payload = sealed;
+	json_decref(payload);
+}
+
+static json_t *apply_payload(json_t *object)
+{
+	char *text = json_dumps(object, JSON_COMPACT);
+	char *b64 = crypto_base64(text, strlen(text));
+	json_t *payload = json_pack("{s:s}", "crB64", b64);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	json_decref(object);
+	return payload;
+}
+
+static void add_apply(struct service_rendered *out, int step, json_t *object)
+{
+	add(out, step, "APPLY_CR", apply_payload(object), NULL);
+}
+
+/* The Secret's APPLY_CR, sealed: in the queue its payload is {}. */
+static void add_secret(struct service_rendered *out, int step, const struct service_spec *s)
+{
+	json_t *payload = apply_payload(manifest_secret(s));
+	char *text = json_dumps(payload, JSON_COMPACT);
+	json_decref(payload);
+	char aad[80];
+	snprintf(aad, sizeof(aad), JOB_SEALED_AAD_FMT, s->aid, s->job_id);
+	char *sealed = crypto_seal(s->keys, text, strlen(text), aad);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	add(out, step, "APPLY_CR", NULL, own(out, sealed));
+}
+
+static bool add_chart(struct service_rendered *out, int step, const struct service_spec *s,
+		      char *err, size_t errcap)
+{
+	const struct service_type *t = s->type;
+	char secret[96], host[320];
+	service_secret_name(s->osid, secret, sizeof(secret));
+	snprintf(host, sizeof(host), "%s.%s", s->osid, s->cluster_domain);
+	json_t *requires = json_object();
+	for (size_t i = 0; i < s->nrequires; i++) {
+		char in_cluster[160];
+		service_host(s->requires[i].osid, in_cluster, sizeof(in_cluster));
+		json_object_set_new(requires, s->requires[i].field,
+				    json_pack("{s:s, s:s, s:i}", "osid", s->requires[i].osid,
+					      "host", in_cluster, "port",
+					      s->requires[i].type->credentials.port));
+	}
+	json_t *affinity = manifest_affinity(s->affinity_tags);
+	struct catalog_values_input in = {
+		.osid = s->osid,
+		.version = s->version,
+		.replicas = s->replicas,
+		.storage_mb = s->storage_mb,
+		.storage_class = s->storage_class,
+		.secret_name = secret,
+		.domain = host,
+		.flags = s->flags,
+		.affinity = affinity,
+		.requires = requires,
+	};
+	json_t *values = catalog_values(t, &in, err, errcap);
+	json_decref(affinity);
+	json_decref(requires);
+	if (!values)
+		return false;
+	add(out, step, "INSTALL_HELM_CHART",
+	    json_pack("{s:s, s:s, s:s, s:o, s:s}", "repoUrl", t->chart.repo_url, "chartName",
+		      t->chart.chart_name, "namespace", s->osid, "values", values, "version",
+		      t->chart.version),
+	    NULL);
+	return true;
+}
+
+static bool is_longhorn(const struct service_spec *s)
+{
+	return strcmp(s->type->type, "longhorn") == 0;
+}
+
+bool service_render_create(const struct service_spec *s, struct service_rendered *out, char *err,
+			   size_t errcap)
+{
+	memset(out, 0, sizeof(*out));
+	add_apply(out, 1, manifest_namespace(s));
+	add_apply(out, 1, manifest_quota(s));
+	add_apply(out, 1, manifest_network_policy(s));
+	add_secret(out, 1, s);
+	if (!add_chart(out, 2, s, err, errcap))
+		return false;
+	if (is_longhorn(s))
+		add_apply(out, 3, manifest_storage_class(s));
+	return true;
+}
+
+bool service_render_update(const struct service_spec *s, struct service_rendered *out, char *err,
+			   size_t errcap)
+{
+	memset(out, 0, sizeof(*out));
+	add_apply(out, 1, manifest_quota(s)); /* replicas and storage size it */
+	return add_chart(out, 1, s, err, errcap);
+}
+
+void service_render_delete(const struct service_spec *s, struct service_rendered *out)
+{
+	memset(out, 0, sizeof(*out));
+	add(out, 1, "UNINSTALL_HELM_CHART",
+	    json_pack("{s:s, s:s}", "chartName", s->type->chart.chart_name, "namespace", s->osid),
+	    NULL);
+	add(out, 2, "DELETE_CR", json_pack("{s:s, s:s}", "type", "Namespace", "id", s->osid), NULL);
+	if (is_longhorn(s)) {
+		char name[96];
+		service_longhorn_class(s->osid, name, sizeof(name));
+		add(out, 2, "DELETE_CR",
+		    json_pack("{s:s, s:s}", "type", "StorageClass", "id", name), NULL);
+	}
+}
+
+void service_render_rotate(const struct service_spec *s, struct service_rendered *out)
+{
+	memset(out, 0, sizeof(*out));
+	add_secret(out, 1, s);
+	/* Everything of the namespace is the service's: its workloads restart
+	 * and read the new Secret. */
+	add(out, 2, "RUN_KUBECTL_COMMAND",
+	    json_pack("[s, s, s, s, s]", "rollout", "restart", "deployment,statefulset", "-n",
+		      s->osid),
+	    NULL);
+}
+
+void service_rendered_free(struct service_rendered *out)
+{
+	for (size_t i = 0; i < out->ntexts; i++)
+		free(out->texts[i]);
+	memset(out, 0, sizeof(*out));
+}
