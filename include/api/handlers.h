@@ -71,6 +71,10 @@ void api_jobs_cancel(struct request *req);
 /* server/api/audit.c */
 void api_audit_list(struct request *req);
 
+/* server/api/service_info.c */
+void api_service_info_list(struct request *req);
+void api_service_info_get(struct request *req);
+
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 

@@ -33,10 +33,9 @@ json_t *api_service_to_json(const struct service_type *t, const struct cluster *
 json_t *api_service_endpoint(const struct service_type *t, const char *osid,
 			     const char *cluster_domain);
 
-/* The spec of a stored service for its next job (credentials: the stored
- * ones opened, or NULL to keep *spec's), with what it requires resolved and
- * their credentials opened. On failure replies (500/503) and returns false.
- * Free with api_service_spec_free. */
+/* The spec of a stored service for its next job: its credentials opened,
+ * what it requires resolved and their credentials opened. On failure
+ * replies (500/503) and returns false. Free with api_service_spec_free. */
 struct api_service_spec {
 	struct service_spec spec;
 	struct service_dependency deps[SERVICE_MAX_REQUIRES];

@@ -76,8 +76,12 @@ struct service_type {
 	/* Pod Security Admission level of its namespace: "restricted", "baseline"
 	 * or "privileged" (Longhorn and node exporters need host access). */
 	const char *pod_security;
-	/* The chart's values as a JSON template: string values "{{name}}" are
-	 * replaced by typed values (catalog_values), anything else is kept. */
+	/* The chart's values as a JSON template: a string that is one
+	 * placeholder "{{name}}" becomes a typed value (an integer for
+	 * {{replicas}}, the flag's type, an object for {{affinity}}, and the
+	 * member is left out when there is no affinity); placeholders inside a
+	 * longer string are replaced as text; anything else is kept. An unknown
+	 * placeholder is an error (catalog_values). */
 	const char *values_template;
 };
 
@@ -88,6 +92,13 @@ const struct service_type *catalog_at(size_t i);
 /* Whether version is one of t's versions; the index of a version in
  * t->versions (ascending), -1 when not one. */
 int catalog_version_index(const struct service_type *t, const char *version);
+
+/* A type without storage (its three storage bounds are 0). */
+bool catalog_stateless(const struct service_type *t);
+
+/* t's flag or requires entry of that name, or NULL. */
+const struct catalog_flag *catalog_flag_find(const struct service_type *t, const char *name);
+const struct catalog_require *catalog_require_find(const struct service_type *t, const char *field);
 
 /* The public entry of a type (GET /service-info/:type), a new reference. */
 json_t *catalog_entry_json(const struct service_type *t);
@@ -108,8 +119,14 @@ struct catalog_values_input {
 	json_t *flags;		   /* {{flag:<name>}}: the flag's value (defaults applied) */
 	json_t *affinity;	   /* {{affinity}}: a Kubernetes Affinity object, or NULL */
 	/* {{require:<field>:host}} etc.: the in-cluster host of the required
-	 * service (object of field -> {osid, host, port}) */
+	 * service (object of field -> {osid, host, port}). database and
+	 * username come from the required type's row (its fixed names). */
 	json_t *requires;
+	/* {{secret:<key>}}: the value of that key of the credentials Secret
+	 * (object of key -> string), for the few charts whose secret key names
+	 * are fixed (MinIO's rootUser, Harbor's database password, Kafka's SASL
+	 * passwords); see catalog_values_carry_secrets. */
+	json_t *secrets;
 };
 
 /* The Helm values for t, rendered from its template (a new reference), or
@@ -117,5 +134,9 @@ struct catalog_values_input {
  * every row). */
 json_t *catalog_values(const struct service_type *t, const struct catalog_values_input *in,
 		       char *err, size_t errcap);
+
+/* Whether t's rendered values contain secrets ({{secret:...}}): its
+ * INSTALL_HELM_CHART payload must then be sealed like the Secret's. */
+bool catalog_values_carry_secrets(const struct service_type *t);
 
 #endif

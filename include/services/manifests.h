@@ -14,6 +14,10 @@ json_t *manifest_namespace(const struct service_spec *s);
 json_t *manifest_quota(const struct service_spec *s);
 json_t *manifest_network_policy(const struct service_spec *s);
 json_t *manifest_secret(const struct service_spec *s);
+/* The Secret's keys (manifest_secret's stringData): username, password,
+ * admin-password, database, host, port, url, and <type>-<key> of each
+ * required service. */
+json_t *manifest_secret_data(const struct service_spec *s);
 json_t *manifest_storage_class(const struct service_spec *s);
 /* A required node affinity for every tag, or NULL for none. */
 json_t *manifest_affinity(const json_t *tags);

@@ -262,6 +262,13 @@ static const struct output_spec device_output = {
 /* {success:false, error} or {success:true, accessToken, accountId} */
 static const struct output_spec device_poll_output = { "devicePoll", NULL };
 static const struct output_spec installer_output = { "installer", NULL };
+static const struct output_spec service_info_list_output = { "serviceTypes", FIELDS("services") };
+static const struct output_spec service_info_output = {
+	"serviceType",
+	FIELDS("type", "name", "category", "platform", "description", "versions", "defaultVersion",
+	       "defaultReplicas", "minReplicas", "maxReplicas", "defaultStorageMb", "minStorageMb",
+	       "maxStorageMb", "ports", "http", "flags", "requires", "credentials", "chart")
+};
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
@@ -416,6 +423,11 @@ const struct route api_routes[] = {
 	{ "POST", "/:aid/:cid/services/:type/:id/credentials/rotate", api_services_rotate,
 	  ROUTE_ACCOUNT, ROLE_MEMBER, false, no_input, &job_started_output,
 	  "New credentials: applied and what reads them restarted", NULL, NULL },
+	{ "GET", "/service-info", api_service_info_list, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &service_info_list_output, "The service catalog: every type that can be installed", NULL,
+	  NULL },
+	{ "GET", "/service-info/:type", api_service_info_get, ROUTE_PUBLIC, ROLE_NONE, false,
+	  no_input, &service_info_output, "One service type of the catalog", NULL, NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account", NULL, NULL },

@@ -232,6 +232,24 @@ bool api_service_spec_load(struct request *req, const struct service_type *t,
 				       .requires = out->deps,
 				       .job_id = job_id,
 				       .keys = req->server->keys };
+	/* Its own credentials: the Secret, and values of charts that take
+	 * them there, are rendered from them. */
+	struct service self;
+	char *own = NULL;
+	enum db_result own_r = db_services_find_osid(req->server->db, aid, c->cid, s->osid, &self,
+						     &own);
+	spec->credentials =
+		own_r == DB_OK ? api_service_credentials_open(req, c->cid, s->osid, own) : NULL;
+	free(own);
+	if (!spec->credentials) {
+		if (own_r == DB_OK || own_r == DB_NOT_FOUND)
+			request_error(req, 500, "internal", NULL,
+				      "The stored credentials of %s cannot be opened", s->osid);
+		else
+			request_db_error(req, own_r, "service", s->id);
+		api_service_spec_free(out);
+		return false;
+	}
 	json_t *requires = stored_json(s->requires, json_object());
 	const char *field;
 	json_t *osid;

@@ -234,6 +234,7 @@ void api_services_rotate(struct request *req)
 	struct api_service_spec spec;
 	if (!api_service_spec_load(req, t, &c, &s, job_id, &spec))
 		return;
+	api_service_credentials_free(spec.spec.credentials);
 	spec.spec.credentials = service_credentials_new(t);
 	char *pending = api_service_credentials_seal(req, c.cid, s.osid, spec.spec.credentials);
 	struct service_rendered rendered;

@@ -137,13 +137,19 @@ static void put_credentials(json_t *data, const char *prefix, const struct servi
 	json_decref(view);
 }
 
-json_t *manifest_secret(const struct service_spec *s)
+json_t *manifest_secret_data(const struct service_spec *s)
 {
 	json_t *data = json_object();
 	put_credentials(data, NULL, s->type, s->osid, s->credentials);
 	for (size_t i = 0; i < s->nrequires; i++)
 		put_credentials(data, s->requires[i].type->type, s->requires[i].type,
 				s->requires[i].osid, s->requires[i].credentials);
+	return data;
+}
+
+json_t *manifest_secret(const struct service_spec *s)
+{
+	json_t *data = manifest_secret_data(s);
 	char name[96];
 	service_secret_name(s->osid, name, sizeof(name));
 	return json_pack("{s:s, s:s, s:o, s:s, s:o}", "apiVersion", "v1", "kind", "Secret",

@@ -47,10 +47,11 @@ static void add_apply(struct service_rendered *out, int step, json_t *object)
 	add(out, step, "APPLY_CR", apply_payload(object), NULL);
 }
 
-/* The Secret's APPLY_CR, sealed: in the queue its payload is {}. */
-static void add_secret(struct service_rendered *out, int step, const struct service_spec *s)
+/* An instruction whose payload holds secrets, sealed: in the queue its
+ * payload is {}. */
+static void add_sealed(struct service_rendered *out, int step, const char *type,
+		       const struct service_spec *s, json_t *payload)
 {
-	json_t *payload = apply_payload(manifest_secret(s));
 	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	char aad[80];
@@ -58,7 +59,12 @@ static void add_secret(struct service_rendered *out, int step, const struct serv
 	char *sealed = crypto_seal(s->keys, text, strlen(text), aad);
 	explicit_bzero(text, strlen(text));
 	free(text);
-	add(out, step, "APPLY_CR", NULL, own(out, sealed));
+	add(out, step, type, NULL, own(out, sealed));
+}
+
+static void add_secret(struct service_rendered *out, int step, const struct service_spec *s)
+{
+	add_sealed(out, step, "APPLY_CR", s, apply_payload(manifest_secret(s)));
 }
 
 static bool add_chart(struct service_rendered *out, int step, const struct service_spec *s,
@@ -78,6 +84,8 @@ static bool add_chart(struct service_rendered *out, int step, const struct servi
 					      s->requires[i].type->credentials.port));
 	}
 	json_t *affinity = manifest_affinity(s->affinity_tags);
+	bool carries = catalog_values_carry_secrets(t);
+	json_t *secrets = carries ? manifest_secret_data(s) : NULL;
 	struct catalog_values_input in = {
 		.osid = s->osid,
 		.version = s->version,
@@ -89,17 +97,22 @@ static bool add_chart(struct service_rendered *out, int step, const struct servi
 		.flags = s->flags,
 		.affinity = affinity,
 		.requires = requires,
+		.secrets = secrets,
 	};
 	json_t *values = catalog_values(t, &in, err, errcap);
 	json_decref(affinity);
 	json_decref(requires);
+	json_decref(secrets);
 	if (!values)
 		return false;
-	add(out, step, "INSTALL_HELM_CHART",
-	    json_pack("{s:s, s:s, s:s, s:o, s:s}", "repoUrl", t->chart.repo_url, "chartName",
-		      t->chart.chart_name, "namespace", s->osid, "values", values, "version",
-		      t->chart.version),
-	    NULL);
+	json_t *payload = json_pack("{s:s, s:s, s:s, s:o, s:s}", "repoUrl", t->chart.repo_url,
+				    "chartName", t->chart.chart_name, "namespace", s->osid,
+				    "values", values, "version", t->chart.version);
+	/* A chart that takes a password only in its values gets it sealed. */
+	if (carries)
+		add_sealed(out, step, "INSTALL_HELM_CHART", s, payload);
+	else
+		add(out, step, "INSTALL_HELM_CHART", payload, NULL);
 	return true;
 }
 

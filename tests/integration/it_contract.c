@@ -21,7 +21,7 @@ static struct it_server *srv;
 static struct it_user user;
 static char key_id[40];
 static char cid[8], nid[8] = "nodec";
-static bool called[64];
+static bool called[128];
 static PGconn *db;
 
 static const struct route *find_route(const char *method, const char *pattern)
@@ -365,6 +365,11 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	check_member_routes();
 	r = step("GET", "/:aid/modules", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/service-info", NULL, NULL, 200);
+	check_items(&r, "services", "GET", "/service-info/:type");
+	it_resp_free(&r);
+	r = step_at("GET", "/service-info/:type", NULL, NULL, 200, "/service-info/postgresql");
 	it_resp_free(&r);
 	r = step("POST", "/auth/logout", user.token, NULL, 204);
 	it_resp_free(&r);
