@@ -92,28 +92,31 @@ static const struct db_stmt plan_rendered = {
 	" SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, si.type, si.payload, si.sealed_payload"
 	" FROM step_instructions si, (SELECT n.aid, n.nid FROM nodes n WHERE n.aid = $1"
 	" AND n.cid = $2 AND n.deleted_at IS NULL AND n.status = 'online'" CONTROL_PLANE
-	" ORDER BY n.vpn_host LIMIT 1) n WHERE si.step_id = $4 ORDER BY si.ord"
+	" ORDER BY n.vpn_host LIMIT 1) n WHERE si.step_id = $4 AND EXISTS (SELECT 1 FROM jobs j"
+	" WHERE j.id = $3 AND j.target_id = $5) ORDER BY si.ord"
 };
+/* Only while this step of this job is the one running. */
+#define STEP_RUNNING                                                                               \
+	" AND EXISTS (SELECT 1 FROM job_steps WHERE id = $4 AND job_id = $3 AND status = "         \
+	"'running')"
 /* Service steps that change the service itself ($5: its id). */
 static const struct db_stmt plan_service_installed = {
 	"plan_service_installed",
 	"UPDATE services SET lifecycle = 'installed', updated_at = now(), conditions ="
 	" (SELECT coalesce(jsonb_agg(c), '[]') FROM jsonb_array_elements(conditions) c"
 	" WHERE c->>'type' NOT IN ('Failed', 'UpdateFailed'))"
-	" WHERE aid = $1 AND cid = $2 AND id = $5 AND lifecycle <> 'deleting'"
+	" WHERE aid = $1 AND cid = $2 AND id = $5 AND lifecycle <> 'deleting'" STEP_RUNNING
 };
 static const struct db_stmt plan_service_rotated = {
 	"plan_service_rotated",
 	"UPDATE services SET credentials = pending_credentials, pending_credentials = NULL,"
 	" updated_at = now() WHERE aid = $1 AND cid = $2 AND id = $5"
-	" AND pending_credentials IS NOT NULL"
+	" AND pending_credentials IS NOT NULL" STEP_RUNNING
 };
-/* The last step of a service delete: the row goes (its credentials with it),
- * only while this step of this job is the one running. */
+/* The last step of a service delete: the row goes (its credentials with it). */
 static const struct db_stmt plan_service_remove = {
-	"plan_service_remove",
-	"DELETE FROM services WHERE aid = $1 AND cid = $2 AND id = $5 AND lifecycle = 'deleting'"
-	" AND EXISTS (SELECT 1 FROM job_steps WHERE id = $4 AND job_id = $3 AND status = 'running')"
+	"plan_service_remove", "DELETE FROM services WHERE aid = $1 AND cid = $2 AND id = $5 AND "
+			       "lifecycle = 'deleting'" STEP_RUNNING
 };
 
 /* What each step of a job does: a statement that queues its instructions,

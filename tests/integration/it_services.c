@@ -526,7 +526,7 @@ static void rotate(const char *id, const char *old_password)
 	const char *params[] = { job };
 	CHECK_INT_EQ(it_db_count(pg,
 				 "SELECT count(*) FROM instructions WHERE job_id = $1"
-				 " AND sealed_payload IS NOT NULL AND payload = '{}'",
+				 " AND sealed_payload IS NOT NULL AND payload::text = '{}'",
 				 1, params),
 		     1);
 	work(NULL, 2, "rotate");
