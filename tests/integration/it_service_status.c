@@ -11,12 +11,20 @@
  *  - a worker's report is refused (403 agent.not_control_plane), and so is
  *    one from a node whose row says it is no longer a live control plane;
  *    a call without a client certificate is 401;
- *  - bad shapes are 400 naming the field, and store nothing of the call.
+ *  - bad shapes are 400 naming the field, and store nothing of the call;
+ *  - agent-sim (tests/agent-sim) takes the services' instructions: APPLY_CR
+ *    objects checked (ERROR for one without metadata.name or not base64) and
+ *    written to --cr-dir, DELETE_CR, INSTALL_HELM_CHART (--fail-helm makes
+ *    one fail as helm would) and UNINSTALL_HELM_CHART; as a control plane it
+ *    reports what it installed as healthy with the desired replicas ready,
+ *    and remembers it in its state file for the next run, which reports it
+ *    after its heartbeat.
  * The services are fixture rows inserted with SQL (as the services API
- * would create them). */
+ * would create them), and so are the instructions given to agent-sim. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agents.h"
 #include "harness.h"
@@ -27,6 +35,7 @@ static PGconn *pg;
 static char *ca;
 static char cid_a[8], cid_b[8], cid_other[8];
 static struct it_node cp, hybrid, worker, cp_b, cp_other;
+static char agent_sim[1024], ca_path[1024], agent_url[64];
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -360,6 +369,261 @@ TEST(deleting_service_not_updated)
 	CHECK_STR_EQ(reported(cid_a, "clickhouse-chaaa", "reported_state"), "healthy");
 }
 
+/* ---- agent-sim ----------------------------------------------------------- */
+
+#define SIM_TIMEOUT_S 30
+
+/* Runs agent-sim with args (shell-quoted where needed): its exit code, and
+ * its last line of output (its summary) parsed in *summary. */
+static int sim(const char *args, json_t **summary)
+{
+	char *out = NULL;
+	int rc = it_shell_output(it_fmt("timeout %d '%s' %s --agent-url %s --ca '%s'",
+					SIM_TIMEOUT_S, agent_sim, args, agent_url, ca_path),
+				 &out);
+	const char *last = out ? out : "";
+	for (const char *p = last; *p; p++)
+		if (*p == '\n' && p[1])
+			last = p + 1;
+	*summary = json_loads(last, JSON_DECODE_ANY, NULL);
+	CHECK_MSG(*summary != NULL, "agent-sim %s: no summary in %s", args, out ? out : "");
+	free(out);
+	return rc;
+}
+
+/* Queues one instruction of type for node nid, as a job of its own (so an
+ * ERROR reply fails only its own job); its tag in tag. */
+static bool queue(const char *cid, const char *nid, const char *type, const char *payload_sql,
+		  char tag[40])
+{
+	PGresult *res = PQexecParams(
+		pg,
+		it_fmt("WITH j AS (INSERT INTO jobs (id, aid, cid, type, status, target_type,"
+		       "  target_id, created_by) VALUES (gen_random_uuid(), $1, $2, 'test.sim',"
+		       "  'running', 'cluster', $2, 'it_service_status') RETURNING id),"
+		       " s AS (INSERT INTO job_steps (id, job_id, aid, step_number, name, status,"
+		       "  open_instructions) SELECT gen_random_uuid(), j.id, $1, 1, 'sim', "
+		       "'running',"
+		       "  1 FROM j RETURNING id, job_id)"
+		       " INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload)"
+		       " SELECT gen_random_uuid(), $1, $3, s.job_id, s.id, $4, (%s)::json FROM s"
+		       " RETURNING tag::text",
+		       payload_sql),
+		4, NULL, (const char *const[]){ owner.aid, cid, nid, type }, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok)
+		snprintf(tag, 40, "%s", PQgetvalue(res, 0, 0));
+	else
+		fprintf(stderr, "queue %s: %s\n", type, PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+/* An instruction's outcome: "<status> <reply_type>" or "<status> <error>". */
+static const char *outcome(const char *tag)
+{
+	static char out[512];
+	const char *params[] = { tag };
+	PGresult *res = PQexecParams(pg,
+				     "SELECT status || ' ' || coalesce(error, reply_type, '-') FROM"
+				     " instructions WHERE tag = $1::uuid",
+				     1, NULL, params, NULL, NULL, 0);
+	snprintf(out, sizeof(out), "%s",
+		 PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+			 ? PQgetvalue(res, 0, 0)
+			 : "(none)");
+	PQclear(res);
+	return out;
+}
+
+/* The whole file (to free), or NULL. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, mem);
+	fclose(mem);
+	fclose(f);
+	return text;
+}
+
+/* The "services" of the first agent of the state file (new reference), or NULL. */
+static json_t *sim_services_of(const char *state)
+{
+	char *text = slurp(state);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	json_t *services = json_incref(json_object_get(agent, "services"));
+	json_decref(agent);
+	return services;
+}
+
+static long summary_int(const json_t *summary, const char *path)
+{
+	json_t *v = it_json_get(summary, path);
+	return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+#define B64(json) "to_json(translate(encode(convert_to(" json ", 'UTF8'), 'base64'), E'\\n', ''))"
+
+TEST(agent_sim_services)
+{
+	char cid[8], token[64];
+	REQUIRE(it_new_cluster(srv, &owner, "status-sim", cid));
+	REQUIRE(it_join_token(srv, &owner, cid, "controlplane", 1, token));
+	const char *state = it_fmt("%s/service-status-sim-%d.state", it_env.tmpdir, (int)getpid());
+	char state_path[512];
+	snprintf(state_path, sizeof(state_path), "%s", state);
+	char cr_dir[512];
+	snprintf(cr_dir, sizeof(cr_dir), "%s/service-status-crs-%d", it_env.tmpdir, (int)getpid());
+	REQUIRE(it_shell(it_fmt("rm -rf '%s' && mkdir -p '%s'", cr_dir, cr_dir)) == 0);
+
+	json_t *summary;
+	CHECK_INT_EQ(sim(it_fmt("register --token %s --count 1 --state '%s'", token, state_path),
+			 &summary),
+		     0);
+	json_decref(summary);
+	char *text = slurp(state_path);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	char nid[8] = "";
+	snprintf(nid, sizeof(nid), "%s", it_json_str(agent, "nid") ?: "");
+	json_decref(agent);
+	REQUIRE(nid[0]);
+	/* The first control plane's join (one RUN_REMOTE_SCRIPT) first. */
+	CHECK_INT_EQ(sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
+				state_path),
+			 &summary),
+		     0);
+	json_decref(summary);
+
+	REQUIRE(service(owner.aid, cid, "postgresql", "simaa", "provisioning"));
+	char t_ns[40], t_nameless[40], t_garbage[40], t_delete[40], t_install[40], t_fail[40],
+		t_other[40];
+	REQUIRE(queue(cid, nid, "APPLY_CR",
+		      "json_build_object('crB64', " B64(
+			      "'{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":"
+			      "{\"name\":\"postgresql-simaa\",\"labels\":{\"runos.io/osid\":"
+			      "\"postgresql-simaa\"}}}'") ")",
+		      t_ns));
+	REQUIRE(queue(cid, nid, "APPLY_CR",
+		      "json_build_object('crB64', " B64(
+			      "'{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{}}'") ")",
+		      t_nameless));
+	REQUIRE(queue(cid, nid, "APPLY_CR", "'{\"crB64\":\"not base64!\"}'", t_garbage));
+	REQUIRE(queue(cid, nid, "DELETE_CR", "'{\"type\":\"Secret\",\"id\":\"old\"}'", t_delete));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"oci://registry-1.docker.io/bitnamicharts\","
+		      "\"chartName\":\"postgresql\",\"namespace\":\"postgresql-simaa\","
+		      "\"values\":{\"replicaCount\":2},\"version\":\"16.4.0\"}'",
+		      t_install));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"https://charts.example\",\"chartName\":\"mysql\","
+		      "\"namespace\":\"mysql-failx\",\"values\":{},\"version\":\"1\"}'",
+		      t_fail));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"https://charts.example\",\"chartName\":\"valkey\","
+		      "\"namespace\":\"valkey-simab\",\"values\":{\"replicas\":3},"
+		      "\"version\":\"1\"}'",
+		      t_other));
+
+	int rc = sim(it_fmt("work --state '%s' --wait 1 --duration 20 --until-replies 7"
+			    " --cr-dir '%s' --fail-helm failx",
+			    state_path, cr_dir),
+		     &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "replies.ok"), 7);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 1);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 1);
+	CHECK_INT_EQ(summary_int(summary, "reports.ignored"), 1); /* valkey-simab: no row */
+	json_decref(summary);
+	CHECK_STR_EQ(outcome(t_ns), "completed NO_CONTENT");
+	CHECK_MSG(strstr(outcome(t_nameless), "failed APPLY_CR: the Secret has no metadata.name"),
+		  "%s", outcome(t_nameless));
+	CHECK_MSG(strstr(outcome(t_garbage), "failed APPLY_CR: crB64 is not base64"), "%s",
+		  outcome(t_garbage));
+	CHECK_STR_EQ(outcome(t_delete), "completed NO_CONTENT");
+	CHECK_STR_EQ(outcome(t_install), "completed NO_CONTENT");
+	CHECK_MSG(
+		strstr(outcome(t_fail), "failed helm: install of mysql into namespace mysql-failx"),
+		"%s", outcome(t_fail));
+	CHECK_STR_EQ(outcome(t_other), "completed NO_CONTENT");
+
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_desired"), "2");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_ready"), "2");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_by"), nid);
+
+	/* The objects that decoded were written as they came: the namespace and
+	 * the nameless Secret. */
+	char *listing = NULL;
+	CHECK_INT_EQ(it_shell_output(it_fmt("ls '%s' | wc -l", cr_dir), &listing), 0);
+	CHECK_INT_EQ(atoi(listing ? listing : "0"), 2);
+	free(listing);
+	char *ns = slurp(it_fmt("%s/%s-1.json", cr_dir, t_ns));
+	json_t *obj = ns ? json_loads(ns, 0, NULL) : NULL;
+	CHECK_STR_EQ(it_json_str(obj, "kind"), "Namespace");
+	CHECK_STR_EQ(it_json_str(obj, "metadata.name"), "postgresql-simaa");
+	json_decref(obj);
+	free(ns);
+
+	json_t *installed = sim_services_of(state_path);
+	CHECK_INT_EQ(json_integer_value(json_object_get(installed, "postgresql-simaa")), 2);
+	CHECK_INT_EQ(json_integer_value(json_object_get(installed, "valkey-simab")), 3);
+	CHECK(json_object_get(installed, "mysql-failx") == NULL);
+	CHECK_INT_EQ(json_object_size(installed), 2);
+	json_decref(installed);
+
+	/* The next run remembers: its heartbeat's report sets the state again;
+	 * the uninstall forgets valkey-simab. */
+	const char *params[] = { owner.aid, cid };
+	REQUIRE(it_db_exec(pg,
+			   "UPDATE services SET reported_state = NULL, reported_at = NULL"
+			   " WHERE aid = $1 AND cid = $2",
+			   2, params));
+	char t_uninstall[40];
+	REQUIRE(queue(cid, nid, "UNINSTALL_HELM_CHART",
+		      "'{\"chartName\":\"valkey\",\"namespace\":\"valkey-simab\"}'", t_uninstall));
+	rc = sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
+			state_path),
+		 &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.ignored"), 1);
+	json_decref(summary);
+	CHECK_STR_EQ(outcome(t_uninstall), "completed NO_CONTENT");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_state"), "healthy");
+	installed = sim_services_of(state_path);
+	CHECK_INT_EQ(json_object_size(installed), 1);
+	CHECK(json_object_get(installed, "postgresql-simaa") != NULL);
+	json_decref(installed);
+	it_shell(it_fmt("rm -rf '%s' '%s'", cr_dir, state_path));
+}
+
+static bool sim_setup(void)
+{
+	const char *bin_dir_end = strrchr(it_env.bin, '/');
+	/* build/server/runosd → build/tests/agent-sim/agent-sim */
+	snprintf(agent_sim, sizeof(agent_sim), "%.*s/../tests/agent-sim/agent-sim",
+		 (int)(bin_dir_end - it_env.bin), it_env.bin);
+	snprintf(agent_url, sizeof(agent_url), "https://127.0.0.1:%d", it_server_agent_port(srv));
+	snprintf(ca_path, sizeof(ca_path), "%s/service-status-ca-%d.pem", it_env.tmpdir,
+		 (int)getpid());
+	FILE *f = fopen(ca_path, "w");
+	bool ok = f && fputs(ca, f) >= 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	CHECK_MSG(access(agent_sim, X_OK) == 0, "%s is not built", agent_sim);
+	return ok && access(agent_sim, X_OK) == 0;
+}
+
 static bool fixtures(void)
 {
 	return it_new_cluster(srv, &owner, "status-a", cid_a) &&
@@ -399,6 +663,8 @@ int main(void)
 	RUN(only_control_planes_report);
 	RUN(bad_shapes);
 	RUN(deleting_service_not_updated);
+	if (sim_setup())
+		RUN(agent_sim_services);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	PQfinish(pg);
 	free(ca);
