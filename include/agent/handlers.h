@@ -21,6 +21,9 @@ void agent_status(struct request *req);
 void agent_logs(struct request *req);
 void agent_cluster_credentials(struct request *req);
 
+/* server/agent/service_status.c: what a control plane sees of services */
+void agent_service_status(struct request *req);
+
 /* server/agent/work.c: instructions */
 void agent_instructions(struct request *req);
 void agent_instruction_reply(struct request *req);

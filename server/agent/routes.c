@@ -56,6 +56,12 @@ static const struct field_spec credentials_input[] = {
 	{ "kubernetesVersion", FIELD_STRING, false, 0, 64, NULL, "e.g. v1.31.2" },
 	{ 0 },
 };
+/* Each entry is checked by the handler (agent/service_status.c). */
+static const struct field_spec service_status_input[] = {
+	{ "services", FIELD_JSON, true, 0, 1000, NULL,
+	  "at most 1000 of [{osid, state, replicas:{desired, ready}, message}]" },
+	{ 0 },
+};
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const struct field_spec reply_input[] = {
 	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt answered" },
@@ -88,6 +94,8 @@ static const struct output_spec peers_output = { "vpnPeers", FIELDS("peers") };
 static const struct output_spec control_planes_output = { "controlPlaneNodes",
 							  FIELDS("controlPlaneNodes") };
 static const struct output_spec vip_output = { "vipHolder", FIELDS("isHolder", "generation") };
+static const struct output_spec service_status_output = { "serviceReports",
+							  FIELDS("accepted", "ignored") };
 static const struct output_spec certificate_output = { "certificate",
 						       FIELDS("certificate", "caCert") };
 
@@ -127,6 +135,9 @@ const struct route agent_routes[] = {
 	{ "POST", "/agent/v1/cluster-credentials", agent_cluster_credentials, ROUTE_AGENT,
 	  ROLE_NONE, false, credentials_input, &no_body,
 	  "Control-plane nodes: the cluster's admin credentials", NULL, NULL },
+	{ "POST", "/agent/v1/service-status", agent_service_status, ROUTE_AGENT, ROLE_NONE, false,
+	  service_status_input, &service_status_output,
+	  "Control-plane nodes: the state of the cluster's services", NULL, NULL },
 };
 
 const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);

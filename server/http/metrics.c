@@ -40,8 +40,19 @@ struct listener_series {
 
 #define MAX_LISTENERS 4
 
+/* The names and help texts of enum http_counter, in its order. */
+static const struct {
+	const char *name, *help;
+} counter_info[HTTP_COUNTERS] = {
+	[HTTP_COUNTER_SERVICE_REPORTS_IGNORED] = {
+		"runosd_agent_service_reports_ignored_total",
+		"Service states reported by agents for services they may not report on.",
+	},
+};
+
 struct http_metrics {
 	struct series table[MAX_SERIES];
+	atomic_uint_fast64_t counters[HTTP_COUNTERS];
 	size_t nseries;		 /* written at registration only */
 	atomic_size_t published; /* nseries once registered: what render reads */
 	struct listener_series listeners[MAX_LISTENERS];
@@ -112,6 +123,12 @@ void http_metrics_record(struct http_metrics *m, const char *listener, const str
 				  memory_order_relaxed);
 }
 
+void http_metrics_count(struct http_metrics *m, enum http_counter c, uint64_t n)
+{
+	if (m && c < HTTP_COUNTERS)
+		atomic_fetch_add_explicit(&m->counters[c], n, memory_order_relaxed);
+}
+
 static void append(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void append(char **text, const char *fmt, ...)
@@ -175,4 +192,9 @@ void http_metrics_render(struct http_metrics *m, char **text)
 		append(text, "runosd_http_request_duration_seconds_count{%s} %llu\n", l,
 		       (unsigned long long)count);
 	}
+	for (int c = 0; c < HTTP_COUNTERS; c++)
+		append(text, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counter_info[c].name,
+		       counter_info[c].help, counter_info[c].name, counter_info[c].name,
+		       (unsigned long long)atomic_load_explicit(&m->counters[c],
+								memory_order_relaxed));
 }

@@ -44,7 +44,18 @@
  *             registers N nodes with T one at a time and measures the receipt
  *             latency of the SET_VPN_PEERS each queues (sim_work.c).
  *             --until-replies N: the run ends once N replies were answered
- *             (a drain of a queue of N, timed without asking the database).
+ *             (a drain of a queue of N, timed without asking the database),
+ *             and the service reports they made due were sent.
+ *             --beat-interval S: heartbeats every S seconds, between polls.
+ *             The services' instructions (APPLY_CR, DELETE_CR,
+ *             INSTALL_HELM_CHART, UNINSTALL_HELM_CHART) are checked and
+ *             carried out as sim_services.c says (NO_CONTENT, or ERROR for a
+ *             bad payload); --cr-dir DIR (or SIM_CR_DIR) writes each APPLY_CR
+ *             object to DIR/<tag>-<n>.json; --fail-helm S (or SIM_FAIL_HELM)
+ *             fails the chart installs into a namespace containing S. A
+ *             control-plane agent reports its installed charts as healthy
+ *             (POST /agent/v1/service-status) after they change and after
+ *             each heartbeat; they are kept in the state file.
  *             Prints
  *               {"agents":N,"received":R,"types":{...},"polls":{"sent","ok",
  *                "empty","failed","codes"},"replies":{"sent","ok","failed",
@@ -52,7 +63,8 @@
  *                "activeSeconds","replyRate","seconds","misbehave",
  *                "beats":{...},"receipt":{"n","p50_ms","p99_ms","max_ms",
  *                "min_ms","probes","registered","failed","missing","codes"},
- *                "late":{...}}
+ *                "late":{...}, "reports":{"sent","ok","failed","accepted",
+ *                "ignored","codes"}}
  *             p50/p99/max: reply round trips answered 204; activeSeconds: from
  *             the first instruction received to the last reply answered, and
  *             replyRate the replies answered per second of it. --misbehave:
@@ -75,7 +87,8 @@
  * "renew:<key>".
  *
  * State file: one JSON object per line and agent, {"nid","aid","cid","role",
- * "certificate","privateKey","vpnIp","isCp","isWorker"} (mode 0600). isCp is
+ * "certificate","privateKey","vpnIp","isCp","isWorker","services"?} (mode
+ * 0600; services: the charts it installed, {osid: desired replicas}). isCp is
  * true for controlplane and hybrid roles, or for all with register --role-cp.
  *
  * SIGINT/SIGTERM stop starting requests; the ones in flight finish and the
@@ -107,7 +120,8 @@ static const char usage_text[] =
 	"                     [--wait SECONDS] [--max N] [--max-agents N] [--reply-delay-ms D]\n"
 	"                     [--misbehave die|twice|late] [--beat] [--ramp SECONDS]\n"
 	"                     [--probe-token rnj_... --probes N [--probe-gap-ms G]]\n"
-	"                     [--until-replies N]\n"
+	"                     [--until-replies N] [--beat-interval SECONDS] [--cr-dir DIR]\n"
+	"                     [--fail-helm SUBSTRING]\n"
 	"\n"
 	"Simulated runosd node agents over HTTPS with mutual TLS, all in one process.\n"
 	"  --agent-url URL     the agent listener, e.g. https://127.0.0.1:8443\n"
@@ -139,6 +153,12 @@ static const char usage_text[] =
 	"                      SET_VPN_PEERS each queues for the agents (receipt latency)\n"
 	"  --probe-gap-ms G    work: pause before each probe once every agent polls (default 50)\n"
 	"  --until-replies N   work: end the run once N replies were answered 204 (a drain)\n"
+	"  --beat-interval S   work: a heartbeat every S seconds, between polls (default: only\n"
+	"                      the one of --beat)\n"
+	"  --cr-dir DIR        work: write each APPLY_CR object to DIR/<tag>-<n>.json (default\n"
+	"                      $SIM_CR_DIR)\n"
+	"  --fail-helm S       work: INSTALL_HELM_CHART into a namespace containing S answers\n"
+	"                      ERROR (default $SIM_FAIL_HELM)\n"
 	"  --agent-index I     once: which agent of the state file (default 0, the first)\n"
 	"  --anonymous         once: no client certificate\n"
 	"  --path PATH         once: request path, starting with /\n"
@@ -183,6 +203,9 @@ enum option_id {
 	OPT_PROBES,
 	OPT_PROBE_GAP,
 	OPT_UNTIL_REPLIES,
+	OPT_BEAT_INTERVAL,
+	OPT_CR_DIR,
+	OPT_FAIL_HELM,
 };
 
 #define ALL_MODES (SIM_REGISTER | SIM_BEAT | SIM_ONCE | SIM_WORK)
@@ -217,6 +240,9 @@ static const struct {
 	{ "probes", required_argument, OPT_PROBES, SIM_WORK },
 	{ "probe-gap-ms", required_argument, OPT_PROBE_GAP, SIM_WORK },
 	{ "until-replies", required_argument, OPT_UNTIL_REPLIES, SIM_WORK },
+	{ "beat-interval", required_argument, OPT_BEAT_INTERVAL, SIM_WORK },
+	{ "cr-dir", required_argument, OPT_CR_DIR, SIM_WORK },
+	{ "fail-helm", required_argument, OPT_FAIL_HELM, SIM_WORK },
 	{ "agent-index", required_argument, OPT_AGENT_INDEX, SIM_ONCE },
 	{ "anonymous", no_argument, OPT_ANONYMOUS, SIM_ONCE },
 	{ "path", required_argument, OPT_PATH, SIM_ONCE },
@@ -379,6 +405,17 @@ static void set_option(struct sim_opts *o, int id, const char *arg)
 	case OPT_UNTIL_REPLIES:
 		o->until_replies = parse_long("until-replies", arg, 1, 100000000);
 		break;
+	case OPT_BEAT_INTERVAL:
+		o->beat_interval_s = parse_seconds("beat-interval", arg, 0.01, 3600);
+		break;
+	case OPT_CR_DIR:
+		o->cr_dir = arg;
+		break;
+	case OPT_FAIL_HELM:
+		if (!*arg)
+			usage_error("--fail-helm needs a non-empty substring");
+		o->fail_helm = arg;
+		break;
 	default:
 		abort();
 	}
@@ -435,6 +472,11 @@ static void check_mode_options(struct sim_opts *o)
 			require(o->probe_token, "--probe-token (with --probes)");
 		if (o->probe_token && o->probes == 0)
 			usage_error("--probe-token needs --probes");
+		/* The environment, for tests that start agent-sim through a script. */
+		if (!o->cr_dir && getenv("SIM_CR_DIR") && *getenv("SIM_CR_DIR"))
+			o->cr_dir = getenv("SIM_CR_DIR");
+		if (!o->fail_helm && getenv("SIM_FAIL_HELM") && *getenv("SIM_FAIL_HELM"))
+			o->fail_helm = getenv("SIM_FAIL_HELM");
 		/* A parked poll must not time out on this side first. */
 		if (o->timeout_s < (double)o->wait_s + 15)
 			o->timeout_s = (double)o->wait_s + 15;

@@ -64,6 +64,9 @@ struct sim_opts {
 	double ramp_s;
 	const char *probe_token;
 	enum sim_misbehave misbehave;
+	double beat_interval_s; /* work --beat-interval: 0 = the first beat only */
+	const char *cr_dir;	/* work --cr-dir or SIM_CR_DIR: APPLY_CR objects written here */
+	const char *fail_helm;	/* work --fail-helm or SIM_FAIL_HELM: these installs fail */
 	bool beat_first;
 	bool no_csr;
 	bool role_cp;
@@ -128,6 +131,7 @@ struct sim_agent {
 	char *certificate; /* PEM */
 	char *private_key; /* PEM */
 	bool is_cp, is_worker;
+	json_t *services; /* installed charts: {namespace (osid): desired replicas}, or NULL */
 };
 
 void sim_agent_finish(struct sim_agent *a);
@@ -149,6 +153,21 @@ bool sim_state_append(const char *path, const struct sim_agent *agents,
 		      size_t count) SIM_MUST_CHECK;
 
 void sim_agents_free(struct sim_agent *agents, size_t count);
+
+/* ---- the services' instructions (sim_services.c) ----------------------- */
+
+/* APPLY_CR, DELETE_CR, INSTALL_HELM_CHART and UNINSTALL_HELM_CHART. */
+bool sim_services_handles(const char *type);
+
+/* Carries out one of those for agent a (o: --cr-dir, --fail-helm): NULL for
+ * a NO_CONTENT reply, else the text of an ERROR reply (to free). *changed:
+ * the agent's installed services (a->services) changed. */
+char *sim_services_act(struct sim_agent *a, const struct sim_opts *o, const char *tag,
+		       const char *type, const json_t *payload, bool *changed) SIM_MUST_CHECK;
+
+/* The body of POST /agent/v1/service-status (to free): every installed
+ * service healthy with all its replicas ready; NULL when there is none. */
+char *sim_services_report(const struct sim_agent *a);
 
 /* ---- keys and CSRs (sim_pki.c) ----------------------------------------- */
 

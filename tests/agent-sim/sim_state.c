@@ -1,8 +1,10 @@
 /* The state file of agent-sim: one JSON object per line and per registered
  * agent, {"nid","aid","cid","role","certificate","privateKey","vpnIp","isCp",
- * "isWorker"}, written by `register` (or added to, with --append) and read by
- * `beat` and `once` (`beat` writes it again after renewing certificates). It holds private keys, so
- * it is created with mode 0600. */
+ * "isWorker", "services"?}, written by `register` (or added to, with --append)
+ * and read by `beat`, `work` and `once` (`beat` writes it again after renewing
+ * certificates, `work` after installing or uninstalling charts: "services" is
+ * {osid: desired replicas}). It holds private keys, so it is created with
+ * mode 0600. */
 #include "sim.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@ void sim_agent_finish(struct sim_agent *a)
 	free(a->vpn_ip);
 	free(a->certificate);
 	free(a->private_key);
+	json_decref(a->services);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -64,15 +67,19 @@ static bool parse_agent_line(const char *path, size_t lineno, const char *line, 
 	const char *nid = NULL, *aid = NULL, *cid = NULL, *role = NULL, *vpn_ip = NULL;
 	const char *cert = NULL, *key = NULL;
 	int is_cp = -1, is_worker = -1;
+	json_t *services = NULL;
 
 	if (!obj) {
 		fprintf(stderr, "agent-sim: %s:%zu: %s\n", path, lineno, err.text);
 		return false;
 	}
-	if (json_unpack_ex(obj, &err, 0, "{s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?b, s?b}",
+	if (json_unpack_ex(obj, &err, 0, "{s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?b, s?b, s?o}",
 			   "certificate", &cert, "privateKey", &key, "nid", &nid, "aid", &aid,
 			   "cid", &cid, "role", &role, "vpnIp", &vpn_ip, "isCp", &is_cp, "isWorker",
-			   &is_worker) != 0) {
+			   &is_worker, "services", &services) != 0 ||
+	    (services && !json_is_object(services))) {
+		if (services && !json_is_object(services))
+			snprintf(err.text, sizeof(err.text), "services must be an object");
 		fprintf(stderr, "agent-sim: %s:%zu: %s\n", path, lineno, err.text);
 		json_decref(obj);
 		return false;
@@ -84,6 +91,7 @@ static bool parse_agent_line(const char *path, size_t lineno, const char *line, 
 	a->cid = dup_or_null(cid);
 	a->role = dup_or_null(role);
 	a->vpn_ip = dup_or_null(vpn_ip);
+	a->services = json_incref(services);
 	/* Older files without the flags: the role decides. */
 	bool cp_role = role && (!strcmp(role, "controlplane") || !strcmp(role, "hybrid"));
 	bool worker_role = !role || !strcmp(role, "worker") || !strcmp(role, "hybrid");
@@ -143,10 +151,11 @@ bool sim_state_load(const char *path, struct sim_agent **agents, size_t *count)
 
 static json_t *agent_to_json(const struct sim_agent *a)
 {
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:s?, s:b, s:b}", "nid", a->nid, "aid",
-			 a->aid, "cid", a->cid, "role", a->role, "certificate", a->certificate,
-			 "privateKey", a->private_key, "vpnIp", a->vpn_ip, "isCp", a->is_cp,
-			 "isWorker", a->is_worker);
+	json_t *services = json_object_size(a->services) > 0 ? a->services : NULL;
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:s?, s:b, s:b, s:O*}", "nid", a->nid,
+			 "aid", a->aid, "cid", a->cid, "role", a->role, "certificate",
+			 a->certificate, "privateKey", a->private_key, "vpnIp", a->vpn_ip, "isCp",
+			 a->is_cp, "isWorker", a->is_worker, "services", services);
 }
 
 static bool write_agents(FILE *f, const struct sim_agent *agents, size_t count)

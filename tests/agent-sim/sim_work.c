@@ -34,7 +34,19 @@
  * late = hold the first instruction received unanswered, keep polling until it
  * is delivered again with a higher attempt (run runosd with a short
  * RUNOS_INSTRUCTION_LEASE), then answer it with the old attempt (expecting
- * 409) and with the new one (expecting 204). */
+ * 409) and with the new one (expecting 204).
+ *
+ * The services' instructions (APPLY_CR, DELETE_CR, INSTALL_HELM_CHART,
+ * UNINSTALL_HELM_CHART) are carried out as sim_services.c says, when they
+ * arrive, and answered NO_CONTENT or ERROR{error}; only for them is a poll's
+ * answer parsed whole (for their payloads), so the other instructions keep
+ * costing the skim alone. A control-plane agent whose installed charts
+ * changed reports them (POST /agent/v1/service-status, each healthy) once its
+ * replies are sent, and after every heartbeat (--beat, --beat-interval)
+ * while it has any; --until-replies waits for those reports too.
+ * --beat-interval S: an agent beats again every S seconds (between its
+ * polls, so a parked poll delays it by up to --wait). The state file is
+ * written again at the end when an agent's charts changed. */
 #include "sim.h"
 
 #include <stdio.h>
@@ -52,6 +64,7 @@ enum work_phase {
 	PHASE_BEATING,
 	PHASE_POLLING,
 	PHASE_REPLYING,
+	PHASE_REPORTING,
 };
 
 struct work_item {
@@ -59,6 +72,7 @@ struct work_item {
 	char *type;
 	long attempt;
 	long expect; /* 204, or 409 for a duplicate or stale reply */
+	char *error; /* an ERROR reply's text, or NULL */
 };
 
 struct work_agent {
@@ -68,6 +82,8 @@ struct work_agent {
 	enum work_phase phase;
 	double due_ms;
 	bool beaten;
+	bool report_due;	 /* its services changed, or a periodic beat passed */
+	double next_beat_ms;	 /* --beat-interval: its next heartbeat not before */
 	struct work_item *items; /* to answer, in order */
 	size_t nitems, next_item, items_cap;
 };
@@ -111,7 +127,10 @@ struct work_run {
 	long polls, polls_ok, polls_empty, polls_failed;
 	long beats_ok, beats_failed;
 	long received, replies, replies_ok, replies_failed, expected_409;
-	json_t *poll_codes, *reply_codes, *beat_codes, *types;
+	long reports, reports_ok, reports_failed, reports_accepted, reports_ignored;
+	size_t reports_owed; /* agents with a report due or in flight */
+	bool services_changed;
+	json_t *poll_codes, *reply_codes, *beat_codes, *report_codes, *types;
 	struct latencies reply_ms;   /* round trips of the replies answered 204 */
 	struct latencies receipt_ms; /* probe receipts */
 	double first_receipt_ms, last_reply_ms;
@@ -149,18 +168,20 @@ static void items_clear(struct work_agent *a)
 	for (size_t i = 0; i < a->nitems; i++) {
 		free(a->items[i].tag);
 		free(a->items[i].type);
+		free(a->items[i].error);
 	}
 	a->nitems = a->next_item = 0;
 }
 
 static void items_add(struct work_agent *a, const char *tag, const char *type, long attempt,
-		      long expect)
+		      long expect, const char *error)
 {
 	if (a->nitems == a->items_cap) {
 		a->items_cap = a->items_cap ? 2 * a->items_cap : 8;
 		a->items = xrealloc(a->items, a->items_cap * sizeof(*a->items));
 	}
-	a->items[a->nitems++] = (struct work_item){ xstrdup(tag), xstrdup(type), attempt, expect };
+	a->items[a->nitems++] = (struct work_item){ xstrdup(tag), xstrdup(type), attempt, expect,
+						    error ? xstrdup(error) : NULL };
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -197,7 +218,10 @@ static bool start_reply(struct work_run *run, struct work_agent *a)
 	char *path = xasprintf("/agent/v1/instructions/%s/reply", it->tag);
 	json_t *obj;
 
-	if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
+	if (it->error)
+		obj = json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)it->attempt, "type",
+				"ERROR", "error", it->error);
+	else if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
 		obj = json_pack("{s:I, s:s, s:{s:s}}", "attempt", (json_int_t)it->attempt, "type",
 				"CLUSTER_JOIN_CMD", "payload", "joinCmd",
 				"kubeadm join 172.24.0.1:6443 --token agent-sim");
@@ -213,7 +237,31 @@ static bool start_reply(struct work_run *run, struct work_agent *a)
 	return ok;
 }
 
-/* The agent's next request: its heartbeat, its next reply, or a poll. */
+/* A report of the agent's services is due (control planes only). */
+static void owe_report(struct work_run *run, struct work_agent *a)
+{
+	if (!a->id->is_cp || a->report_due)
+		return;
+	a->report_due = true;
+	run->reports_owed++;
+}
+
+static bool start_report(struct work_run *run, struct work_agent *a)
+{
+	char *body = sim_services_report(a->id);
+	if (!body) { /* nothing installed (any more): nothing to say */
+		a->report_due = false;
+		run->reports_owed--;
+		return start_poll(run, a);
+	}
+	a->phase = PHASE_REPORTING;
+	bool ok = sim_req_start(&run->net, &a->req, "POST", "/agent/v1/service-status", body);
+	free(body);
+	return ok;
+}
+
+/* The agent's next request: its first heartbeat, its next reply, its
+ * services' report, a heartbeat of --beat-interval, or a poll. */
 static bool agent_act(struct work_run *run, struct work_agent *a)
 {
 	a->phase = PHASE_IDLE;
@@ -224,6 +272,10 @@ static bool agent_act(struct work_run *run, struct work_agent *a)
 	if (a->next_item < a->nitems)
 		return start_reply(run, a);
 	items_clear(a);
+	if (a->report_due)
+		return start_report(run, a);
+	if (run->o->beat_interval_s > 0 && sim_now_ms() >= a->next_beat_ms)
+		return start_beat(run, a);
 	return start_poll(run, a);
 }
 
@@ -249,6 +301,10 @@ static bool finish_beat(struct work_run *run, struct work_agent *a)
 	sim_req_outcome(&a->req, key, sizeof(key));
 	sim_count(run->beat_codes, key);
 	a->beaten = true; /* once, whatever the answer */
+	a->next_beat_ms = sim_now_ms() + run->o->beat_interval_s * 1000.0;
+	/* A control plane reports its services after every heartbeat. */
+	if (json_object_size(a->id->services) > 0)
+		owe_report(run, a);
 	if (a->req.rc == CURLE_OK && a->req.status == 200) {
 		run->beats_ok++;
 	} else {
@@ -287,9 +343,39 @@ static bool late_take(struct work_run *run, struct work_agent *a, const char *ta
 	if (a != run->held_by || strcmp(tag, run->held_tag) || attempt <= run->held_attempt)
 		return false;
 	run->redelivered = true;
-	items_add(a, tag, type, run->held_attempt, 409);
-	items_add(a, tag, type, attempt, 204);
+	items_add(a, tag, type, run->held_attempt, 409, NULL);
+	items_add(a, tag, type, attempt, 204, NULL);
 	return true;
+}
+
+/* The payload of the instruction tag in a poll's answer (parsed into *doc
+ * the first time), or NULL. */
+static const json_t *payload_of(const struct sim_req *req, json_t **doc, const char *tag)
+{
+	if (!*doc)
+		*doc = json_loadb(req->body, req->len, 0, NULL);
+	json_t *list = json_object_get(*doc, "instructions");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *in = json_array_get(list, i);
+		const char *t = json_string_value(json_object_get(in, "tag"));
+		if (t && !strcmp(t, tag))
+			return json_object_get(in, "payload");
+	}
+	return NULL;
+}
+
+/* Carries out a service instruction when it arrives; its ERROR text or NULL. */
+static char *service_act(struct work_run *run, struct work_agent *a, const struct sim_req *req,
+			 json_t **doc, const struct sim_instruction *in)
+{
+	bool changed;
+	char *error = sim_services_act(a->id, run->o, in->tag, in->type,
+				       payload_of(req, doc, in->tag), &changed);
+	if (changed) {
+		run->services_changed = true;
+		owe_report(run, a);
+	}
+	return error;
 }
 
 /* Takes the instructions of a 200 answer; false when it is malformed. */
@@ -298,6 +384,7 @@ static bool take_instructions(struct work_run *run, struct work_agent *a, const 
 {
 	struct sim_instruction *list;
 	size_t n;
+	json_t *doc = NULL;
 
 	if (!req->body || !sim_skim_instructions(req->body, req->len, &list, &n))
 		return false;
@@ -315,12 +402,16 @@ static bool take_instructions(struct work_run *run, struct work_agent *a, const 
 		}
 		if (late_take(run, a, in->tag, in->type, in->attempt))
 			continue;
-		items_add(a, in->tag, in->type, in->attempt, 204);
+		char *error =
+			sim_services_handles(in->type) ? service_act(run, a, req, &doc, in) : NULL;
+		items_add(a, in->tag, in->type, in->attempt, 204, error);
 		if (run->o->misbehave == SIM_MISBEHAVE_TWICE)
-			items_add(a, in->tag, in->type, in->attempt, 409);
+			items_add(a, in->tag, in->type, in->attempt, 409, error);
+		free(error);
 	}
 	if (n == 0)
 		run->polls_empty++;
+	json_decref(doc);
 	free(list);
 	return true;
 }
@@ -380,6 +471,35 @@ static bool finish_reply(struct work_run *run, struct work_agent *a, double now)
 	}
 	bool more = a->next_item < a->nitems;
 	return agent_continue(run, a, more ? (double)run->o->reply_delay_ms : 0);
+}
+
+static bool finish_report(struct work_run *run, struct work_agent *a)
+{
+	struct sim_req *req = &a->req;
+	char key[96];
+
+	sim_req_outcome(req, key, sizeof(key));
+	run->reports++;
+	a->report_due = false;
+	run->reports_owed--;
+	json_t *answer = req->rc == CURLE_OK && req->status == 200 ? sim_req_json(req) : NULL;
+	json_t *accepted = json_object_get(answer, "accepted");
+	json_t *ignored = json_object_get(answer, "ignored");
+	if (json_is_integer(accepted) && json_is_integer(ignored)) {
+		run->reports_ok++;
+		run->reports_accepted += (long)json_integer_value(accepted);
+		run->reports_ignored += (long)json_integer_value(ignored);
+	} else {
+		if (answer)
+			snprintf(key, sizeof(key), "bad_response");
+		run->reports_failed++;
+		char *what = xasprintf("service-status sim-%ld", a->n);
+		sim_req_log_failure(req, what);
+		free(what);
+	}
+	sim_count(run->report_codes, key);
+	json_decref(answer);
+	return agent_act(run, a);
 }
 
 /* ---- probes: registrations for the receipt latency ---------------------- */
@@ -497,6 +617,9 @@ static bool handle_finished(struct work_run *run)
 		case PHASE_REPLYING:
 			ok = finish_reply(run, a, now);
 			break;
+		case PHASE_REPORTING:
+			ok = finish_report(run, a);
+			break;
 		case PHASE_IDLE:
 			abort(); /* an idle agent has nothing in flight */
 		}
@@ -549,9 +672,10 @@ static bool work_all(struct work_run *run)
 		/* With --probes, the run ends once the last probe is measured. */
 		bool probed = run->o->probes > 0 && run->probe.started >= run->o->probes &&
 			      !run->probe.awaiting;
-		/* With --until-replies, once that many were answered. */
-		bool drained =
-			run->o->until_replies > 0 && run->replies_ok >= run->o->until_replies;
+		/* With --until-replies, once that many were answered (and the
+		 * reports they made due were sent). */
+		bool drained = run->o->until_replies > 0 &&
+			       run->replies_ok >= run->o->until_replies && run->reports_owed == 0;
 		if (!run->closed && (sim_stop || now >= run->end_ms || probed || drained))
 			close_run(run);
 		if (!run->closed && (!start_due(run, now) || !probe_step(run, now)))
@@ -571,6 +695,7 @@ static bool setup(struct work_run *run, const struct sim_opts *o)
 	run->poll_codes = json_object();
 	run->reply_codes = json_object();
 	run->beat_codes = json_object();
+	run->report_codes = json_object();
 	run->types = json_object();
 	run->probe.codes = json_object();
 	if (!sim_state_load(o->state_path, &run->ids, &run->nids))
@@ -618,6 +743,7 @@ static void teardown(struct work_run *run)
 	json_decref(run->poll_codes);
 	json_decref(run->reply_codes);
 	json_decref(run->beat_codes);
+	json_decref(run->report_codes);
 	json_decref(run->types);
 	json_decref(run->probe.codes);
 	free(run->reply_ms.v);
@@ -673,7 +799,7 @@ static void print_summary(struct work_run *run)
 				    (double)(use.ru_utime.tv_usec + use.ru_stime.tv_usec) / 1e6));
 
 	json_decref(reply_lat);
-	if (run->o->beat_first)
+	if (run->o->beat_first || run->o->beat_interval_s > 0)
 		json_object_set_new(obj, "beats",
 				    json_pack("{s:I, s:I, s:O}", "ok", (json_int_t)run->beats_ok,
 					      "failed", (json_int_t)run->beats_failed, "codes",
@@ -691,6 +817,14 @@ static void print_summary(struct work_run *run)
 		json_object_set_new(receipt, "register", lat_json(&p->register_ms, true));
 		json_object_set_new(obj, "receipt", receipt);
 	}
+	if (run->reports > 0)
+		json_object_set_new(
+			obj, "reports",
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "sent",
+				  (json_int_t)run->reports, "ok", (json_int_t)run->reports_ok,
+				  "failed", (json_int_t)run->reports_failed, "accepted",
+				  (json_int_t)run->reports_accepted, "ignored",
+				  (json_int_t)run->reports_ignored, "codes", run->report_codes));
 	if (run->o->misbehave == SIM_MISBEHAVE_LATE)
 		json_object_set_new(obj, "late",
 				    json_pack("{s:s?, s:I, s:b}", "tag", run->held_tag, "attempt",
@@ -707,8 +841,11 @@ int sim_work_run(const struct sim_opts *o)
 
 	if (ready)
 		print_summary(&run);
+	/* What the agents installed is kept for the next run. */
+	if (ready && run.services_changed && !sim_state_save(o->state_path, run.ids, run.nids))
+		ok = false;
 	ok = ok && run.polls_failed == 0 && run.replies_failed == 0 && run.beats_failed == 0 &&
-	     run.probe.failed == 0 && run.probe.missing == 0 &&
+	     run.reports_failed == 0 && run.probe.failed == 0 && run.probe.missing == 0 &&
 	     (o->misbehave != SIM_MISBEHAVE_LATE || run.redelivered) &&
 	     run.probe.started >= o->probes && run.replies_ok >= o->until_replies;
 	teardown(&run);

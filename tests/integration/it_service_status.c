@@ -1,0 +1,677 @@
+/* POST /agent/v1/service-status (AGENT.md §3) against the real server, the
+ * test acting as node agents over mutual TLS:
+ *  - a control-plane (and a hybrid) node's report lands in the reported_*
+ *    columns of its cluster's services (read back with SQL), without
+ *    touching the ETag (version_n) or updated_at; a later report replaces
+ *    the earlier one;
+ *  - an osid of another cluster of the account (even one that is also an
+ *    osid of the caller's cluster), of another account, an unknown one and
+ *    a service being deleted are ignored: their rows stay as they were, the
+ *    answer counts them, and so does runosd_agent_service_reports_ignored_total;
+ *  - a worker's report is refused (403 agent.not_control_plane), and so is
+ *    one from a node whose row says it is no longer a live control plane;
+ *    a call without a client certificate is 401;
+ *  - bad shapes are 400 naming the field, and store nothing of the call;
+ *  - agent-sim (tests/agent-sim) takes the services' instructions: APPLY_CR
+ *    objects checked (ERROR for one without metadata.name or not base64) and
+ *    written to --cr-dir, DELETE_CR, INSTALL_HELM_CHART (--fail-helm makes
+ *    one fail as helm would) and UNINSTALL_HELM_CHART; as a control plane it
+ *    reports what it installed as healthy with the desired replicas ready,
+ *    and remembers it in its state file for the next run, which reports it
+ *    after its heartbeat.
+ * The services are fixture rows inserted with SQL (as the services API
+ * would create them), and so are the instructions given to agent-sim. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agents.h"
+#include "harness.h"
+
+static struct it_server *srv;
+static struct it_user owner, other;
+static PGconn *pg;
+static char *ca;
+static char cid_a[8], cid_b[8], cid_other[8];
+static struct it_node cp, hybrid, worker, cp_b, cp_other;
+static char agent_sim[1024], ca_path[1024], agent_url[64];
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+static bool node_of(const struct it_user *u, const char *cid, const char *role, struct it_node *out)
+{
+	char token[64];
+	return it_join_token(srv, u, cid, role, 1, token) && it_agent_register(srv, ca, token, out);
+}
+
+/* A service row as the services API makes one (lifecycle as given). */
+static bool service(const char *aid, const char *cid, const char *type, const char *id,
+		    const char *lifecycle)
+{
+	const char *params[] = { aid, cid, id, type, it_fmt("%s %s", type, id), lifecycle };
+	return it_db_exec(pg,
+			  "INSERT INTO services (aid, cid, id, type, name, version, replicas,"
+			  " credentials, lifecycle) VALUES ($1, $2, $3, $4, $5, '1.0', 1,"
+			  " 'sealed-fixture', $6)",
+			  6, params);
+}
+
+/* One column of a service's row as text ("NULL" for SQL NULL). */
+static const char *column(const char *aid, const char *cid, const char *osid, const char *col)
+{
+	static char out[4][256];
+	static int turn;
+	char *buf = out[turn++ % 4];
+	const char *params[] = { aid, cid, osid };
+	PGresult *res = PQexecParams(
+		pg,
+		it_fmt("SELECT (%s)::text FROM services WHERE aid = $1 AND cid = $2 AND osid = $3",
+		       col),
+		3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		snprintf(buf, 256, "(no row: %s)", PQresultErrorMessage(res));
+	else if (PQgetisnull(res, 0, 0))
+		snprintf(buf, 256, "NULL");
+	else
+		snprintf(buf, 256, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return buf;
+}
+
+static const char *reported(const char *cid, const char *osid, const char *col)
+{
+	return column(owner.aid, cid, osid, col);
+}
+
+static struct it_resp report(const struct it_node *as, const char *body)
+{
+	return it_agent_call(srv, ca, as, "POST", "/agent/v1/service-status", body);
+}
+
+/* The ignored-reports counter of a scrape of /metrics, or -1. */
+static long long ignored_total(void)
+{
+	struct it_resp r = it_call(srv, "GET", NULL, NULL, "/metrics");
+	CHECK_STATUS(r, 200);
+	const char *name = "\nrunosd_agent_service_reports_ignored_total ";
+	const char *at = r.body ? strstr(r.body, name) : NULL;
+	long long v = at ? atoll(at + strlen(name)) : -1;
+	it_resp_free(&r);
+	return v;
+}
+
+static void check_counts(const struct it_resp *r, int accepted, int ignored)
+{
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "accepted")), accepted);
+	CHECK_INT_EQ(json_integer_value(json_object_get(r->json, "ignored")), ignored);
+	CHECK_INT_EQ(json_object_size(r->json), 2);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+TEST(control_plane_report_lands)
+{
+	long long before = ignored_total();
+	REQUIRE(before >= 0);
+	const char *updated_at = reported(cid_a, "postgresql-pgaaa", "updated_at");
+	char kept_updated_at[64];
+	snprintf(kept_updated_at, sizeof(kept_updated_at), "%s", updated_at);
+
+	struct it_resp r =
+		report(&cp, "{\"services\":["
+			    "{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+			    "\"replicas\":{\"desired\":3,\"ready\":3},\"message\":\"3/3 ready\"},"
+			    "{\"osid\":\"valkey-vkaaa\",\"state\":\"degraded\","
+			    "\"replicas\":{\"desired\":2,\"ready\":1}},"
+			    "{\"osid\":\"mysql-myaaa\",\"state\":\"healthy\"}," /* deleting */
+			    "{\"osid\":\"minio-mibba\",\"state\":\"healthy\"}," /* cluster b */
+			    "{\"osid\":\"kafka-kaooa\",\"state\":\"healthy\"}," /* other account */
+			    "{\"osid\":\"grafana-nosuch\",\"state\":\"failed\"}]}"); /* none */
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 2, 4);
+	it_resp_free(&r);
+
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_desired"), "3");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_ready"), "3");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_message"), "3/3 ready");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_by"), cp.nid);
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_at > now() - interval '1 min'"),
+		     "true");
+	/* Status, not spec: the ETag and updatedAt do not move. */
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "version_n"), "1");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "updated_at"), kept_updated_at);
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), "degraded");
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_desired"), "2");
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_ready"), "1");
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_message"), "NULL");
+
+	/* What was ignored is as it was. */
+	CHECK_STR_EQ(reported(cid_a, "mysql-myaaa", "reported_state"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "mysql-myaaa", "reported_at"), "NULL");
+	CHECK_STR_EQ(reported(cid_b, "minio-mibba", "reported_state"), "NULL");
+	CHECK_STR_EQ(column(other.aid, cid_other, "kafka-kaooa", "reported_state"), "NULL");
+	CHECK_INT_EQ(ignored_total() - before, 4);
+
+	/* A later report replaces the whole earlier one. */
+	r = report(&cp, "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"unhealthy\"}]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 1, 0);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), "unhealthy");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_desired"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_message"), "NULL");
+	CHECK_INT_EQ(ignored_total() - before, 4);
+
+	/* A hybrid node is a control plane too. */
+	r = report(&hybrid, "{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"healthy\","
+			    "\"replicas\":{\"desired\":2,\"ready\":2},\"message\":\"\"}]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 1, 0);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_by"), hybrid.nid);
+
+	r = report(&cp, "{\"services\":[]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 0, 0);
+	it_resp_free(&r);
+}
+
+/* The same osid in two clusters of one account: each control plane reaches
+ * its own cluster's row only. */
+TEST(same_osid_in_two_clusters)
+{
+	const char *body = "{\"services\":[{\"osid\":\"ollama-twina\",\"state\":\"provisioning\","
+			   "\"replicas\":{\"desired\":1,\"ready\":0}}]}";
+	struct it_resp r = report(&cp_b, body);
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 1, 0);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_b, "ollama-twina", "reported_state"), "provisioning");
+	CHECK_STR_EQ(reported(cid_b, "ollama-twina", "reported_by"), cp_b.nid);
+	CHECK_STR_EQ(reported(cid_a, "ollama-twina", "reported_state"), "NULL");
+
+	/* And the other account's control plane reaches none of this account's. */
+	long long before = ignored_total();
+	r = report(&cp_other, "{\"services\":[{\"osid\":\"ollama-twina\",\"state\":\"failed\"},"
+			      "{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"},"
+			      "{\"osid\":\"kafka-kaooa\",\"state\":\"healthy\"}]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 1, 2);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_b, "ollama-twina", "reported_state"), "provisioning");
+	CHECK_STR_EQ(reported(cid_a, "ollama-twina", "reported_state"), "NULL");
+	CHECK_MSG(strcmp(reported(cid_a, "postgresql-pgaaa", "reported_state"), "failed") != 0,
+		  "another account's node changed a service");
+	CHECK_STR_EQ(column(other.aid, cid_other, "kafka-kaooa", "reported_state"), "healthy");
+	CHECK_INT_EQ(ignored_total() - before, 2);
+}
+
+TEST(only_control_planes_report)
+{
+	long long before = ignored_total();
+	const char *state = reported(cid_a, "postgresql-pgaaa", "reported_state");
+	char kept[32];
+	snprintf(kept, sizeof(kept), "%s", state);
+	const char *body = "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"},"
+			   "{\"osid\":\"nosuch-xxxxx\",\"state\":\"failed\"}]}";
+
+	struct it_resp r = report(&worker, body);
+	CHECK_ERROR(r, 403, "agent.not_control_plane");
+	CHECK(strstr(it_json_str(r.json, "error") ?: "", "control-plane") != NULL);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), kept);
+
+	r = report(NULL, body);
+	CHECK_ERROR(r, 401, "agent.cert_invalid");
+	it_resp_free(&r);
+
+	/* The statement checks the node's row too, not only the certificate's
+	 * role: a node whose row is no longer a live control plane is refused. */
+	struct it_node demoted, gone;
+	REQUIRE(node_of(&owner, cid_a, "controlplane", &demoted));
+	REQUIRE(node_of(&owner, cid_a, "controlplane", &gone));
+	r = report(&demoted, "{\"services\":[]}"); /* the certificate's role is now known */
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	r = report(&gone, "{\"services\":[]}");
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	const char *p1[] = { owner.aid, demoted.nid };
+	REQUIRE(it_db_exec(pg, "UPDATE nodes SET role = 'worker' WHERE aid = $1 AND nid = $2", 2,
+			   p1));
+	const char *p2[] = { owner.aid, gone.nid };
+	REQUIRE(it_db_exec(pg, "UPDATE nodes SET deleted_at = now() WHERE aid = $1 AND nid = $2", 2,
+			   p2));
+	r = report(&demoted, body);
+	CHECK_ERROR(r, 403, "agent.not_control_plane");
+	it_resp_free(&r);
+	r = report(&gone, body);
+	CHECK(r.status == 403);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), kept);
+	/* Refused calls count nothing as ignored: they were not taken. */
+	CHECK_INT_EQ(ignored_total() - before, 0);
+	it_node_free(&demoted);
+	it_node_free(&gone);
+}
+
+static void check_bad(const char *body, const char *code, const char *field)
+{
+	struct it_resp r = report(&cp, body);
+	CHECK_ERROR(r, 400, code);
+	CHECK_STR_EQ(it_json_str(r.json, "field"), field);
+	it_resp_free(&r);
+}
+
+TEST(bad_shapes)
+{
+	check_bad("{}", "validation.required", "services");
+	check_bad("{\"services\":{}}", "validation.type", "services");
+	check_bad("{\"services\":\"postgresql-pgaaa\"}", "validation.type", "services");
+	check_bad("{\"services\":[],\"nid\":\"x\"}", "validation.unknown_field", "nid");
+	check_bad("{\"services\":[\"postgresql-pgaaa\"]}", "validation.type", "services[0]");
+	check_bad("{\"services\":[{\"state\":\"healthy\"}]}", "validation.required",
+		  "services[0].osid");
+	check_bad("{\"services\":[{\"osid\":\"\",\"state\":\"healthy\"}]}", "validation.length",
+		  "services[0].osid");
+	check_bad("{\"services\":[{\"osid\":7,\"state\":\"healthy\"}]}", "validation.type",
+		  "services[0].osid");
+	check_bad("{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"healthy\"},"
+		  "{\"osid\":\"postgresql-pgaaa\"}]}",
+		  "validation.required", "services[1].state");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"deleting\"}]}",
+		  "validation.invalid", "services[0].state");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"replicas\":3}]}",
+		  "validation.type", "services[0].replicas");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"replicas\":{\"desired\":-1,\"ready\":0}}]}",
+		  "validation.range", "services[0].replicas.desired");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"replicas\":{\"desired\":1}}]}",
+		  "validation.required", "services[0].replicas.ready");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"replicas\":{\"desired\":1,\"ready\":1,\"surge\":1}}]}",
+		  "validation.unknown_field", "services[0].replicas.surge");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"extra\":1}]}",
+		  "validation.unknown_field", "services[0].extra");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		  "\"message\":5}]}",
+		  "validation.type", "services[0].message");
+	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\"},"
+		  "{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"}]}",
+		  "validation.invalid", "services[1].osid");
+
+	char *long_message = malloc(1100);
+	memset(long_message, 'm', 1025);
+	long_message[1025] = '\0';
+	char *body = malloc(1400);
+	snprintf(body, 1400,
+		 "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		 "\"message\":\"%s\"}]}",
+		 long_message);
+	check_bad(body, "validation.length", "services[0].message");
+	free(body);
+	free(long_message);
+
+	/* At most 1000 entries: 1000 go through (all ignored), 1001 do not. */
+	size_t cap = 1002 * 48 + 64, len = 0;
+	char *many = malloc(cap);
+	len += (size_t)snprintf(many + len, cap - len, "{\"services\":[");
+	for (int i = 0; i < 1001; i++)
+		len += (size_t)snprintf(many + len, cap - len,
+					"%s{\"osid\":\"nosuch-%05d\",\"state\":\"healthy\"}",
+					i ? "," : "", i);
+	snprintf(many + len, cap - len, "]}");
+	check_bad(many, "validation.length", "services");
+	char *last = strrchr(many, '{');
+	strcpy(last - 1, "]}"); /* the last entry (and its comma) dropped */
+	long long before = ignored_total();
+	struct it_resp r = report(&cp, many);
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 0, 1000);
+	it_resp_free(&r);
+	CHECK_INT_EQ(ignored_total() - before, 1000);
+	free(many);
+
+	/* A bad entry after a good one: nothing of the call is stored. */
+	const char *state = reported(cid_a, "valkey-vkaaa", "reported_state");
+	char kept[32];
+	snprintf(kept, sizeof(kept), "%s", state);
+	check_bad("{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"failed\"},"
+		  "{\"osid\":\"postgresql-pgaaa\",\"state\":\"bad\"}]}",
+		  "validation.invalid", "services[1].state");
+	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), kept);
+}
+
+/* A service that starts being deleted stops taking reports; its last one
+ * stays. */
+TEST(deleting_service_not_updated)
+{
+	struct it_resp r = report(&cp, "{\"services\":[{\"osid\":\"clickhouse-chaaa\","
+				       "\"state\":\"healthy\"}]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 1, 0);
+	it_resp_free(&r);
+	const char *params[] = { owner.aid, cid_a };
+	REQUIRE(it_db_exec(pg,
+			   "UPDATE services SET lifecycle = 'deleting' WHERE aid = $1 AND cid = $2"
+			   " AND osid = 'clickhouse-chaaa'",
+			   2, params));
+	r = report(&cp, "{\"services\":[{\"osid\":\"clickhouse-chaaa\",\"state\":\"failed\"}]}");
+	CHECK_STATUS(r, 200);
+	check_counts(&r, 0, 1);
+	it_resp_free(&r);
+	CHECK_STR_EQ(reported(cid_a, "clickhouse-chaaa", "reported_state"), "healthy");
+}
+
+/* ---- agent-sim ----------------------------------------------------------- */
+
+#define SIM_TIMEOUT_S 30
+
+/* Runs agent-sim with args (shell-quoted where needed): its exit code, and
+ * its last line of output (its summary) parsed in *summary. */
+static int sim(const char *args, json_t **summary)
+{
+	char *out = NULL;
+	int rc = it_shell_output(it_fmt("timeout %d '%s' %s --agent-url %s --ca '%s'",
+					SIM_TIMEOUT_S, agent_sim, args, agent_url, ca_path),
+				 &out);
+	const char *last = out ? out : "";
+	for (const char *p = last; *p; p++)
+		if (*p == '\n' && p[1])
+			last = p + 1;
+	*summary = json_loads(last, JSON_DECODE_ANY, NULL);
+	CHECK_MSG(*summary != NULL, "agent-sim %s: no summary in %s", args, out ? out : "");
+	free(out);
+	return rc;
+}
+
+/* Queues one instruction of type for node nid, as a job of its own (so an
+ * ERROR reply fails only its own job); its tag in tag. */
+static bool queue(const char *cid, const char *nid, const char *type, const char *payload_sql,
+		  char tag[40])
+{
+	PGresult *res = PQexecParams(
+		pg,
+		it_fmt("WITH j AS (INSERT INTO jobs (id, aid, cid, type, status, target_type,"
+		       "  target_id, created_by) VALUES (gen_random_uuid(), $1, $2, 'test.sim',"
+		       "  'running', 'cluster', $2, 'it_service_status') RETURNING id),"
+		       " s AS (INSERT INTO job_steps (id, job_id, aid, step_number, name, status,"
+		       "  open_instructions) SELECT gen_random_uuid(), j.id, $1, 1, 'sim', "
+		       "'running',"
+		       "  1 FROM j RETURNING id, job_id)"
+		       " INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload)"
+		       " SELECT gen_random_uuid(), $1, $3, s.job_id, s.id, $4, (%s)::json FROM s"
+		       " RETURNING tag::text",
+		       payload_sql),
+		4, NULL, (const char *const[]){ owner.aid, cid, nid, type }, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok)
+		snprintf(tag, 40, "%s", PQgetvalue(res, 0, 0));
+	else
+		fprintf(stderr, "queue %s: %s\n", type, PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+/* An instruction's outcome: "<status> <reply_type>" or "<status> <error>". */
+static const char *outcome(const char *tag)
+{
+	static char out[512];
+	const char *params[] = { tag };
+	PGresult *res = PQexecParams(pg,
+				     "SELECT status || ' ' || coalesce(error, reply_type, '-') FROM"
+				     " instructions WHERE tag = $1::uuid",
+				     1, NULL, params, NULL, NULL, 0);
+	snprintf(out, sizeof(out), "%s",
+		 PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+			 ? PQgetvalue(res, 0, 0)
+			 : "(none)");
+	PQclear(res);
+	return out;
+}
+
+/* The whole file (to free), or NULL. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, mem);
+	fclose(mem);
+	fclose(f);
+	return text;
+}
+
+/* The "services" of the first agent of the state file (new reference), or NULL. */
+static json_t *sim_services_of(const char *state)
+{
+	char *text = slurp(state);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	json_t *services = json_incref(json_object_get(agent, "services"));
+	json_decref(agent);
+	return services;
+}
+
+static long summary_int(const json_t *summary, const char *path)
+{
+	json_t *v = it_json_get(summary, path);
+	return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+#define B64(json) "to_json(translate(encode(convert_to(" json ", 'UTF8'), 'base64'), E'\\n', ''))"
+
+TEST(agent_sim_services)
+{
+	char cid[8], token[64];
+	REQUIRE(it_new_cluster(srv, &owner, "status-sim", cid));
+	REQUIRE(it_join_token(srv, &owner, cid, "controlplane", 1, token));
+	const char *state = it_fmt("%s/service-status-sim-%d.state", it_env.tmpdir, (int)getpid());
+	char state_path[512];
+	snprintf(state_path, sizeof(state_path), "%s", state);
+	char cr_dir[512];
+	snprintf(cr_dir, sizeof(cr_dir), "%s/service-status-crs-%d", it_env.tmpdir, (int)getpid());
+	REQUIRE(it_shell(it_fmt("rm -rf '%s' && mkdir -p '%s'", cr_dir, cr_dir)) == 0);
+
+	json_t *summary;
+	CHECK_INT_EQ(sim(it_fmt("register --token %s --count 1 --state '%s'", token, state_path),
+			 &summary),
+		     0);
+	json_decref(summary);
+	char *text = slurp(state_path);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	char nid[8] = "";
+	snprintf(nid, sizeof(nid), "%s", it_json_str(agent, "nid") ?: "");
+	json_decref(agent);
+	REQUIRE(nid[0]);
+	/* The first control plane's join (one RUN_REMOTE_SCRIPT) first. */
+	CHECK_INT_EQ(sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
+				state_path),
+			 &summary),
+		     0);
+	json_decref(summary);
+
+	REQUIRE(service(owner.aid, cid, "postgresql", "simaa", "provisioning"));
+	char t_ns[40], t_nameless[40], t_garbage[40], t_delete[40], t_install[40], t_fail[40],
+		t_other[40];
+	REQUIRE(queue(cid, nid, "APPLY_CR",
+		      "json_build_object('crB64', " B64(
+			      "'{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":"
+			      "{\"name\":\"postgresql-simaa\",\"labels\":{\"runos.io/osid\":"
+			      "\"postgresql-simaa\"}}}'") ")",
+		      t_ns));
+	REQUIRE(queue(cid, nid, "APPLY_CR",
+		      "json_build_object('crB64', " B64(
+			      "'{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{}}'") ")",
+		      t_nameless));
+	REQUIRE(queue(cid, nid, "APPLY_CR", "'{\"crB64\":\"not base64!\"}'", t_garbage));
+	REQUIRE(queue(cid, nid, "DELETE_CR", "'{\"type\":\"Secret\",\"id\":\"old\"}'", t_delete));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"oci://registry-1.docker.io/bitnamicharts\","
+		      "\"chartName\":\"postgresql\",\"namespace\":\"postgresql-simaa\","
+		      "\"values\":{\"replicaCount\":2},\"version\":\"16.4.0\"}'",
+		      t_install));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"https://charts.example\",\"chartName\":\"mysql\","
+		      "\"namespace\":\"mysql-failx\",\"values\":{},\"version\":\"1\"}'",
+		      t_fail));
+	REQUIRE(queue(cid, nid, "INSTALL_HELM_CHART",
+		      "'{\"repoUrl\":\"https://charts.example\",\"chartName\":\"valkey\","
+		      "\"namespace\":\"valkey-simab\",\"values\":{\"replicas\":3},"
+		      "\"version\":\"1\"}'",
+		      t_other));
+
+	int rc = sim(it_fmt("work --state '%s' --wait 1 --duration 20 --until-replies 7"
+			    " --cr-dir '%s' --fail-helm failx",
+			    state_path, cr_dir),
+		     &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "replies.ok"), 7);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 1);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 1);
+	CHECK_INT_EQ(summary_int(summary, "reports.ignored"), 1); /* valkey-simab: no row */
+	json_decref(summary);
+	CHECK_STR_EQ(outcome(t_ns), "completed NO_CONTENT");
+	CHECK_MSG(strstr(outcome(t_nameless), "failed APPLY_CR: the Secret has no metadata.name"),
+		  "%s", outcome(t_nameless));
+	CHECK_MSG(strstr(outcome(t_garbage), "failed APPLY_CR: crB64 is not base64"), "%s",
+		  outcome(t_garbage));
+	CHECK_STR_EQ(outcome(t_delete), "completed NO_CONTENT");
+	CHECK_STR_EQ(outcome(t_install), "completed NO_CONTENT");
+	CHECK_MSG(
+		strstr(outcome(t_fail), "failed helm: install of mysql into namespace mysql-failx"),
+		"%s", outcome(t_fail));
+	CHECK_STR_EQ(outcome(t_other), "completed NO_CONTENT");
+
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_desired"), "2");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_ready"), "2");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_by"), nid);
+
+	/* The objects that decoded were written as they came: the namespace and
+	 * the nameless Secret. */
+	char *listing = NULL;
+	CHECK_INT_EQ(it_shell_output(it_fmt("ls '%s' | wc -l", cr_dir), &listing), 0);
+	CHECK_INT_EQ(atoi(listing ? listing : "0"), 2);
+	free(listing);
+	char *ns = slurp(it_fmt("%s/%s-1.json", cr_dir, t_ns));
+	json_t *obj = ns ? json_loads(ns, 0, NULL) : NULL;
+	CHECK_STR_EQ(it_json_str(obj, "kind"), "Namespace");
+	CHECK_STR_EQ(it_json_str(obj, "metadata.name"), "postgresql-simaa");
+	json_decref(obj);
+	free(ns);
+
+	json_t *installed = sim_services_of(state_path);
+	CHECK_INT_EQ(json_integer_value(json_object_get(installed, "postgresql-simaa")), 2);
+	CHECK_INT_EQ(json_integer_value(json_object_get(installed, "valkey-simab")), 3);
+	CHECK(json_object_get(installed, "mysql-failx") == NULL);
+	CHECK_INT_EQ(json_object_size(installed), 2);
+	json_decref(installed);
+
+	/* The next run remembers: its heartbeat's report sets the state again;
+	 * the uninstall forgets valkey-simab. */
+	const char *params[] = { owner.aid, cid };
+	REQUIRE(it_db_exec(pg,
+			   "UPDATE services SET reported_state = NULL, reported_at = NULL"
+			   " WHERE aid = $1 AND cid = $2",
+			   2, params));
+	char t_uninstall[40];
+	REQUIRE(queue(cid, nid, "UNINSTALL_HELM_CHART",
+		      "'{\"chartName\":\"valkey\",\"namespace\":\"valkey-simab\"}'", t_uninstall));
+	rc = sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
+			state_path),
+		 &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.ignored"), 1);
+	json_decref(summary);
+	CHECK_STR_EQ(outcome(t_uninstall), "completed NO_CONTENT");
+	CHECK_STR_EQ(reported(cid, "postgresql-simaa", "reported_state"), "healthy");
+	installed = sim_services_of(state_path);
+	CHECK_INT_EQ(json_object_size(installed), 1);
+	CHECK(json_object_get(installed, "postgresql-simaa") != NULL);
+	json_decref(installed);
+	it_shell(it_fmt("rm -rf '%s' '%s'", cr_dir, state_path));
+}
+
+static bool sim_setup(void)
+{
+	const char *bin_dir_end = strrchr(it_env.bin, '/');
+	/* build/server/runosd → build/tests/agent-sim/agent-sim */
+	snprintf(agent_sim, sizeof(agent_sim), "%.*s/../tests/agent-sim/agent-sim",
+		 (int)(bin_dir_end - it_env.bin), it_env.bin);
+	snprintf(agent_url, sizeof(agent_url), "https://127.0.0.1:%d", it_server_agent_port(srv));
+	snprintf(ca_path, sizeof(ca_path), "%s/service-status-ca-%d.pem", it_env.tmpdir,
+		 (int)getpid());
+	FILE *f = fopen(ca_path, "w");
+	bool ok = f && fputs(ca, f) >= 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	CHECK_MSG(access(agent_sim, X_OK) == 0, "%s is not built", agent_sim);
+	return ok && access(agent_sim, X_OK) == 0;
+}
+
+static bool fixtures(void)
+{
+	return it_new_cluster(srv, &owner, "status-a", cid_a) &&
+	       it_new_cluster(srv, &owner, "status-b", cid_b) &&
+	       it_new_cluster(srv, &other, "status-o", cid_other) &&
+	       node_of(&owner, cid_a, "controlplane", &cp) &&
+	       node_of(&owner, cid_a, "hybrid", &hybrid) &&
+	       node_of(&owner, cid_a, "worker", &worker) &&
+	       node_of(&owner, cid_b, "controlplane", &cp_b) &&
+	       node_of(&other, cid_other, "controlplane", &cp_other) &&
+	       service(owner.aid, cid_a, "postgresql", "pgaaa", "installed") &&
+	       service(owner.aid, cid_a, "valkey", "vkaaa", "provisioning") &&
+	       service(owner.aid, cid_a, "mysql", "myaaa", "deleting") &&
+	       service(owner.aid, cid_a, "clickhouse", "chaaa", "installed") &&
+	       service(owner.aid, cid_a, "ollama", "twina", "installed") &&
+	       service(owner.aid, cid_b, "ollama", "twina", "installed") &&
+	       service(owner.aid, cid_b, "minio", "mibba", "installed") &&
+	       service(other.aid, cid_other, "kafka", "kaooa", "installed");
+}
+
+int main(void)
+{
+	if (!it_init("it_service_status")) {
+		test_failed++;
+		return it_finish("it_service_status");
+	}
+	srv = it_server_start("service_status", NULL);
+	pg = srv ? it_db_connect(it_env.database_url) : NULL;
+	ca = pg ? it_agent_ca(pg) : NULL;
+	if (!ca || !it_signup(srv, &owner) || !it_signup(srv, &other) || !fixtures()) {
+		test_failed++;
+		fprintf(stderr, "FAIL it_service_status: no server, database, users or fixtures\n");
+		return it_finish("it_service_status");
+	}
+	RUN(control_plane_report_lands);
+	RUN(same_osid_in_two_clusters);
+	RUN(only_control_planes_report);
+	RUN(bad_shapes);
+	RUN(deleting_service_not_updated);
+	if (sim_setup())
+		RUN(agent_sim_services);
+	CHECK_INT_EQ(it_server_stop(srv), 0);
+	PQfinish(pg);
+	free(ca);
+	it_node_free(&cp);
+	it_node_free(&hybrid);
+	it_node_free(&worker);
+	it_node_free(&cp_b);
+	it_node_free(&cp_other);
+	return it_finish("it_service_status");
+}
