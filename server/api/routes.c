@@ -248,8 +248,6 @@ static const struct output_spec services_output = { "services", FIELDS("services
 static const struct output_spec service_created_output = {
 	"serviceCreated", FIELDS("id", "osid", "name", "status", "jobId", "endpoint", "warnings")
 };
-/* {jobId}, or 200 {osid, noOp, message} when nothing changes */
-static const struct output_spec service_changed_output = { "serviceChange", NULL };
 static const struct output_spec service_status_output = {
 	"serviceStatus", FIELDS("state", "replicas", "reason", "message", "reportedAt")
 };
@@ -409,7 +407,7 @@ const struct route api_routes[] = {
 	{ "GET", "/:aid/:cid/services/:type/:id", api_services_get, ROUTE_ACCOUNT, ROLE_VIEWER,
 	  false, no_input, &service_output, "Show a service", NULL, NULL },
 	{ "PATCH", "/:aid/:cid/services/:type/:id", api_services_update, ROUTE_ACCOUNT, ROLE_MEMBER,
-	  false, service_update_input, &service_changed_output,
+	  false, service_update_input, &job_started_output,
 	  "Change replicas, version (upward) or storage (grow only)", NULL, NULL },
 	{ "DELETE", "/:aid/:cid/services/:type/:id", api_services_delete, ROUTE_ACCOUNT,
 	  ROLE_MEMBER, false, no_input, &job_started_output,

@@ -236,8 +236,8 @@ bool api_service_spec_load(struct request *req, const struct service_type *t,
 	 * them there, are rendered from them. */
 	struct service self;
 	char *own = NULL;
-	enum db_result own_r = db_services_find_osid(req->server->db, aid, c->cid, s->osid, &self,
-						     &own);
+	enum db_result own_r =
+		db_services_find_osid(req->server->db, aid, c->cid, s->osid, &self, &own);
 	spec->credentials =
 		own_r == DB_OK ? api_service_credentials_open(req, c->cid, s->osid, own) : NULL;
 	free(own);

@@ -184,6 +184,65 @@ static void step_refused(const char *method, const char *pattern, const char *to
 	it_resp_free(&r);
 }
 
+/* Services, in a cluster made active with SQL as agents would (a control
+ * plane online, credentials reported); its jobs stay queued (no agent
+ * answers), so the service is marked installed with SQL for the PATCH and
+ * the rotation, which need that. */
+static void check_service_routes(void)
+{
+	struct it_resp r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"svc\"}", 201);
+	char scid[8];
+	snprintf(scid, sizeof(scid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	const char *p[] = { user.aid, scid };
+	CHECK(it_db_exec(db,
+			 "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			 " status) VALUES ($1, $2, 'svcnd', 'svc-node', 'controlplane',"
+			 " 'machine-svc', 1, 'online')",
+			 2, p));
+	CHECK(it_db_exec(db,
+			 "UPDATE clusters SET status = 'active', configured = true"
+			 " WHERE aid = $1 AND cid = $2",
+			 2, p));
+	const char *base = it_fmt("/%s/%s/services", user.aid, scid);
+	char services[64];
+	snprintf(services, sizeof(services), "%s", base);
+	r = step_at("POST", "/:aid/:cid/services/:type", user.token, "{\"name\":\"contract-db\"}",
+		    202, it_fmt("%s/postgresql", services));
+	char id[8] = "", one[128];
+	snprintf(id, sizeof(id), "%s", it_json_str(r.json, "id") ?: "");
+	snprintf(one, sizeof(one), "%s/postgresql/%s", services, id);
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/services", user.token, NULL, 200, services);
+	check_items(&r, "services", "GET", "/:aid/:cid/services/:type/:id");
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/services/:type", user.token, NULL, 200,
+		    it_fmt("%s/postgresql", services));
+	check_items(&r, "services", "GET", "/:aid/:cid/services/:type/:id");
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/services/:type/:id", user.token, NULL, 200, one);
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/services/:type/:id/status", user.token, NULL, 200,
+		    it_fmt("%s/status", one));
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/services/:type/:id/credentials", user.token, NULL, 200,
+		    it_fmt("%s/credentials", one));
+	it_resp_free(&r);
+	const char *q[] = { user.aid, scid, id };
+	CHECK(it_db_exec(db,
+			 "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
+			 " AND id = $3",
+			 3, q));
+	r = step_at("PATCH", "/:aid/:cid/services/:type/:id", user.token, "{\"storageMb\":20480}",
+		    202, one);
+	it_resp_free(&r);
+	r = step_at("POST", "/:aid/:cid/services/:type/:id/credentials/rotate", user.token, NULL,
+		    202, it_fmt("%s/credentials/rotate", one));
+	it_resp_free(&r);
+	r = step_at("DELETE", "/:aid/:cid/services/:type/:id", user.token, NULL, 202, one);
+	it_resp_free(&r);
+}
+
 /* Members and invitations: a second user is invited and joins, is listed,
  * changed and removed; the owner cannot leave (the last owner). */
 static void check_member_routes(void)
@@ -366,6 +425,7 @@ TEST(every_route_answers_its_declared_fields)
 	check_member_routes();
 	r = step("GET", "/:aid/modules", user.token, NULL, 200);
 	it_resp_free(&r);
+	check_service_routes();
 	r = step("GET", "/service-info", NULL, NULL, 200);
 	check_items(&r, "services", "GET", "/service-info/:type");
 	it_resp_free(&r);

@@ -66,6 +66,19 @@ static const struct route_case cases[] = {
 	  ROLE_ADMIN, false, 201 },
 	{ "GET", "/:aid/audit-events", NULL, ROLE_ADMIN, false, 200 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
+	/* Services of the sweep's cluster (active); :id is the sweep's service
+	 * (installed), a fresh one for each allowed delete. */
+	{ "POST", "/:aid/:cid/services/:type", "{\"name\":\"made by %s\"}", ROLE_MEMBER, false,
+	  202 },
+	{ "GET", "/:aid/:cid/services", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/services/:type", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/services/:type/:id", NULL, ROLE_VIEWER, false, 200 },
+	{ "PATCH", "/:aid/:cid/services/:type/:id", "{\"replicas\":1}", ROLE_MEMBER, false, 200 },
+	{ "DELETE", "/:aid/:cid/services/:type/:id", NULL, ROLE_MEMBER, false, 202 },
+	{ "GET", "/:aid/:cid/services/:type/:id/status", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/services/:type/:id/credentials", NULL, ROLE_MEMBER, false, 200 },
+	{ "POST", "/:aid/:cid/services/:type/:id/credentials/rotate", NULL, ROLE_MEMBER, false,
+	  202 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -77,10 +90,11 @@ static PGconn *pg;		    /* for what a client cannot do: insert a node */
 
 /* What a route's ids point at. */
 struct target {
-	const char *key_id; /* :id */
+	const char *key_id; /* :id (a service's id on service routes) */
 	const char *cid;    /* :cid */
 	const char *nid;    /* :nid, a node of cid */
 	const char *uid;    /* :uid, a member of the account */
+	const char *type;   /* :type, a service type */
 };
 static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
 #define SWEEP_NID "nodea"
@@ -117,7 +131,8 @@ static const char *path_of(const struct route_case *c, const char *aid, const st
 	} ids[] = { { ":id", offsetof(struct target, key_id) },
 		    { ":cid", offsetof(struct target, cid) },
 		    { ":nid", offsetof(struct target, nid) },
-		    { ":uid", offsetof(struct target, uid) } };
+		    { ":uid", offsetof(struct target, uid) },
+		    { ":type", offsetof(struct target, type) } };
 	char out[512];
 	size_t n = 0;
 	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
@@ -157,7 +172,7 @@ static char sweep_uid[40]; /* a viewer member of the owner's account */
 /* The owner's targets, with this key. */
 static struct target owner_target(const char *key_id)
 {
-	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid };
+	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid, "postgresql" };
 }
 
 /* A route that removes its member: allowed calls get a fresh one. */
@@ -262,17 +277,58 @@ static bool fresh_cluster(const char *name, char cid[8])
 	return ok;
 }
 
-/* The sweep's cluster and its node (inserted as registration will). */
+static char sweep_sid[8]; /* a PostgreSQL service of the sweep's cluster, installed */
+
+static bool is_service_route(const struct route_case *c)
+{
+	return strstr(c->pattern, "/services/:type/:id") != NULL;
+}
+
+/* A new PostgreSQL service of the sweep's cluster; its id (static), or NULL. */
+static const char *fresh_service(void)
+{
+	static int made;
+	static char id[8];
+	struct it_resp r =
+		it_call(srv, "POST", owner.token, it_fmt("{\"name\":\"svc-%d\"}", ++made),
+			"/%s/%s/services/postgresql", owner.aid, sweep_cid);
+	bool ok = r.status == 202 && it_json_str(r.json, "id");
+	if (ok)
+		snprintf(id, sizeof(id), "%s", it_json_str(r.json, "id"));
+	else
+		fprintf(stderr, "no service: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return ok ? id : NULL;
+}
+
+/* The sweep's cluster and its nodes (inserted as registration will): a
+ * worker, and a control plane that makes the cluster active (with its
+ * credentials marked reported), with an installed service. */
 static bool make_sweep_targets(void)
 {
 	if (!fresh_cluster("sweep", sweep_cid) || !fresh_member(sweep_uid))
 		return false;
 	const char *p[] = { owner.aid, sweep_cid, SWEEP_NID };
+	if (!it_db_exec(pg,
+			"INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			" status) VALUES ($1, $2, $3, 'sweep-node', 'worker', 'machine-' || $3,"
+			" 1, 'online'), ($1, $2, 'nodcp', 'sweep-cp', 'controlplane',"
+			" 'machine-nodcp', 2, 'online')",
+			3, p) ||
+	    !it_db_exec(pg,
+			"UPDATE clusters SET status = 'active', configured = true"
+			" WHERE aid = $1 AND cid = $2",
+			2, p))
+		return false;
+	const char *sid = fresh_service();
+	if (!sid)
+		return false;
+	snprintf(sweep_sid, sizeof(sweep_sid), "%s", sid);
+	const char *q[] = { owner.aid, sweep_cid, sweep_sid };
 	return it_db_exec(pg,
-			  "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
-			  " status) VALUES ($1, $2, $3, 'sweep-node', 'worker', 'machine-' || $3,"
-			  " 1, 'online')",
-			  3, p);
+			  "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
+			  " AND id = $3",
+			  3, q);
 }
 
 TEST(role_boundaries)
@@ -319,7 +375,18 @@ TEST(role_boundaries)
 				CHECK_MSG(false, "no member for %s %s", c->method, c->pattern);
 				continue;
 			}
-			struct target t = { victim.id, cid, nid, uid };
+			if (is_service_route(c)) {
+				const char *sid = allowed && strcmp(c->method, "DELETE") == 0
+							  ? fresh_service()
+							  : sweep_sid;
+				if (!sid) {
+					CHECK_MSG(false, "no service for %s %s", c->method,
+						  c->pattern);
+					continue;
+				}
+				snprintf(victim.id, sizeof(victim.id), "%s", sid);
+			}
+			struct target t = { victim.id, cid, nid, uid, "postgresql" };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",

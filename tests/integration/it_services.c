@@ -359,7 +359,8 @@ static void credentials(const char *type, const char *id, const char *osid, char
 	CHECK_STATUS(r, 200);
 	CHECK_STR_EQ(it_header(&r, "Cache-Control"), "no-store");
 	const char *pw = it_json_str(r.json, "password");
-	CHECK_MSG(pw && strncmp(pw, "rnc_", 4) == 0 && strlen(pw) >= 36, "password %s", pw ? pw : "(none)");
+	CHECK_MSG(pw && strncmp(pw, "rnc_", 4) == 0 && strlen(pw) >= 36, "password %s",
+		  pw ? pw : "(none)");
 	snprintf(password, 128, "%s", pw ? pw : "");
 	CHECK_STR_EQ(it_json_str(r.json, "host"), it_fmt("%s.%s.svc.cluster.local", osid, osid));
 	CHECK(json_integer_value(json_object_get(r.json, "port")) > 0);

@@ -19,7 +19,8 @@ TEST(tokens)
 		   "join with rnj_*** done");
 	CHECK_MASK("rnp_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNO", "rnp_***");
 	/* A generated service password, as a database error might echo it. */
-	CHECK_MASK("auth failed for app:rnc_Q2w3E4r5T6y7U8i9O0pA1s2D3f4G5h6J", "auth failed for app:rnc_***");
+	CHECK_MASK("auth failed for app:rnc_Q2w3E4r5T6y7U8i9O0pA1s2D3f4G5h6J",
+		   "auth failed for app:rnc_***");
 	/* Too short, or not a token prefix: kept. */
 	CHECK_MASK("rnj_short and rnx_abcdefghijklmnopqrstuvwxyz",
 		   "rnj_short and rnx_abcdefghijklmnopqrstuvwxyz");
