@@ -272,6 +272,10 @@ for f in "${blocks[@]}"; do
 			'the credentials report in the audit trail'
 		expect "block$b" "$WORK/node" '/metrics"' '^runosd_nodes\{status="online"\} 1$' \
 			'the online node in the metrics'
+		expect "block$b" "$WORK/node" '^curl .*SVC/status"' '"state":"healthy"' \
+			'the service is healthy (installed by its job, reported by the node)'
+		expect "block$b" "$WORK/node" '^curl .*SVC" ' '"osid":"postgresql-[a-z0-9]{5}"' 'the service shown'
+		expect "block$b" "$WORK/node" '^curl .*SVC/credentials"' '"password":"rnc_' 'its credentials'
 	else
 		mkdir -p "$WORK/block$b"
 		run_block "block$b" "$f" "$WORK/block$b"

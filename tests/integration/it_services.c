@@ -593,6 +593,74 @@ static void waits_for_node(void)
 	check_job(job, "service.create", "completed");
 }
 
+/* Longhorn: an instance makes its StorageClass; "longhorn" names the only
+ * one (with a warning for a database), and the instance cannot go while a
+ * service stores on it; with two, "longhorn" is ambiguous. */
+static void longhorn(void)
+{
+	char lh[8], lh_osid[64], job[40];
+	if (!create_ok("longhorn", "{\"name\":\"lh\"}", lh, lh_osid, job))
+		return;
+	work(NULL, 6, "longhorn create");
+	check_job(job, "service.create", "completed");
+	const char *params[] = { job };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions i JOIN job_steps s ON s.id ="
+				 " i.step_id WHERE i.job_id = $1 AND s.name = 'storage-class'"
+				 " AND i.type = 'APPLY_CR' AND i.status = 'completed'",
+				 1, params),
+		     1);
+	struct it_resp r =
+		create("postgresql", "{\"name\":\"on-lh\",\"storageClass\":\"longhorn\"}");
+	CHECK_STATUS(r, 202);
+	const char *warning = it_json_str(r.json, "warnings.0");
+	CHECK_MSG(warning && strstr(warning, "too slow"), "warning: %s",
+		  warning ? warning : "(none)");
+	char id[8];
+	snprintf(id, sizeof(id), "%s", it_json_str(r.json, "id") ?: "");
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	work(NULL, 5, "postgresql on longhorn");
+	check_job(job, "service.create", "completed");
+	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/services/postgresql/%s", owner.aid, cid,
+		    id);
+	CHECK_STR_EQ(it_json_str(r.json, "storageClass"), it_fmt("longhorn-%s", lh_osid));
+	it_resp_free(&r);
+	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/%s/services/longhorn/%s", owner.aid, cid,
+		    lh);
+	CHECK_ERROR(r, 409, "service.has_dependents");
+	CHECK_STR_EQ(it_json_str(r.json, "dependents.0.name"), "on-lh");
+	it_resp_free(&r);
+	char lh2[8], lh2_osid[64];
+	if (!create_ok("longhorn", "{\"name\":\"lh2\"}", lh2, lh2_osid, job))
+		return;
+	r = create("minio", "{\"name\":\"objects\",\"storageClass\":\"longhorn\"}");
+	CHECK_ERROR(r, 400, "validation.invalid");
+	CHECK_STR_EQ(it_json_str(r.json, "field"), "storageClass");
+	it_resp_free(&r);
+	r = create("minio",
+		   it_fmt("{\"name\":\"objects\",\"storageClass\":\"longhorn-%s\"}", lh2_osid));
+	CHECK_STATUS(r, 202);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "warnings")), 0);
+	it_resp_free(&r);
+	work(NULL, 11, "the second longhorn and minio on it");
+}
+
+/* A report from a node that went offline says nothing about now. */
+static void stale_report(const char *id)
+{
+	const char *params[] = { owner.aid, cp_nid };
+	it_db_exec(pg, "UPDATE nodes SET status = 'offline' WHERE aid = $1 AND nid = $2", 2,
+		   params);
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL,
+				   "/%s/%s/services/postgresql/%s/status", owner.aid, cid, id);
+	CHECK_STR_EQ(it_json_str(r.json, "state"), "unknown");
+	CHECK_STR_EQ(it_json_str(r.json, "reason"), "NodeOffline");
+	CHECK(json_is_string(json_object_get(r.json, "reportedAt")));
+	it_resp_free(&r);
+	it_db_exec(pg, "UPDATE nodes SET status = 'online' WHERE aid = $1 AND nid = $2", 2, params);
+}
+
 struct burst {
 	int i;
 	long status;
@@ -700,7 +768,9 @@ int main(void)
 		patch(id);
 		dependents_and_delete(id, osid);
 		rotate(id, password);
+		stale_report(id);
 	}
+	longhorn();
 	failed_install();
 	waits_for_node();
 	concurrent_creates();
