@@ -51,6 +51,8 @@ cleanup() {
 }
 
 finish() {
+	# README_CHECK_OUT=DIR keeps what every command answered, to refresh the README's excerpts.
+	[[ -n ${README_CHECK_OUT:-} && -n $WORK ]] && cp -r "$WORK/node/.out" "$README_CHECK_OUT"
 	cleanup
 	printf 'readme: %d passed, %d failed\n' "$PASSED" "$FAILED"
 	[[ $FAILED -eq 0 && $PASSED -gt 0 ]]
