@@ -66,6 +66,11 @@ bool api_load_cluster(struct request *req, struct cluster *out) __attribute__((w
 /* The caller, for the audit trail: its user, or its API key. */
 struct audit_actor api_actor(const struct request *req);
 
+/* Stored conditions (JSON array text of {type, status, reason, message,
+ * lastTransitionUs}) as the API shows them, with lastTransitionAt in RFC
+ * 3339; [] when the text is not an array. */
+json_t *api_conditions_json(const char *text);
+
 json_t *api_user_to_json(const struct user *u);
 json_t *api_account_to_json(const struct account *a);
 

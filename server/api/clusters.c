@@ -15,24 +15,6 @@
 #include "util/xmalloc.h"
 #include "runosd.h"
 
-/* The stored conditions, with their times as RFC 3339 (as a node's). */
-static json_t *conditions_to_json(const char *text)
-{
-	json_t *list = json_loads(text, 0, NULL);
-	if (!json_is_array(list)) {
-		json_decref(list);
-		return json_array();
-	}
-	size_t i;
-	json_t *c;
-	json_array_foreach (list, i, c) {
-		json_int_t us = json_integer_value(json_object_get(c, "lastTransitionUs"));
-		json_object_del(c, "lastTransitionUs");
-		json_object_set_new(c, "lastTransitionAt", http_json_time((int64_t)us));
-	}
-	return list;
-}
-
 static json_t *cluster_to_json(const struct cluster *c)
 {
 	char cidr[32], vip[32], k8s[340];
@@ -45,9 +27,9 @@ static json_t *cluster_to_json(const struct cluster *c)
 			 "cid", c->cid, "name", c->name, "description", c->description, "domain",
 			 c->domain, "status", c->status, "configured", c->configured,
 			 "clusterIndex", c->cluster_index, "vpnCidr", cidr, "vip", vip, "k8sApiUrl",
-			 k8s, "nodeCounts", counts, "conditions", conditions_to_json(c->conditions),
-			 "createdAt", http_json_time(c->created_us), "updatedAt",
-			 http_json_time(c->updated_us));
+			 k8s, "nodeCounts", counts, "conditions",
+			 api_conditions_json(c->conditions), "createdAt",
+			 http_json_time(c->created_us), "updatedAt", http_json_time(c->updated_us));
 }
 
 void api_clusters_create(struct request *req)

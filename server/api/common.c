@@ -226,3 +226,20 @@ struct audit_actor api_actor(const struct request *req)
 				     .trace_id = req->trace_id,
 				     .ip = req->client_ip };
 }
+
+json_t *api_conditions_json(const char *text)
+{
+	json_t *list = json_loads(text, 0, NULL);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return json_array();
+	}
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		json_int_t us = json_integer_value(json_object_get(c, "lastTransitionUs"));
+		json_object_del(c, "lastTransitionUs");
+		json_object_set_new(c, "lastTransitionAt", http_json_time((int64_t)us));
+	}
+	return list;
+}

@@ -127,20 +127,6 @@ static json_t *stored_json(const char *text, json_t *fallback)
 	return v;
 }
 
-/* The stored conditions with their times as RFC 3339 (as a cluster's). */
-static json_t *conditions_json(const char *text)
-{
-	json_t *list = stored_json(text, json_array());
-	size_t i;
-	json_t *c;
-	json_array_foreach (list, i, c) {
-		json_int_t us = json_integer_value(json_object_get(c, "lastTransitionUs"));
-		json_object_del(c, "lastTransitionUs");
-		json_object_set_new(c, "lastTransitionAt", http_json_time((int64_t)us));
-	}
-	return list;
-}
-
 json_t *api_service_to_json(const struct service_type *t, const struct cluster *c,
 			    const struct service *s)
 {
@@ -158,7 +144,7 @@ json_t *api_service_to_json(const struct service_type *t, const struct cluster *
 		stored_json(s->node_affinity_tags, json_array()), "status", state, "endpoint",
 		api_service_endpoint(t, s->osid, c->domain), "namespace", s->osid, "requires",
 		stored_json(s->requires, json_object()), "conditions",
-		conditions_json(s->conditions), "createdAt", http_json_time(s->created_us),
+		api_conditions_json(s->conditions), "createdAt", http_json_time(s->created_us),
 		"updatedAt", http_json_time(s->updated_us));
 }
 

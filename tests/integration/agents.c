@@ -114,3 +114,29 @@ bool it_new_cluster(const struct it_server *s, const struct it_user *owner, cons
 	it_resp_free(&r);
 	return ok;
 }
+
+json_t *it_sim_summary(const char *out)
+{
+	const char *last = out, *p;
+	for (p = out; *p; p++)
+		if (*p == '\n' && p[1])
+			last = p + 1;
+	return json_loads(last, JSON_DECODE_ANY, NULL);
+}
+
+json_t *it_job_settled(const struct it_server *s, const char *token, const char *job_id)
+{
+	for (int i = 0; i < 150; i++) {
+		struct it_resp r = it_call(s, "GET", token, NULL, "/jobs/%s", job_id);
+		const char *status = it_json_str(r.json, "status");
+		if (r.status == 200 && status && strcmp(status, "pending") != 0 &&
+		    strcmp(status, "running") != 0) {
+			json_t *job = json_incref(r.json);
+			it_resp_free(&r);
+			return job;
+		}
+		it_resp_free(&r);
+		it_sleep_ms(100);
+	}
+	return NULL;
+}

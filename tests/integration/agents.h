@@ -41,6 +41,13 @@ bool it_join_token(const struct it_server *s, const struct it_user *owner, const
 bool it_new_cluster(const struct it_server *s, const struct it_user *owner, const char *name,
 		    char out[8]);
 
+/* The last line of agent-sim's output as JSON (its summary), or NULL. */
+json_t *it_sim_summary(const char *out);
+
+/* GET /jobs/:id as token until the job is no longer pending or running
+ * (15 s at most): the job (a new reference), or NULL. */
+json_t *it_job_settled(const struct it_server *s, const char *token, const char *job_id);
+
 /* A JSON string literal of s (to free). */
 char *it_json_text(const char *s);
 

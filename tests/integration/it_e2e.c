@@ -36,38 +36,11 @@ static int sim(const char *args, char **out)
 			       out);
 }
 
-/* The last line of agent-sim's output as JSON (its summary), or NULL. */
-static json_t *summary(const char *out)
-{
-	const char *last = out, *p;
-	for (p = out; *p; p++)
-		if (*p == '\n' && p[1])
-			last = p + 1;
-	return json_loads(last, JSON_DECODE_ANY, NULL);
-}
-
 /* The job until it is no longer pending or running (10 s at most). */
-static json_t *job_settled(const char *job_id)
-{
-	for (int i = 0; i < 100; i++) {
-		struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", job_id);
-		CHECK_STATUS(r, 200);
-		const char *status = it_json_str(r.json, "status");
-		if (!status || (strcmp(status, "pending") != 0 && strcmp(status, "running") != 0)) {
-			json_t *job = json_incref(r.json);
-			it_resp_free(&r);
-			return job;
-		}
-		it_resp_free(&r);
-		it_sleep_ms(100);
-	}
-	return NULL;
-}
-
 static void check_job_completed(const char *job_id, const char *type)
 {
-	json_t *job = job_settled(job_id);
-	CHECK_MSG(job != NULL, "job %s still open after 10 s", job_id);
+	json_t *job = it_job_settled(srv, owner.token, job_id);
+	CHECK_MSG(job != NULL, "job %s still open after 15 s", job_id);
 	if (!job)
 		return;
 	CHECK_STR_EQ(it_json_str(job, "type"), type);
@@ -82,7 +55,7 @@ static bool register_node(const char *token, const char *state, char nid[8])
 	char *out;
 	int rc = sim(it_fmt("register --token %s --count 1 --state '%s'", token, state), &out);
 	CHECK_INT_EQ(rc, 0);
-	json_t *s = summary(out);
+	json_t *s = it_sim_summary(out);
 	CHECK_INT_EQ(json_integer_value(json_object_get(s, "registered")), 1);
 	json_decref(s);
 	free(out);
@@ -125,7 +98,7 @@ static void work(const char *state, int n, const char *what)
 			    state, n),
 		     &out);
 	CHECK_MSG(rc == 0, "%s: agent-sim work exited %d: %s", what, rc, out);
-	json_t *s = summary(out);
+	json_t *s = it_sim_summary(out);
 	CHECK_INT_EQ(json_integer_value(it_json_get(s, "replies.ok")), n);
 	CHECK_INT_EQ(json_integer_value(it_json_get(s, "replies.failed")), 0);
 	CHECK_INT_EQ(json_integer_value(it_json_get(s, "polls.failed")), 0);

@@ -42,15 +42,6 @@ static int sim(const char *env, const char *args, char **out)
 		out);
 }
 
-static json_t *summary(const char *out)
-{
-	const char *last = out, *p;
-	for (p = out; *p; p++)
-		if (*p == '\n' && p[1])
-			last = p + 1;
-	return json_loads(last, JSON_DECODE_ANY, NULL);
-}
-
 /* agent-sim answers for the control plane until n answers were accepted
  * (failed ones included when env makes it fail some). */
 static void work(const char *env, int n, const char *what)
@@ -61,33 +52,16 @@ static void work(const char *env, int n, const char *what)
 			    cp_state, n),
 		     &out);
 	CHECK_MSG(rc == 0, "%s: agent-sim work exited %d: %s", what, rc, out ? out : "");
-	json_t *s = out ? summary(out) : NULL;
+	json_t *s = out ? it_sim_summary(out) : NULL;
 	CHECK_MSG(json_integer_value(it_json_get(s, "replies.ok")) == n, "%s: %s", what,
 		  out ? out : "");
 	json_decref(s);
 	free(out);
 }
 
-static json_t *job_settled(const char *job_id)
-{
-	for (int i = 0; i < 150; i++) {
-		struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s", job_id);
-		const char *status = it_json_str(r.json, "status");
-		if (r.status == 200 && status && strcmp(status, "pending") != 0 &&
-		    strcmp(status, "running") != 0) {
-			json_t *job = json_incref(r.json);
-			it_resp_free(&r);
-			return job;
-		}
-		it_resp_free(&r);
-		it_sleep_ms(100);
-	}
-	return NULL;
-}
-
 static void check_job(const char *job_id, const char *type, const char *status)
 {
-	json_t *job = job_settled(job_id);
+	json_t *job = it_job_settled(srv, owner.token, job_id);
 	CHECK_MSG(job != NULL, "job %s still open", job_id);
 	CHECK_STR_EQ(it_json_str(job, "type"), type);
 	CHECK_MSG(job && strcmp(it_json_str(job, "status"), status) == 0,
