@@ -818,8 +818,10 @@ def report_services(directory, meta, write_path):
             mismatch = "no INSERT INTO services in pg_stat_statements"
         else:
             a, b = mixes
-            differ = ["%s… %.2f vs %.2f" % (k, a.get(k, 0), b.get(k, 0)) for k in sorted(set(a) | set(b))
-                      if max(a.get(k, 0), b.get(k, 0)) >= 0.5 and abs(a.get(k, 0) - b.get(k, 0)) > 0.05]
+            differ = ["%s… %.2f vs %.2f" % (k, a.get(k, 0), b.get(k, 0))
+                      for k in sorted(set(a) | set(b))
+                      if max(a.get(k, 0), b.get(k, 0)) >= 0.5
+                      and abs(a.get(k, 0) - b.get(k, 0)) > 0.05]
             if differ:
                 mismatch = ("statements per service inserted differ (runosd vs pgbench): %s: the "
                             "script no longer does what the server does (SERVICES_STATEMENTS and "
@@ -1173,7 +1175,8 @@ def services_script(binary, template_path, out_path):
         "-- ready=0. Once per client: the payloads and sealed credentials of the service",
         "-- runosd created for the template (the same sizes as every create's).",
         "\\if :ready = 0",
-        "SELECT %s, (SELECT credentials FROM services WHERE aid = :aid AND id = :template_id)"
+        "SELECT %s, (SELECT credentials FROM services WHERE aid = :aid AND cid = :cid"
+        " AND id = :template_id)"
         " AS credentials FROM step_instructions si JOIN job_steps s ON s.id = si.step_id"
         " WHERE s.job_id = :template_job::uuid \\gset" % gset,
         "\\set k 0",
