@@ -9,7 +9,13 @@
 #   wrk connection (wrk + clusters.lua), against a pgbench script running the same SQL, taken
 #   from the binary, one account per client (target: runosd ≥ 0.7 of pgbench's create+delete
 #   pairs per second);
-# prints both, their ratios, cold start and RSS, and rewrites the bench:read and
+# - POST /:aid/:cid/services/valkey (a create with its service.create job: the service, its
+#   steps, rendered instructions and audit entry, its first step queued to the cluster's
+#   control-plane node), a new service per request (wrk + services.lua), against a pgbench
+#   script running the same SQL, taken from the binary (target: runosd ≥ 0.7 of pgbench's
+#   creates per second); the cluster is made active in SQL by a control-plane node that
+#   counts as online through the run (it never polls: the queued instructions stay);
+# prints them, their ratios, cold start and RSS, and rewrites the bench:read and
 # bench:clusters sections of BENCHMARKS.md. runosd runs as deployed with several instances:
 # with a private Redis (RUNOS_REDIS_URL: shared rate limits and wake-ups).
 #
@@ -18,7 +24,8 @@
 #
 #   --duration S   seconds per measurement (default 10)
 #   --runs N       rounds of (runosd at warn, pgbench -S, the Fastify peer, runosd at info,
-#                  clusters via runosd at warn, clusters via pgbench); medians (default 3);
+#                  clusters via runosd at warn, clusters via pgbench, services via runosd
+#                  at warn, services via pgbench); medians (default 3);
 #                  then GET /healthz once (the HTTP layer alone, for comparison)
 #   --smoke        1 s, 1 round, no warm-up, BENCHMARKS.md untouched (for the smoke test)
 #   --no-write     measure and print, leave BENCHMARKS.md alone
@@ -32,7 +39,8 @@
 #   RUNOS_BENCH_MASTER_KEY    the master key that database was set up with (its agent CA)
 #                             (pgbench -i recreates its pgbench_* tables in it; the clusters
 #                             and audit events of the accounts bench-clusters-N of the bench
-#                             user are deleted before each clusters measurement)
+#                             user are deleted before each clusters measurement, the services
+#                             and jobs of its cluster bench-services before each services one)
 #   RUNOS_BENCH_REDIS_URL     use this Redis instead of a private one ("none": no Redis, each
 #                             instance limits on its own)
 #   RUNOS_BENCH_PG_OPTS       extra postgres options for the private server, e.g.
@@ -268,6 +276,47 @@ check_clusters() {
 	}
 }
 
+# The services comparison: a cluster of the bench account, bench-services, made active in SQL
+# by a control-plane node that counts as online through the run (its heartbeat a day ahead,
+# so the offline sweep leaves it; it never polls, so what is queued to it stays queued).
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$CONNINFO" "$@"; }
+api GET "$WARN_URL/$AID/clusters?limit=200" "$SESSION"
+[[ $HTTP_STATUS == 200 ]] || die "GET /$AID/clusters → $HTTP_STATUS $(cat "$RESP")"
+SVC_CID="$(python3 -c 'import json,sys; print(next((c["cid"] for c in json.load(open(sys.argv[1]))["clusters"] if c["name"] == "bench-services"), ""))' "$RESP")"
+if [[ -z $SVC_CID ]]; then
+	api POST "$WARN_URL/$AID/clusters" "$SESSION" '{"name":"bench-services","description":"services are created in it by the benchmark"}'
+	[[ $HTTP_STATUS == 201 ]] || die "POST /$AID/clusters → $HTTP_STATUS $(cat "$RESP")"
+	SVC_CID="$(jget cid)"
+fi
+sql -v aid="$AID" -v cid="$SVC_CID" >/dev/null <<'SQL' || die "cannot make cluster $SVC_CID active"
+INSERT INTO nodes (aid, cid, nid, name, role, status, machine_id, vpn_host, last_heartbeat_at)
+SELECT :'aid', :'cid', 'bcpnd', 'bench-cp', 'controlplane', 'online', 'bench-machine', 1,
+       now() + interval '1 day'
+WHERE NOT EXISTS (SELECT FROM nodes WHERE aid = :'aid' AND cid = :'cid' AND nid = 'bcpnd');
+UPDATE nodes SET status = 'online', last_heartbeat_at = now() + interval '1 day'
+WHERE aid = :'aid' AND cid = :'cid' AND nid = 'bcpnd';
+UPDATE clusters SET status = 'active' WHERE aid = :'aid' AND cid = :'cid';
+SQL
+SVC_TYPE=valkey
+SVC_PATH="/$AID/$SVC_CID/services/$SVC_TYPE"
+
+# check_services BASE_URL NAME: one create answers 202 with its id and job, and its first step
+# queued its instructions to the node; else the run is invalid. Sets SVC_ID and SVC_JOB.
+check_services() {
+	api POST "$1$SVC_PATH" "$SESSION" "{\"name\":\"$2\"}"
+	SVC_ID="$(jget id)"
+	SVC_JOB="$(jget jobId)"
+	local queued
+	queued="$(sql -c "SELECT count(*) FROM instructions WHERE job_id = '$SVC_JOB' AND nid = 'bcpnd'" 2>/dev/null)"
+	if [[ $HTTP_STATUS != 202 || -z $SVC_ID || -z $SVC_JOB || ${queued:-0} -lt 1 ]]; then
+		printf 'bench: POST %s → %s %s (instructions queued: %s)\n' "$1$SVC_PATH" "$HTTP_STATUS" \
+			"$(cat "$RESP")" "${queued:-?}" >&2
+		tail -n 5 "$WORK/runosd-warn.log" >&2
+		invalid=1
+		return 1
+	fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # cold start (database migrated by the server above)
 
@@ -364,6 +413,41 @@ SQL
 	}
 }
 
+# The pgbench side of the services comparison: the binary's own SQL (benchlib.py
+# services-script), rendering the instructions runosd rendered for the template service below
+# (their payloads and the sealed credentials are read from its rows, once per client).
+invalid=0
+sql -c "DELETE FROM services WHERE aid = '$AID' AND cid = '$SVC_CID' AND name = 'bench-template'" >/dev/null
+check_services "$WARN_URL" bench-template || die "the template service was not created"
+SVC_TEMPLATE_ID="$SVC_ID"
+SVC_TEMPLATE_JOB="$SVC_JOB"
+sql -F '|' -c "SELECT s.step_number, si.ord, si.type, (si.sealed_payload IS NOT NULL)::int
+	FROM step_instructions si JOIN job_steps s ON s.id = si.step_id
+	WHERE s.job_id = '$SVC_TEMPLATE_JOB' ORDER BY si.ord" >"$RESULTS/services.template.txt" ||
+	die "cannot read the template service's instructions"
+IFS='|' read -r SVC_VERSION SVC_REPLICAS SVC_STORAGE SVC_CLASS SVC_FLAGS SVC_TAGS < <(sql -F '|' -c \
+	"SELECT version, replicas, storage_mb, storage_class, flags::text, node_affinity_tags::text
+	 FROM services WHERE aid = '$AID' AND cid = '$SVC_CID' AND id = '$SVC_TEMPLATE_ID'")
+SERVICES_SQL="$RESULTS/services.pgbench.sql"
+python3 "$LIB" services-script "$BINARY" "$RESULTS/services.template.txt" "$SERVICES_SQL" ||
+	die "cannot make the pgbench script of the services comparison"
+
+# services_reset: what a services measurement left (the services but the template, their
+# jobs with their steps and instructions, their audit events) is deleted and the tables
+# vacuumed, so every measurement starts alike.
+services_reset() {
+	sql -v aid="$AID" -v cid="$SVC_CID" -v sid="$SVC_TEMPLATE_ID" -v job="$SVC_TEMPLATE_JOB" \
+		>/dev/null 2>"$WORK/reset.err" <<'SQL' || {
+DELETE FROM services WHERE aid = :'aid' AND cid = :'cid' AND id <> :'sid';
+DELETE FROM jobs WHERE aid = :'aid' AND cid = :'cid' AND id <> :'job'::uuid;
+DELETE FROM audit_events WHERE aid = :'aid' AND action = 'service.create' AND target_id <> :'sid';
+VACUUM (ANALYZE) services, jobs, job_steps, step_instructions, instructions, audit_events;
+SQL
+		cat "$WORK/reset.err" >&2
+		die "cannot reset the services of cluster $SVC_CID"
+	}
+}
+
 # pg_stat_statements, when the private server preloads it: reset before each measurement,
 # snapshot after it (calls|total ms|rows|query) next to the client's output.
 PGSS=0
@@ -410,6 +494,22 @@ run_pgbench_clusters() {   # run_pgbench_clusters SECONDS
 		-D trace_id=bench-pgbench-0000000000000000000 -D ip=127.0.0.1 "${PGB_CONN[@]}"
 }
 
+run_wrk_services() {   # run_wrk_services BASE_URL SECONDS SALT
+	wrk -t"$THREADS_CLIENT" -c"$CONNECTIONS" -d"$2s" --latency \
+		-H "Authorization: Bearer $SESSION" -s "$BENCH_DIR/services.lua" "$1" \
+		-- "$AID" "$SVC_CID" "$SVC_TYPE" "$3"
+}
+run_pgbench_services() {   # run_pgbench_services SECONDS SALT
+	pgbench -n -M prepared -f "$SERVICES_SQL" -c "$CONNECTIONS" -j "$THREADS_CLIENT" -T "$1" \
+		-D ready=0 -D aid="$AID" -D cid="$SVC_CID" -D type="$SVC_TYPE" \
+		-D version="$SVC_VERSION" -D replicas="$SVC_REPLICAS" -D storage_mb="$SVC_STORAGE" \
+		-D storage_class="$SVC_CLASS" -D flags="$SVC_FLAGS" -D tags="$SVC_TAGS" \
+		-D actor_type=user -D actor_id="$USER_UID" -D action=service.create \
+		-D target_type=service -D trace_id=bench-pgbench-0000000000000000000 -D ip=127.0.0.1 \
+		-D salt="$2" -D template_job="$SVC_TEMPLATE_JOB" -D template_id="$SVC_TEMPLATE_ID" \
+		"${PGB_CONN[@]}"
+}
+
 # Processes whose CPU time is sampled around each measurement.
 CPU_PIDS=("runosd_warn=$WARN_PID" "runosd_info=$INFO_PID")
 [[ -z $PEER_PID ]] || CPU_PIDS+=("peer=$PEER_PID")
@@ -441,6 +541,10 @@ if [[ $SMOKE == 0 ]]; then
 	run_wrk_clusters "$WARN_URL" "$warm" >"$WORK/warmup-clusters-wrk.txt" 2>&1 || true
 	clusters_reset
 	run_pgbench_clusters "$warm" >"$WORK/warmup-clusters-pgbench.txt" 2>&1 || true
+	services_reset
+	run_wrk_services "$WARN_URL" "$warm" w >"$WORK/warmup-services-wrk.txt" 2>&1 || true
+	services_reset
+	run_pgbench_services "$warm" w >"$WORK/warmup-services-pgbench.txt" 2>&1 || true
 fi
 
 check_read() {   # check_read BASE_URL: one request answered 200, else the run is invalid
@@ -451,7 +555,6 @@ check_read() {   # check_read BASE_URL: one request answered 200, else the run i
 	}
 }
 
-invalid=0
 check_peer
 check_read "$INFO_URL"
 check_clusters "$WARN_URL"
@@ -478,8 +581,17 @@ for ((run = 1; run <= RUNS; run++)); do
 	clusters_reset
 	measure "$RESULTS/pgbench-clusters-$run.txt" run_pgbench_clusters "$DURATION"
 	python3 "$LIB" summary pgbench "$RESULTS/pgbench-clusters-$run.txt" "" --pairs >&2 || invalid=1
+	log "round $run/$RUNS: POST $SVC_PATH (runosd at warn), ${DURATION} s"
+	services_reset
+	measure "$RESULTS/wrk-services-$run.txt" run_wrk_services "$WARN_URL" "$DURATION" "r$run"
+	python3 "$LIB" summary wrk "$RESULTS/wrk-services-$run.txt" runosd_warn >&2 || invalid=1
+	log "round $run/$RUNS: pgbench services script, ${DURATION} s"
+	services_reset
+	measure "$RESULTS/pgbench-services-$run.txt" run_pgbench_services "$DURATION" "p$run"
+	python3 "$LIB" summary pgbench "$RESULTS/pgbench-services-$run.txt" >&2 || invalid=1
 done
 clusters_reset
+services_reset
 
 # The HTTP layer alone (no token, no database), once: what the read's database round trip
 # and authentication cost on top of it.
@@ -492,6 +604,8 @@ check_read "$WARN_URL"
 check_read "$INFO_URL"
 check_peer
 check_clusters "$WARN_URL"
+check_services "$WARN_URL" bench-check || true
+services_reset
 for pid in "$WARN_PID" "$INFO_PID" $PEER_PID; do
 	kill -0 "$pid" 2>/dev/null || die "runosd (pid $pid) died during the benchmark; see $WORK/runosd-*.log"
 done

@@ -2,7 +2,8 @@
 """Helpers of tests/bench/api.sh: parse wrk and pgbench output, time a cold
 start, take medians, print the result tables and rewrite the sections of
 BENCHMARKS.md between <!-- bench:read:start --> and <!-- bench:read:end -->
-and between <!-- bench:clusters:start --> and <!-- bench:clusters:end -->.
+and between <!-- bench:clusters:start --> and <!-- bench:clusters:end -->, and the services
+one between <!-- bench:services:start --> and <!-- bench:services:end -->.
 
 Subcommands (all called by api.sh; none is meant to be called by hand):
   json FILE KEY.PATH            print one value of a JSON file (empty when missing)
@@ -12,6 +13,8 @@ Subcommands (all called by api.sh; none is meant to be called by hand):
                                 and CPU per create+delete pair)
   clusters-script BINARY OUT    write the pgbench script of the clusters comparison, made
                                 from the SQL compiled into BINARY (see clusters_script)
+  services-script BINARY TEMPLATE OUT
+                                the same for the services comparison (see services_script)
   statement BINARY NAME          print the SQL of one statement of READ_STATEMENTS as BINARY
                                 prepares it (pg_reads.sh)
   coldstart BINARY RUNS OUTFILE LOGFILE
@@ -46,12 +49,15 @@ import time
 TARGET = 0.5
 TARGET_PEER = 3.0
 TARGET_CLUSTERS = 0.7
+TARGET_SERVICES = 0.7
 TARGET_COLD_START_MS = 200
 OTHER_LOAD_LIMIT = 0.25  # cores used by neither runosd, PostgreSQL nor the client
 START = "<!-- bench:read:start -->"
 END = "<!-- bench:read:end -->"
 CLUSTERS_START = "<!-- bench:clusters:start -->"
 CLUSTERS_END = "<!-- bench:clusters:end -->"
+SERVICES_START = "<!-- bench:services:start -->"
+SERVICES_END = "<!-- bench:services:end -->"
 
 # ---------------------------------------------------------------------------------------------
 # parsing
@@ -109,6 +115,12 @@ def parse_wrk(path):
                                  "(fewer accounts than connections?)" % shared)
         if unmatched:
             r["problems"].append("%d responses without the X-Request-Id sent" % unmatched)
+    # The counts printed by services.lua's done().
+    c = re.search(r"^services\.lua: created (\d+), failed (\d+)", text, re.M)
+    if c:
+        r["creates"], failed = int(c.group(1)), int(c.group(2))
+        if failed:
+            r["problems"].append("%d creates did not answer 202" % failed)
     if r["rps"] is None or r["requests"] == 0:
         r["problems"].append("no Requests/sec in the wrk output")
     if r["non2xx"]:
@@ -509,8 +521,10 @@ def report(directory, write_path):
         print("wrote the results into %s" % write_path)
 
     clusters_line, clusters_invalid, clusters_row = report_clusters(directory, meta, write_path)
+    services_line, services_invalid, services_row = report_services(directory, meta, write_path)
     write_summary(directory, [rows[0]] + ([rows[1]] if peer else []) +
                   ([clusters_row] if clusters_row else []) +
+                  ([services_row] if services_row else []) +
                   [r for r in rows if r[0].startswith("cold start")])
     print("bench: %s ratio %s (runosd %s req/s / pgbench %s TPS, target ≥ %.1f)" % (
         verdict, "%.2f" % rt if rt is not None else "n/a", num(api), num(ref), TARGET))
@@ -520,17 +534,20 @@ def report(directory, write_path):
                  num(peer_api), TARGET_PEER))
     if clusters_line:
         print(clusters_line)
-    return 1 if invalid or clusters_invalid else 0
+    if services_line:
+        print(services_line)
+    return 1 if invalid or clusters_invalid or services_invalid else 0
 
 
-def pgss_rows(directory, results, kind):
+def pgss_rows(directory, results, kind, pairs=True):
     """pg_stat_statements over all rounds of one side: (calls per pair, µs per call, µs per
-    pair, query) per statement, most expensive first; None without snapshots."""
+    pair, query) per statement, most expensive first; None without snapshots. pairs=False:
+    per request or script run instead."""
     total_ops = 0.0
     agg = {}
     for x in results:
         p = load_pgss(os.path.join(directory, x["file"]))
-        ops = ops_done(x, kind, True)
+        ops = ops_done(x, kind, pairs)
         if not p or not ops:
             continue
         total_ops += ops
@@ -722,6 +739,164 @@ def report_clusters(directory, meta, write_path):
     line = ("bench: clusters %s ratio %s (runosd %s create+delete pairs/s / pgbench %s pairs/s, "
             "target ≥ %.1f)" % (verdict, "%.2f" % rt if rt is not None else "n/a", num(pairs_api),
                                 num(pairs_ref), TARGET_CLUSTERS))
+    return line, bool(invalid) or mismatch is not None, rows[0]
+
+
+def statement_mix(rows):
+    """pg_stat_statements rows of one side → {first 32 characters of a statement: calls per
+    INSERT INTO services}, without BEGIN, COMMIT and the script's once-per-client read of its
+    template; None without an insert."""
+    mix = {}
+    for calls, _, _, query in rows:
+        if query in ("BEGIN", "COMMIT") or query.startswith("SELECT max(si.payload::text)"):
+            continue
+        mix[query[:32]] = mix.get(query[:32], 0) + calls
+    inserts = mix.get("INSERT INTO services (aid, cid, id, type"[:32])
+    return {k: v / inserts for k, v in mix.items()} if inserts else None
+
+
+def report_services(directory, meta, write_path):
+    """The services comparison (wrk-services-N.txt, pgbench-services-N.txt): prints its table,
+    rewrites the bench:services section; returns (summary line, invalid, summary row)."""
+    runs = int(meta.get("RUNS", "0"))
+    paths = [(os.path.join(directory, "wrk-services-%d.txt" % i),
+              os.path.join(directory, "pgbench-services-%d.txt" % i)) for i in range(1, runs + 1)]
+    paths = [(w, p) for w, p in paths if os.path.exists(w) and os.path.exists(p)]
+    if not paths:
+        return None, False, None
+    api = [parse_wrk(w) for w, _ in paths]
+    pgb = [parse_pgbench(p) for _, p in paths]
+    invalid = [x for x in api + pgb if not x["valid"]]
+    rate_api = median([x["rps"] for x in api if x["valid"]])
+    rate_ref = median([x["tps"] for x in pgb if x["valid"]])
+    rt = ratio(rate_api, rate_ref)
+    verdict = "INVALID" if invalid or rt is None else (
+        "PASS" if rt >= TARGET_SERVICES else "MISS")
+    n = len(paths)
+    conns = meta.get("CONNECTIONS", "32")
+    rows = [
+        ["POST /:aid/:cid/services/valkey (with its job), session token, log warn: creates/s "
+         "(median of %d)" % n, num(rate_api),
+         "%s creates/s (pgbench -M prepared, the same SQL)" % num(rate_ref),
+         "%.2f" % rt if rt is not None else "n/a", "≥ %.1f" % TARGET_SERVICES, verdict],
+        ["latency avg, ms: per request (runosd), per script run (pgbench) (median)",
+         ms(median([x["lat_avg_ms"] for x in api])),
+         ms(median([x["lat_avg_ms"] for x in pgb])) + " (pgbench)", "", "—", "info only"],
+        ["latency p50 / p99 per request, ms (median)",
+         "%s / %s" % (ms(median([x["p50_ms"] for x in api])),
+                      ms(median([x["p99_ms"] for x in api]))), "", "", "—", "info only"],
+    ]
+    per_run_header = ["run", "runosd creates/s", "pgbench creates/s", "ratio"]
+    per_run = []
+    for i, (a, b) in enumerate(zip(api, pgb)):
+        r = ratio(a["rps"], b["tps"])
+        per_run.append([str(i + 1), num(a["rps"]) + ("" if a["valid"] else " (invalid)"),
+                        num(b["tps"]) + ("" if b["valid"] else " (invalid)"),
+                        "%.2f" % r if r is not None else "n/a"])
+
+    def splits(results, server, rates):
+        return [cpu_split(load_cpu(os.path.join(directory, x["file"])), server, rate)
+                for x, rate in zip(results, rates)]
+    cpu_cols = cpu_header("create")
+    cpu_rows = [r for r in (
+        cpu_row("runosd, POST", splits(api, "runosd_warn", [x["rps"] for x in api]),
+                "runosd_warn", "wrk"),
+        cpu_row("pgbench, services script", splits(pgb, None, [x["tps"] for x in pgb]), None,
+                "pgbench"))
+        if r]
+    pgss = [(label, pgss_rows(directory, res, kind, pairs=False)) for label, res, kind in
+            (("runosd", api, "wrk"), ("pgbench", pgb, "pgbench"))]
+    pgss = [(label, rows_) for label, rows_ in pgss if rows_]
+    # As for the clusters: which statements a create runs is known only from the C code, so
+    # pg_stat_statements must find the same statements, as often per service inserted, on
+    # both sides. Per inserted service, not per request: the requests still in flight when wrk
+    # stops ran their statements but are not counted, a few per cent of a short run.
+    mismatch = None
+    if len(pgss) == 2:
+        mixes = [statement_mix(rows_) for _, rows_ in pgss]
+        if None in mixes:
+            mismatch = "no INSERT INTO services in pg_stat_statements"
+        else:
+            a, b = mixes
+            differ = ["%s… %.2f vs %.2f" % (k, a.get(k, 0), b.get(k, 0))
+                      for k in sorted(set(a) | set(b))
+                      if max(a.get(k, 0), b.get(k, 0)) >= 0.5
+                      and abs(a.get(k, 0) - b.get(k, 0)) > 0.05]
+            if differ:
+                mismatch = ("statements per service inserted differ (runosd vs pgbench): %s: the "
+                            "script no longer does what the server does (SERVICES_STATEMENTS and "
+                            "services_script in tests/bench/benchlib.py)" % "; ".join(differ))
+        if mismatch:
+            verdict = "INVALID"
+            rows[0][5] = verdict
+    pgss_table = []
+    for label, rows_ in pgss:
+        pgss_table.append([label, "%.2f" % sum(r[0] for r in rows_), "",
+                           "%.0f" % sum(r[2] for r in rows_), "(all statements)"])
+        pgss_table += [[label, "%.2f" % r[0], "%.1f" % r[1], "%.1f" % r[2], short_sql(r[3])]
+                       for r in rows_ if r[0] >= 0.01]
+
+    print("POST /:aid/:cid/services/valkey vs the same SQL in pgbench (one cluster, %s "
+          "connections / clients):" % conns)
+    print(render_table(rows, markdown=False))
+    print()
+    print("per round (runosd, then pgbench, after the clusters measurements of the round):")
+    print_table(per_run_header, per_run)
+    if cpu_rows:
+        print()
+        print("where the CPU went (cores busy on average, and CPU µs per create; medians):")
+        print_table(cpu_cols, cpu_rows)
+    if pgss_table:
+        print()
+        print("pg_stat_statements, all rounds (per create):")
+        for r in pgss_table:
+            print("  %-8s %6s %8s %8s  %s" % tuple(r))
+    for x in invalid:
+        print("INVALID run %s: %s" % (x["file"], "; ".join(x["problems"])))
+    if mismatch:
+        print("INVALID comparison: " + mismatch)
+    print()
+
+    if write_path:
+        md = [SERVICES_START,
+              "## POST /:aid/:cid/services/:type vs the same SQL in pgbench (%s)"
+              % meta.get("DATE", "?")[:10],
+              "",
+              textwrap.fill(
+                  "Written by `%s` on %s, in the same rounds as the sections above. runosd: "
+                  "`wrk -t%s -c%s -d%ss --latency -s tests/bench/services.lua` with the session "
+                  "token: each request creates a Valkey service (a name of its own) in one "
+                  "cluster, which a control-plane node made in SQL keeps active; each answers "
+                  "202 after one transaction wrote the service, its service.create job and "
+                  "steps, the rendered Kubernetes objects and chart, the audit entry, and queued "
+                  "the first step's instructions to that node. pgbench: `pgbench -n -M prepared "
+                  "-c%s -j%s -T%s -f <script made from the binary's SQL>`, the same statements "
+                  "with the payloads runosd rendered for a template service. runosd also "
+                  "publishes the step's wake-up to Redis after the commit, which pgbench cannot."
+                  % (meta.get("COMMAND", "tests/bench/api.sh"), meta.get("DATE", "?"),
+                     meta.get("THREADS_CLIENT", "2"), conns, meta.get("DURATION", "?"),
+                     conns, meta.get("THREADS_CLIENT", "2"), meta.get("DURATION", "?")),
+                  width=96, break_on_hyphens=False, break_long_words=False),
+              "",
+              render_table(rows, markdown=True),
+              "",
+              "| " + " | ".join(per_run_header) + " |",
+              "|" + "---|" * len(per_run_header)]
+        md += ["| " + " | ".join(r) + " |" for r in per_run]
+        if cpu_rows:
+            md += ["", "| " + " | ".join(cpu_cols) + " |", "|" + "---|" * len(cpu_cols)]
+            md += ["| " + " | ".join(r) + " |" for r in cpu_rows]
+        for x in invalid:
+            md.append("- INVALID run `%s`: %s" % (x["file"], "; ".join(x["problems"])))
+        if mismatch:
+            md += ["", "- INVALID comparison: " + mismatch]
+        md.append(SERVICES_END)
+        rewrite_section(write_path, "\n".join(md), SERVICES_START, SERVICES_END)
+        print("wrote the services results into %s" % write_path)
+
+    line = ("bench: services %s ratio %s (runosd %s creates/s / pgbench %s creates/s, "
+            "target ≥ %.1f)" % (verdict, "%.2f" % rt if rt is not None else "n/a",
+                                num(rate_api), num(rate_ref), TARGET_SERVICES))
     return line, bool(invalid) or mismatch is not None, rows[0]
 
 
@@ -925,6 +1100,128 @@ def clusters_script(binary, out_path):
     return 0
 
 
+# pgbench script of the services comparison
+
+# The statements of a service create (server/api/common.c api_load_cluster, then the one
+# transaction of server/db/services_store.c db_services_create with job_steps_store.c's
+# db_job_insert_rendered and db_job_advance, and audit_store.c), as the binary holds them.
+SERVICES_STATEMENTS = [
+    ("load cluster", READ_STATEMENTS[0][1]),
+    ("lock cluster", r"SELECT status FROM clusters WHERE aid = \$1 AND cid = \$2 FOR SHARE"),
+    ("insert service", r"INSERT INTO services \(aid, cid, id, type, name, version, replicas, "
+                       r"storage_mb, storage_class, flags, node_affinity_tags, credentials, "
+                       r"job_id\) VALUES .* RETURNING id"),
+    ("insert job", r"INSERT INTO jobs \(id, aid, cid, type, target_type, target_id, created_by\)"
+                   r" VALUES \(\$1, \$2, \$3, \$4, \$5, \$6, \$7\)"),
+    ("insert step", r"INSERT INTO job_steps \(id, job_id, aid, step_number, name\) VALUES .*"),
+    ("insert rendered", r"INSERT INTO step_instructions \(step_id, ord, type, payload, "
+                        r"sealed_payload\) SELECT .*"),
+    ("audit insert", CLUSTERS_STATEMENTS[3][1]),
+    ("lock job", r"SELECT type, status, aid, coalesce\(cid, ''\), target_id FROM jobs "
+                 r"WHERE id = \$1 FOR UPDATE"),
+    ("current step", r"SELECT s\.id, s\.step_number, s\.status, .* ORDER BY s\.step_number "
+                     r"LIMIT 1"),
+    ("start step", r"WITH step AS \(UPDATE job_steps SET status = 'running'.*"),
+    ("plan rendered", r"INSERT INTO instructions \(tag, aid, nid, job_id, step_id, type, "
+                      r"payload, sealed_payload\) SELECT .*"),
+    ("step keys", r"WITH counted AS \(UPDATE job_steps SET open_instructions = \$2::int "
+                  r"WHERE id = \$1\) SELECT string_agg\(.*"),
+    ("get service", r"SELECT s\.id, s\.type, s\.osid, .* FROM services s "
+                    r"WHERE s\.aid = \$1 AND s\.cid = \$2 AND s\.id = \$3"),
+]
+# The steps of a service.create job (plans[] in server/db/job_steps_store.c).
+SERVICE_CREATE_STEPS = ["namespace", "chart", "storage-class", "installed"]
+# runosd draws a service's id and its job's id in C (idalloc); here they come from the client's
+# counter n (pgbench's client_id × 100000 + its transactions), unique across clients: the id in
+# base 36 with letters first and last (the services.id CHECK), the job id an md5 made a UUID.
+_LETTERS = "'abcdefghijklmnopqrstuvwxyz'"
+_DIGITS = "'0123456789abcdefghijklmnopqrstuvwxyz'"
+SERVICE_ID = "(" + " || ".join(
+    "substr(%s, (:n::int / %d %% %d) + 1, 1)" % (alphabet, div, mod) for alphabet, div, mod in (
+        (_LETTERS, 26 * 36 ** 3, 26), (_DIGITS, 26 * 36 ** 2, 36), (_DIGITS, 26 * 36, 36),
+        (_DIGITS, 26, 36), (_LETTERS, 1, 26))) + ")"
+SERVICE_JOB_ID = "(md5(:salt::text || '-' || :n::text)::uuid)"
+SERVICE_NAME = "('bench-' || :salt::text || '-' || :n::text)"
+
+
+def services_script(binary, template_path, out_path):
+    """TEMPLATE: the step_instructions of one service.create runosd made (lines
+    "step|ord|type|sealed", sealed 1 when it has a sealed payload); the script renders the
+    same instructions, their payloads read once per client from that job's rows."""
+    st = binary_statements(binary, SERVICES_STATEMENTS)
+    rendered = []
+    for line in open(template_path, encoding="utf-8"):
+        if line.strip():
+            step, ord_, type_, sealed = line.strip().split("|")
+            rendered.append((int(step), int(ord_), type_, sealed == "1"))
+    if not rendered:
+        raise SystemExit("benchlib: no rendered instructions in %s" % template_path)
+    gset = ", ".join(
+        ["max(si.payload::text) FILTER (WHERE si.ord = %d) AS p%d" % (o, o)
+         for _, o, _, _ in rendered] +
+        ["max(si.sealed_payload) FILTER (WHERE si.ord = %d) AS s%d" % (o, o)
+         for _, o, _, sealed in rendered if sealed])
+    sid = SERVICE_ID
+    job = SERVICE_JOB_ID
+    lines = [
+        "-- Generated by tests/bench/benchlib.py services-script from the SQL in",
+        "-- %s: one POST /:aid/:cid/services/:type, statement by statement as" % binary,
+        "-- runosd sends them (pgbench -M prepared: every :variable is a parameter): the",
+        "-- cluster's read, then one transaction with the service, its service.create job,",
+        "-- its steps, the rendered instructions, the audit entry and the job's first step",
+        "-- queued to the cluster's online control-plane node. Variables from pgbench -D: aid,",
+        "-- cid, type, version, replicas, storage_mb, storage_class, flags, tags, actor_type,",
+        "-- actor_id, action, target_type, trace_id, ip, salt, template_job, template_id,",
+        "-- ready=0. Once per client: the payloads and sealed credentials of the service",
+        "-- runosd created for the template (the same sizes as every create's).",
+        "\\if :ready = 0",
+        "SELECT %s, (SELECT credentials FROM services WHERE aid = :aid AND cid = :cid"
+        " AND id = :template_id)"
+        " AS credentials FROM step_instructions si JOIN job_steps s ON s.id = si.step_id"
+        " WHERE s.job_id = :template_job::uuid \\gset" % gset,
+        "\\set k 0",
+        "\\set ready 1",
+        "\\endif",
+        "\\set k :k + 1",
+        "\\set n :client_id * 100000 + :k",
+        "-- api_load_cluster",
+        bind(st["load cluster"], {1: ":aid", 2: ":cid"}) + ";",
+        "-- db_services_create",
+        "BEGIN;",
+        bind(st["lock cluster"], {1: ":aid", 2: ":cid"}) + ";",
+        bind(st["insert service"], {
+            1: ":aid", 2: ":cid", 3: sid, 4: ":type", 5: SERVICE_NAME, 6: ":version",
+            7: ":replicas", 8: ":storage_mb", 9: ":storage_class", 10: ":flags", 11: ":tags",
+            12: ":credentials", 13: job}) + ";",
+        bind(st["insert job"], {1: job, 2: ":aid", 3: ":cid", 4: "'service.create'",
+                                5: "'service'", 6: sid, 7: ":actor_id"}) + ";",
+    ]
+    for number, name in enumerate(SERVICE_CREATE_STEPS, 1):
+        lines.append(bind(st["insert step"], {1: job, 2: ":aid", 3: str(number),
+                                              4: "'%s'" % name}) + ";")
+    for step, o, type_, sealed in rendered:
+        lines.append(bind(st["insert rendered"], {
+            1: job, 2: str(step), 3: str(o), 4: "'%s'" % type_, 5: ":p%d" % o,
+            6: ":s%d" % o if sealed else "NULL"}) + ";")
+    lines += [
+        bind(st["audit insert"], {1: ":aid", 2: ":actor_type", 3: ":actor_id", 4: ":action",
+                                  5: ":target_type", 6: sid, 7: ":trace_id", 8: ":ip"}) + ";",
+        "-- db_job_advance: the first step starts and queues its instructions",
+        bind(st["lock job"], {1: job}) + ";",
+        bind(st["current step"], {1: job}) + " \\gset cs_",
+        bind(st["start step"], {1: job, 2: ":cs_id"}) + ";",
+        bind(st["plan rendered"], {1: ":aid", 2: ":cid", 3: job, 4: ":cs_id", 5: sid}) + ";",
+        # the count of queued instructions: what plan rendered inserted for this step
+        bind(st["step keys"], {1: ":cs_id", 2: str(sum(1 for r in rendered if r[0] == 1))}) +
+        ";",
+        bind(st["get service"], {1: ":aid", 2: ":cid", 3: sid}) + ";",
+        "COMMIT;",
+    ]
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # CPU accounting
 
@@ -1119,6 +1416,8 @@ def main(argv):
                        "--pairs" in argv[3:])
     if len(argv) == 3 and argv[0] == "clusters-script":
         return clusters_script(argv[1], argv[2])
+    if len(argv) == 4 and argv[0] == "services-script":
+        return services_script(argv[1], argv[2], argv[3])
     if len(argv) == 3 and argv[0] == "statement":
         print(binary_statements(argv[1], [x for x in READ_STATEMENTS if x[0] == argv[2]])[argv[2]])
         return 0

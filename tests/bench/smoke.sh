@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A smoke run of every benchmark (tests/bench/run.sh --smoke: api.sh for 1 s with the Fastify
-# peer, work.sh with 5 parked agents, 4 draining 24 instructions, graphile-worker on as many jobs
-# and 60 parked polls, agents.sh
+# peer and the clusters and services comparisons, work.sh with 5 parked agents, 4 draining 24
+# instructions, graphile-worker on as many jobs and 60 parked polls, agents.sh
 # with 50 agents for 3 s; then pg_reads.sh --smoke on a private PostgreSQL) against the test database, so that no script can rot unnoticed;
 # about a minute. scripts/dev.sh test runs it after the test programs. Timings are never
 # asserted: it checks that every script succeeded (no failed request, poll, reply, beat or
@@ -37,6 +37,8 @@ grep -qE '^bench/peer: (PASS|MISS) ratio [0-9.]+ \(runosd [0-9,]+ req/s / Fastif
 check $? "api.sh: no read-vs-Fastify verdict"
 grep -qE '^bench: clusters (PASS|MISS) ratio ' <<<"$out"
 check $? "api.sh: no clusters verdict"
+grep -qE '^bench: services (PASS|MISS) ratio ' <<<"$out"
+check $? "api.sh: no services verdict"
 
 # work.sh: the three figures, every probe's receipts
 grep -qE '^\| \(a\) queue → agent receipt.* \| (PASS|MISS) \|$' <<<"$out"
@@ -69,6 +71,7 @@ check $? "agents.sh: heartbeats failed or none was sent: ${row:-no row for 50 ag
 
 # the summary: every judged figure, none INVALID
 for figure in 'GET /:aid/clusters/:cid, PAT' 'against the Fastify peer' 'POST /:aid/clusters' \
+	'POST /:aid/:cid/services' \
 	'cold start' '\(a\) queue' '\(b\)/\(c\)' '\(d\) runosd RSS' 'beating every 5 s'; do
 	grep -E "$figure" <<<"$out" | grep -qE '(PASS|MISS|not measured) *$'
 	check $? "summary: no row for $figure"

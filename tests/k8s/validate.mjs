@@ -179,7 +179,9 @@ function checkMetadata(obj, group, errs) {
 	if (clusterScoped && meta.namespace !== undefined) {
 		errs.push(`metadata.namespace: ${kind} is cluster-scoped and has no namespace`);
 	} else if (!clusterScoped) {
-		if (meta.namespace === undefined) errs.push(`metadata.namespace: required for the namespaced ${kind} (APPLY_CR names none)`);
+		if (meta.namespace === undefined) {
+			errs.push(`metadata.namespace: required for the namespaced ${kind} (APPLY_CR names none)`);
+		}
 		else if ((bad = dnsLabel(meta.namespace))) errs.push(`metadata.namespace: ${bad}`);
 	}
 
@@ -204,7 +206,9 @@ function checkMetadata(obj, group, errs) {
 			}
 		}
 	}
-	if (kind === "Service" && group === "" && isObject(obj.spec)) checkLabelMap(obj.spec.selector, ["spec", "selector"], errs);
+	if (kind === "Service" && group === "" && isObject(obj.spec)) {
+		checkLabelMap(obj.spec.selector, ["spec", "selector"], errs);
+	}
 	checkLabelsDeep(obj, [], errs);
 }
 
@@ -283,10 +287,16 @@ async function check(obj) {
 	if (!isObject(obj)) return ["(object): not a JSON object"];
 	const { apiVersion, kind } = obj;
 	if (apiVersion === undefined) return ["apiVersion: required"];
-	if (typeof apiVersion !== "string" || !API_VERSION.test(apiVersion)) return [`apiVersion: ${JSON.stringify(apiVersion)} is not an API version`];
+	if (typeof apiVersion !== "string" || !API_VERSION.test(apiVersion)) {
+		return [`apiVersion: ${JSON.stringify(apiVersion)} is not an API version`];
+	}
 	if (kind === undefined) return ["kind: required"];
-	if (typeof kind !== "string" || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return [`kind: ${JSON.stringify(kind)} is not a kind`];
-	if (/(alpha|beta)[0-9]+$/.test(apiVersion)) return [`apiVersion: ${apiVersion} is not a GA version (clusters serve alpha/beta APIs only when asked to, and remove them)`];
+	if (typeof kind !== "string" || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) {
+		return [`kind: ${JSON.stringify(kind)} is not a kind`];
+	}
+	if (/(alpha|beta)[0-9]+$/.test(apiVersion)) {
+		return [`apiVersion: ${apiVersion} is not a GA version (clusters serve alpha/beta APIs only when asked to, and remove them)`];
+	}
 	const model = await modelFor(apiVersion, kind);
 	if (!model) return [`kind: ${apiVersion} ${kind} is not a kind of the built-in Kubernetes 1.36 API`];
 
@@ -296,7 +306,8 @@ async function check(obj) {
 		// validate() of a model runs the schema's validator on `this`, here the recording proxy
 		model.prototype.validate.call(proxy);
 	} catch (e) {
-		errs.push(...(Array.isArray(e.errors) ? schemaErrors(e.errors) : [`(object): the validator failed: ${e.message}`]));
+		const failed = [`(object): the validator failed: ${e.message}`];
+		errs.push(...(Array.isArray(e.errors) ? schemaErrors(e.errors) : failed));
 	}
 	strictCheck(obj, [], reads, errs);
 	const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
