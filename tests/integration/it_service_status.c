@@ -19,8 +19,15 @@
  *    reports what it installed as healthy with the desired replicas ready,
  *    and remembers it in its state file for the next run, which reports it
  *    after its heartbeat.
- * The services are fixture rows inserted with SQL (as the services API
- * would create them), and so are the instructions given to agent-sim. */
+ * The services are created through the services API (POST
+ * /:aid/:cid/services/:type) in clusters made active with SQL, as agents
+ * would make them; their create jobs wait, as no control plane is online.
+ * Two kinds of rows are inserted with SQL instead: twins with one osid in
+ * two clusters (the API never makes two alike, but the statement must not
+ * rely on that), and the service that agent-sim's hand-made instructions are
+ * about (an API-created one would send agent-sim its create job too). The
+ * test's report bodies name the API's services with @pg, @vk, @my, @ch, @mi
+ * and @ka, which report() replaces with their osids. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,20 @@ static PGconn *pg;
 static char *ca;
 static char cid_a[8], cid_b[8], cid_other[8];
 static struct it_node cp, hybrid, worker, cp_b, cp_other;
+/* The services made through the API: their short names in bodies, types,
+ * ids and osids. */
+static struct fixture {
+	const char *name, *type;
+	char id[8], osid[64];
+} made[] = {
+	{ "@pg", "postgresql", "", "" }, /* cluster a */
+	{ "@vk", "valkey", "", "" },	 /* cluster a */
+	{ "@my", "mysql", "", "" },	 /* cluster a, being deleted */
+	{ "@ch", "clickhouse", "", "" }, /* cluster a */
+	{ "@mi", "minio", "", "" },	 /* cluster b */
+	{ "@ka", "kafka", "", "" },	 /* the other account's */
+};
+#define MADE (sizeof(made) / sizeof(made[0]))
 static char agent_sim[1024], ca_path[1024], agent_url[64];
 
 /* ---- fixtures ----------------------------------------------------------- */
@@ -45,7 +66,78 @@ static bool node_of(const struct it_user *u, const char *cid, const char *role, 
 	return it_join_token(srv, u, cid, role, 1, token) && it_agent_register(srv, ca, token, out);
 }
 
-/* A service row as the services API makes one (lifecycle as given). */
+static struct fixture *fixture_of(const char *name)
+{
+	for (size_t i = 0; i < MADE; i++)
+		if (strncmp(made[i].name, name, 3) == 0)
+			return &made[i];
+	return NULL;
+}
+
+/* The osid a name stands for ("@pg"), or name itself. */
+static const char *osid_of(const char *name)
+{
+	struct fixture *f = name[0] == '@' ? fixture_of(name) : NULL;
+	return f ? f->osid : name;
+}
+
+/* text with each @xx replaced by its osid (to free). */
+static char *expand(const char *text)
+{
+	size_t cap = strlen(text) * 4 + 64, len = 0;
+	char *out = malloc(cap);
+	for (const char *p = text; *p; p++) {
+		struct fixture *f = *p == '@' ? fixture_of(p) : NULL;
+		if (f) {
+			len += (size_t)snprintf(out + len, cap - len, "%s", f->osid);
+			p += 2;
+		} else {
+			out[len++] = *p;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* Creates a service of u through the API into f. */
+static bool create(const struct it_user *u, const char *cid, struct fixture *f)
+{
+	struct it_resp r =
+		it_call(srv, "POST", u->token, it_fmt("{\"name\":\"status %s\"}", f->type),
+			"/%s/%s/services/%s", u->aid, cid, f->type);
+	bool ok = r.status == 202 && it_json_str(r.json, "osid") && it_json_str(r.json, "id");
+	CHECK_MSG(ok, "create %s: %ld %s", f->type, r.status, it_body_shown(&r));
+	if (ok) {
+		snprintf(f->id, sizeof(f->id), "%s", it_json_str(r.json, "id"));
+		snprintf(f->osid, sizeof(f->osid), "%s", it_json_str(r.json, "osid"));
+	}
+	it_resp_free(&r);
+	return ok;
+}
+
+/* DELETE through the API: the service is being deleted (its job waits). */
+static bool delete_service(const char *cid, const struct fixture *f)
+{
+	struct it_resp r = it_call(srv, "DELETE", owner.token, NULL, "/%s/%s/services/%s/%s",
+				   owner.aid, cid, f->type, f->id);
+	bool ok = r.status == 202;
+	CHECK_MSG(ok, "delete %s: %ld %s", f->osid, r.status, it_body_shown(&r));
+	it_resp_free(&r);
+	return ok;
+}
+
+/* As agents would make it: a control plane online reported credentials. */
+static bool activate(const char *aid, const char *cid)
+{
+	const char *params[] = { aid, cid };
+	return it_db_exec(pg,
+			  "UPDATE clusters SET status = 'active', configured = true"
+			  " WHERE aid = $1 AND cid = $2",
+			  2, params);
+}
+
+/* A service row inserted with SQL, for what the API cannot make or must not
+ * (see the top of the file). */
 static bool service(const char *aid, const char *cid, const char *type, const char *id,
 		    const char *lifecycle)
 {
@@ -63,7 +155,7 @@ static const char *column(const char *aid, const char *cid, const char *osid, co
 	static char out[4][256];
 	static int turn;
 	char *buf = out[turn++ % 4];
-	const char *params[] = { aid, cid, osid };
+	const char *params[] = { aid, cid, osid_of(osid) };
 	PGresult *res = PQexecParams(
 		pg,
 		it_fmt("SELECT (%s)::text FROM services WHERE aid = $1 AND cid = $2 AND osid = $3",
@@ -86,7 +178,10 @@ static const char *reported(const char *cid, const char *osid, const char *col)
 
 static struct it_resp report(const struct it_node *as, const char *body)
 {
-	return it_agent_call(srv, ca, as, "POST", "/agent/v1/service-status", body);
+	char *text = expand(body);
+	struct it_resp r = it_agent_call(srv, ca, as, "POST", "/agent/v1/service-status", text);
+	free(text);
+	return r;
 }
 
 /* The ignored-reports counter of a scrape of /metrics, or -1. */
@@ -114,64 +209,64 @@ TEST(control_plane_report_lands)
 {
 	long long before = ignored_total();
 	REQUIRE(before >= 0);
-	const char *updated_at = reported(cid_a, "postgresql-pgaaa", "updated_at");
-	char kept_updated_at[64];
-	snprintf(kept_updated_at, sizeof(kept_updated_at), "%s", updated_at);
+	char kept_updated_at[64], kept_version[16];
+	snprintf(kept_updated_at, sizeof(kept_updated_at), "%s",
+		 reported(cid_a, "@pg", "updated_at"));
+	snprintf(kept_version, sizeof(kept_version), "%s", reported(cid_a, "@pg", "version_n"));
 
 	struct it_resp r =
 		report(&cp, "{\"services\":["
-			    "{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+			    "{\"osid\":\"@pg\",\"state\":\"healthy\","
 			    "\"replicas\":{\"desired\":3,\"ready\":3},\"message\":\"3/3 ready\"},"
-			    "{\"osid\":\"valkey-vkaaa\",\"state\":\"degraded\","
+			    "{\"osid\":\"@vk\",\"state\":\"degraded\","
 			    "\"replicas\":{\"desired\":2,\"ready\":1}},"
-			    "{\"osid\":\"mysql-myaaa\",\"state\":\"healthy\"}," /* deleting */
-			    "{\"osid\":\"minio-mibba\",\"state\":\"healthy\"}," /* cluster b */
-			    "{\"osid\":\"kafka-kaooa\",\"state\":\"healthy\"}," /* other account */
+			    "{\"osid\":\"@my\",\"state\":\"healthy\"}," /* deleting */
+			    "{\"osid\":\"@mi\",\"state\":\"healthy\"}," /* cluster b */
+			    "{\"osid\":\"@ka\",\"state\":\"healthy\"}," /* other account */
 			    "{\"osid\":\"grafana-nosuch\",\"state\":\"failed\"}]}"); /* none */
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 2, 4);
 	it_resp_free(&r);
 
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), "healthy");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_desired"), "3");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_ready"), "3");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_message"), "3/3 ready");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_by"), cp.nid);
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_at > now() - interval '1 min'"),
-		     "true");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_desired"), "3");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_ready"), "3");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_message"), "3/3 ready");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_by"), cp.nid);
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_at > now() - interval '1 min'"), "true");
 	/* Status, not spec: the ETag and updatedAt do not move. */
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "version_n"), "1");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "updated_at"), kept_updated_at);
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), "degraded");
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_desired"), "2");
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_ready"), "1");
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_message"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "version_n"), kept_version);
+	CHECK_STR_EQ(reported(cid_a, "@pg", "updated_at"), kept_updated_at);
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_state"), "degraded");
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_desired"), "2");
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_ready"), "1");
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_message"), "NULL");
 
 	/* What was ignored is as it was. */
-	CHECK_STR_EQ(reported(cid_a, "mysql-myaaa", "reported_state"), "NULL");
-	CHECK_STR_EQ(reported(cid_a, "mysql-myaaa", "reported_at"), "NULL");
-	CHECK_STR_EQ(reported(cid_b, "minio-mibba", "reported_state"), "NULL");
-	CHECK_STR_EQ(column(other.aid, cid_other, "kafka-kaooa", "reported_state"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "@my", "reported_state"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "@my", "reported_at"), "NULL");
+	CHECK_STR_EQ(reported(cid_b, "@mi", "reported_state"), "NULL");
+	CHECK_STR_EQ(column(other.aid, cid_other, "@ka", "reported_state"), "NULL");
 	CHECK_INT_EQ(ignored_total() - before, 4);
 
 	/* A later report replaces the whole earlier one. */
-	r = report(&cp, "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"unhealthy\"}]}");
+	r = report(&cp, "{\"services\":[{\"osid\":\"@pg\",\"state\":\"unhealthy\"}]}");
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 1, 0);
 	it_resp_free(&r);
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), "unhealthy");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_desired"), "NULL");
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_message"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_state"), "unhealthy");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_desired"), "NULL");
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_message"), "NULL");
 	CHECK_INT_EQ(ignored_total() - before, 4);
 
 	/* A hybrid node is a control plane too. */
-	r = report(&hybrid, "{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"healthy\","
+	r = report(&hybrid, "{\"services\":[{\"osid\":\"@vk\",\"state\":\"healthy\","
 			    "\"replicas\":{\"desired\":2,\"ready\":2},\"message\":\"\"}]}");
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 1, 0);
 	it_resp_free(&r);
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), "healthy");
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_by"), hybrid.nid);
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_by"), hybrid.nid);
 
 	r = report(&cp, "{\"services\":[]}");
 	CHECK_STATUS(r, 200);
@@ -196,33 +291,33 @@ TEST(same_osid_in_two_clusters)
 	/* And the other account's control plane reaches none of this account's. */
 	long long before = ignored_total();
 	r = report(&cp_other, "{\"services\":[{\"osid\":\"ollama-twina\",\"state\":\"failed\"},"
-			      "{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"},"
-			      "{\"osid\":\"kafka-kaooa\",\"state\":\"healthy\"}]}");
+			      "{\"osid\":\"@pg\",\"state\":\"failed\"},"
+			      "{\"osid\":\"@ka\",\"state\":\"healthy\"}]}");
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 1, 2);
 	it_resp_free(&r);
 	CHECK_STR_EQ(reported(cid_b, "ollama-twina", "reported_state"), "provisioning");
 	CHECK_STR_EQ(reported(cid_a, "ollama-twina", "reported_state"), "NULL");
-	CHECK_MSG(strcmp(reported(cid_a, "postgresql-pgaaa", "reported_state"), "failed") != 0,
+	CHECK_MSG(strcmp(reported(cid_a, "@pg", "reported_state"), "failed") != 0,
 		  "another account's node changed a service");
-	CHECK_STR_EQ(column(other.aid, cid_other, "kafka-kaooa", "reported_state"), "healthy");
+	CHECK_STR_EQ(column(other.aid, cid_other, "@ka", "reported_state"), "healthy");
 	CHECK_INT_EQ(ignored_total() - before, 2);
 }
 
 TEST(only_control_planes_report)
 {
 	long long before = ignored_total();
-	const char *state = reported(cid_a, "postgresql-pgaaa", "reported_state");
+	const char *state = reported(cid_a, "@pg", "reported_state");
 	char kept[32];
 	snprintf(kept, sizeof(kept), "%s", state);
-	const char *body = "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"},"
+	const char *body = "{\"services\":[{\"osid\":\"@pg\",\"state\":\"failed\"},"
 			   "{\"osid\":\"nosuch-xxxxx\",\"state\":\"failed\"}]}";
 
 	struct it_resp r = report(&worker, body);
 	CHECK_ERROR(r, 403, "agent.not_control_plane");
 	CHECK(strstr(it_json_str(r.json, "error") ?: "", "control-plane") != NULL);
 	it_resp_free(&r);
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), kept);
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_state"), kept);
 
 	r = report(NULL, body);
 	CHECK_ERROR(r, 401, "agent.cert_invalid");
@@ -251,7 +346,7 @@ TEST(only_control_planes_report)
 	r = report(&gone, body);
 	CHECK(r.status == 403);
 	it_resp_free(&r);
-	CHECK_STR_EQ(reported(cid_a, "postgresql-pgaaa", "reported_state"), kept);
+	CHECK_STR_EQ(reported(cid_a, "@pg", "reported_state"), kept);
 	/* Refused calls count nothing as ignored: they were not taken. */
 	CHECK_INT_EQ(ignored_total() - before, 0);
 	it_node_free(&demoted);
@@ -270,40 +365,40 @@ TEST(bad_shapes)
 {
 	check_bad("{}", "validation.required", "services");
 	check_bad("{\"services\":{}}", "validation.type", "services");
-	check_bad("{\"services\":\"postgresql-pgaaa\"}", "validation.type", "services");
+	check_bad("{\"services\":\"@pg\"}", "validation.type", "services");
 	check_bad("{\"services\":[],\"nid\":\"x\"}", "validation.unknown_field", "nid");
-	check_bad("{\"services\":[\"postgresql-pgaaa\"]}", "validation.type", "services[0]");
+	check_bad("{\"services\":[\"@pg\"]}", "validation.type", "services[0]");
 	check_bad("{\"services\":[{\"state\":\"healthy\"}]}", "validation.required",
 		  "services[0].osid");
 	check_bad("{\"services\":[{\"osid\":\"\",\"state\":\"healthy\"}]}", "validation.length",
 		  "services[0].osid");
 	check_bad("{\"services\":[{\"osid\":7,\"state\":\"healthy\"}]}", "validation.type",
 		  "services[0].osid");
-	check_bad("{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"healthy\"},"
-		  "{\"osid\":\"postgresql-pgaaa\"}]}",
+	check_bad("{\"services\":[{\"osid\":\"@vk\",\"state\":\"healthy\"},"
+		  "{\"osid\":\"@pg\"}]}",
 		  "validation.required", "services[1].state");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"deleting\"}]}",
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"deleting\"}]}",
 		  "validation.invalid", "services[0].state");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"replicas\":3}]}",
 		  "validation.type", "services[0].replicas");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"replicas\":{\"desired\":-1,\"ready\":0}}]}",
 		  "validation.range", "services[0].replicas.desired");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"replicas\":{\"desired\":1}}]}",
 		  "validation.required", "services[0].replicas.ready");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"replicas\":{\"desired\":1,\"ready\":1,\"surge\":1}}]}",
 		  "validation.unknown_field", "services[0].replicas.surge");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"extra\":1}]}",
 		  "validation.unknown_field", "services[0].extra");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		  "\"message\":5}]}",
 		  "validation.type", "services[0].message");
-	check_bad("{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\"},"
-		  "{\"osid\":\"postgresql-pgaaa\",\"state\":\"failed\"}]}",
+	check_bad("{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\"},"
+		  "{\"osid\":\"@pg\",\"state\":\"failed\"}]}",
 		  "validation.invalid", "services[1].osid");
 
 	char *long_message = malloc(1100);
@@ -311,7 +406,7 @@ TEST(bad_shapes)
 	long_message[1025] = '\0';
 	char *body = malloc(1400);
 	snprintf(body, 1400,
-		 "{\"services\":[{\"osid\":\"postgresql-pgaaa\",\"state\":\"healthy\","
+		 "{\"services\":[{\"osid\":\"@pg\",\"state\":\"healthy\","
 		 "\"message\":\"%s\"}]}",
 		 long_message);
 	check_bad(body, "validation.length", "services[0].message");
@@ -339,34 +434,31 @@ TEST(bad_shapes)
 	free(many);
 
 	/* A bad entry after a good one: nothing of the call is stored. */
-	const char *state = reported(cid_a, "valkey-vkaaa", "reported_state");
+	const char *state = reported(cid_a, "@vk", "reported_state");
 	char kept[32];
 	snprintf(kept, sizeof(kept), "%s", state);
-	check_bad("{\"services\":[{\"osid\":\"valkey-vkaaa\",\"state\":\"failed\"},"
-		  "{\"osid\":\"postgresql-pgaaa\",\"state\":\"bad\"}]}",
+	check_bad("{\"services\":[{\"osid\":\"@vk\",\"state\":\"failed\"},"
+		  "{\"osid\":\"@pg\",\"state\":\"bad\"}]}",
 		  "validation.invalid", "services[1].state");
-	CHECK_STR_EQ(reported(cid_a, "valkey-vkaaa", "reported_state"), kept);
+	CHECK_STR_EQ(reported(cid_a, "@vk", "reported_state"), kept);
 }
 
 /* A service that starts being deleted stops taking reports; its last one
  * stays. */
 TEST(deleting_service_not_updated)
 {
-	struct it_resp r = report(&cp, "{\"services\":[{\"osid\":\"clickhouse-chaaa\","
+	struct it_resp r = report(&cp, "{\"services\":[{\"osid\":\"@ch\","
 				       "\"state\":\"healthy\"}]}");
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 1, 0);
 	it_resp_free(&r);
-	const char *params[] = { owner.aid, cid_a };
-	REQUIRE(it_db_exec(pg,
-			   "UPDATE services SET lifecycle = 'deleting' WHERE aid = $1 AND cid = $2"
-			   " AND osid = 'clickhouse-chaaa'",
-			   2, params));
-	r = report(&cp, "{\"services\":[{\"osid\":\"clickhouse-chaaa\",\"state\":\"failed\"}]}");
+	REQUIRE(delete_service(cid_a, fixture_of("@ch")));
+	CHECK_STR_EQ(reported(cid_a, "@ch", "lifecycle"), "deleting");
+	r = report(&cp, "{\"services\":[{\"osid\":\"@ch\",\"state\":\"failed\"}]}");
 	CHECK_STATUS(r, 200);
 	check_counts(&r, 0, 1);
 	it_resp_free(&r);
-	CHECK_STR_EQ(reported(cid_a, "clickhouse-chaaa", "reported_state"), "healthy");
+	CHECK_STR_EQ(reported(cid_a, "@ch", "reported_state"), "healthy");
 }
 
 /* ---- agent-sim ----------------------------------------------------------- */
@@ -634,14 +726,16 @@ static bool fixtures(void)
 	       node_of(&owner, cid_a, "worker", &worker) &&
 	       node_of(&owner, cid_b, "controlplane", &cp_b) &&
 	       node_of(&other, cid_other, "controlplane", &cp_other) &&
-	       service(owner.aid, cid_a, "postgresql", "pgaaa", "installed") &&
-	       service(owner.aid, cid_a, "valkey", "vkaaa", "provisioning") &&
-	       service(owner.aid, cid_a, "mysql", "myaaa", "deleting") &&
-	       service(owner.aid, cid_a, "clickhouse", "chaaa", "installed") &&
+	       activate(owner.aid, cid_a) && activate(owner.aid, cid_b) &&
+	       activate(other.aid, cid_other) && create(&owner, cid_a, fixture_of("@pg")) &&
+	       create(&owner, cid_a, fixture_of("@vk")) &&
+	       create(&owner, cid_a, fixture_of("@my")) &&
+	       create(&owner, cid_a, fixture_of("@ch")) &&
+	       create(&owner, cid_b, fixture_of("@mi")) &&
+	       create(&other, cid_other, fixture_of("@ka")) &&
+	       delete_service(cid_a, fixture_of("@my")) &&
 	       service(owner.aid, cid_a, "ollama", "twina", "installed") &&
-	       service(owner.aid, cid_b, "ollama", "twina", "installed") &&
-	       service(owner.aid, cid_b, "minio", "mibba", "installed") &&
-	       service(other.aid, cid_other, "kafka", "kaooa", "installed");
+	       service(owner.aid, cid_b, "ollama", "twina", "installed");
 }
 
 int main(void)
