@@ -53,10 +53,8 @@ static bool check_flags(struct request *req, const struct service_type *t, json_
 	const char *name;
 	json_t *value;
 	json_object_foreach (given, name, value) {
-		const struct catalog_flag *f = t->flags;
-		while (f->name && strcmp(f->name, name) != 0)
-			f++;
-		if (!f->name)
+		const struct catalog_flag *f = catalog_flag_find(t, name);
+		if (!f)
 			return field_error(req, "validation.unknown_field", "flags",
 					   "Type %s has no flag %s: GET /service-info/<type> lists "
 					   "its flags",
@@ -72,7 +70,8 @@ static bool check_flags(struct request *req, const struct service_type *t, json_
 					   : f->kind == CATALOG_FLAG_STRING ? "a string"
 									    : "an integer");
 	}
-	for (const struct catalog_flag *f = t->flags; f->name; f++) {
+	for (size_t i = 0; i < CATALOG_MAX_FLAGS && t->flags[i].name; i++) {
+		const struct catalog_flag *f = &t->flags[i];
 		json_t *v = json_object_get(given, f->name);
 		json_object_set_new(out, f->name,
 				    v ? json_incref(v)
@@ -120,7 +119,8 @@ struct create_inputs {
 static bool resolve_requires(struct request *req, struct create_inputs *in)
 {
 	const char *aid = request_param(req, "aid");
-	for (const struct catalog_require *r = in->t->requires; r->field; r++) {
+	for (size_t i = 0; i < CATALOG_MAX_REQUIRES && in->t->requires[i].field; i++) {
+		const struct catalog_require *r = &in->t->requires[i];
 		const char *osid = request_body_string(req, r->field);
 		if (!osid) {
 			if (r->required)
@@ -168,10 +168,7 @@ static bool resolve_requires(struct request *req, struct create_inputs *in)
 	json_object_foreach (req->body, key, value) {
 		if (strlen(key) < 5 || strcmp(key + strlen(key) - 4, "Osid") != 0)
 			continue;
-		const struct catalog_require *r = in->t->requires;
-		while (r->field && strcmp(r->field, key) != 0)
-			r++;
-		if (!r->field)
+		if (!catalog_require_find(in->t, key))
 			return field_error(req, "validation.unknown_field", key,
 					   "Field %s does not apply to type %s", key, in->t->type);
 	}

@@ -187,10 +187,11 @@ void api_service_credentials_free(json_t *credentials)
 static json_t *flags_with_defaults(const struct service_type *t, const char *stored)
 {
 	json_t *flags = stored_json(stored, json_object());
-	for (const struct catalog_flag *f = t->flags; f->name; f++)
-		if (!json_object_get(flags, f->name))
-			json_object_set_new(flags, f->name,
-					    json_loads(f->default_json, JSON_DECODE_ANY, NULL));
+	for (size_t i = 0; i < CATALOG_MAX_FLAGS && t->flags[i].name; i++)
+		if (!json_object_get(flags, t->flags[i].name))
+			json_object_set_new(
+				flags, t->flags[i].name,
+				json_loads(t->flags[i].default_json, JSON_DECODE_ANY, NULL));
 	return flags;
 }
 

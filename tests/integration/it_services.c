@@ -33,6 +33,8 @@ static struct it_user owner, other, viewer, member;
 static PGconn *pg;
 static char agent_sim[1024], ca_path[1024], agent_url[64], cr_dir[1024], cp_state[1024];
 static char cid[8], cp_nid[8];
+/* Services the later steps require (harbor): osids. */
+static char main_db[64], cache[64], objects[64];
 
 static int sim(const char *env, const char *args, char **out)
 {
@@ -550,8 +552,8 @@ static void waits_for_node(void)
 	const char *params[] = { owner.aid, cp_nid };
 	it_db_exec(pg, "UPDATE nodes SET status = 'offline' WHERE aid = $1 AND nid = $2", 2,
 		   params);
-	char id[8], osid[64], job[40];
-	bool made = create_ok("valkey", "{\"name\":\"cache\"}", id, osid, job);
+	char id[8], job[40];
+	bool made = create_ok("valkey", "{\"name\":\"cache\"}", id, cache, job);
 	it_db_exec(pg, "UPDATE nodes SET status = 'online' WHERE aid = $1 AND nid = $2", 2, params);
 	if (!made)
 		return;
@@ -616,6 +618,7 @@ static void longhorn(void)
 		   it_fmt("{\"name\":\"objects\",\"storageClass\":\"longhorn-%s\"}", lh2_osid));
 	CHECK_STATUS(r, 202);
 	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "warnings")), 0);
+	snprintf(objects, sizeof(objects), "%s", it_json_str(r.json, "osid") ?: "");
 	it_resp_free(&r);
 	work(NULL, 11, "the second longhorn and minio on it");
 }
@@ -633,6 +636,39 @@ static void stale_report(const char *id)
 	CHECK(json_is_string(json_object_get(r.json, "reportedAt")));
 	it_resp_free(&r);
 	it_db_exec(pg, "UPDATE nodes SET status = 'online' WHERE aid = $1 AND nid = $2", 2, params);
+}
+
+/* Harbor requires three services: each named by its input, each letting it
+ * in by its namespace label. */
+static void harbor(void)
+{
+	char id[8], osid[64], job[40];
+	if (!create_ok(
+		    "harbor",
+		    it_fmt("{\"name\":\"registry\",\"postgresOsid\":\"%s\",\"valkeyOsid\":\"%s\","
+			   "\"minioOsid\":\"%s\"}",
+			   main_db, cache, objects),
+		    id, osid, job))
+		return;
+	work(NULL, 5, "harbor create");
+	check_job(job, "service.create", "completed");
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/services/harbor/%s",
+				   owner.aid, cid, id);
+	CHECK_STR_EQ(it_json_str(r.json, "requires.postgresOsid"), main_db);
+	CHECK_STR_EQ(it_json_str(r.json, "requires.valkeyOsid"), cache);
+	CHECK_STR_EQ(it_json_str(r.json, "requires.minioOsid"), objects);
+	CHECK_STR_EQ(it_json_str(r.json, "endpoint"),
+		     it_fmt("https://%s.%s.%s.runos.xyz", osid, cid, owner.aid));
+	it_resp_free(&r);
+	/* Its chart's values carry the database password: sealed in the queue. */
+	const char *params[] = { job };
+	CHECK_INT_EQ(
+		it_db_count(
+			pg,
+			"SELECT count(*) FROM instructions WHERE job_id = $1 AND type ="
+			" 'INSTALL_HELM_CHART' AND payload::text = '{}' AND status = 'completed'",
+			1, params),
+		1);
 }
 
 struct burst {
@@ -721,6 +757,7 @@ int main(void)
 
 	char id[8], osid[64], job[40], password[128] = "";
 	if (create_ok("postgresql", "{\"name\":\"main-db\"}", id, osid, job)) {
+		snprintf(main_db, sizeof(main_db), "%s", osid);
 		struct it_resp dup = create("postgresql", "{\"name\":\"main-db\"}");
 		CHECK_ERROR(dup, 409, "service.name_taken");
 		it_resp_free(&dup);
@@ -747,6 +784,7 @@ int main(void)
 	longhorn();
 	failed_install();
 	waits_for_node();
+	harbor();
 	concurrent_creates();
 	int failures = it_k8s_validate_dir(cr_dir);
 	CHECK_MSG(failures == 0, "the Kubernetes objects sent: %d invalid (or no validator)",
