@@ -165,13 +165,16 @@ json_t *manifest_storage_class(const struct service_spec *s)
 {
 	char name[96];
 	service_longhorn_class(s->osid, name, sizeof(name));
-	/* Longhorn's documented StorageClass parameters; three replicas of each
-	 * volume spread over the nodes, as Longhorn's own default class has. */
+	/* Longhorn's documented StorageClass parameters: each volume keeps as
+	 * many replicas as the instance was given (the catalog's replicas of a
+	 * Longhorn instance are its volumes' replica count, 3 by default). */
+	char replicas[16];
+	snprintf(replicas, sizeof(replicas), "%d", s->replicas > 0 ? s->replicas : 1);
 	return json_pack("{s:s, s:s, s:o, s:s, s:b, s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion",
 			 "storage.k8s.io/v1", "kind", "StorageClass", "metadata",
 			 metadata(s, name, false), "provisioner", "driver.longhorn.io",
 			 "allowVolumeExpansion", true, "reclaimPolicy", "Delete",
-			 "volumeBindingMode", "Immediate", "parameters", "numberOfReplicas", "3",
+			 "volumeBindingMode", "Immediate", "parameters", "numberOfReplicas", replicas,
 			 "staleReplicaTimeout", "30", "fsType", "ext4");
 }
 
