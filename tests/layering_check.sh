@@ -55,6 +55,8 @@ check "agent handlers do not include api/" "$inc\"api/" server/agent include/age
 check "store headers do not include auth/" "$inc\"auth/" include/db
 check "stores never see jansson" "$inc<jansson\\.h>|json_t" server/db include/db
 check "queue/ and fleet/ do not include api/ or agent/" "$inc\"(api|agent)/" server/queue server/fleet include/queue include/fleet
+check "services/ renders; it does not include http/, api/ or agent/" "$inc\"(http|api|agent)/" server/services include/services
+check "the service catalog needs no database" "$inc\"db/" server/services/catalog.c server/services/catalog_types.c include/services/catalog.h
 check "the VPN prefix is spelt once (include/idalloc/clusters.h)" "172\\.24\\." server include -- include/idalloc/clusters.h
 check "the request holds what the router matches (one parameter limit)" "REQUEST_MAX_PARAMS" server include
 

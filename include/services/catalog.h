@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The arrays of a row hold at most this many entries and end early at the
+ * first empty one; a full array has no empty end, so walk them by index
+ * within the bound. */
 #define CATALOG_MAX_VERSIONS 8
 #define CATALOG_MAX_PORTS 4
 #define CATALOG_MAX_FLAGS 6
@@ -63,14 +66,14 @@ struct service_type {
 	const char *category; /* databases, caching, messaging, storage, monitoring, ai, platform */
 	bool platform;
 	const char *description;
-	const char *versions[CATALOG_MAX_VERSIONS]; /* ascending; NULL-terminated */
+	const char *versions[CATALOG_MAX_VERSIONS]; /* ascending; ends at NULL or the bound */
 	const char *default_version;
 	int default_replicas, min_replicas, max_replicas;
 	int default_storage_mb, min_storage_mb, max_storage_mb; /* all 0: stateless */
-	struct catalog_port ports[CATALOG_MAX_PORTS];		/* ends at name NULL */
+	struct catalog_port ports[CATALOG_MAX_PORTS];		/* ends at name NULL or the bound */
 	bool http; /* gets a public HTTPS endpoint https://<osid>.<cluster domain> */
-	struct catalog_flag flags[CATALOG_MAX_FLAGS];	       /* ends at name NULL */
-	struct catalog_require requires[CATALOG_MAX_REQUIRES]; /* ends at field NULL */
+	struct catalog_flag flags[CATALOG_MAX_FLAGS];	       /* ends at name NULL or the bound */
+	struct catalog_require requires[CATALOG_MAX_REQUIRES]; /* ends at field NULL or the bound */
 	struct catalog_credentials credentials;
 	struct catalog_chart chart;
 	/* Pod Security Admission level of its namespace: "restricted", "baseline"
