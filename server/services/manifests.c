@@ -174,8 +174,8 @@ json_t *manifest_storage_class(const struct service_spec *s)
 			 "storage.k8s.io/v1", "kind", "StorageClass", "metadata",
 			 metadata(s, name, false), "provisioner", "driver.longhorn.io",
 			 "allowVolumeExpansion", true, "reclaimPolicy", "Delete",
-			 "volumeBindingMode", "Immediate", "parameters", "numberOfReplicas", replicas,
-			 "staleReplicaTimeout", "30", "fsType", "ext4");
+			 "volumeBindingMode", "Immediate", "parameters", "numberOfReplicas",
+			 replicas, "staleReplicaTimeout", "30", "fsType", "ext4");
 }
 
 json_t *manifest_affinity(const json_t *tags)
