@@ -79,25 +79,50 @@ static const struct field_spec progress_input[] = {
 };
 static const struct field_spec no_input[] = { { 0 } };
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-static const struct output_spec no_body = { "none", NULL };
+/* The agent listener is not in the OpenAPI document (docs/agent.md describes
+ * it), so its answers name their members without typing them. */
+#define MEMBER(name)                                                                               \
+	{                                                                                          \
+		name, FIELD_JSON, false, false, NULL, "see docs/agent.md", NULL                    \
+	}
+#define FIELDS(...) ((const struct output_field[]){ __VA_ARGS__, { 0 } })
+static const struct output_spec no_body = { "none", 204, NULL, NULL, 0, NULL };
 static const struct output_spec registration_output = {
-	"registration", FIELDS("aid", "cid", "nid", "role", "certificate", "caCert", "vpnIp",
-			       "heartbeatIntervalSeconds", "offlineAfterSeconds", "jobId")
+	"registration",
+	200,
+	FIELDS(MEMBER("aid"), MEMBER("cid"), MEMBER("nid"), MEMBER("role"), MEMBER("certificate"),
+	       MEMBER("caCert"), MEMBER("vpnIp"), MEMBER("heartbeatIntervalSeconds"),
+	       MEMBER("offlineAfterSeconds"), MEMBER("jobId")),
+	NULL,
+	0,
+	NULL
 };
 static const struct output_spec heartbeat_output = {
 	"heartbeatAnswer",
-	FIELDS("isHealthy", "message", "offlineAfterSeconds", "renewCertificate", "cancel")
+	200,
+	FIELDS(MEMBER("isHealthy"), MEMBER("message"), MEMBER("offlineAfterSeconds"),
+	       MEMBER("renewCertificate"), MEMBER("cancel")),
+	NULL,
+	0,
+	NULL
 };
-static const struct output_spec instructions_output = { "instructions", FIELDS("instructions") };
-static const struct output_spec peers_output = { "vpnPeers", FIELDS("peers") };
-static const struct output_spec control_planes_output = { "controlPlaneNodes",
-							  FIELDS("controlPlaneNodes") };
-static const struct output_spec vip_output = { "vipHolder", FIELDS("isHolder", "generation") };
-static const struct output_spec service_status_output = { "serviceReports",
-							  FIELDS("accepted", "ignored") };
-static const struct output_spec certificate_output = { "certificate",
-						       FIELDS("certificate", "caCert") };
+static const struct output_spec instructions_output = {
+	"instructions", 200, FIELDS(MEMBER("instructions")), NULL, 0, NULL
+};
+static const struct output_spec peers_output = { "vpnPeers", 200, FIELDS(MEMBER("peers")),
+						 NULL,	     0,	  NULL };
+static const struct output_spec control_planes_output = {
+	"controlPlaneNodes", 200, FIELDS(MEMBER("controlPlaneNodes")), NULL, 0, NULL
+};
+static const struct output_spec vip_output = {
+	"vipHolder", 200, FIELDS(MEMBER("isHolder"), MEMBER("generation")), NULL, 0, NULL
+};
+static const struct output_spec service_status_output = {
+	"serviceReports", 200, FIELDS(MEMBER("accepted"), MEMBER("ignored")), NULL, 0, NULL
+};
+static const struct output_spec certificate_output = {
+	"certificate", 200, FIELDS(MEMBER("certificate"), MEMBER("caCert")), NULL, 0, NULL
+};
 
 static const struct field_spec instructions_query[] = {
 	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work" },
