@@ -633,6 +633,10 @@ static const struct output_field service_info_list_fields[] = {
 };
 
 /* What each route answers on success (see struct output_spec). */
+static const struct output_spec openapi_output = { .type = "openapiDocument",
+						   .status = 200,
+						   .media_type = "application/json",
+						   .description = "The OpenAPI 3.1 document" };
 static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec health_output = { .type = "health",
 						  .status = 200,
@@ -772,6 +776,9 @@ const struct route api_routes[] = {
 	  "Prometheus metrics (text format)", NULL, NULL },
 	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The database answers and migrations are applied", NULL, NULL },
+
+	{ "GET", "/openapi.json", api_openapi, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &openapi_output, "This API's OpenAPI 3.1 document", NULL, NULL },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
 	  &signup_output, "Create a user, a personal account and a session", NULL, NULL },

@@ -422,6 +422,12 @@ TEST(every_route_answers_its_declared_fields)
 	CHECK_STATUS(r, 200);
 	CHECK(r.body && strstr(r.body, "# TYPE runosd_http_requests_total counter") != NULL);
 	it_resp_free(&r);
+	/* The OpenAPI document (it_openapi checks what it says). */
+	CHECK(find_route("GET", "/openapi.json") != NULL);
+	r = it_call(srv, "GET", NULL, NULL, "/openapi.json");
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "openapi"), "3.1.0");
+	it_resp_free(&r);
 	/* The installer is a script, not JSON. */
 	CHECK(find_route("GET", "/install.sh") != NULL);
 	r = it_call(srv, "GET", NULL, NULL, "/install.sh?token=%s", join_token);
