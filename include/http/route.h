@@ -84,7 +84,19 @@ struct output_spec {
 	 * instead of status (201); 0: status. */
 	int post_status;
 	const char *description; /* of the answer, for people */
+	/* Refusals also come in this media type (besides the JSON error): the
+	 * installer's, a script that says why; NULL: JSON only. */
+	const char *error_media_type;
 };
+
+/* A second success answer of one route, named by the route's handler: the
+ * rows of api_routes[] say one answer each (fold these into them once rows
+ * can change). */
+struct route_answer {
+	void (*handler)(struct request *req);
+	const struct output_spec *output;
+};
+extern const struct route_answer api_route_answers[]; /* { NULL } terminated */
 
 /* The account a ROUTE_ACCOUNT_OF request acts in, and what a caller who is
  * not its member is told: 404 "<what>.not_found" naming id, as if it did not

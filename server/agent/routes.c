@@ -86,43 +86,42 @@ static const struct field_spec no_input[] = { { 0 } };
 		name, FIELD_JSON, false, false, NULL, "see docs/agent.md", NULL                    \
 	}
 #define FIELDS(...) ((const struct output_field[]){ __VA_ARGS__, { 0 } })
-static const struct output_spec no_body = { "none", 204, NULL, NULL, 0, NULL };
+static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec registration_output = {
-	"registration",
-	200,
-	FIELDS(MEMBER("aid"), MEMBER("cid"), MEMBER("nid"), MEMBER("role"), MEMBER("certificate"),
-	       MEMBER("caCert"), MEMBER("vpnIp"), MEMBER("heartbeatIntervalSeconds"),
-	       MEMBER("offlineAfterSeconds"), MEMBER("jobId")),
-	NULL,
-	0,
-	NULL
+	.type = "registration",
+	.status = 200,
+	.fields = FIELDS(MEMBER("aid"), MEMBER("cid"), MEMBER("nid"), MEMBER("role"),
+			 MEMBER("certificate"), MEMBER("caCert"), MEMBER("vpnIp"),
+			 MEMBER("heartbeatIntervalSeconds"), MEMBER("offlineAfterSeconds"),
+			 MEMBER("jobId"))
 };
 static const struct output_spec heartbeat_output = {
-	"heartbeatAnswer",
-	200,
-	FIELDS(MEMBER("isHealthy"), MEMBER("message"), MEMBER("offlineAfterSeconds"),
-	       MEMBER("renewCertificate"), MEMBER("cancel")),
-	NULL,
-	0,
-	NULL
+	.type = "heartbeatAnswer",
+	.status = 200,
+	.fields = FIELDS(MEMBER("isHealthy"), MEMBER("message"), MEMBER("offlineAfterSeconds"),
+			 MEMBER("renewCertificate"), MEMBER("cancel"))
 };
-static const struct output_spec instructions_output = {
-	"instructions", 200, FIELDS(MEMBER("instructions")), NULL, 0, NULL
-};
-static const struct output_spec peers_output = { "vpnPeers", 200, FIELDS(MEMBER("peers")),
-						 NULL,	     0,	  NULL };
+static const struct output_spec instructions_output = { .type = "instructions",
+							.status = 200,
+							.fields = FIELDS(MEMBER("instructions")) };
+static const struct output_spec peers_output = { .type = "vpnPeers",
+						 .status = 200,
+						 .fields = FIELDS(MEMBER("peers")) };
 static const struct output_spec control_planes_output = {
-	"controlPlaneNodes", 200, FIELDS(MEMBER("controlPlaneNodes")), NULL, 0, NULL
+	.type = "controlPlaneNodes", .status = 200, .fields = FIELDS(MEMBER("controlPlaneNodes"))
 };
-static const struct output_spec vip_output = {
-	"vipHolder", 200, FIELDS(MEMBER("isHolder"), MEMBER("generation")), NULL, 0, NULL
-};
-static const struct output_spec service_status_output = {
-	"serviceReports", 200, FIELDS(MEMBER("accepted"), MEMBER("ignored")), NULL, 0, NULL
-};
-static const struct output_spec certificate_output = {
-	"certificate", 200, FIELDS(MEMBER("certificate"), MEMBER("caCert")), NULL, 0, NULL
-};
+static const struct output_spec vip_output = { .type = "vipHolder",
+					       .status = 200,
+					       .fields = FIELDS(MEMBER("isHolder"),
+								MEMBER("generation")) };
+static const struct output_spec service_status_output = { .type = "serviceReports",
+							  .status = 200,
+							  .fields = FIELDS(MEMBER("accepted"),
+									   MEMBER("ignored")) };
+static const struct output_spec certificate_output = { .type = "certificate",
+						       .status = 200,
+						       .fields = FIELDS(MEMBER("certificate"),
+									MEMBER("caCert")) };
 
 static const struct field_spec instructions_query[] = {
 	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work" },

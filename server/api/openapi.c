@@ -129,11 +129,22 @@ static json_t *parameters(const struct route *r)
 	return list;
 }
 
-static void add_error(json_t *responses, const char *status, const char *name)
+static void add_error(const struct route *r, json_t *responses, const char *status,
+		      const char *name)
 {
-	json_object_set_new(
-		responses, status,
-		json_pack("{s:s}", "$ref", name ? name : "#/components/responses/Error"));
+	const char *ref = name ? name : "#/components/responses/Error";
+	const char *other = r->output->error_media_type;
+	if (!other) {
+		json_object_set_new(responses, status, json_pack("{s:s}", "$ref", ref));
+		return;
+	}
+	/* The route's own refusals come in its media type, the layers' before
+	 * it (validation, rate limits) as JSON. */
+	json_t *resp = json_pack("{s:s, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "description",
+				 "A refusal: JSON, or a text the route's client shows", "content",
+				 "application/json", "schema", "$ref", "#/components/schemas/Error",
+				 other, "schema", "type", "string");
+	json_object_set_new(responses, status, resp);
 }
 
 /* The refusals a route can give, from what its row says. Any other one (405,
@@ -143,39 +154,42 @@ static void error_responses(const struct route *r, json_t *responses)
 {
 	/* 400: the body or the query is validated against the row's specs. */
 	if ((r->input && r->input->name) || r->query)
-		add_error(responses, "400", "#/components/responses/BadRequest");
+		add_error(r, responses, "400", "#/components/responses/BadRequest");
 	/* 401: every route but the public ones authenticates. */
 	if (r->access != ROUTE_PUBLIC)
-		add_error(responses, "401", "#/components/responses/Unauthorized");
+		add_error(r, responses, "401", "#/components/responses/Unauthorized");
 	/* 403: a role is checked (min_role), or a session is required. */
 	if (r->access == ROUTE_ACCOUNT || r->access == ROUTE_ACCOUNT_OF ||
 	    r->access == ROUTE_SESSION || r->session_only)
-		add_error(responses, "403", "#/components/responses/Forbidden");
+		add_error(r, responses, "403", "#/components/responses/Forbidden");
 	/* 404: a path with ids names something that may not exist (or be
 	 * another account's). */
 	if (has_params(r->pattern))
-		add_error(responses, "404", "#/components/responses/NotFound");
+		add_error(r, responses, "404", "#/components/responses/NotFound");
 	/* 409 and 412: If-Match applies (a stale version, a resource busy). */
 	if (if_match_applies(r)) {
-		add_error(responses, "409", "#/components/responses/Conflict");
-		add_error(responses, "412", "#/components/responses/PreconditionFailed");
+		add_error(r, responses, "409", "#/components/responses/Conflict");
+		add_error(r, responses, "412", "#/components/responses/PreconditionFailed");
 	}
 	/* 429 and 503: the rate limits and the database are everyone's. */
-	add_error(responses, "429", "#/components/responses/TooManyRequests");
-	add_error(responses, "503", "#/components/responses/Unavailable");
-	add_error(responses, "default", NULL);
+	add_error(r, responses, "429", "#/components/responses/TooManyRequests");
+	add_error(r, responses, "503", "#/components/responses/Unavailable");
+	add_error(r, responses, "default", NULL);
+}
+
+static int status_of(const struct route *r, const struct output_spec *o)
+{
+	return strcmp(r->method, "POST") == 0 && o->post_status ? o->post_status : o->status;
 }
 
 static int success_status(const struct route *r)
 {
-	const struct output_spec *o = r->output;
-	return strcmp(r->method, "POST") == 0 && o->post_status ? o->post_status : o->status;
+	return status_of(r, r->output);
 }
 
-static json_t *success_response(const struct route *r, json_t *schemas)
+static json_t *success_response(const struct route *r, const struct output_spec *o, json_t *schemas)
 {
-	const struct output_spec *o = r->output;
-	int status = success_status(r);
+	int status = status_of(r, o);
 	json_t *resp =
 		json_pack("{s:s}", "description", o->description ? o->description : r->summary);
 	if (status == 204)
@@ -214,7 +228,13 @@ static json_t *operation(const struct route *r, json_t *schemas, json_t *tags)
 		json_object_set_new(tags, tag, json_string(r->summary));
 	json_t *responses = json_object();
 	snprintf(status, sizeof(status), "%d", success_status(r));
-	json_object_set_new(responses, status, success_response(r, schemas));
+	json_object_set_new(responses, status, success_response(r, r->output, schemas));
+	for (const struct route_answer *a = api_route_answers; a->handler; a++)
+		if (a->handler == r->handler) {
+			snprintf(status, sizeof(status), "%d", a->output->status);
+			json_object_set_new(responses, status,
+					    success_response(r, a->output, schemas));
+		}
 	error_responses(r, responses);
 	json_t *op = json_pack("{s:s, s:s, s:[s], s:o}", "operationId", id, "summary", r->summary,
 			       "tags", tag, "responses", responses);

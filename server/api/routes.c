@@ -759,15 +759,40 @@ static const struct output_spec device_output = { .type = "deviceLogin",
 static const struct output_spec device_poll_output = { .type = "devicePoll",
 						       .status = 200,
 						       .fields = device_poll_fields };
-static const struct output_spec installer_output = {
-	.type = "installer", .status = 200, .fields = NULL, .media_type = "text/x-shellscript"
-};
+static const struct output_spec installer_output = { .type = "installer",
+						     .status = 200,
+						     .media_type = "text/x-shellscript",
+						     .error_media_type = "text/plain" };
 static const struct output_spec service_info_list_output = { .type = "serviceTypes",
 							     .status = 200,
 							     .fields = service_info_list_fields };
 static const struct output_spec service_info_output = { .type = "serviceType",
 							.status = 200,
 							.fields = service_info_fields };
+
+static const struct output_field no_op_fields[] = {
+	OUT("osid", FIELD_STRING, "the service"),
+	OUT("noOp", FIELD_BOOLEAN, "true: nothing was asked that is not so already"),
+	OUT("message", FIELD_STRING, "for people"),
+	{ 0 },
+};
+static const struct output_spec service_unchanged_output = {
+	.type = "serviceUnchanged",
+	.status = 200,
+	.fields = no_op_fields,
+	.description = "Nothing to change: replicas, version and storage are as asked"
+};
+static const struct output_spec cluster_teardown_output = {
+	.type = "jobStarted",
+	.status = 202,
+	.fields = job_started_fields,
+	.description = "The cluster has nodes: their teardown job deletes it"
+};
+const struct route_answer api_route_answers[] = {
+	{ api_services_update, &service_unchanged_output },
+	{ api_clusters_delete, &cluster_teardown_output },
+	{ NULL, NULL },
+};
 
 const struct route api_routes[] = {
 	{ "GET", "/healthz", api_healthz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,

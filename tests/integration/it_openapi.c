@@ -107,6 +107,26 @@ TEST(every_route_is_described)
 	}
 }
 
+/* The second answers (api_route_answers) are routes' and in the document. */
+TEST(second_answers_are_described)
+{
+	json_t *paths = json_object_get(doc, "paths");
+	for (const struct route_answer *a = api_route_answers; a->handler; a++) {
+		const struct route *r = NULL;
+		for (size_t i = 0; i < api_routes_count; i++)
+			if (api_routes[i].handler == a->handler)
+				r = &api_routes[i];
+		CHECK_MSG(r != NULL, "a second answer (%s) of no route", a->output->type);
+		if (!r)
+			continue;
+		json_t *op = json_object_get(json_object_get(paths, template_of(r->pattern)),
+					     lower(r->method));
+		CHECK_MSG(json_object_get(json_object_get(op, "responses"),
+					  it_fmt("%d", a->output->status)),
+			  "%s %s: no %d answer", r->method, r->pattern, a->output->status);
+	}
+}
+
 TEST(every_operation_is_a_route)
 {
 	const char *path, *method;
@@ -139,6 +159,7 @@ int main(void)
 	}
 	RUN(served_with_an_etag);
 	RUN(every_route_is_described);
+	RUN(second_answers_are_described);
 	RUN(every_operation_is_a_route);
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	json_decref(doc);

@@ -5,7 +5,9 @@
 // default, the media type one of that response's, and a JSON body must validate against its
 // schema (ajv, JSON Schema 2020-12, formats). An answer to a path or method the document does
 // not route must be an error in the document's Error shape. 304 answers carry no body and are
-// counted only. Fails on any mismatch, and when nothing was recorded.
+// counted only, and so are OPTIONS answers (CORS preflight, answered by the HTTP layer for every
+// route, not an operation). HEAD is checked as the GET it stands for, without a body. Fails on
+// any mismatch, and when nothing was recorded.
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -62,7 +64,7 @@ function match(p) {
 }
 
 const errorSchema = { $ref: '#/components/schemas/Error' };
-let checked = 0, failed = 0, notModified = 0;
+let checked = 0, failed = 0, notModified = 0, preflights = 0;
 const failures = new Map(); // one line per kind of failure, with a count
 function fail(key, line) {
   failed++;
@@ -76,8 +78,9 @@ for (const file of files.sort()) {
   for (const text of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
     if (!text) continue;
     const r = JSON.parse(text);
-    const method = r.method.toLowerCase();
+    const method = r.method === 'HEAD' ? 'get' : r.method.toLowerCase();
     if (r.status === 304) { notModified++; continue; }
+    if (r.method === 'OPTIONS') { preflights++; continue; }
     checked++;
     const where = `${program}: ${r.method} ${r.path.slice(0, 120)} → ${r.status}`;
     const tpl = match(r.path);
@@ -98,7 +101,7 @@ for (const file of files.sort()) {
       schema = resp.content && resp.content[media[0]] && resp.content[media[0]].schema;
     }
     const type = (r.contentType || '').split(';')[0].trim();
-    if (method === 'head') continue;
+    if (r.method === 'HEAD') continue;
     if (media.length === 0) {
       if (r.body !== null) fail(`${method} ${tpl} ${r.status} body`, `${where}: declared no body, got ${JSON.stringify(r.body).slice(0, 100)}`);
       continue;
@@ -119,5 +122,5 @@ if (checked === 0) {
   console.log(`FAIL no answers recorded in ${dir}`);
   failed++;
 }
-console.log(`${checked} answers checked (${files.length} programs, ${notModified} answered 304), ${failed} mismatched`);
+console.log(`${checked} answers checked (${files.length} programs, ${notModified} answered 304, ${preflights} OPTIONS), ${failed} mismatched`);
 process.exit(failed === 0 ? 0 : 1);
