@@ -41,4 +41,24 @@ out="$("$NODE" "$DIR/responses.mjs" "$DOC" "${RUNOS_TEST_RECORD_RESPONSES:-}" 2>
 rc=$?
 echo "$out" | tail -n 80
 check "$rc" "recorded answers do not match the document"
+
+# The validation can fail: an added member, a retyped one, an undeclared success status, and
+# nothing recorded are each refused.
+bad="$RUNOS_TEST_TMPDIR/openapi-bad"
+declare -A wrong=(
+	[added]='{"method":"GET","path":"/healthz","status":200,"contentType":"application/json","body":{"status":"ok","extra":1}}'
+	[retyped]='{"method":"GET","path":"/service-info","status":200,"contentType":"application/json","body":{"services":"none"}}'
+	[status]='{"method":"DELETE","path":"/abcde/api-keys/x","status":200,"contentType":"application/json","body":{}}'
+)
+for k in "${!wrong[@]}"; do
+	rm -rf "$bad" && mkdir -p "$bad" && printf '%s\n' "${wrong[$k]}" >"$bad/selftest-1.jsonl"
+	"$NODE" "$DIR/responses.mjs" "$DOC" "$bad" >/dev/null 2>&1
+	[[ $? -eq 1 ]]
+	check $? "responses.mjs accepted a wrong answer ($k)"
+done
+rm -rf "$bad" && mkdir -p "$bad"
+"$NODE" "$DIR/responses.mjs" "$DOC" "$bad" >/dev/null 2>&1
+[[ $? -eq 1 ]]
+check $? "responses.mjs accepted no answers at all"
+rm -rf "$bad"
 summary
