@@ -725,12 +725,19 @@ EOF
 	RUNOS_TEST_K8S_NODE="$("$ROOT/tests/k8s/install.sh")" ||
 		warn "tests/k8s/install.sh failed: the tests that validate Kubernetes objects will fail"
 
+	# The OpenAPI checkers (tests/openapi, npm ci from its lockfile on first use), and where the
+	# integration harness records every answer for tests/openapi/check.sh to validate.
+	"$ROOT/tests/openapi/install.sh" >/dev/null ||
+		warn "tests/openapi/install.sh failed: tests/openapi/check.sh will fail"
+	export RUNOS_TEST_RECORD_RESPONSES="$SCRATCH/tmp/responses"
+	mkdir -p "$RUNOS_TEST_RECORD_RESPONSES"
+
 	local progs=() f
 	while IFS= read -r f; do
 		[[ -z $filter || ${f#"$BUILD_DIR"/} == *"$filter"* ]] && progs+=("$f")
 	done < <(list_programs "$BUILD_DIR/tests/unit" test_ && list_programs "$BUILD_DIR/tests/fuzz" fuzz_ \
 		&& list_programs "$BUILD_DIR/tests/integration" it_ \
-		&& printf '%s\n' "$ROOT/tests/k8s/selftest.sh" "$ROOT/tests/bench/smoke.sh" \
+		&& printf '%s\n' "$ROOT/tests/openapi/check.sh" "$ROOT/tests/k8s/selftest.sh" "$ROOT/tests/bench/smoke.sh" \
 			"$ROOT/tests/format_check.sh" "$ROOT/tests/layering_check.sh" "$ROOT/tests/readme_check.sh")
 
 	local passed=0 failed=0 broken=()

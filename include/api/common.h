@@ -43,6 +43,10 @@ json_t *api_next_cursor(int64_t last_us, const char *last_id);
 /* Sets the ETag header for a resource version. */
 void api_set_etag(struct request *req, int version);
 
+/* If-None-Match holds etag (RFC 9110 §13.1.2: weak comparison, a list, or
+ * *): the caller has this version, so the answer is 304. */
+bool api_not_modified(const struct request *req, const char *etag);
+
 /* Reads If-Match: *version = 0 when absent or "*". On a malformed header
  * replies 400 and returns false. */
 bool api_if_match(struct request *req, int *version) __attribute__((warn_unused_result));

@@ -75,6 +75,9 @@ void api_audit_list(struct request *req);
 void api_service_info_list(struct request *req);
 void api_service_info_get(struct request *req);
 
+/* server/api/openapi.c */
+void api_openapi(struct request *req);
+
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 

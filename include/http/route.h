@@ -1,8 +1,8 @@
 /* The route table's types. The table itself is server/api/routes.c: one row
  * per endpoint with method, path pattern, handler, who may call it, the input
- * schema and the output fields. The router, the request path (authentication,
- * authorisation, validation) and, later, the OpenAPI document and the CLI
- * manifest all read it. */
+ * schema and the typed answer. The router, the request path (authentication,
+ * authorisation, validation), the OpenAPI document (server/api/openapi.c) and,
+ * later, the CLI manifest all read it. */
 #ifndef RUNOSD_HTTP_ROUTE_H
 #define RUNOSD_HTTP_ROUTE_H
 
@@ -40,8 +40,11 @@ enum field_type {
 	FIELD_ENUM,    /* string, one of choices */
 	FIELD_TEXT,    /* string that may span lines (PEM): \n, \r and \t allowed */
 	FIELD_STRINGS, /* array of strings of at most 256 characters; max_len: most items */
-	FIELD_OBJECT,  /* a JSON object; the handler checks its members */
+	FIELD_OBJECT,  /* a JSON object; the handler checks its members (an answer's
+			* members: `members`, NULL: free-form) */
 	FIELD_JSON,    /* any JSON value */
+	FIELD_OBJECTS, /* answers only: an array of objects with `members` */
+	FIELD_INTEGERS /* answers only: an array of integers */
 };
 
 struct field_spec {
@@ -55,13 +58,45 @@ struct field_spec {
 	const char *description;
 };
 
-/* What a route answers on success: a type name and the top-level members of
- * the JSON body (NULL fields: no body, as for 204). tests/integration/
- * it_contract.c checks every route's real answer against it. */
-struct output_spec {
-	const char *type;
-	const char *const *fields; /* NULL-terminated */
+/* A member of an answer (output_spec), typed like a body field. */
+struct output_field {
+	const char *name;
+	enum field_type type;
+	bool optional;		    /* sometimes absent (nextCursor) */
+	bool nullable;		    /* may be null */
+	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
+	const char *description;
+	const struct output_field *members; /* FIELD_OBJECT(S): { NULL } terminated;
+					     * NULL: a free-form object */
 };
+
+/* What a route answers on success: a type name, the status and the typed
+ * members of the JSON body (NULL fields: no JSON body). The OpenAPI document
+ * describes each answer from it, tests/integration/it_contract.c checks every
+ * route's real top-level members against it and tests/openapi/responses.mjs
+ * every answer the integration tests receive against the document. */
+struct output_spec {
+	const char *type;		   /* the schema's name */
+	int status;			   /* 200, 201, 202 or 204 */
+	const struct output_field *fields; /* { NULL } terminated; NULL: no JSON body */
+	const char *media_type;		   /* a body that is not JSON ("text/yaml"); NULL: JSON */
+	/* A POST of this answer creates what it shows, so it answers this
+	 * instead of status (201); 0: status. */
+	int post_status;
+	const char *description; /* of the answer, for people */
+	/* Refusals also come in this media type (besides the JSON error): the
+	 * installer's, a script that says why; NULL: JSON only. */
+	const char *error_media_type;
+};
+
+/* A second success answer of one route, named by the route's handler: the
+ * rows of api_routes[] say one answer each (fold these into them once rows
+ * can change). */
+struct route_answer {
+	void (*handler)(struct request *req);
+	const struct output_spec *output;
+};
+extern const struct route_answer api_route_answers[]; /* { NULL } terminated */
 
 /* The account a ROUTE_ACCOUNT_OF request acts in, and what a caller who is
  * not its member is told: 404 "<what>.not_found" naming id, as if it did not

@@ -14,6 +14,8 @@
 
 /* 3 characters: [a-z] then [a-z0-9]{2}. */
 bool idalloc_is_cid(const char *s);
+/* What idalloc_is_cid accepts, as a regular expression (OpenAPI). */
+#define IDALLOC_CID_PATTERN "^[a-z][a-z0-9]{2}$"
 
 /* A random cid not among the n in used; false when every cid is taken. */
 bool idalloc_cid(const char (*used)[IDALLOC_CID_LEN + 1], size_t n, char out[IDALLOC_CID_LEN + 1])

@@ -12,6 +12,8 @@
 /* 5 characters: first and last [a-z], middle [a-z0-9] (aid, nid, service id). */
 void idalloc_short_id(char out[IDALLOC_SHORT_ID_LEN + 1]);
 bool idalloc_is_short_id(const char *s);
+/* What idalloc_is_short_id accepts, as a regular expression (OpenAPI). */
+#define IDALLOC_SHORT_ID_PATTERN "^[a-z][a-z0-9]{3}[a-z]$"
 
 /* Random (version 4) UUID in lower-case text form. */
 void idalloc_uuid(char out[IDALLOC_UUID_LEN + 1]);

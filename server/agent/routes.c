@@ -79,25 +79,49 @@ static const struct field_spec progress_input[] = {
 };
 static const struct field_spec no_input[] = { { 0 } };
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-static const struct output_spec no_body = { "none", NULL };
+/* The agent listener is not in the OpenAPI document (docs/agent.md describes
+ * it), so its answers name their members without typing them. */
+#define MEMBER(name)                                                                               \
+	{                                                                                          \
+		name, FIELD_JSON, false, false, NULL, "see docs/agent.md", NULL                    \
+	}
+#define FIELDS(...) ((const struct output_field[]){ __VA_ARGS__, { 0 } })
+static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec registration_output = {
-	"registration", FIELDS("aid", "cid", "nid", "role", "certificate", "caCert", "vpnIp",
-			       "heartbeatIntervalSeconds", "offlineAfterSeconds", "jobId")
+	.type = "registration",
+	.status = 200,
+	.fields = FIELDS(MEMBER("aid"), MEMBER("cid"), MEMBER("nid"), MEMBER("role"),
+			 MEMBER("certificate"), MEMBER("caCert"), MEMBER("vpnIp"),
+			 MEMBER("heartbeatIntervalSeconds"), MEMBER("offlineAfterSeconds"),
+			 MEMBER("jobId"))
 };
 static const struct output_spec heartbeat_output = {
-	"heartbeatAnswer",
-	FIELDS("isHealthy", "message", "offlineAfterSeconds", "renewCertificate", "cancel")
+	.type = "heartbeatAnswer",
+	.status = 200,
+	.fields = FIELDS(MEMBER("isHealthy"), MEMBER("message"), MEMBER("offlineAfterSeconds"),
+			 MEMBER("renewCertificate"), MEMBER("cancel"))
 };
-static const struct output_spec instructions_output = { "instructions", FIELDS("instructions") };
-static const struct output_spec peers_output = { "vpnPeers", FIELDS("peers") };
-static const struct output_spec control_planes_output = { "controlPlaneNodes",
-							  FIELDS("controlPlaneNodes") };
-static const struct output_spec vip_output = { "vipHolder", FIELDS("isHolder", "generation") };
-static const struct output_spec service_status_output = { "serviceReports",
-							  FIELDS("accepted", "ignored") };
-static const struct output_spec certificate_output = { "certificate",
-						       FIELDS("certificate", "caCert") };
+static const struct output_spec instructions_output = { .type = "instructions",
+							.status = 200,
+							.fields = FIELDS(MEMBER("instructions")) };
+static const struct output_spec peers_output = { .type = "vpnPeers",
+						 .status = 200,
+						 .fields = FIELDS(MEMBER("peers")) };
+static const struct output_spec control_planes_output = {
+	.type = "controlPlaneNodes", .status = 200, .fields = FIELDS(MEMBER("controlPlaneNodes"))
+};
+static const struct output_spec vip_output = { .type = "vipHolder",
+					       .status = 200,
+					       .fields = FIELDS(MEMBER("isHolder"),
+								MEMBER("generation")) };
+static const struct output_spec service_status_output = { .type = "serviceReports",
+							  .status = 200,
+							  .fields = FIELDS(MEMBER("accepted"),
+									   MEMBER("ignored")) };
+static const struct output_spec certificate_output = { .type = "certificate",
+						       .status = 200,
+						       .fields = FIELDS(MEMBER("certificate"),
+									MEMBER("caCert")) };
 
 static const struct field_spec instructions_query[] = {
 	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work" },

@@ -243,3 +243,24 @@ json_t *api_conditions_json(const char *text)
 	}
 	return list;
 }
+
+bool api_not_modified(const struct request *req, const char *etag)
+{
+	const char *h = request_header(req, "If-None-Match");
+	if (!h)
+		return false;
+	size_t n = strlen(etag);
+	for (const char *p = h; *p;) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}

@@ -1,5 +1,6 @@
 /* The route table: the single source of truth for routing, permissions and
- * input validation (and, later, the OpenAPI document and the CLI manifest).
+ * input validation, the typed answers and the OpenAPI document built from them
+ * (server/api/openapi.c), and later the CLI manifest.
  * A row that declares no access level stops the server at start. */
 #include "api/common.h"
 #include "api/handlers.h"
@@ -169,103 +170,628 @@ static const struct field_spec service_update_input[] = {
 };
 static const struct field_spec no_input[] = { { 0 } };
 
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define USER_FIELDS "uid", "email", "name", "mfaEnabled", "createdAt"
-#define ACCOUNT_FIELDS "aid", "name", "companyName", "website", "baseDomain", "createdAt"
-#define API_KEY_FIELDS "id", "name", "prefix", "accountRole", "createdAt", "expiresAt", "createdBy"
+/* Members of answers: always present unless OUT_OPTIONAL. The OpenAPI document gives every object
+ * additionalProperties:false, so a member a handler adds, drops or retypes
+ * fails the response validation of the integration tests. */
+#define OUT(name, type, description)                                                               \
+	{                                                                                          \
+		name, type, false, false, NULL, description, NULL                                  \
+	}
+#define OUT_NULLABLE(name, type, description)                                                      \
+	{                                                                                          \
+		name, type, false, true, NULL, description, NULL                                   \
+	}
+#define OUT_OPTIONAL(name, type, description)                                                      \
+	{                                                                                          \
+		name, type, true, false, NULL, description, NULL                                   \
+	}
+#define OUT_ENUM(name, choices, description)                                                       \
+	{                                                                                          \
+		name, FIELD_ENUM, false, false, choices, description, NULL                         \
+	}
+#define OUT_OBJECT(name, members, description)                                                     \
+	{                                                                                          \
+		name, FIELD_OBJECT, false, false, NULL, description, members                       \
+	}
+#define OUT_OBJECTS(name, members, description)                                                    \
+	{                                                                                          \
+		name, FIELD_OBJECTS, false, false, NULL, description, members                      \
+	}
+/* A paged list's cursor: null on the last page (absent there once lists drop
+ * it), so optional and nullable. */
+#define NEXT_CURSOR                                                                                \
+	{                                                                                          \
+		"nextCursor", FIELD_STRING, true, true, NULL,                                      \
+			"pass as cursor for the next page; null or absent on the last", NULL       \
+	}
 
-static const struct output_spec no_body = { "none", NULL };
-static const struct output_spec health_output = { "health", FIELDS("status") };
-static const struct output_spec signup_output = { "signup",
-						  FIELDS("user", "account", "token", "expiresAt") };
-static const struct output_spec session_output = { "session",
-						   FIELDS("token", "expiresAt", "user") };
-static const struct output_spec user_output = { "user", FIELDS(USER_FIELDS) };
-static const struct output_spec accounts_output = { "accounts", FIELDS("accounts", "nextCursor") };
-static const struct output_spec new_account_output = {
-	"account", FIELDS(ACCOUNT_FIELDS, "accountRole", "isDefault")
+static const char *const service_states[] = { "provisioning", "healthy",  "degraded", "unhealthy",
+					      "failed",	      "deleting", "unknown",  NULL };
+
+static const struct output_field health_fields[] = {
+	OUT("status", FIELD_STRING, "ok (healthz) or ready (readyz)"),
+	{ 0 },
 };
-static const struct output_spec account_output = { "account", FIELDS(ACCOUNT_FIELDS) };
-static const struct output_spec new_api_key_output = { "apiKeyWithToken",
-						       FIELDS(API_KEY_FIELDS, "token", "warning") };
-static const struct output_spec api_keys_output = { "apiKeys", FIELDS("apiKeys", "nextCursor") };
-static const struct output_spec api_key_output = { "apiKey", FIELDS(API_KEY_FIELDS) };
-#define CLUSTER_FIELDS                                                                             \
-	"cid", "name", "description", "domain", "status", "configured", "clusterIndex", "vpnCidr", \
-		"vip", "k8sApiUrl", "nodeCounts", "conditions", "createdAt", "updatedAt"
-static const struct output_spec cluster_output = { "cluster", FIELDS(CLUSTER_FIELDS) };
-static const struct output_spec clusters_output = { "clusters", FIELDS("clusters", "nextCursor") };
-static const struct output_spec kubeconfig_output = { "kubeconfig", NULL };
-static const struct output_spec deployment_ready_output = {
-	"deploymentReadiness", FIELDS("ready", "harbor", "minio", "buildkit")
+#define USER_MEMBERS                                                                               \
+	OUT("uid", FIELD_STRING, "user id"), OUT("email", FIELD_STRING, "login email"),            \
+		OUT("name", FIELD_STRING, "display name"),                                         \
+		OUT("mfaEnabled", FIELD_BOOLEAN, "whether logins need a TOTP code"),               \
+		OUT("createdAt", FIELD_TIME, "when the user signed up")
+static const struct output_field user_fields[] = { USER_MEMBERS, { 0 } };
+#define ACCOUNT_MEMBERS                                                                            \
+	OUT("aid", FIELD_STRING, "account id"), OUT("name", FIELD_STRING, "account name"),         \
+		OUT("companyName", FIELD_STRING, "company name"),                                  \
+		OUT("website", FIELD_STRING, "http(s) URL or empty"),                              \
+		OUT("baseDomain", FIELD_STRING, "parent domain of the clusters' domains"),         \
+		OUT("createdAt", FIELD_TIME, "when the account was created")
+#define MY_ACCOUNT_MEMBERS                                                                         \
+	OUT_ENUM("accountRole", role_choices, "the caller's role in it"),                          \
+		OUT("isDefault", FIELD_BOOLEAN, "the caller's default account")
+static const struct output_field account_fields[] = { ACCOUNT_MEMBERS, { 0 } };
+static const struct output_field new_account_fields[] = { ACCOUNT_MEMBERS,
+							  MY_ACCOUNT_MEMBERS,
+							  { 0 } };
+static const struct output_field signup_fields[] = {
+	OUT_OBJECT("user", user_fields, "the new user"),
+	OUT_OBJECT("account", new_account_fields, "the new personal account"),
+	OUT("token", FIELD_STRING, "session token (Bearer)"),
+	OUT("expiresAt", FIELD_TIME, "when the session ends"),
+	{ 0 },
 };
-static const struct output_spec cluster_domains_output = { "clusterDomains",
-							   FIELDS("clusterDomains", "nextCursor") };
-#define NODE_FIELDS                                                                                \
-	"nid", "cid", "name", "role", "status", "machineId", "hostname", "os", "vpnIp",            \
-		"externalIp", "agentVersion", "lastHeartbeatAt", "certNotAfter", "conditions",     \
-		"createdAt"
-static const struct output_spec node_output = { "node", FIELDS(NODE_FIELDS) };
-static const struct output_spec nodes_output = { "nodes", FIELDS("nodes", "nextCursor") };
-static const struct output_spec modules_output = { "modules", FIELDS("modules") };
-static const struct output_spec new_join_token_output = {
-	"joinTokenWithSecret",
-	FIELDS("id", "token", "expiresAt", "role", "maxUses", "caPin", "installCommand")
+static const struct output_field session_fields[] = {
+	OUT("token", FIELD_STRING, "session token (Bearer)"),
+	OUT("expiresAt", FIELD_TIME, "when the session ends"),
+	OUT_OBJECT("user", user_fields, "the user logged in"),
+	{ 0 },
 };
-/* Items: id, prefix, role, maxUses, uses, expiresAt, createdAt, createdBy. */
-static const struct output_spec join_tokens_output = { "joinTokens",
-						       FIELDS("joinTokens", "nextCursor") };
-static const struct output_spec job_started_output = { "jobStarted", FIELDS("jobId") };
-#define JOB_FIELDS                                                                                 \
-	"id", "aid", "cid", "type", "status", "progress", "currentStep", "error", "result",        \
-		"target", "attempt", "createdAt", "startedAt", "completedAt"
-static const struct output_spec job_output = { "job", FIELDS(JOB_FIELDS) };
-static const struct output_spec jobs_output = { "jobs", FIELDS("jobs", "nextCursor") };
-static const struct output_spec workitems_output = { "workItems",
-						     FIELDS("jobId", "workItems", "hasMore") };
-static const struct output_spec step_logs_output = { "workItemLogs",
-						     FIELDS("workItemId", "logs", "nextCursor") };
-static const struct output_spec job_cancel_output = { "jobCancelled", FIELDS("id", "status") };
-#define MEMBER_FIELDS "uid", "email", "name", "accountRole", "joinedAt"
-static const struct output_spec member_output = { "member", FIELDS(MEMBER_FIELDS) };
-static const struct output_spec members_output = { "members", FIELDS("members", "nextCursor") };
-static const struct output_spec invitation_output = { "invitation",
-						      FIELDS("id", "token", "expiresAt") };
-static const struct output_spec invitation_accepted_output = { "invitationAccepted",
-							       FIELDS("aid", "accountRole") };
-static const struct output_spec left_output = { "membershipLeft", FIELDS("left", "defaultAccount",
-									 "remainingAccounts") };
-static const struct output_spec audit_output = { "auditEvents", FIELDS("entries", "nextCursor") };
-static const struct output_spec metrics_output = { "prometheusText", NULL };
-static const struct output_spec totp_setup_output = { "totpSecret",
-						      FIELDS("secret", "otpauthUrl") };
-#define SERVICE_FIELDS                                                                             \
-	"id", "osid", "type", "name", "version", "replicas", "storageMb", "storageClass", "flags", \
-		"nodeAffinityTags", "status", "endpoint", "namespace", "requires", "conditions",   \
-		"createdAt", "updatedAt"
-static const struct output_spec service_output = { "service", FIELDS(SERVICE_FIELDS) };
-static const struct output_spec services_output = { "services", FIELDS("services", "nextCursor") };
-static const struct output_spec service_created_output = {
-	"serviceCreated", FIELDS("id", "osid", "name", "status", "jobId", "endpoint", "warnings")
+static const struct output_field account_item_fields[] = {
+	OUT("aid", FIELD_STRING, "account id"),
+	OUT("name", FIELD_STRING, "account name"),
+	OUT("companyName", FIELD_STRING, "company name"),
+	MY_ACCOUNT_MEMBERS,
+	{ 0 },
 };
-static const struct output_spec service_status_output = {
-	"serviceStatus", FIELDS("state", "replicas", "reason", "message", "reportedAt")
+static const struct output_field accounts_fields[] = {
+	OUT_OBJECTS("accounts", account_item_fields, "the caller's accounts"),
+	NEXT_CURSOR,
+	{ 0 },
 };
+#define API_KEY_MEMBERS                                                                            \
+	OUT("id", FIELD_STRING, "key id (UUID)"),                                                  \
+		OUT("name", FIELD_STRING, "what the key is for"),                                  \
+		OUT("prefix", FIELD_STRING, "first characters of the token, to recognise it"),     \
+		OUT_ENUM("accountRole", role_choices, "what the key may do"),                      \
+		OUT("createdAt", FIELD_TIME, "when it was created"),                               \
+		OUT("expiresAt", FIELD_TIME, "when it stops working"),                             \
+		OUT("createdBy", FIELD_STRING, "uid of its creator")
+static const struct output_field api_key_fields[] = { API_KEY_MEMBERS, { 0 } };
+static const struct output_field new_api_key_fields[] = {
+	API_KEY_MEMBERS,
+	OUT("token", FIELD_STRING, "the token (shown once)"),
+	OUT("warning", FIELD_STRING, "store the token now: it is not shown again"),
+	{ 0 },
+};
+static const struct output_field api_keys_fields[] = {
+	OUT_OBJECTS("apiKeys", api_key_fields, "the account's keys"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field condition_fields[] = {
+	OUT("type", FIELD_STRING, "what the condition is about"),
+	OUT("status", FIELD_STRING, "True, False or Unknown"),
+	OUT("reason", FIELD_STRING, "CamelCase reason"),
+	OUT("message", FIELD_STRING, "for people"),
+	OUT_NULLABLE("lastTransitionAt", FIELD_TIME, "when the status last changed"),
+	{ 0 },
+};
+static const struct output_field node_counts_fields[] = {
+	OUT("total", FIELD_INTEGER, "nodes of the cluster"),
+	OUT("online", FIELD_INTEGER, "nodes online"),
+	OUT("offline", FIELD_INTEGER, "nodes offline"),
+	{ 0 },
+};
+static const struct output_field cluster_fields[] = {
+	OUT("cid", FIELD_STRING, "cluster id"),
+	OUT("name", FIELD_STRING, "cluster name"),
+	OUT("description", FIELD_STRING, "what the cluster is for"),
+	OUT("domain", FIELD_STRING, "the cluster's domain"),
+	OUT_ENUM("status", cluster_statuses, "lifecycle status"),
+	OUT("configured", FIELD_BOOLEAN, "whether a control plane has joined"),
+	OUT("clusterIndex", FIELD_INTEGER, "index of its VPN subnet"),
+	OUT("vpnCidr", FIELD_STRING, "the cluster's VPN subnet"),
+	OUT("vip", FIELD_STRING, "virtual IP of the control plane"),
+	OUT("k8sApiUrl", FIELD_STRING, "Kubernetes API URL"),
+	OUT_OBJECT("nodeCounts", node_counts_fields, "nodes by status"),
+	OUT_OBJECTS("conditions", condition_fields, "what is wrong, if anything"),
+	OUT("createdAt", FIELD_TIME, "when it was created"),
+	OUT("updatedAt", FIELD_TIME, "when it last changed"),
+	{ 0 },
+};
+static const struct output_field clusters_fields[] = {
+	OUT_OBJECTS("clusters", cluster_fields, "the account's clusters"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field deployment_ready_fields[] = {
+	OUT("ready", FIELD_BOOLEAN, "all three are ready"),
+	OUT("harbor", FIELD_BOOLEAN, "Harbor is ready"),
+	OUT("minio", FIELD_BOOLEAN, "MinIO is ready"),
+	OUT("buildkit", FIELD_BOOLEAN, "BuildKit is ready"),
+	{ 0 },
+};
+static const struct output_field cluster_domain_fields[] = {
+	OUT("id", FIELD_STRING, "domain id"),
+	OUT("cid", FIELD_STRING, "its cluster"),
+	OUT("fqdn", FIELD_STRING, "the domain"),
+	OUT("wildcard", FIELD_BOOLEAN, "whether *.fqdn is served too"),
+	{ 0 },
+};
+static const struct output_field cluster_domains_fields[] = {
+	OUT_OBJECTS("clusterDomains", cluster_domain_fields, "domains of the clusters"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field node_fields[] = {
+	OUT("nid", FIELD_STRING, "node id"),
+	OUT("cid", FIELD_STRING, "its cluster"),
+	OUT("name", FIELD_STRING, "node name"),
+	OUT_ENUM("role", node_role_choices, "what the node is"),
+	OUT("status", FIELD_STRING, "online, offline, ..."),
+	OUT("machineId", FIELD_STRING, "/etc/machine-id of the machine"),
+	OUT("hostname", FIELD_STRING, "host name"),
+	OUT("os", FIELD_STRING, "operating system"),
+	OUT("vpnIp", FIELD_STRING, "address on the cluster's VPN"),
+	OUT("externalIp", FIELD_STRING, "address the agent connects from"),
+	OUT("agentVersion", FIELD_STRING, "version of its agent"),
+	OUT_NULLABLE("lastHeartbeatAt", FIELD_TIME, "the agent's last heartbeat"),
+	OUT_NULLABLE("certNotAfter", FIELD_TIME, "when its certificate expires"),
+	OUT_OBJECTS("conditions", condition_fields, "what is wrong, if anything"),
+	OUT("createdAt", FIELD_TIME, "when it joined"),
+	{ 0 },
+};
+static const struct output_field nodes_fields[] = {
+	OUT_OBJECTS("nodes", node_fields, "the cluster's nodes"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field module_fields[] = {
+	OUT("key", FIELD_STRING, "module key"),
+	OUT("name", FIELD_STRING, "module name"),
+	OUT("description", FIELD_STRING, "what it does"),
+	OUT("tier", FIELD_STRING, "plan that includes it"),
+	OUT("sortOrder", FIELD_INTEGER, "display order"),
+	OUT("enabled", FIELD_BOOLEAN, "whether the account has it"),
+	{ 0 },
+};
+static const struct output_field modules_fields[] = {
+	OUT_OBJECTS("modules", module_fields, "every module"),
+	{ 0 },
+};
+static const struct output_field new_join_token_fields[] = {
+	OUT("id", FIELD_STRING, "token id"),
+	OUT("token", FIELD_STRING, "the secret (shown once)"),
+	OUT("expiresAt", FIELD_TIME, "when it stops working"),
+	OUT_ENUM("role", node_role_choices, "what the node becomes"),
+	OUT("maxUses", FIELD_INTEGER, "registrations allowed"),
+	OUT("caPin", FIELD_STRING, "SHA-256 pin of the agent CA"),
+	OUT("installCommand", FIELD_STRING, "the line to run on the machine"),
+	{ 0 },
+};
+static const struct output_field join_token_fields[] = {
+	OUT("id", FIELD_STRING, "token id"),
+	OUT("prefix", FIELD_STRING, "first characters of the secret"),
+	OUT_ENUM("role", node_role_choices, "what the node becomes"),
+	OUT("maxUses", FIELD_INTEGER, "registrations allowed"),
+	OUT("uses", FIELD_INTEGER, "registrations so far"),
+	OUT("expiresAt", FIELD_TIME, "when it stops working"),
+	OUT("createdAt", FIELD_TIME, "when it was created"),
+	OUT("createdBy", FIELD_STRING, "uid of its creator"),
+	{ 0 },
+};
+static const struct output_field join_tokens_fields[] = {
+	OUT_OBJECTS("joinTokens", join_token_fields, "the cluster's join tokens"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field job_started_fields[] = {
+	OUT("jobId", FIELD_STRING, "the job doing it: GET /jobs/{id}"),
+	{ 0 },
+};
+static const struct output_field target_fields[] = {
+	OUT("type", FIELD_STRING, "kind of object"),
+	OUT("id", FIELD_STRING, "its id"),
+	{ 0 },
+};
+static const struct output_field job_fields[] = {
+	OUT("id", FIELD_STRING, "job id"),
+	OUT("aid", FIELD_STRING, "its account"),
+	OUT_NULLABLE("cid", FIELD_STRING, "its cluster, if any"),
+	OUT("type", FIELD_STRING, "what it does (node.join, service.create, ...)"),
+	OUT_ENUM("status", job_statuses, "where it is"),
+	OUT("progress", FIELD_INTEGER, "percent done"),
+	OUT("currentStep", FIELD_INTEGER, "number of the running step"),
+	OUT_NULLABLE("error", FIELD_STRING, "why it failed"),
+	OUT_NULLABLE("result", FIELD_JSON, "what it produced"),
+	OUT_OBJECT("target", target_fields, "what it acts on"),
+	OUT("attempt", FIELD_INTEGER, "attempt number"),
+	OUT("createdAt", FIELD_TIME, "when it was queued"),
+	OUT_NULLABLE("startedAt", FIELD_TIME, "when it started"),
+	OUT_NULLABLE("completedAt", FIELD_TIME, "when it ended"),
+	{ 0 },
+};
+static const struct output_field jobs_fields[] = {
+	OUT_OBJECTS("jobs", job_fields, "the account's jobs"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field workitem_fields[] = {
+	OUT("id", FIELD_STRING, "step id"),
+	OUT("name", FIELD_STRING, "what it does"),
+	OUT("status", FIELD_STRING, "where it is"),
+	OUT("stepNumber", FIELD_INTEGER, "its place in the job"),
+	OUT_NULLABLE("result", FIELD_JSON, "what it produced"),
+	OUT("createdAt", FIELD_TIME, "when it was created"),
+	OUT_NULLABLE("startedAt", FIELD_TIME, "when it started"),
+	OUT_NULLABLE("completedAt", FIELD_TIME, "when it ended"),
+	{ 0 },
+};
+static const struct output_field workitems_fields[] = {
+	OUT("jobId", FIELD_STRING, "the job"),
+	OUT_OBJECTS("workItems", workitem_fields, "its steps"),
+	OUT("hasMore", FIELD_BOOLEAN, "always false: every step is listed"),
+	{ 0 },
+};
+static const struct output_field log_line_fields[] = {
+	OUT("id", FIELD_INTEGER, "line id"),
+	OUT("level", FIELD_STRING, "info, warn or error"),
+	OUT("message", FIELD_STRING, "the line"),
+	OUT("createdAt", FIELD_TIME, "when it was logged"),
+	{ 0 },
+};
+static const struct output_field step_logs_fields[] = {
+	OUT("workItemId", FIELD_STRING, "the step"),
+	OUT_OBJECTS("logs", log_line_fields, "its log lines, oldest first"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field job_cancel_fields[] = {
+	OUT("id", FIELD_STRING, "job id"),
+	OUT("status", FIELD_STRING, "cancelled"),
+	{ 0 },
+};
+static const struct output_field member_fields[] = {
+	OUT("uid", FIELD_STRING, "user id"),
+	OUT("email", FIELD_STRING, "login email"),
+	OUT("name", FIELD_STRING, "display name"),
+	OUT_ENUM("accountRole", role_choices, "role in the account"),
+	OUT("joinedAt", FIELD_TIME, "when they joined"),
+	{ 0 },
+};
+static const struct output_field members_fields[] = {
+	OUT_OBJECTS("members", member_fields, "the account's members"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field invitation_fields[] = {
+	OUT("id", FIELD_STRING, "invitation id"),
+	OUT("token", FIELD_STRING, "the invitation token (shown once)"),
+	OUT("expiresAt", FIELD_TIME, "when it stops working"),
+	{ 0 },
+};
+static const struct output_field invitation_accepted_fields[] = {
+	OUT("aid", FIELD_STRING, "the account joined"),
+	OUT_ENUM("accountRole", role_choices, "role in it"),
+	{ 0 },
+};
+static const struct output_field left_fields[] = {
+	OUT("left", FIELD_STRING, "the account left"),
+	OUT_NULLABLE("defaultAccount", FIELD_STRING, "the caller's default account now"),
+	OUT("remainingAccounts", FIELD_INTEGER, "accounts the caller is still in"),
+	{ 0 },
+};
+static const struct output_field audit_entry_fields[] = {
+	OUT("id", FIELD_STRING, "entry id"),
+	OUT("at", FIELD_TIME, "when it happened"),
+	OUT_OBJECT("actor", target_fields, "who did it"),
+	OUT("action", FIELD_STRING, "what was done (cluster.create, ...)"),
+	OUT_OBJECT("target", target_fields, "what it was done to"),
+	OUT("traceId", FIELD_STRING, "the request's trace id"),
+	OUT("ip", FIELD_STRING, "the caller's address"),
+	{ 0 },
+};
+static const struct output_field audit_fields[] = {
+	OUT_OBJECTS("entries", audit_entry_fields, "newest first"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field totp_setup_fields[] = {
+	OUT("secret", FIELD_STRING, "base32 secret"),
+	OUT("otpauthUrl", FIELD_STRING, "otpauth:// URL for authenticator apps"),
+	{ 0 },
+};
+static const struct output_field service_fields[] = {
+	OUT("id", FIELD_STRING, "5 characters"),
+	OUT("osid", FIELD_STRING, "<type>-<id>, also its namespace"),
+	OUT("type", FIELD_STRING, "catalog type"),
+	OUT("name", FIELD_STRING, "unique in the cluster"),
+	OUT("version", FIELD_STRING, "one of the type's versions"),
+	OUT("replicas", FIELD_INTEGER, "desired replicas"),
+	OUT_NULLABLE("storageMb", FIELD_INTEGER, "volume size; null for a stateless type"),
+	OUT_NULLABLE("storageClass", FIELD_STRING, "null for a stateless type"),
+	OUT_OBJECT("flags", NULL, "the type's flags: {name: value}"),
+	OUT("nodeAffinityTags", FIELD_STRINGS, "runs only on nodes with these tags"),
+	OUT_ENUM("status", service_states, "its state (see its status)"),
+	OUT("endpoint", FIELD_STRING, "https://<osid>.<domain> or the in-cluster address"),
+	OUT("namespace", FIELD_STRING, "its Kubernetes namespace (the osid)"),
+	OUT_OBJECT("requires", NULL, "each requires input: the osid it names"),
+	OUT_OBJECTS("conditions", condition_fields, "failed updates, deletes, rotations"),
+	OUT("createdAt", FIELD_TIME, "when it was created"),
+	OUT("updatedAt", FIELD_TIME, "when its spec last changed"),
+	{ 0 },
+};
+static const struct output_field services_fields[] = {
+	OUT_OBJECTS("services", service_fields, "oldest first"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field service_created_fields[] = {
+	OUT("id", FIELD_STRING, "5 characters"),
+	OUT("osid", FIELD_STRING, "<type>-<id>"),
+	OUT("name", FIELD_STRING, "its name"),
+	OUT("status", FIELD_STRING, "provisioning"),
+	OUT("jobId", FIELD_STRING, "its install job"),
+	OUT("endpoint", FIELD_STRING, "where it will answer"),
+	OUT("warnings", FIELD_STRINGS, "advisories (Longhorn for a database, ...)"),
+	{ 0 },
+};
+static const struct output_field service_replicas_fields[] = {
+	OUT("desired", FIELD_INTEGER, "replicas asked for"),
+	OUT("ready", FIELD_INTEGER, "replicas ready as reported"),
+	{ 0 },
+};
+static const struct output_field service_status_fields[] = {
+	OUT_ENUM("state", service_states, "its state"),
+	OUT_OBJECT("replicas", service_replicas_fields, "desired and ready"),
+	OUT("reason", FIELD_STRING, "AwaitingReport, CreateFailed, NodeOffline, ReportStale, ..."),
+	OUT("message", FIELD_STRING, "for people"),
+	OUT_NULLABLE("reportedAt", FIELD_TIME, "the cluster's last report"),
+	{ 0 },
+};
+static const struct output_field service_credentials_fields[] = {
+	OUT_NULLABLE("username", FIELD_STRING, "null for a type without one"),
+	OUT_NULLABLE("password", FIELD_STRING, "null for a type without one"),
+	OUT("host", FIELD_STRING, "in-cluster host"),
+	OUT("port", FIELD_INTEGER, "port"),
+	OUT_NULLABLE("database", FIELD_STRING, "null for a type without one"),
+	OUT("url", FIELD_STRING, "connection URL"),
+	{ 0 },
+};
+static const struct output_field device_fields[] = {
+	OUT("deviceId", FIELD_STRING, "pass to approve and poll"),
+	OUT("token", FIELD_STRING, "pass to approve and poll"),
+	OUT("expiresAt", FIELD_TIME, "when the login attempt ends"),
+	OUT("verificationUrl", FIELD_STRING, "where the user approves"),
+	{ 0 },
+};
+static const struct output_field device_poll_fields[] = {
+	OUT("success", FIELD_BOOLEAN, "whether the key is issued"),
+	OUT_OPTIONAL("error", FIELD_STRING, "success false: pending, expired, invalid, ..."),
+	OUT_OPTIONAL("accessToken", FIELD_STRING, "success true: the API key"),
+	OUT_OPTIONAL("accountId", FIELD_STRING, "success true: its account"),
+	{ 0 },
+};
+static const struct output_field port_fields[] = {
+	OUT("name", FIELD_STRING, "port name"),
+	OUT("port", FIELD_INTEGER, "number"),
+	OUT("protocol", FIELD_STRING, "TCP or UDP"),
+	{ 0 },
+};
+static const struct output_field flag_fields[] = {
+	OUT("name", FIELD_STRING, "flag name"),
+	OUT("type", FIELD_STRING, "boolean, integer, string, ..."),
+	OUT_NULLABLE("default", FIELD_JSON, "its default value"),
+	OUT("description", FIELD_STRING, "what it does"),
+	{ 0 },
+};
+static const struct output_field requires_fields[] = {
+	OUT("field", FIELD_STRING, "the create input naming it (postgresOsid, ...)"),
+	OUT("type", FIELD_STRING, "the type it must be"),
+	OUT("required", FIELD_BOOLEAN, "whether it must be given"),
+	{ 0 },
+};
+static const struct output_field chart_fields[] = {
+	OUT("repoUrl", FIELD_STRING, "Helm repository"),
+	OUT("chartName", FIELD_STRING, "chart"),
+	OUT("version", FIELD_STRING, "chart version"),
+	{ 0 },
+};
+static const struct output_field service_info_fields[] = {
+	OUT("type", FIELD_STRING, "the type (path segment of its routes)"),
+	OUT("name", FIELD_STRING, "display name"),
+	OUT("category", FIELD_STRING, "database, storage, ..."),
+	OUT("platform", FIELD_BOOLEAN, "part of the platform"),
+	OUT("description", FIELD_STRING, "what it is"),
+	OUT("versions", FIELD_STRINGS, "versions that can be installed"),
+	OUT("defaultVersion", FIELD_STRING, "installed when none is asked"),
+	OUT("defaultReplicas", FIELD_INTEGER, "default replicas"),
+	OUT("minReplicas", FIELD_INTEGER, "least replicas"),
+	OUT("maxReplicas", FIELD_INTEGER, "most replicas"),
+	OUT_NULLABLE("defaultStorageMb", FIELD_INTEGER, "null: stateless"),
+	OUT_NULLABLE("minStorageMb", FIELD_INTEGER, "null: stateless"),
+	OUT_NULLABLE("maxStorageMb", FIELD_INTEGER, "null: stateless"),
+	OUT_OBJECTS("ports", port_fields, "ports it listens on"),
+	OUT("http", FIELD_BOOLEAN, "has a public https endpoint"),
+	OUT_OBJECTS("flags", flag_fields, "flags it takes"),
+	OUT_OBJECTS("requires", requires_fields, "services it uses"),
+	OUT("credentials", FIELD_STRINGS, "members of its credentials"),
+	OUT_OBJECT("chart", chart_fields, "the Helm chart"),
+	{ 0 },
+};
+static const struct output_field service_info_list_fields[] = {
+	OUT_OBJECTS("services", service_info_fields, "every type"),
+	{ 0 },
+};
+
+/* What each route answers on success (see struct output_spec). */
+static const struct output_spec openapi_output = { .type = "openapiDocument",
+						   .status = 200,
+						   .media_type = "application/json",
+						   .description = "The OpenAPI 3.1 document" };
+static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
+static const struct output_spec health_output = { .type = "health",
+						  .status = 200,
+						  .fields = health_fields };
+static const struct output_spec signup_output = { .type = "signup",
+						  .status = 201,
+						  .fields = signup_fields };
+static const struct output_spec session_output = { .type = "session",
+						   .status = 200,
+						   .fields = session_fields };
+static const struct output_spec user_output = { .type = "user",
+						.status = 200,
+						.fields = user_fields };
+static const struct output_spec accounts_output = { .type = "accounts",
+						    .status = 200,
+						    .fields = accounts_fields };
+static const struct output_spec new_account_output = { .type = "myAccount",
+						       .status = 201,
+						       .fields = new_account_fields };
+static const struct output_spec account_output = { .type = "account",
+						   .status = 200,
+						   .fields = account_fields };
+static const struct output_spec new_api_key_output = { .type = "apiKeyWithToken",
+						       .status = 201,
+						       .fields = new_api_key_fields };
+static const struct output_spec api_keys_output = { .type = "apiKeys",
+						    .status = 200,
+						    .fields = api_keys_fields };
+static const struct output_spec api_key_output = { .type = "apiKey",
+						   .status = 200,
+						   .fields = api_key_fields };
+static const struct output_spec cluster_output = {
+	.type = "cluster", .status = 200, .fields = cluster_fields, .post_status = 201
+};
+static const struct output_spec clusters_output = { .type = "clusters",
+						    .status = 200,
+						    .fields = clusters_fields };
+static const struct output_spec kubeconfig_output = {
+	.type = "kubeconfig", .status = 200, .fields = NULL, .media_type = "text/yaml"
+};
+static const struct output_spec deployment_ready_output = { .type = "deploymentReadiness",
+							    .status = 200,
+							    .fields = deployment_ready_fields };
+static const struct output_spec cluster_domains_output = { .type = "clusterDomains",
+							   .status = 200,
+							   .fields = cluster_domains_fields };
+static const struct output_spec node_output = { .type = "node",
+						.status = 200,
+						.fields = node_fields };
+static const struct output_spec nodes_output = { .type = "nodes",
+						 .status = 200,
+						 .fields = nodes_fields };
+static const struct output_spec modules_output = { .type = "modules",
+						   .status = 200,
+						   .fields = modules_fields };
+static const struct output_spec new_join_token_output = { .type = "joinTokenWithSecret",
+							  .status = 201,
+							  .fields = new_join_token_fields };
+static const struct output_spec join_tokens_output = { .type = "joinTokens",
+						       .status = 200,
+						       .fields = join_tokens_fields };
+static const struct output_spec job_started_output = { .type = "jobStarted",
+						       .status = 202,
+						       .fields = job_started_fields };
+static const struct output_spec job_output = { .type = "job", .status = 200, .fields = job_fields };
+static const struct output_spec jobs_output = { .type = "jobs",
+						.status = 200,
+						.fields = jobs_fields };
+static const struct output_spec workitems_output = { .type = "workItems",
+						     .status = 200,
+						     .fields = workitems_fields };
+static const struct output_spec step_logs_output = { .type = "workItemLogs",
+						     .status = 200,
+						     .fields = step_logs_fields };
+static const struct output_spec job_cancel_output = { .type = "jobCancelled",
+						      .status = 202,
+						      .fields = job_cancel_fields };
+static const struct output_spec member_output = { .type = "member",
+						  .status = 200,
+						  .fields = member_fields };
+static const struct output_spec members_output = { .type = "members",
+						   .status = 200,
+						   .fields = members_fields };
+static const struct output_spec invitation_output = { .type = "invitation",
+						      .status = 201,
+						      .fields = invitation_fields };
+static const struct output_spec invitation_accepted_output = {
+	.type = "invitationAccepted", .status = 200, .fields = invitation_accepted_fields
+};
+static const struct output_spec left_output = { .type = "membershipLeft",
+						.status = 200,
+						.fields = left_fields };
+static const struct output_spec audit_output = { .type = "auditEvents",
+						 .status = 200,
+						 .fields = audit_fields };
+static const struct output_spec metrics_output = {
+	.type = "prometheusText", .status = 200, .fields = NULL, .media_type = "text/plain"
+};
+static const struct output_spec totp_setup_output = { .type = "totpSecret",
+						      .status = 200,
+						      .fields = totp_setup_fields };
+static const struct output_spec service_output = { .type = "service",
+						   .status = 200,
+						   .fields = service_fields };
+static const struct output_spec services_output = { .type = "services",
+						    .status = 200,
+						    .fields = services_fields };
+static const struct output_spec service_created_output = { .type = "serviceCreated",
+							   .status = 202,
+							   .fields = service_created_fields };
+static const struct output_spec service_status_output = { .type = "serviceStatus",
+							  .status = 200,
+							  .fields = service_status_fields };
 static const struct output_spec service_credentials_output = {
-	"serviceCredentials", FIELDS("username", "password", "host", "port", "database", "url")
+	.type = "serviceCredentials", .status = 200, .fields = service_credentials_fields
 };
-static const struct output_spec device_output = {
-	"deviceLogin", FIELDS("deviceId", "token", "expiresAt", "verificationUrl")
+static const struct output_spec device_output = { .type = "deviceLogin",
+						  .status = 200,
+						  .fields = device_fields };
+static const struct output_spec device_poll_output = { .type = "devicePoll",
+						       .status = 200,
+						       .fields = device_poll_fields };
+static const struct output_spec installer_output = { .type = "installer",
+						     .status = 200,
+						     .media_type = "text/x-shellscript",
+						     .error_media_type = "text/plain" };
+static const struct output_spec service_info_list_output = { .type = "serviceTypes",
+							     .status = 200,
+							     .fields = service_info_list_fields };
+static const struct output_spec service_info_output = { .type = "serviceType",
+							.status = 200,
+							.fields = service_info_fields };
+
+static const struct output_field no_op_fields[] = {
+	OUT("osid", FIELD_STRING, "the service"),
+	OUT("noOp", FIELD_BOOLEAN, "true: nothing was asked that is not so already"),
+	OUT("message", FIELD_STRING, "for people"),
+	{ 0 },
 };
-/* {success:false, error} or {success:true, accessToken, accountId} */
-static const struct output_spec device_poll_output = { "devicePoll", NULL };
-static const struct output_spec installer_output = { "installer", NULL };
-static const struct output_spec service_info_list_output = { "serviceTypes", FIELDS("services") };
-static const struct output_spec service_info_output = {
-	"serviceType",
-	FIELDS("type", "name", "category", "platform", "description", "versions", "defaultVersion",
-	       "defaultReplicas", "minReplicas", "maxReplicas", "defaultStorageMb", "minStorageMb",
-	       "maxStorageMb", "ports", "http", "flags", "requires", "credentials", "chart")
+static const struct output_spec service_unchanged_output = {
+	.type = "serviceUnchanged",
+	.status = 200,
+	.fields = no_op_fields,
+	.description = "Nothing to change: replicas, version and storage are as asked"
+};
+static const struct output_spec cluster_teardown_output = {
+	.type = "jobStarted",
+	.status = 202,
+	.fields = job_started_fields,
+	.description = "The cluster has nodes: their teardown job deletes it"
+};
+const struct route_answer api_route_answers[] = {
+	{ api_services_update, &service_unchanged_output },
+	{ api_clusters_delete, &cluster_teardown_output },
+	{ NULL, NULL },
 };
 
 const struct route api_routes[] = {
@@ -275,6 +801,9 @@ const struct route api_routes[] = {
 	  "Prometheus metrics (text format)", NULL, NULL },
 	{ "GET", "/readyz", api_readyz, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &health_output,
 	  "The database answers and migrations are applied", NULL, NULL },
+
+	{ "GET", "/openapi.json", api_openapi, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &openapi_output, "This API's OpenAPI 3.1 document", NULL, NULL },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
 	  &signup_output, "Create a user, a personal account and a session", NULL, NULL },

@@ -5,38 +5,17 @@
  * binary's table, so one tag serves the list and each entry. */
 #include <string.h>
 
+#include "api/common.h"
 #include "api/handlers.h"
 #include "http/request.h"
 #include "services/catalog.h"
-
-/* If-None-Match holds etag (RFC 9110 §13.1.2: weak comparison, a list, or *). */
-static bool not_modified(const struct request *req, const char *etag)
-{
-	const char *h = request_header(req, "If-None-Match");
-	if (!h)
-		return false;
-	size_t n = strlen(etag);
-	for (const char *p = h; *p;) {
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-			return true;
-		while (*p && *p != ',')
-			p++;
-	}
-	return false;
-}
 
 /* Sets the ETag; true when the caller already has this version (304 sent). */
 static bool answered_by_etag(struct request *req)
 {
 	const char *etag = catalog_etag();
 	request_set_header(req, "ETag", etag);
-	if (!not_modified(req, etag))
+	if (!api_not_modified(req, etag))
 		return false;
 	request_reply(req, 304, NULL);
 	return true;

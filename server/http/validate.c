@@ -80,6 +80,10 @@ static const char *type_name(enum field_type t)
 		return "an object";
 	case FIELD_JSON:
 		return "JSON";
+	case FIELD_OBJECTS:
+		return "an array of objects";
+	case FIELD_INTEGERS:
+		return "an array of integers";
 	}
 	return "?";
 }
@@ -145,6 +149,15 @@ static bool check_field(const struct field_spec *f, json_t *value, struct valida
 		break;
 	case FIELD_JSON:
 		type_ok = true;
+		break;
+	case FIELD_OBJECTS: /* answers only; checked the same way if a body had one */
+	case FIELD_INTEGERS:
+		type_ok = json_is_array(value);
+		for (size_t i = 0; type_ok && i < json_array_size(value); i++) {
+			json_t *item = json_array_get(value, i);
+			type_ok = f->type == FIELD_OBJECTS ? json_is_object(item)
+							   : json_is_integer(item);
+		}
 		break;
 	}
 	if (!type_ok)

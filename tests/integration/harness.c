@@ -863,6 +863,38 @@ static void set_agent_tls(CURL *h, const struct it_req *req)
 	}
 }
 
+/* With RUNOS_TEST_RECORD_RESPONSES=<dir> (scripts/dev.sh test sets it), every
+ * answer of the API listener is appended to <dir>/<program>-<pid>.jsonl as
+ * {method, path, status, contentType, body} (body: the JSON, else null), one
+ * line per write so that threads do not interleave: tests/openapi/
+ * responses.mjs validates each against the OpenAPI document afterwards. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void record_response(const char *method, const char *path, const struct it_resp *r)
+{
+	const char *dir = getenv("RUNOS_TEST_RECORD_RESPONSES");
+	if (!dir || !*dir || r->status == 0)
+		return;
+	const char *type = it_header(r, "Content-Type");
+	json_t *line = json_pack("{s:s, s:s, s:i, s:s?, s:O?}", "method", method, "path", path,
+				 "status", (int)r->status, "contentType", type, "body", r->json);
+	char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	json_decref(line);
+	if (!text)
+		return;
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/%s-%d.jsonl", dir, program_invocation_short_name,
+		 (int)getpid());
+	pthread_mutex_lock(&record_lock);
+	FILE *f = fopen(file, "a");
+	if (f) {
+		fprintf(f, "%s\n", text);
+		fclose(f);
+	}
+	pthread_mutex_unlock(&record_lock);
+	free(text);
+}
+
 void it_request(const struct it_server *s, const struct it_req *req, struct it_resp *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -950,6 +982,8 @@ void it_request(const struct it_server *s, const struct it_req *req, struct it_r
 	out->body_len = body.len;
 	if (out->body_len)
 		out->json = json_loadb(out->body, out->body_len, JSON_REJECT_DUPLICATES, NULL);
+	if (!req->agent)
+		record_response(method, req->path, out);
 }
 
 struct it_resp it_call(const struct it_server *s, const char *method, const char *token,

@@ -9,7 +9,7 @@ static void handler(struct request *req)
 }
 
 static const struct field_spec in[] = { { 0 } };
-static const struct output_spec out = { "none", NULL };
+static const struct output_spec out = { .type = "none", .status = 204, .fields = NULL };
 
 static const struct route table[] = {
 	{ "GET", "/user", handler, ROUTE_USER, ROLE_NONE, false, in, &out, NULL, NULL, NULL },
