@@ -1,0 +1,517 @@
+/* Apps (server/apps/): the DNS-safe name and generated domains, custom domain
+ * checks, the create and PATCH body rules, env var sets and requires, and
+ * the shapes of the Kubernetes objects of a deploy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/domains.h"
+#include "apps/validate.h"
+#include "testlib.h"
+
+static const char *const reserved[] = { "runos.xyz", "runos.io" };
+
+TEST(dns_name)
+{
+	char out[APP_DNS_NAME_MAX + 1];
+	app_dns_name("MyApp", out);
+	CHECK_STR_EQ(out, "myapp");
+	app_dns_name("  My  Cool_App!! ", out);
+	CHECK_STR_EQ(out, "my-cool-app");
+	app_dns_name("--x--", out);
+	CHECK_STR_EQ(out, "x");
+	app_dns_name("Ünïcødé", out);
+	CHECK_STR_EQ(out, "n-c-d"); /* non-ASCII letters separate */
+	app_dns_name("日本", out);
+	CHECK_STR_EQ(out, "app");
+	app_dns_name("", out);
+	CHECK_STR_EQ(out, "app");
+	app_dns_name("3d printer", out);
+	CHECK_STR_EQ(out, "app-3d-printer");
+	char long_name[200];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	long_name[50] = ' '; /* a separator right where the name is cut */
+	app_dns_name(long_name, out);
+	CHECK_INT_EQ(strlen(out), 50);
+	CHECK(out[strlen(out) - 1] != '-');
+	long_name[50] = 'a';
+	app_dns_name(long_name, out);
+	CHECK_INT_EQ(strlen(out), APP_DNS_NAME_MAX);
+	char digits[120];
+	memset(digits, '7', sizeof(digits) - 1);
+	digits[sizeof(digits) - 1] = '\0';
+	app_dns_name(digits, out);
+	CHECK_INT_EQ(strlen(out), APP_DNS_NAME_MAX);
+	CHECK(strncmp(out, "app-7", 5) == 0);
+}
+
+TEST(generated_domains)
+{
+	char out[APP_FQDN_MAX + 1];
+	CHECK(app_generated_domain("myapp", "t7r4s", 0, 8080, "i4y.rjwrn.runos.xyz", out,
+				   sizeof(out)));
+	CHECK_STR_EQ(out, "myapp-t7r4s.i4y.rjwrn.runos.xyz");
+	CHECK(app_generated_domain("myapp", "t7r4s", 1, 9090, "i4y.rjwrn.runos.xyz", out,
+				   sizeof(out)));
+	CHECK_STR_EQ(out, "myapp-t7r4s-9090.i4y.rjwrn.runos.xyz");
+	/* the longest DNS-safe name with the longest port is one 63-character label */
+	char name[APP_DNS_NAME_MAX + 1];
+	memset(name, 'n', APP_DNS_NAME_MAX);
+	name[APP_DNS_NAME_MAX] = '\0';
+	CHECK(app_generated_domain(name, "t7r4s", 3, 65535, "i4y.rjwrn.runos.xyz", out,
+				   sizeof(out)));
+	CHECK_INT_EQ(strchr(out, '.') - out, APP_LABEL_MAX);
+	/* a label over 63 or a name over 253 is refused */
+	char longer[APP_DNS_NAME_MAX + 2];
+	memset(longer, 'n', APP_DNS_NAME_MAX + 1);
+	longer[APP_DNS_NAME_MAX + 1] = '\0';
+	CHECK(!app_generated_domain(longer, "t7r4s", 3, 65535, "i4y.rjwrn.runos.xyz", out,
+				    sizeof(out)));
+	CHECK_STR_EQ(out, "");
+	char domain[245];
+	memset(domain, 'd', sizeof(domain) - 1);
+	domain[sizeof(domain) - 1] = '\0';
+	CHECK(!app_generated_domain("myapp", "t7r4s", 0, 80, domain, out, sizeof(out)));
+}
+
+static bool custom(const char *fqdn, char *out, struct app_problem *p)
+{
+	return app_custom_domain(fqdn, reserved, 2, "fqdn", out, APP_FQDN_MAX + 1, p);
+}
+
+TEST(custom_domains)
+{
+	char out[APP_FQDN_MAX + 1];
+	struct app_problem p;
+	CHECK(custom("WWW.Example.COM.", out, &p));
+	CHECK_STR_EQ(out, "www.example.com");
+	CHECK(custom("a-b.example.co.uk", out, &p));
+	CHECK(custom("xn--bcher-kva.example", out, &p));
+	CHECK(custom("shop.runos.xyz.example.com", out, &p)); /* only a suffix is reserved */
+	const char *bad[] = { "",
+			      "localhost",
+			      "example",
+			      "192.168.1.10",
+			      "10.0.0.1.",
+			      "::1",
+			      "[2001:db8::1]",
+			      "-a.example.com",
+			      "a-.example.com",
+			      "a..example.com",
+			      ".example.com",
+			      "ex ample.com",
+			      "exa_mple.com",
+			      "https://example.com",
+			      "example.com/path",
+			      "myapp-t7r4s.i4y.rjwrn.runos.xyz",
+			      "runos.xyz",
+			      "x.RUNOS.IO",
+			      NULL };
+	for (const char **b = bad; *b; b++) {
+		memset(&p, 0, sizeof(p));
+		CHECK_MSG(!custom(*b, out, &p), "%s was accepted", *b);
+		CHECK_MSG(p.code && strncmp(p.code, "validation.", 11) == 0, "%s: no code", *b);
+		CHECK_STR_EQ(p.field, "fqdn");
+		CHECK(p.message[0] != '\0');
+	}
+	char label[80];
+	memset(label, 'l', 64);
+	strcpy(label + 64, ".example.com");
+	CHECK(!custom(label, out, &p));
+	label[1] = '.'; /* 62-character label */
+	CHECK(custom(label, out, &p));
+	char name[300] = "";
+	while (strlen(name) < 260)
+		strcat(name, "abcdefghi.");
+	strcat(name, "com");
+	CHECK(!custom(name, out, &p));
+	CHECK_STR_EQ(p.code, "validation.length");
+	char tls[300];
+	app_domain_tls_secret("www.example.com", tls, sizeof(tls));
+	CHECK_STR_EQ(tls, "www.example.com-tls");
+}
+
+TEST(repo_urls)
+{
+	char out[APP_REPO_URL_MAX];
+	struct app_problem p;
+	CHECK(app_repo_url("https://github.com/acme/shop", out, "repo.url", &p));
+	CHECK_STR_EQ(out, "https://github.com/acme/shop");
+	CHECK(app_repo_url("https://github.com/acme/shop.git", out, "repo.url", &p));
+	CHECK_STR_EQ(out, "https://github.com/acme/shop");
+	CHECK(app_repo_url("https://GitHub.com/Acme-Inc/my.repo_1/", out, "repo.url", &p));
+	CHECK_STR_EQ(out, "https://github.com/Acme-Inc/my.repo_1");
+	const char *unsupported[] = { "https://gitlab.com/acme/shop", "git@gitlab.com:acme/shop",
+				      "https://bitbucket.org/acme/shop", NULL };
+	for (const char **u = unsupported; *u; u++) {
+		CHECK_MSG(!app_repo_url(*u, out, "repo.url", &p), "%s was accepted", *u);
+		CHECK_STR_EQ(p.code, "validation.unsupported");
+		CHECK(strstr(p.message, "not supported yet") != NULL);
+		CHECK_STR_EQ(p.field, "repo.url");
+	}
+	const char *bad[] = { "http://github.com/acme/shop",
+			      "https://github.com/acme",
+			      "https://github.com/acme/",
+			      "https://github.com/acme/shop/tree/main",
+			      "https://github.com/acme/shop?x=1",
+			      "https://github.com/acme/shop#readme",
+			      "https://github.com/-acme/shop",
+			      "https://github.com/ac--me/shop",
+			      "https://github.com/acme/..",
+			      "https://github.com/acme/.git",
+			      "https://github.com.evil.com/acme/shop",
+			      "https://user:pw@github.com/acme/shop",
+			      "https://example.com/acme/shop",
+			      "github.com/acme/shop",
+			      NULL };
+	for (const char **u = bad; *u; u++) {
+		CHECK_MSG(!app_repo_url(*u, out, "repo.url", &p), "%s was accepted", *u);
+		CHECK_STR_EQ(p.code, "validation.invalid");
+	}
+}
+
+TEST(branches_and_shas)
+{
+	const char *good[] = { "main", "release/1.2", "feature/x-y_z", "v1.0", "a@b", NULL };
+	for (const char **b = good; *b; b++)
+		CHECK_MSG(app_branch_valid(*b), "%s refused", *b);
+	const char *bad[] = { "",	   "-x",   "/x",   "x/",     "x.",	 "a..b",
+			      "a b",	   "a~b",  "a^b",  "a:b",    "a?b",	 "a*b",
+			      "a[b",	   "a\\b", "a//b", "x.lock", "x.lock/y", ".hidden",
+			      "a/.hidden", "@",	   "a@{b", "a\tb",   NULL };
+	for (const char **b = bad; *b; b++)
+		CHECK_MSG(!app_branch_valid(*b), "%s accepted", *b);
+	char long_branch[300];
+	memset(long_branch, 'b', 256);
+	long_branch[256] = '\0';
+	CHECK(!app_branch_valid(long_branch));
+	CHECK(app_sha_valid("0123456789abcdef0123456789abcdef01234567"));
+	CHECK(!app_sha_valid("0123456789ABCDEF0123456789abcdef01234567"));
+	CHECK(!app_sha_valid("0123456789abcdef0123456789abcdef0123456"));
+	CHECK(!app_sha_valid("0123456789abcdef0123456789abcdef012345678"));
+	CHECK(!app_sha_valid("g123456789abcdef0123456789abcdef01234567"));
+	CHECK(!app_sha_valid(NULL));
+}
+
+/* A create body applied to the defaults. */
+static bool create(const char *body_text, struct app_settings *s, struct app_problem *p,
+		   json_t **body)
+{
+	*body = json_loads(body_text, 0, NULL);
+	CHECK_MSG(*body != NULL, "bad test JSON %s", body_text);
+	app_settings_defaults(s);
+	memset(p, 0, sizeof(*p));
+	return *body && app_settings_apply(s, *body, reserved, 2, p);
+}
+
+#define REPO                                                                                       \
+	"\"repo\":{\"provider\":\"github\",\"url\":\"https://github.com/acme/shop.git\","          \
+	"\"branch\":\"main\"}"
+
+TEST(create_body)
+{
+	struct app_settings s;
+	struct app_problem p;
+	json_t *body;
+	CHECK(create("{\"name\":\"My Shop\"," REPO ",\"port\":8080}", &s, &p, &body));
+	CHECK_STR_EQ(s.dns_name, "my-shop");
+	CHECK_STR_EQ(s.repo_url, "https://github.com/acme/shop");
+	CHECK_STR_EQ(s.branch, "main");
+	CHECK_INT_EQ(s.nports, 1);
+	CHECK_INT_EQ(s.ports[0].port, 8080);
+	CHECK_INT_EQ(s.replicas, 1);
+	CHECK_STR_EQ(s.build_method, "buildkit");
+	CHECK_STR_EQ(s.dockerfile, "Dockerfile");
+	CHECK_STR_EQ(s.source_dir, ".");
+	CHECK_STR_EQ(s.deployment_strategy, "rolling");
+	CHECK(s.health_check_path == NULL);
+	CHECK(s.access_token == NULL);
+	json_decref(body);
+
+	CHECK(create("{\"name\":\"api\"," REPO ",\"servicePortMappings\":[{\"port\":3000,"
+		     "\"domains\":[\"API.example.com\"]},{\"port\":9090}],\"replicas\":3,"
+		     "\"buildMethod\":\"arc\",\"dockerfile\":\"docker/Dockerfile.prod\","
+		     "\"sourceDir\":\"services/api\",\"healthCheckPath\":\"/healthz\","
+		     "\"healthCheckPort\":9090,\"cpuRequestMc\":250,\"cpuLimitMc\":1000,"
+		     "\"memoryRequestMb\":256,\"memoryLimitMb\":512,"
+		     "\"deploymentStrategy\":\"recreate\",\"accessToken\":\"ghp_abc\"}",
+		     &s, &p, &body));
+	CHECK_INT_EQ(s.nports, 2);
+	CHECK_INT_EQ(s.ports[1].port, 9090);
+	CHECK_INT_EQ(s.ports[0].ndomains, 1);
+	CHECK_STR_EQ(s.ports[0].domains[0], "API.example.com");
+	CHECK_INT_EQ(s.replicas, 3);
+	CHECK_STR_EQ(s.build_method, "arc");
+	CHECK_STR_EQ(s.health_check_path, "/healthz");
+	CHECK_INT_EQ(s.health_check_port, 9090);
+	CHECK_INT_EQ(s.cpu_limit_mc, 1000);
+	CHECK_STR_EQ(s.deployment_strategy, "recreate");
+	CHECK_STR_EQ(s.access_token, "ghp_abc");
+	json_decref(body);
+}
+
+TEST(create_body_refusals)
+{
+	static const struct {
+		const char *body, *code, *field;
+	} cases[] = {
+		{ "{" REPO ",\"port\":80}", "validation.required", "name" },
+		{ "{\"name\":\"a\",\"port\":80}", "validation.required", "repo.url" },
+		{ "{\"name\":\"a\",\"repo\":{\"url\":\"https://github.com/a/b\"},\"port\":80}",
+		  "validation.required", "repo.branch" },
+		{ "{\"name\":\"a\"," REPO "}", "validation.required", "port" },
+		{ "{\"name\":\"\"," REPO ",\"port\":80}", "validation.length", "name" },
+		{ "{\"name\":\"a\",\"repo\":{\"provider\":\"gitlab\",\"url\":"
+		  "\"https://gitlab.com/a/b\",\"branch\":\"main\"},\"port\":80}",
+		  "validation.unsupported", "repo.provider" },
+		{ "{\"name\":\"a\",\"repo\":{\"provider\":\"github\",\"url\":"
+		  "\"https://bitbucket.org/a/b\",\"branch\":\"main\"},\"port\":80}",
+		  "validation.unsupported", "repo.url" },
+		{ "{\"name\":\"a\",\"repo\":{\"url\":\"https://github.com/a/b\",\"branch\":"
+		  "\"a..b\"},\"port\":80}",
+		  "validation.invalid", "repo.branch" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":0}", "validation.range", "port" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":65536}", "validation.range", "port" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"servicePortMappings\":[{\"port\":81}]}",
+		  "validation.invalid", "port" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[]}", "validation.length",
+		  "servicePortMappings" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80},{\"port\":80}]}",
+		  "validation.invalid", "servicePortMappings[1].port" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{}]}", "validation.required",
+		  "servicePortMappings[0].port" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
+		  "[\"ok.example.com\",\"1.2.3.4\"]}]}",
+		  "validation.invalid", "servicePortMappings[0].domains[1]" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
+		  "[\"a.example.com\"]},{\"port\":81,\"domains\":[\"A.example.com\"]}]}",
+		  "validation.invalid", "servicePortMappings[1].domains[0]" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
+		  "[\"x.i4y.rjwrn.runos.xyz\"]}]}",
+		  "validation.invalid", "servicePortMappings[0].domains[0]" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"replicas\":21}", "validation.range",
+		  "replicas" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"replicas\":-1}", "validation.range",
+		  "replicas" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"buildMethod\":\"docker\"}",
+		  "validation.invalid", "buildMethod" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"deploymentStrategy\":\"blue-green\"}",
+		  "validation.invalid", "deploymentStrategy" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"dockerfile\":\"../Dockerfile\"}",
+		  "validation.invalid", "dockerfile" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"dockerfile\":\"/etc/passwd\"}",
+		  "validation.invalid", "dockerfile" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"sourceDir\":\"a/../../b\"}",
+		  "validation.invalid", "sourceDir" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"sourceDir\":\"a//b\"}",
+		  "validation.invalid", "sourceDir" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"healthCheckPath\":\"healthz\"}",
+		  "validation.invalid", "healthCheckPath" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"healthCheckPath\":\"/a b\"}",
+		  "validation.invalid", "healthCheckPath" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"healthCheckPort\":8081}",
+		  "validation.invalid", "healthCheckPort" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"cpuRequestMc\":5}", "validation.range",
+		  "cpuRequestMc" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"cpuLimitMc\":64001}", "validation.range",
+		  "cpuLimitMc" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"memoryLimitMb\":8}", "validation.range",
+		  "memoryLimitMb" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"cpuRequestMc\":500,\"cpuLimitMc\":100}",
+		  "validation.range", "cpuRequestMc" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"memoryRequestMb\":512,"
+		  "\"memoryLimitMb\":256}",
+		  "validation.range", "memoryRequestMb" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":80,\"accessToken\":\"has space\"}",
+		  "validation.invalid", "accessToken" },
+		{ "{\"name\":\"a\"," REPO ",\"port\":\"80\"}", "validation.type", "port" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct app_settings s;
+		struct app_problem p;
+		json_t *body;
+		CHECK_MSG(!create(cases[i].body, &s, &p, &body), "accepted: %s", cases[i].body);
+		CHECK_MSG(p.code && strcmp(p.code, cases[i].code) == 0, "%s: code %s, want %s",
+			  cases[i].body, p.code ? p.code : "(none)", cases[i].code);
+		CHECK_MSG(strcmp(p.field, cases[i].field) == 0, "%s: field %s, want %s",
+			  cases[i].body, p.field, cases[i].field);
+		CHECK(p.message[0] != '\0');
+		json_decref(body);
+	}
+	/* a refused access token is never quoted */
+	struct app_settings s;
+	struct app_problem p;
+	json_t *body;
+	CHECK(!create("{\"name\":\"a\"," REPO ",\"port\":80,\"accessToken\":\"ghp_se cret\"}", &s,
+		      &p, &body));
+	CHECK(strstr(p.message, "se cret") == NULL);
+	json_decref(body);
+}
+
+TEST(patch_merges_onto_the_app)
+{
+	struct app_settings s;
+	struct app_problem p;
+	json_t *body;
+	CHECK(create("{\"name\":\"shop\"," REPO ",\"servicePortMappings\":[{\"port\":80},"
+		     "{\"port\":81}],\"replicas\":2,\"healthCheckPath\":\"/up\"}",
+		     &s, &p, &body));
+	/* ?merge=true: only what is sent changes */
+	json_t *patch = json_loads("{\"replicas\":4,\"repo\":{\"branch\":\"prod\"}}", 0, NULL);
+	CHECK(app_settings_apply(&s, patch, reserved, 2, &p));
+	CHECK_INT_EQ(s.replicas, 4);
+	CHECK_STR_EQ(s.branch, "prod");
+	CHECK_STR_EQ(s.repo_url, "https://github.com/acme/shop");
+	CHECK_INT_EQ(s.nports, 2);
+	CHECK_STR_EQ(s.health_check_path, "/up");
+	json_t *bad = json_loads("{\"cpuRequestMc\":900,\"cpuLimitMc\":100}", 0, NULL);
+	CHECK(!app_settings_apply(&s, bad, reserved, 2, &p));
+	CHECK_STR_EQ(p.field, "cpuRequestMc");
+	/* a port replaces the mappings */
+	json_t *port = json_loads("{\"port\":3000}", 0, NULL);
+	CHECK(app_settings_apply(&s, port, reserved, 2, &p));
+	CHECK_INT_EQ(s.nports, 1);
+	CHECK_INT_EQ(s.ports[0].port, 3000);
+	json_decref(port);
+	json_decref(bad);
+	json_decref(patch);
+	json_decref(body);
+}
+
+static bool env_set(const char *text, struct app_problem *p)
+{
+	json_t *vars = json_loads(text, JSON_ALLOW_NUL, NULL);
+	CHECK_MSG(vars != NULL, "bad test JSON %s", text);
+	bool ok = vars && app_env_set_check(vars, "envVars", p);
+	json_decref(vars);
+	return ok;
+}
+
+TEST(env_var_sets)
+{
+	struct app_problem p;
+	CHECK(env_set("{}", &p));
+	CHECK(env_set("{\"A\":\"1\",\"_b\":\"\",\"DATABASE_URL_2\":\"x\"}", &p));
+	CHECK(!env_set("{\"1A\":\"x\"}", &p));
+	CHECK_STR_EQ(p.field, "envVars.1A");
+	CHECK_STR_EQ(p.code, "validation.invalid");
+	CHECK(!env_set("{\"A-B\":\"x\"}", &p));
+	CHECK(!env_set("{\"\":\"x\"}", &p));
+	CHECK(!env_set("{\"A\":1}", &p));
+	CHECK_STR_EQ(p.code, "validation.type");
+	CHECK(!env_set("{\"A\":\"a\\u0000b\"}", &p));
+	CHECK(!env_set("[]", &p));
+	/* count, value size and total */
+	json_t *many = json_object();
+	for (int i = 0; i <= APP_ENV_MAX_VARS; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "K%d", i);
+		json_object_set_new(many, key, json_string("v"));
+	}
+	CHECK(!app_env_set_check(many, "envVars", &p));
+	CHECK_STR_EQ(p.code, "validation.length");
+	json_object_del(many, "K0");
+	CHECK(app_env_set_check(many, "envVars", &p));
+	json_decref(many);
+	char *big = malloc(APP_ENV_VALUE_MAX + 2);
+	memset(big, 'v', APP_ENV_VALUE_MAX + 1);
+	big[APP_ENV_VALUE_MAX + 1] = '\0';
+	json_t *one = json_pack("{s:s}", "BIG", big);
+	CHECK(!app_env_set_check(one, "envVars", &p));
+	CHECK_STR_EQ(p.field, "envVars.BIG");
+	big[APP_ENV_VALUE_MAX] = '\0';
+	json_t *total = json_object();
+	for (int i = 0; i < 5; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "BIG%d", i);
+		json_object_set_new(total, key, json_string(big));
+	}
+	CHECK(!app_env_set_check(total, "envVars", &p));
+	CHECK_STR_EQ(p.field, "envVars");
+	json_decref(total);
+	json_decref(one);
+	free(big);
+	char key[300];
+	memset(key, 'K', 256);
+	key[256] = '\0';
+	CHECK(!app_env_key_valid(key));
+	key[255] = '\0';
+	CHECK(app_env_key_valid(key));
+}
+
+TEST(requires_and_disjoint_sets)
+{
+	struct app_problem p;
+	json_t *req = json_loads("{\"db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":"
+				 "{\"url\":\"DATABASE_URL\",\"password\":\"DB_PASSWORD\"}},"
+				 "\"cache\":{\"type\":\"valkey\",\"id\":\"k3v9z\",\"env\":"
+				 "{\"url\":\"REDIS_URL\"}}}",
+				 0, NULL);
+	json_t *injected = NULL;
+	CHECK(app_requires_check(req, &injected, &p));
+	CHECK_INT_EQ(json_object_size(injected), 3);
+	CHECK_STR_EQ(json_string_value(json_object_get(injected, "DATABASE_URL")), "requires.db");
+
+	json_t *plain = json_pack("{s:s, s:s}", "PORT", "8080", "SHARED", "x");
+	json_t *secret = json_pack("{s:s, s:s}", "API_KEY", "k", "SHARED", "y");
+	CHECK(!app_env_disjoint(secret, "envVars", plain, "envVars", &p));
+	CHECK_STR_EQ(p.field, "envVars.SHARED");
+	CHECK(strstr(p.message, "SHARED") != NULL);
+	json_object_del(secret, "SHARED");
+	CHECK(app_env_disjoint(secret, "envVars", plain, "envVars", &p));
+	json_object_set_new(plain, "DB_PASSWORD", json_string("x"));
+	CHECK(!app_env_disjoint(plain, "envVars", injected, "requires", &p));
+	CHECK_STR_EQ(p.field, "envVars.DB_PASSWORD");
+	CHECK(strstr(p.message, "requires.db") != NULL);
+	json_decref(plain);
+	json_decref(secret);
+	json_decref(injected);
+	json_decref(req);
+
+	static const struct {
+		const char *requires, *field;
+	} bad[] = {
+		{ "{\"1db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{\"url\":\"U\"}}}",
+		  "requires.1db" },
+		{ "{\"db\":{\"type\":\"oracle\",\"id\":\"d6ekr\",\"env\":{\"url\":\"U\"}}}",
+		  "requires.db.type" },
+		{ "{\"db\":{\"type\":\"postgresql\",\"id\":\"D6EKR\",\"env\":{\"url\":\"U\"}}}",
+		  "requires.db.id" },
+		{ "{\"db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{}}}",
+		  "requires.db.env" },
+		{ "{\"db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{\"secret\":\"U\"}}}",
+		  "requires.db.env.secret" },
+		{ "{\"db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{\"url\":\"1U\"}}}",
+		  "requires.db.env.url" },
+		{ "{\"db\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{\"url\":\"U\"},"
+		  "\"extra\":1}}",
+		  "requires.db" },
+		{ "{\"a\":{\"type\":\"postgresql\",\"id\":\"d6ekr\",\"env\":{\"url\":\"U\"}},"
+		  "\"b\":{\"type\":\"valkey\",\"id\":\"k3v9z\",\"env\":{\"url\":\"U\"}}}",
+		  "requires.b.env.url" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *r = json_loads(bad[i].requires, 0, NULL);
+		CHECK_MSG(r != NULL, "bad test JSON %s", bad[i].requires);
+		memset(&p, 0, sizeof(p));
+		CHECK_MSG(!app_requires_check(r, NULL, &p), "accepted: %s", bad[i].requires);
+		CHECK_MSG(strcmp(p.field, bad[i].field) == 0, "%s: field %s, want %s",
+			  bad[i].requires, p.field, bad[i].field);
+		json_decref(r);
+	}
+}
+
+int main(void)
+{
+	RUN(dns_name);
+	RUN(generated_domains);
+	RUN(custom_domains);
+	RUN(repo_urls);
+	RUN(branches_and_shas);
+	RUN(create_body);
+	RUN(create_body_refusals);
+	RUN(patch_merges_onto_the_app);
+	RUN(env_var_sets);
+	RUN(requires_and_disjoint_sets);
+	return test_summary("test_apps");
+}
