@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apps/domains.h"
+#include "apps/manifests.h"
 #include "apps/validate.h"
 #include "testlib.h"
 
@@ -501,6 +502,211 @@ TEST(requires_and_disjoint_sets)
 	}
 }
 
+/* An app with two ports (a custom domain on the first), probes on the
+ * second, resources, env and secret env, and a required service. */
+static const struct app_custom_route custom_routes[] = { { "shop.example.com", 3000 } };
+static const char *const required[] = { "postgresql-d6ekr" };
+
+static bool deploy_spec(struct app_settings *a, json_t **body, json_t **env, json_t **secret,
+			struct app_deploy_spec *s)
+{
+	struct app_problem p;
+	bool ok = create("{\"name\":\"My Shop\"," REPO ",\"servicePortMappings\":[{\"port\":3000},"
+			 "{\"port\":9090}],\"replicas\":2,\"healthCheckPath\":\"/healthz\","
+			 "\"healthCheckPort\":9090,\"cpuRequestMc\":250,\"cpuLimitMc\":1000,"
+			 "\"memoryRequestMb\":256,\"memoryLimitMb\":512}",
+			 a, &p, body);
+	CHECK_MSG(ok, "%s", p.message);
+	*env = json_pack("{s:s, s:s}", "PORT", "3000", "LOG_LEVEL", "debug");
+	*secret = json_pack("{s:s, s:s}", "API_KEY", "canary-secret-value", "DATABASE_URL",
+			    "postgresql://app:pw@postgresql-d6ekr:5432/app");
+	*s = (struct app_deploy_spec){
+		.aid = "rjwrn",
+		.cid = "i4y",
+		.id = "t7r4s",
+		.osid = "app-t7r4s",
+		.cluster_domain = "i4y.rjwrn.runos.xyz",
+		.settings = a,
+		.image_digest = "sha256:"
+				"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		.sha = "0123456789abcdef0123456789abcdef01234567",
+		.deployment_id = "5b0c7d3e-8f6a-4c2b-9d1e-0a1b2c3d4e5f",
+		.config_version = "3",
+		.env = *env,
+		.secret_env = *secret,
+		.required_osids = required,
+		.nrequired = 1,
+		.custom = custom_routes,
+		.ncustom = 1,
+	};
+	return ok;
+}
+
+static const char *str_at(json_t *obj, const char *path)
+{
+	json_t *cur = obj;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *save = NULL, *part = strtok_r(buf, ".", &save); part && cur;
+	     part = strtok_r(NULL, ".", &save)) {
+		char *end;
+		long index = strtol(part, &end, 10);
+		cur = *end == '\0' ? json_array_get(cur, (size_t)index)
+				   : json_object_get(cur, part);
+	}
+	return json_is_string(cur) ? json_string_value(cur) : NULL;
+}
+
+static long long int_at(json_t *obj, const char *path)
+{
+	json_t *cur = obj;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *save = NULL, *part = strtok_r(buf, ".", &save); part && cur;
+	     part = strtok_r(NULL, ".", &save)) {
+		char *end;
+		long index = strtol(part, &end, 10);
+		cur = *end == '\0' ? json_array_get(cur, (size_t)index)
+				   : json_object_get(cur, part);
+	}
+	return json_is_integer(cur) ? (long long)json_integer_value(cur) : -1;
+}
+
+TEST(deploy_objects)
+{
+	struct app_settings a;
+	json_t *body, *env, *secret;
+	struct app_deploy_spec s;
+	if (!deploy_spec(&a, &body, &env, &secret, &s))
+		return;
+	char err[256] = "";
+	json_t *all = app_manifests(&s, err, sizeof(err));
+	CHECK_MSG(all != NULL, "%s", err);
+	if (!all)
+		return;
+	CHECK_INT_EQ(json_array_size(all), 7);
+	const char *kinds[] = { "Namespace",  "NetworkPolicy", "ConfigMap", "Secret",
+				"Deployment", "Service",       "Ingress" };
+	for (size_t i = 0; i < 7; i++) {
+		json_t *o = json_array_get(all, i);
+		CHECK_STR_EQ(str_at(o, "kind"), kinds[i]);
+		CHECK_STR_EQ(json_string_value(json_object_get(
+				     json_object_get(json_object_get(o, "metadata"), "labels"),
+				     "runos.io/osid")),
+			     "app-t7r4s");
+		if (i > 0)
+			CHECK_STR_EQ(str_at(o, "metadata.namespace"), "app-t7r4s");
+	}
+	json_t *ns = json_array_get(all, 0);
+	CHECK_STR_EQ(str_at(ns, "metadata.name"), "app-t7r4s");
+	CHECK(json_object_get(json_object_get(json_object_get(ns, "metadata"), "labels"),
+			      "requires.runos.io/postgresql-d6ekr") != NULL);
+
+	json_t *cm = json_array_get(all, 2);
+	CHECK_STR_EQ(str_at(cm, "metadata.name"), "app-t7r4s-env");
+	CHECK_STR_EQ(str_at(cm, "data.LOG_LEVEL"), "debug");
+	json_t *sec = json_array_get(all, 3);
+	CHECK_STR_EQ(str_at(sec, "metadata.name"), "app-t7r4s-secret-env");
+	CHECK_STR_EQ(str_at(sec, "type"), "Opaque");
+	CHECK_STR_EQ(str_at(sec, "stringData.API_KEY"), "canary-secret-value");
+	/* the secret is in the Secret only */
+	for (size_t i = 0; i < 7; i++) {
+		if (i == 3)
+			continue;
+		char *text = json_dumps(json_array_get(all, i), 0);
+		CHECK_MSG(strstr(text, "canary-secret-value") == NULL, "%s holds the secret",
+			  kinds[i]);
+		free(text);
+	}
+
+	json_t *d = json_array_get(all, 4);
+	CHECK_STR_EQ(str_at(d, "metadata.name"), "app-t7r4s");
+	CHECK_INT_EQ(int_at(d, "spec.replicas"), 2);
+	CHECK_STR_EQ(str_at(d, "spec.strategy.type"), "RollingUpdate");
+	CHECK_INT_EQ(int_at(d, "spec.strategy.rollingUpdate.maxUnavailable"), 0);
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.image"),
+		     "harbor.i4y.rjwrn.runos.xyz/app-t7r4s/app@sha256:"
+		     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	CHECK_INT_EQ(int_at(d, "spec.template.spec.containers.0.ports.1.containerPort"), 9090);
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.readinessProbe.httpGet.path"),
+		     "/healthz");
+	CHECK_INT_EQ(int_at(d, "spec.template.spec.containers.0.livenessProbe.httpGet.port"), 9090);
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.resources.requests.cpu"), "250m");
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.resources.limits.memory"), "512Mi");
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.envFrom.0.configMapRef.name"),
+		     "app-t7r4s-env");
+	CHECK_STR_EQ(str_at(d, "spec.template.spec.containers.0.envFrom.1.secretRef.name"),
+		     "app-t7r4s-secret-env");
+	json_t *tmpl_ann = json_object_get(
+		json_object_get(json_object_get(json_object_get(d, "spec"), "template"),
+				"metadata"),
+		"annotations");
+	CHECK_STR_EQ(json_string_value(json_object_get(tmpl_ann, "runos.io/config-version")), "3");
+	CHECK_STR_EQ(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(json_object_get(d, "spec"), "selector"),
+					"matchLabels"),
+			"runos.io/osid")),
+		"app-t7r4s");
+
+	json_t *svc = json_array_get(all, 5);
+	CHECK_STR_EQ(str_at(svc, "spec.type"), "ClusterIP");
+	CHECK_INT_EQ(json_array_size(json_object_get(json_object_get(svc, "spec"), "ports")), 2);
+	CHECK_INT_EQ(int_at(svc, "spec.ports.1.port"), 9090);
+
+	json_t *ing = json_array_get(all, 6);
+	CHECK_STR_EQ(str_at(ing, "spec.ingressClassName"), "traefik");
+	CHECK_INT_EQ(json_array_size(json_object_get(json_object_get(ing, "spec"), "rules")), 3);
+	CHECK_STR_EQ(str_at(ing, "spec.rules.0.host"), "my-shop-t7r4s.i4y.rjwrn.runos.xyz");
+	CHECK_STR_EQ(str_at(ing, "spec.rules.1.host"), "my-shop-t7r4s-9090.i4y.rjwrn.runos.xyz");
+	CHECK_INT_EQ(int_at(ing, "spec.rules.1.http.paths.0.backend.service.port.number"), 9090);
+	CHECK_STR_EQ(str_at(ing, "spec.rules.2.host"), "shop.example.com");
+	CHECK_STR_EQ(str_at(ing, "spec.tls.0.hosts.1"), "my-shop-t7r4s-9090.i4y.rjwrn.runos.xyz");
+	CHECK(json_object_get(
+		      json_array_get(json_object_get(json_object_get(ing, "spec"), "tls"), 0),
+		      "secretName") == NULL); /* the wildcard: Traefik's default */
+	CHECK_STR_EQ(str_at(ing, "spec.tls.1.secretName"), "shop.example.com-tls");
+	json_decref(all);
+
+	/* recreate, no probes, no resources, one port */
+	json_t *patch = json_loads("{\"deploymentStrategy\":\"recreate\",\"port\":80}", 0, NULL);
+	struct app_problem p;
+	CHECK(app_settings_apply(&a, patch, reserved, 2, &p));
+	a.health_check_path = NULL;
+	a.health_check_port = a.cpu_request_mc = a.cpu_limit_mc = 0;
+	a.memory_request_mb = a.memory_limit_mb = 0;
+	s.ncustom = 0;
+	json_t *d2 = app_manifest_deployment(&s);
+	CHECK_STR_EQ(str_at(d2, "spec.strategy.type"), "Recreate");
+	json_t *c = json_array_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(d2, "spec"), "template"),
+					"spec"),
+			"containers"),
+		0);
+	CHECK(json_object_get(c, "readinessProbe") == NULL);
+	CHECK(json_object_get(c, "resources") == NULL);
+	json_decref(d2);
+	json_decref(patch);
+
+	/* generated domains that do not fit: no objects, a message */
+	char domain[250];
+	memset(domain, 'd', sizeof(domain) - 1);
+	domain[sizeof(domain) - 1] = '\0';
+	s.cluster_domain = domain;
+	CHECK(app_manifests(&s, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "shorter name") != NULL);
+
+	char tag[300];
+	app_image_tag("i4y.rjwrn.runos.xyz", "app-t7r4s",
+		      "0123456789abcdef0123456789abcdef01234567", tag, sizeof(tag));
+	CHECK_STR_EQ(tag, "harbor.i4y.rjwrn.runos.xyz/app-t7r4s/app:"
+			  "0123456789abcdef0123456789abcdef01234567");
+	json_decref(env);
+	json_decref(secret);
+	json_decref(body);
+}
+
 int main(void)
 {
 	RUN(dns_name);
@@ -513,5 +719,6 @@ int main(void)
 	RUN(patch_merges_onto_the_app);
 	RUN(env_var_sets);
 	RUN(requires_and_disjoint_sets);
+	RUN(deploy_objects);
 	return test_summary("test_apps");
 }
