@@ -10,8 +10,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/apps_store.h"
 #include "services/catalog.h"
 #include "util/text.h"
+
+/* What the checks pass fits the store's columns. */
+_Static_assert(APP_MAX_PORTS == APP_ROW_MAX_PORTS, "ports");
+_Static_assert(APP_DNS_NAME_MAX == APP_ROW_DNS_NAME_MAX, "dns name");
+_Static_assert(APP_REPO_URL_MAX == APP_ROW_URL_MAX, "repo url");
+_Static_assert(APP_ENV_KEY_MAX < APP_ROW_KEY_MAX, "env var key");
+_Static_assert(APP_FQDN_MAX < APP_ROW_FQDN_MAX, "fqdn");
 
 #define INVALID "validation.invalid"
 #define RANGE "validation.range"

@@ -158,6 +158,11 @@ enum db_result db_job_insert_rendered(struct db_conn *conn, const char *id, cons
 	__attribute__((warn_unused_result));
 enum db_result db_job_advance(struct db_conn *conn, const char *job_id)
 	__attribute__((warn_unused_result));
+/* Cancels a pending or running job inside the caller's transaction, as
+ * db_jobs_cancel does (without its audit entry): *cancelled false when it
+ * had ended already (jobs_store.c; a superseded deploy's job). */
+enum db_result db_job_cancel_in(struct db_conn *conn, const char *aid, const char *job_id,
+				bool *cancelled) __attribute__((warn_unused_result));
 /* What a job of type leaves behind when it ends failed (error: why) or
  * cancelled, inside the transaction that ended it. */
 enum db_result db_job_stopped(struct db_conn *conn, const char *job_id, const char *type,

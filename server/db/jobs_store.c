@@ -194,31 +194,41 @@ struct cancel_args {
 	const struct audit_actor *actor;
 };
 
-static enum db_result cancel_tx(struct db_conn *c, void *arg)
+enum db_result db_job_cancel_in(struct db_conn *c, const char *aid, const char *job_id,
+				bool *cancelled)
 {
-	struct cancel_args *a = arg;
-	const char *params[] = { a->aid, a->id };
+	const char *params[] = { aid, job_id };
 	PGresult *res;
 	enum db_result r = db_exec(c, &stmt_cancel, 2, params, &res);
 	if (r != DB_OK)
 		return r;
-	bool cancelled = PQntuples(res) == 1;
+	*cancelled = PQntuples(res) == 1;
 	char type[32] = "", cid[8] = "";
-	if (cancelled) {
+	if (*cancelled) {
 		db_get_text(res, 0, 0, type, sizeof(type));
 		db_get_text(res, 0, 1, cid, sizeof(cid));
 	}
 	PQclear(res);
+	return *cancelled ? db_job_stopped(c, job_id, type, aid, cid, true, NULL) : DB_OK;
+}
+
+static enum db_result cancel_tx(struct db_conn *c, void *arg)
+{
+	struct cancel_args *a = arg;
+	bool cancelled;
+	enum db_result r = db_job_cancel_in(c, a->aid, a->id, &cancelled);
+	if (r != DB_OK)
+		return r;
 	if (!cancelled) {
+		const char *params[] = { a->aid, a->id };
+		PGresult *res;
 		if ((r = db_exec(c, &stmt_exists, 2, params, &res)) != DB_OK)
 			return r;
 		bool exists = PQntuples(res) == 1;
 		PQclear(res);
 		return exists ? DB_CONFLICT : DB_NOT_FOUND;
 	}
-	if ((r = db_audit_insert(c, a->aid, a->actor, "job.cancel", "job", a->id)) != DB_OK)
-		return r;
-	return db_job_stopped(c, a->id, type, a->aid, cid, true, NULL);
+	return db_audit_insert(c, a->aid, a->actor, "job.cancel", "job", a->id);
 }
 
 enum db_result db_jobs_cancel(struct db_pool *db, const char *aid, const char *id,
