@@ -82,12 +82,17 @@ static const struct db_stmt stmt_update = {
 	" job_id = $7, version_n = version_n + 1, updated_at = now()"
 	" WHERE aid = $1 AND cid = $2 AND id = $3"
 };
+/* Services and apps (type "app") that require it. */
 static const struct db_stmt stmt_dependents = {
 	"services_dependents",
 	"SELECT coalesce(json_agg(json_build_object('type', d.type, 'id', d.id, 'name', d.name)"
-	" ORDER BY d.created_at), '[]')::text, count(*) FROM service_requires r JOIN services d"
-	" ON d.aid = r.aid AND d.cid = r.cid AND d.id = r.id"
+	" ORDER BY d.created_at), '[]')::text, count(*) FROM ("
+	" SELECT s.type, s.id, s.name, s.created_at FROM service_requires r JOIN services s"
+	" ON s.aid = r.aid AND s.cid = r.cid AND s.id = r.id"
 	" WHERE r.aid = $1 AND r.cid = $2 AND r.required_id = $3"
+	" UNION ALL SELECT 'app', a.id, a.name, a.created_at FROM app_requires q JOIN apps a"
+	" ON a.aid = q.aid AND a.cid = q.cid AND a.id = q.app_id"
+	" WHERE q.aid = $1 AND q.cid = $2 AND q.service_id = $3) d"
 };
 static const struct db_stmt stmt_deleting = {
 	"services_deleting",

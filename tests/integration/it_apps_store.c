@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db/apps_store.h"
+#include "db/services_store.h"
 #include "agents.h"
 #include "harness.h"
 
@@ -373,7 +374,16 @@ TEST(deploys_supersede_and_roll_back)
 
 TEST(required_service_stays_and_delete)
 {
-	/* the foreign key keeps a service an app requires */
+	/* the service's delete is refused naming the app, and its foreign key
+	 * keeps it all the same */
+	struct service_write_result refused;
+	CHECK_INT_EQ(db_services_delete(pool, owner.aid, cid, "svcaa", 0,
+					"00000000-0000-4000-8000-0000000000aa", &actor, NULL, 0,
+					&refused),
+		     DB_OK);
+	CHECK_INT_EQ(refused.outcome, SERVICE_HAS_DEPENDENTS);
+	CHECK_MSG(strstr(refused.dependents, "\"type\" : \"app\", \"id\" : \"shopa\"") != NULL,
+		  "dependents %s", refused.dependents);
 	CHECK(!it_db_exec(pg, "DELETE FROM services WHERE aid = $1 AND id = 'svcaa'", 1,
 			  (const char *[]){ owner.aid }));
 	struct app_write_result res;
