@@ -4,8 +4,7 @@
 #ifndef RUNOSD_APPS_PROBLEM_H
 #define RUNOSD_APPS_PROBLEM_H
 
-#include <stdarg.h>
-#include <stddef.h>
+#include <stdbool.h>
 
 struct app_problem {
 	const char *code; /* "validation.invalid", "validation.range", ... (static) */
@@ -15,7 +14,7 @@ struct app_problem {
 
 /* Fills p (when not NULL) and returns false, so a check can end with
  * "return app_problem_set(...)". */
-_Bool app_problem_set(struct app_problem *p, const char *code, const char *field, const char *fmt,
-		      ...) __attribute__((format(printf, 4, 5)));
+bool app_problem_set(struct app_problem *p, const char *code, const char *field, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
 
 #endif

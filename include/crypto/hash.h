@@ -20,6 +20,10 @@ void crypto_sha1(const void *data, size_t len, uint8_t out[CRYPTO_SHA1_LEN]);
 void crypto_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len,
 		      uint8_t out[CRYPTO_SHA1_LEN]);
 
+/* HMAC-SHA256 of msg under key (GitHub's X-Hub-Signature-256). */
+void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+			uint8_t out[CRYPTO_SHA256_LEN]);
+
 /* Standard base64 (RFC 4648, padded) of len bytes, to free(). */
 char *crypto_base64(const void *data, size_t len);
 

@@ -1,6 +1,6 @@
 /* Masking of secrets in free text that is stored or shown (job step logs):
- * runos tokens (rns_/rnp_/rnj_/rni_/rnd_...) and generated service passwords
- * (rnc_...), PEM private key blocks, and the
+ * runos tokens (rns_/rnp_/rnj_/rni_/rnd_...), generated service passwords
+ * (rnc_...) and app webhook secrets (rnw_...), PEM private key blocks, and the
  * values of password=, secret=, token=, api_key= style pairs. Thread safe. */
 #ifndef RUNOSD_UTIL_MASK_H
 #define RUNOSD_UTIL_MASK_H

@@ -60,6 +60,15 @@ void crypto_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t m
 		abort();
 }
 
+void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+			uint8_t out[CRYPTO_SHA256_LEN])
+{
+	unsigned int out_len = 0;
+	if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &out_len) ||
+	    out_len != CRYPTO_SHA256_LEN)
+		abort();
+}
+
 char *crypto_base64(const void *data, size_t len)
 {
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1);

@@ -20,10 +20,10 @@ static bool is_base62(char c)
 	return isalnum((unsigned char)c);
 }
 
-/* A runos token at p ("rn" + one of s p j i d c + "_" + 20 or more base62): its length. */
+/* A runos token at p ("rn" + one of s p j i d c w + "_" + 20 or more base62): its length. */
 static size_t token_at(const char *p)
 {
-	if (p[0] != 'r' || p[1] != 'n' || !strchr("spjidc", p[2]) || !p[2] || p[3] != '_')
+	if (p[0] != 'r' || p[1] != 'n' || !strchr("spjidcw", p[2]) || !p[2] || p[3] != '_')
 		return 0;
 	size_t n = 4;
 	while (is_base62(p[n]))

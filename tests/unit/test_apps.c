@@ -1,13 +1,17 @@
 /* Apps (server/apps/): the DNS-safe name and generated domains, custom domain
  * checks, the create and PATCH body rules, env var sets and requires, and
- * the shapes of the Kubernetes objects of a deploy. */
+ * the shapes of the Kubernetes objects of a deploy, webhook secrets and
+ * signatures, and what sealed values are bound to. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "apps/domains.h"
 #include "apps/manifests.h"
+#include "apps/secrets.h"
 #include "apps/validate.h"
+#include "crypto/seal.h"
 #include "testlib.h"
+#include "util/mask.h"
 
 static const char *const reserved[] = { "runos.xyz", "runos.io" };
 
@@ -707,6 +711,67 @@ TEST(deploy_objects)
 	json_decref(body);
 }
 
+TEST(webhook_signatures)
+{
+	/* GitHub's documented example ("Validating webhook deliveries") */
+	const char *secret = "It's a Secret to Everybody", *body = "Hello, World!";
+	const char *good =
+		"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+	CHECK(app_webhook_signature_ok(secret, body, strlen(body), good));
+	CHECK(!app_webhook_signature_ok("another secret", body, strlen(body), good));
+	CHECK(!app_webhook_signature_ok(secret, "Hello, World?", 13, good));
+	CHECK(!app_webhook_signature_ok(secret, body, strlen(body), NULL));
+	CHECK(!app_webhook_signature_ok(secret, body, strlen(body), ""));
+	CHECK(!app_webhook_signature_ok(secret, body, strlen(body), good + 7));
+	CHECK(!app_webhook_signature_ok(
+		secret, body, strlen(body),
+		"sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
+	char cut[80];
+	snprintf(cut, sizeof(cut), "%.*s", (int)strlen(good) - 1, good);
+	CHECK(!app_webhook_signature_ok(secret, body, strlen(body), cut));
+	char longer[90];
+	snprintf(longer, sizeof(longer), "%s0", good);
+	CHECK(!app_webhook_signature_ok(secret, body, strlen(body), longer));
+	/* a body with NUL bytes is signed whole */
+	const char raw[] = { 'a', 0, 'b' };
+	CHECK(!app_webhook_signature_ok(secret, raw, sizeof(raw), good));
+
+	char a[APP_WEBHOOK_SECRET_LEN + 1], b[APP_WEBHOOK_SECRET_LEN + 1];
+	app_webhook_secret_new(a);
+	app_webhook_secret_new(b);
+	CHECK_INT_EQ(strlen(a), APP_WEBHOOK_SECRET_LEN);
+	CHECK(strncmp(a, "rnw_", 4) == 0);
+	CHECK(strcmp(a, b) != 0);
+	char *masked = mask_secrets(a);
+	CHECK_MSG(strstr(masked, a + 4) == NULL, "not masked: %s", masked);
+	free(masked);
+}
+
+TEST(sealed_values_are_bound)
+{
+	uint8_t key[1][SEAL_KEY_LEN];
+	memset(key, 7, sizeof(key));
+	struct seal_keyring *ring = crypto_keyring_create(key, 1);
+	char aad_a[200], aad_b[200], aad_other[200], aad_token[200];
+	app_env_aad("rjwrn", "i4y", "app-t7r4s", "API_KEY", aad_a, sizeof(aad_a));
+	CHECK_STR_EQ(aad_a, "rjwrn/apps/i4y/app-t7r4s/env/API_KEY");
+	app_env_aad("rjwrn", "i4y", "app-t7r4s", "OTHER", aad_b, sizeof(aad_b));
+	app_env_aad("rjwrn", "i4y", "app-q1w2e", "API_KEY", aad_other, sizeof(aad_other));
+	app_seal_aad("rjwrn", "i4y", "app-t7r4s", "access-token", aad_token, sizeof(aad_token));
+	CHECK_STR_EQ(aad_token, "rjwrn/apps/i4y/app-t7r4s/access-token");
+	char *sealed = crypto_seal(ring, "value", 5, aad_a);
+	size_t len;
+	uint8_t *plain = crypto_unseal(ring, sealed, aad_a, &len);
+	CHECK(plain && len == 5 && memcmp(plain, "value", 5) == 0);
+	if (plain)
+		crypto_free_secret(plain, len);
+	CHECK(crypto_unseal(ring, sealed, aad_b, &len) == NULL);
+	CHECK(crypto_unseal(ring, sealed, aad_other, &len) == NULL);
+	CHECK(crypto_unseal(ring, sealed, aad_token, &len) == NULL);
+	free(sealed);
+	crypto_keyring_destroy(ring);
+}
+
 int main(void)
 {
 	RUN(dns_name);
@@ -720,5 +785,7 @@ int main(void)
 	RUN(env_var_sets);
 	RUN(requires_and_disjoint_sets);
 	RUN(deploy_objects);
+	RUN(webhook_signatures);
+	RUN(sealed_values_are_bound);
 	return test_summary("test_apps");
 }
