@@ -29,6 +29,9 @@
 #define APP_ROW_IMAGE_TAG_MAX 400
 #define APP_ROW_FQDN_MAX 254
 #define APP_ROW_KEY_MAX 256 /* an env var key and its NUL */
+/* The Deployment's image digest of a deploy rendered before its build: the
+ * rollout step puts the built one in (job_steps_store.c, apps/render.h). */
+#define APP_IMAGE_DIGEST_PLACEHOLDER "{{imageDigest}}"
 
 struct app {
 	char id[IDALLOC_SHORT_ID_LEN + 1];

@@ -14,10 +14,8 @@
 #include <stddef.h>
 
 #include "crypto/seal.h"
-#include "db/jobs_store.h"
+#include "jobs/rendered.h"
 #include "services/catalog.h"
-
-#define SERVICE_MAX_INSTRUCTIONS 12
 
 /* A required service as the dependent's objects need it. */
 struct service_dependency {
@@ -43,25 +41,16 @@ struct service_spec {
 	const struct seal_keyring *keys;
 };
 
-/* A job's rendered instructions; the texts they point to are owned here. */
-struct service_rendered {
-	struct job_instruction items[SERVICE_MAX_INSTRUCTIONS];
-	size_t n;
-	char *texts[2 * SERVICE_MAX_INSTRUCTIONS];
-	size_t ntexts;
-};
-
 /* false with a message in err when the catalog's values template does not
  * render (a defect of the catalog; the unit test renders every row). */
-bool service_render_create(const struct service_spec *s, struct service_rendered *out, char *err,
+bool service_render_create(const struct service_spec *s, struct rendered_job *out, char *err,
 			   size_t errcap) __attribute__((warn_unused_result));
-bool service_render_update(const struct service_spec *s, struct service_rendered *out, char *err,
+bool service_render_update(const struct service_spec *s, struct rendered_job *out, char *err,
 			   size_t errcap) __attribute__((warn_unused_result));
-void service_render_delete(const struct service_spec *s, struct service_rendered *out);
+void service_render_delete(const struct service_spec *s, struct rendered_job *out);
 /* The Secret with s->credentials (the new ones), then a restart of what
  * reads it. */
-void service_render_rotate(const struct service_spec *s, struct service_rendered *out);
-void service_rendered_free(struct service_rendered *out);
+void service_render_rotate(const struct service_spec *s, struct rendered_job *out);
 
 /* New credentials for a type (CSPRNG): {username?, password?,
  * adminPassword?, database?}, per its catalog row. Passwords start "rnc_"

@@ -322,10 +322,10 @@ static bool create_once(struct request *req, struct create_inputs *in, json_t *c
 				     .nrequires = ndeps,
 				     .job_id = job_id,
 				     .keys = req->server->keys };
-	struct service_rendered rendered;
+	struct rendered_job rendered;
 	char err[256];
 	if (!service_render_create(&spec, &rendered, err, sizeof(err))) {
-		service_rendered_free(&rendered);
+		rendered_job_free(&rendered);
 		request_error(req, 500, "internal", NULL, "Type %s does not render: %s",
 			      in->t->type, err);
 		return true;
@@ -355,7 +355,7 @@ static bool create_once(struct request *req, struct create_inputs *in, json_t *c
 	struct service_write_result result;
 	enum db_result r = db_services_create(req->server->db, &create, rendered.items, rendered.n,
 					      &s, &result);
-	service_rendered_free(&rendered);
+	rendered_job_free(&rendered);
 	free(sealed);
 	free(flags);
 	free(tags);

@@ -117,7 +117,7 @@ void api_services_update(struct request *req)
 	struct api_service_spec spec;
 	if (!api_service_spec_load(req, t, &c, &to, job_id, &spec))
 		return;
-	struct service_rendered rendered;
+	struct rendered_job rendered;
 	char err[256];
 	if (!service_render_update(&spec.spec, &rendered, err, sizeof(err))) {
 		request_error(req, 500, "internal", NULL, "Type %s does not render: %s", t->type,
@@ -146,7 +146,7 @@ void api_services_update(struct request *req)
 			request_reply(req, 202, json_pack("{s:s}", "jobId", job_id));
 		}
 	}
-	service_rendered_free(&rendered);
+	rendered_job_free(&rendered);
 	api_service_spec_free(&spec);
 }
 
@@ -166,13 +166,13 @@ void api_services_delete(struct request *req)
 				     .id = s.id,
 				     .osid = s.osid,
 				     .job_id = job_id };
-	struct service_rendered rendered;
+	struct rendered_job rendered;
 	service_render_delete(&spec, &rendered);
 	struct audit_actor actor = api_actor(req);
 	struct service_write_result result;
 	enum db_result r = db_services_delete(req->server->db, spec.aid, c.cid, s.id, if_version,
 					      job_id, &actor, rendered.items, rendered.n, &result);
-	service_rendered_free(&rendered);
+	rendered_job_free(&rendered);
 	if (r != DB_OK) {
 		api_reply_write_error(req, r, "service", s.id);
 	} else if (result.outcome == SERVICE_HAS_DEPENDENTS) {
@@ -237,14 +237,14 @@ void api_services_rotate(struct request *req)
 	api_service_credentials_free(spec.spec.credentials);
 	spec.spec.credentials = service_credentials_new(t);
 	char *pending = api_service_credentials_seal(req, c.cid, s.osid, spec.spec.credentials);
-	struct service_rendered rendered;
+	struct rendered_job rendered;
 	service_render_rotate(&spec.spec, &rendered);
 	struct audit_actor actor = api_actor(req);
 	struct service_write_result result;
 	enum db_result r =
 		db_services_rotate(req->server->db, request_param(req, "aid"), c.cid, s.id, pending,
 				   job_id, &actor, rendered.items, rendered.n, &result);
-	service_rendered_free(&rendered);
+	rendered_job_free(&rendered);
 	free(pending);
 	api_service_spec_free(&spec);
 	if (r != DB_OK)

@@ -143,6 +143,12 @@ enum db_result db_service_job_stopped(struct db_conn *conn, const char *aid, con
 				      const char *job_id, bool cancelled, const char *error)
 	__attribute__((warn_unused_result));
 
+/* An app job ended failed (error: why) or cancelled (app_jobs_store.c):
+ * its deployment ends so too, a stopped delete leaves the app active. */
+enum db_result db_app_job_stopped(struct db_conn *conn, const char *aid, const char *cid,
+				  const char *job_id, bool cancelled, const char *error)
+	__attribute__((warn_unused_result));
+
 /* Jobs (job_steps_store.c): inserts a job with the steps of its type (pending), and
  * moves a job on as far as it can go now, inside the caller's transaction. */
 enum db_result db_job_insert(struct db_conn *conn, const char *id, const char *aid, const char *cid,

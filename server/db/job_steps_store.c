@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/apps_store.h"
 #include "db/audit_store.h"
 #include "db/jobs_store.h"
 #include "db_internal.h"
@@ -119,14 +120,146 @@ static const struct db_stmt plan_service_remove = {
 			       "lifecycle = 'deleting'" STEP_RUNNING
 };
 
+/* Apps (docs/apps.md): a deploy builds on a node of the cluster (a worker
+ * when one is online, else a control-plane node), records what the build
+ * answered, applies the rendered objects with the image pinned by the digest
+ * built, and waits until the cluster reports the rollout done. */
+#define ANY_ONLINE_NODE_PREFERRING_WORKERS                                                         \
+	"(SELECT n.aid, n.nid FROM nodes n WHERE n.aid = $1 AND n.cid = $2"                        \
+	" AND n.deleted_at IS NULL AND n.status = 'online' ORDER BY CASE n.role"                   \
+	" WHEN 'worker' THEN 0 WHEN 'hybrid' THEN 1 ELSE 2 END, n.vpn_host LIMIT 1) n"
+#define APP_OF_JOB " EXISTS (SELECT 1 FROM jobs j WHERE j.id = $3 AND j.target_id = $5)"
+static const struct db_stmt plan_app_build = {
+	"plan_app_build",
+	"WITH moved AS (UPDATE app_deployments SET status = 'building' WHERE aid = $1"
+	" AND cid = $2 AND app_id = $5 AND job_id = $3 AND status = 'pending')"
+	" INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload, sealed_payload)"
+	" SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, si.type, si.payload, si.sealed_payload"
+	" FROM step_instructions si, " ANY_ONLINE_NODE_PREFERRING_WORKERS
+	" WHERE si.step_id = $4 AND" APP_OF_JOB " ORDER BY si.ord"
+};
+/* What the build answered (IMAGE_BUILT{sha, imageDigest, durationMs}), or
+ * for a rollback or a change of settings the digest rendered: the
+ * deployment moves to deploying; none valid fails the job (none_error). */
+#define BUILT_REPLY(member)                                                                        \
+	"(SELECT i.reply->>'" member "' FROM instructions i WHERE i.job_id = $3"                   \
+	" AND i.type = 'BUILD_IMAGE' AND i.status = 'completed' ORDER BY i.seq DESC LIMIT 1)"
+static const struct db_stmt plan_app_built = {
+	"plan_app_built",
+	"UPDATE app_deployments d SET status = 'deploying', rollout_at = now(),"
+	" sha = coalesce(b.sha, d.sha), image_digest = coalesce(b.digest, d.image_digest),"
+	" image_tag = CASE WHEN b.sha IS NULL THEN d.image_tag"
+	"  ELSE regexp_replace(coalesce(d.image_tag, ''), ':[^:/]*$', '') || ':' || b.sha END"
+	" FROM (SELECT " BUILT_REPLY("sha") " AS sha, " BUILT_REPLY(
+		"imageDigest") " AS digest) b"
+			       " WHERE d.aid = $1 AND d.cid = $2 AND d.app_id = $5 AND d.job_id = "
+			       "$3"
+			       " AND d.status IN ('pending', 'building')"
+			       " AND coalesce(b.digest, d.image_digest) ~ '^sha256:[0-9a-f]{64}$'"
+			       " AND (b.sha IS NULL OR b.sha ~ '^[0-9a-f]{40}$')" STEP_RUNNING
+};
+/* The objects, to the first online control-plane node; the Deployment's
+ * image was rendered as "<repository>@{{imageDigest}}" when the digest was
+ * not known yet, and takes the deployment's now. */
+#define DIGEST_PLACEHOLDER APP_IMAGE_DIGEST_PLACEHOLDER
+#define CR_TEXT "convert_from(decode(si.payload->>'crB64', 'base64'), 'UTF8')"
+static const struct db_stmt plan_app_rollout = {
+	"plan_app_rollout",
+	"INSERT INTO instructions (tag, aid, nid, job_id, step_id, type, payload, sealed_payload)"
+	" SELECT gen_random_uuid(), n.aid, n.nid, $3, $4, si.type,"
+	" CASE WHEN si.payload ? 'crB64' AND strpos(" CR_TEXT ", '" DIGEST_PLACEHOLDER "') > 0"
+	"  THEN jsonb_build_object('crB64', translate(encode(convert_to(replace(" CR_TEXT
+	", '" DIGEST_PLACEHOLDER "', (SELECT d.image_digest FROM app_deployments d WHERE d.aid = $1"
+	"  AND d.job_id = $3 AND d.image_digest IS NOT NULL)), 'UTF8'), 'base64'), E'\\n', ''))"
+	"  ELSE si.payload END, si.sealed_payload"
+	" FROM step_instructions si, (SELECT n.aid, n.nid FROM nodes n WHERE n.aid = $1"
+	" AND n.cid = $2 AND n.deleted_at IS NULL AND n.status = 'online'" CONTROL_PLANE
+	" ORDER BY n.vpn_host LIMIT 1) n WHERE si.step_id = $4 AND" APP_OF_JOB
+	" AND NOT (si.payload ? 'crB64' AND strpos(" CR_TEXT ", '" DIGEST_PLACEHOLDER "') > 0"
+	"  AND NOT EXISTS (SELECT 1 FROM app_deployments d WHERE d.aid = $1 AND d.job_id = $3"
+	"  AND d.image_digest IS NOT NULL)) ORDER BY si.ord"
+};
+/* The rollout is done when a control-plane node reports the app healthy
+ * with every replica ready after the rollout started (agent.md: healthy
+ * means the Deployment's rollout completed); a report of failed, or no
+ * report of done within APP_ROLLOUT_TIMEOUT, fails it. No row: not yet (the
+ * step waits and is tried again). */
+#define APP_ROLLOUT_TIMEOUT "10 minutes"
+#define APP_ROLLOUT_OUTCOME                                                                        \
+	"CASE WHEN a.reported_state = 'healthy' AND a.reported_ready >= a.reported_desired"        \
+	" THEN 'succeeded' ELSE 'failed' END"
+#define APP_ROLLOUT_SETTLED(since)                                                                 \
+	" AND ((a.reported_state IN ('healthy', 'failed') AND a.reported_at > " since              \
+	" AND (a.reported_state = 'failed' OR a.reported_ready >= a.reported_desired))"            \
+	" OR now() > " since " + interval '" APP_ROLLOUT_TIMEOUT "')"
+#define APP_ROLLOUT_MESSAGE                                                                        \
+	"CASE WHEN a.reported_state = 'failed' THEN 'The rollout failed: ' ||"                     \
+	" coalesce(a.reported_message, 'the cluster reports the app failed')"                      \
+	" WHEN a.reported_state = 'healthy' AND a.reported_ready >= a.reported_desired THEN NULL"  \
+	" ELSE 'The rollout did not finish within " APP_ROLLOUT_TIMEOUT ": ' ||"                   \
+	" coalesce(a.reported_ready, 0) || ' of ' || coalesce(a.reported_desired, a.replicas) ||"  \
+	" ' replicas ready' END"
+static const struct db_stmt plan_app_ready = {
+	"plan_app_ready",
+	"UPDATE app_deployments d SET status = " APP_ROLLOUT_OUTCOME ", finished_at = now(),"
+	" message = " APP_ROLLOUT_MESSAGE " FROM apps a WHERE a.aid = $1 AND a.cid = $2"
+	" AND a.id = $5 AND d.aid = $1 AND d.cid = $2 AND d.app_id = $5 AND d.job_id = $3"
+	" AND d.status = 'deploying'" APP_ROLLOUT_SETTLED("d.rollout_at") STEP_RUNNING
+	" RETURNING d.status, coalesce(d.message, '')"
+};
+/* A change of env vars (no deployment): the pods restarted to read them. */
+static const struct db_stmt plan_app_restarted = {
+	"plan_app_restarted",
+	"SELECT " APP_ROLLOUT_OUTCOME ", coalesce(" APP_ROLLOUT_MESSAGE ", '') FROM apps a,"
+	" job_steps s WHERE a.aid = $1 AND a.cid = $2 AND a.id = $5 AND s.job_id = $3"
+	" AND s.step_number = (SELECT step_number - 1 FROM job_steps WHERE id = "
+	"$4)" APP_ROLLOUT_SETTLED("s.completed_at") STEP_RUNNING
+};
+/* The last step of an app delete: the row goes, everything of it with it. */
+static const struct db_stmt plan_app_remove = {
+	"plan_app_remove", "DELETE FROM apps WHERE aid = $1 AND cid = $2 AND id = $5"
+			   " AND lifecycle = 'deleting'" STEP_RUNNING
+};
+
 /* What each step of a job does: a statement that queues its instructions,
  * or (local) does the work itself; NULL: nothing to do. A rendered step
- * that finds no node to send its instructions to waits for one. */
+ * that finds no node to send its instructions to waits for one (waiting
+ * says which). A local step that changes no row fails the job with
+ * none_error when it has one; an until step (local) waits until its
+ * statement returns a row {outcome, message}, and fails the job when the
+ * outcome is "failed". */
 struct step_plan {
 	const char *name;
 	const struct db_stmt *plan;
 	bool local;
+	const char *waiting; /* rendered steps: "control-plane node", "node" */
+	const char *none_error;
+	bool until;
 };
+#define QUEUED(name, plan)                                                                         \
+	{                                                                                          \
+		name, plan, false, NULL, NULL, false                                               \
+	}
+#define LOCAL(name, plan)                                                                          \
+	{                                                                                          \
+		name, plan, true, NULL, NULL, false                                                \
+	}
+#define LOCAL_OR_FAIL(name, plan, error)                                                           \
+	{                                                                                          \
+		name, plan, true, NULL, error, false                                               \
+	}
+#define UNTIL(name, plan)                                                                          \
+	{                                                                                          \
+		name, plan, true, NULL, NULL, true                                                 \
+	}
+#define RENDERED(name, plan, waiting)                                                              \
+	{                                                                                          \
+		name, plan, false, waiting, NULL, false                                            \
+	}
+#define CONTROL_PLANE_NODE "control-plane node"
+#define APP_NO_IMAGE                                                                               \
+	"No image to roll out: the build answered no IMAGE_BUILT{sha, imageDigest} with a "        \
+	"sha256 digest (and a 40-hex sha)"
 
 #define JOB_MAX_STEPS 8
 
@@ -142,43 +275,70 @@ static const struct job_plan {
 				  const char *job_id, bool cancelled, const char *error);
 } plans[] = {
 	{ "node.join",
-	  { { "vpn-peers", &plan_vpn_peers, false },
-	    { "join-command", &plan_join_command, false },
-	    { "join", &plan_join, false } },
+	  { QUEUED("vpn-peers", &plan_vpn_peers), QUEUED("join-command", &plan_join_command),
+	    QUEUED("join", &plan_join) },
 	  NULL },
 	/* The node's certificate was revoked when it was deleted (API.md §4), so
 	 * it can no longer be told to uninstall itself: step 2 records that. */
 	{ "node.delete",
-	  { { "etcd-remove", &plan_etcd_remove, false },
-	    { "uninstall", NULL, false },
-	    { "vpn-peers", &plan_vpn_peers, false } },
+	  { QUEUED("etcd-remove", &plan_etcd_remove), QUEUED("uninstall", NULL),
+	    QUEUED("vpn-peers", &plan_vpn_peers) },
 	  NULL },
 	/* Stopped, the cluster comes back out of "deleting", saying why. */
 	{ "cluster.delete",
-	  { { "uninstall", &plan_uninstall_all, false }, { "remove", &plan_remove_cluster, true } },
+	  { QUEUED("uninstall", &plan_uninstall_all), LOCAL("remove", &plan_remove_cluster) },
 	  db_cluster_teardown_stopped },
 	/* Services (services_store.c renders their instructions). A Longhorn
 	 * instance's storage-class step has its StorageClass; other types' is
 	 * empty and completes at once. */
 	{ "service.create",
-	  { { "namespace", &plan_rendered, false },
-	    { "chart", &plan_rendered, false },
-	    { "storage-class", &plan_rendered, false },
-	    { "installed", &plan_service_installed, true } },
+	  { RENDERED("namespace", &plan_rendered, CONTROL_PLANE_NODE),
+	    RENDERED("chart", &plan_rendered, CONTROL_PLANE_NODE),
+	    RENDERED("storage-class", &plan_rendered, CONTROL_PLANE_NODE),
+	    LOCAL("installed", &plan_service_installed) },
 	  db_service_job_stopped },
 	{ "service.update",
-	  { { "chart", &plan_rendered, false }, { "updated", &plan_service_installed, true } },
+	  { RENDERED("chart", &plan_rendered, CONTROL_PLANE_NODE),
+	    LOCAL("updated", &plan_service_installed) },
 	  db_service_job_stopped },
 	{ "service.rotate_credentials",
-	  { { "secret", &plan_rendered, false },
-	    { "restart", &plan_rendered, false },
-	    { "rotated", &plan_service_rotated, true } },
+	  { RENDERED("secret", &plan_rendered, CONTROL_PLANE_NODE),
+	    RENDERED("restart", &plan_rendered, CONTROL_PLANE_NODE),
+	    LOCAL("rotated", &plan_service_rotated) },
 	  db_service_job_stopped },
 	{ "service.delete",
-	  { { "chart", &plan_rendered, false },
-	    { "namespace", &plan_rendered, false },
-	    { "remove", &plan_service_remove, true } },
+	  { RENDERED("chart", &plan_rendered, CONTROL_PLANE_NODE),
+	    RENDERED("namespace", &plan_rendered, CONTROL_PLANE_NODE),
+	    LOCAL("remove", &plan_service_remove) },
 	  db_service_job_stopped },
+	/* Apps (server/apps/render.c renders their instructions, docs/apps.md
+	 * says what each job does). */
+	{ "app.deploy",
+	  { RENDERED("build", &plan_app_build, "node"),
+	    LOCAL_OR_FAIL("built", &plan_app_built, APP_NO_IMAGE),
+	    RENDERED("rollout", &plan_app_rollout, CONTROL_PLANE_NODE),
+	    UNTIL("ready", &plan_app_ready) },
+	  db_app_job_stopped },
+	{ "app.build", { RENDERED("build", &plan_app_build, "node") }, db_app_job_stopped },
+	{ "app.rollback",
+	  { LOCAL_OR_FAIL("built", &plan_app_built, APP_NO_IMAGE),
+	    RENDERED("rollout", &plan_app_rollout, CONTROL_PLANE_NODE),
+	    UNTIL("ready", &plan_app_ready) },
+	  db_app_job_stopped },
+	/* New env vars or settings of a deployed app: its objects again (the
+	 * pods restart), no build. An app not deployed yet only gets its
+	 * ConfigMap and Secret (app.env). */
+	{ "app.configure",
+	  { RENDERED("rollout", &plan_app_rollout, CONTROL_PLANE_NODE),
+	    UNTIL("restarted", &plan_app_restarted) },
+	  db_app_job_stopped },
+	{ "app.env",
+	  { RENDERED("rollout", &plan_app_rollout, CONTROL_PLANE_NODE) },
+	  db_app_job_stopped },
+	{ "app.delete",
+	  { RENDERED("namespace", &plan_rendered, CONTROL_PLANE_NODE),
+	    LOCAL("remove", &plan_app_remove) },
+	  db_app_job_stopped },
 };
 
 /* A job that ended keeps no sealed secret in the queue: what was handed
@@ -340,11 +500,21 @@ static const struct db_stmt stmt_step_wait = {
 	" WHERE id = $1"
 };
 
+/* The step waits, saying why: pending again, tried from retry_at (*queued =
+ * 1 keeps the job where it is). */
+static enum db_result step_wait(struct db_conn *c, const char *step_id, const char *why,
+				int *queued)
+{
+	const char *params[] = { step_id, why };
+	*queued = 1;
+	return db_exec(c, &stmt_step_wait, 2, params, NULL);
+}
+
 /* A rendered step that queued nothing: with instructions to send, there was
- * no online control-plane node, and it waits for one (*queued = 1 keeps the
- * job where it is); without, it has nothing to do. */
-static enum db_result wait_for_node(struct db_conn *c, const char *step_id, const char *cid,
-				    int *queued)
+ * no online node of the kind it sends to, and it waits for one; without, it
+ * has nothing to do. */
+static enum db_result wait_for_node(struct db_conn *c, const struct step_plan *plan,
+				    const char *step_id, const char *cid, int *queued)
 {
 	const char *step[] = { step_id };
 	PGresult *res;
@@ -357,18 +527,35 @@ static enum db_result wait_for_node(struct db_conn *c, const char *step_id, cons
 		return DB_OK;
 	char why[160];
 	snprintf(why, sizeof(why),
-		 "Waiting: no control-plane node of cluster %s is online; this step starts when "
-		 "one is",
-		 cid);
-	const char *params[] = { step_id, why };
-	*queued = 1;
-	return db_exec(c, &stmt_step_wait, 2, params, NULL);
+		 "Waiting: no %s of cluster %s is online; this step starts when one is",
+		 plan->waiting, cid);
+	return step_wait(c, step_id, why, queued);
 }
 
-/* Starts the step: queues its plan and wakes the nodes. *queued: how many. */
+/* What a local step's statement did decides what comes next: an until step
+ * waits for its row and fails the job on a "failed" one; a step that must
+ * change something fails the job when it did not. *failure (to use at once)
+ * is then the job's error. */
+static enum db_result local_outcome(struct db_conn *c, const struct step_plan *plan,
+				    const char *step_id, PGresult *res, int *queued, char *failure,
+				    size_t cap)
+{
+	if (plan->until && PQntuples(res) == 0)
+		return step_wait(c, step_id, "Waiting for the cluster to report the rollout done",
+				 queued);
+	if (plan->until && strcmp(PQgetvalue(res, 0, 0), "failed") == 0)
+		snprintf(failure, cap, "%s", PQgetvalue(res, 0, 1));
+	else if (plan->none_error && atoi(PQcmdTuples(res)) == 0)
+		snprintf(failure, cap, "%s", plan->none_error);
+	return DB_OK;
+}
+
+/* Starts the step: queues its plan and wakes the nodes. *queued: how many.
+ * failure: set when the step failed the job (local_outcome). */
 static enum db_result start_step(struct db_conn *c, const char *job_id, const char *type,
 				 const char *aid, const char *cid, const char *target,
-				 const char *step_id, int step_number, int *queued)
+				 const char *step_id, int step_number, int *queued, char *failure,
+				 size_t cap)
 {
 	*queued = 0;
 	const char *ids[] = { job_id, step_id };
@@ -381,10 +568,15 @@ static enum db_result start_step(struct db_conn *c, const char *job_id, const ch
 	r = db_exec(c, plan->plan, 5, params, &res);
 	if (r != DB_OK)
 		return r;
-	*queued = plan->local ? 0 : atoi(PQcmdTuples(res));
+	if (plan->local) {
+		r = local_outcome(c, plan, step_id, res, queued, failure, cap);
+		PQclear(res);
+		return r;
+	}
+	*queued = atoi(PQcmdTuples(res));
 	PQclear(res);
-	if (*queued == 0 && plan->plan == &plan_rendered)
-		return wait_for_node(c, step_id, cid, queued);
+	if (*queued == 0 && plan->waiting)
+		return wait_for_node(c, plan, step_id, cid, queued);
 	if (*queued == 0)
 		return DB_OK;
 	char count[24];
@@ -450,13 +642,19 @@ enum db_result db_job_advance(struct db_conn *c, const char *job_id)
 		db_get_text(res, 0, 5, error, sizeof(error));
 		PQclear(res);
 
+		char failure[512] = "";
 		if (strcmp(step_status, "pending") == 0) {
 			int queued;
-			r = start_step(c, job_id, type, aid, cid, target, step_id, number, &queued);
+			r = start_step(c, job_id, type, aid, cid, target, step_id, number, &queued,
+				       failure, sizeof(failure));
 			if (r != DB_OK || queued > 0)
 				return r;
-		} else if (failed > 0) {
-			const char *params[] = { job_id, step_id, error[0] ? error : "failed" };
+		}
+		if (failure[0] || (strcmp(step_status, "pending") != 0 && failed > 0)) {
+			const char *params[] = { job_id, step_id,
+						 failure[0] ? failure
+						 : error[0] ? error
+							    : "failed" };
 			r = db_exec(c, &stmt_fail_job, 3, params, NULL);
 			return r == DB_OK
 				       ? db_job_stopped(c, job_id, type, aid, cid, false, params[2])

@@ -5,8 +5,9 @@
 #include "db_internal.h"
 
 /* One statement: the caller must be a live control-plane (or hybrid) node of
- * the cluster; the services of its own account and cluster that the reports
- * name, and that are not being deleted, are locked in id order (two nodes
+ * the cluster; the services and apps (osid app-<id>) of its own account and
+ * cluster that the reports name, and that are not being deleted, are locked
+ * in id order (two nodes
  * reporting at once wait for each other instead of deadlocking) and take
  * their report. A report is status, not spec: version_n (the ETag) and
  * updated_at stay as they are, so a client's If-Match is not broken by a
@@ -24,8 +25,15 @@ static const struct db_stmt stmt_put = {
 	"  reported_ready = r.ready, reported_message = r.message, reported_by = $3,"
 	"  reported_at = now() FROM locked l, r"
 	"  WHERE s.aid = $1 AND s.cid = $2 AND s.id = l.id AND s.osid = r.osid"
-	"  AND s.lifecycle <> 'deleting' RETURNING 1)"
-	" SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM up)"
+	"  AND s.lifecycle <> 'deleting' RETURNING 1),"
+	" app_locked AS (SELECT a.id FROM apps a JOIN r ON r.osid = a.osid"
+	"  WHERE a.aid = $1 AND a.cid = $2 AND a.lifecycle <> 'deleting'"
+	"  AND EXISTS (SELECT 1 FROM me) ORDER BY a.id FOR UPDATE OF a),"
+	" app_up AS (UPDATE apps a SET reported_state = r.state, reported_desired = r.desired,"
+	"  reported_ready = r.ready, reported_message = r.message, reported_by = $3,"
+	"  reported_at = now() FROM app_locked l, r"
+	"  WHERE a.aid = $1 AND a.cid = $2 AND a.id = l.id AND a.osid = r.osid RETURNING 1)"
+	" SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM up) + (SELECT count(*) FROM app_up)"
 };
 
 enum db_result db_service_reports_put(struct db_pool *db, const char *aid, const char *cid,

@@ -7,68 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/hash.h"
+#include "jobs/rendered.h"
 #include "services/manifests.h"
 #include "services/render.h"
 
-/* Keeps text (owned) and returns it. */
-static const char *own(struct service_rendered *out, char *text)
+static void add_secret(struct rendered_job *out, int step, const struct service_spec *s)
 {
-	out->texts[out->ntexts++] = text;
-	return text;
+	rendered_add_sealed(out, step, "APPLY_CR", rendered_apply_payload(manifest_secret(s)),
+			    s->keys, s->aid, s->job_id);
 }
 
-static void add(struct service_rendered *out, int step, const char *type, json_t *payload,
-		const char *sealed)
-{
-	struct job_instruction *in = &out->items[out->n++];
-	in->step = step;
-	in->type = type;
-	in->payload = payload ? own(out, json_dumps(payload, JSON_COMPACT)) : NULL;
-	in->sealed_payload = sealed;
-	json_decref(payload);
-}
-
-static json_t *apply_payload(json_t *object)
-{
-	char *text = json_dumps(object, JSON_COMPACT);
-	char *b64 = crypto_base64(text, strlen(text));
-	json_t *payload = json_pack("{s:s}", "crB64", b64);
-	explicit_bzero(text, strlen(text));
-	free(text);
-	explicit_bzero(b64, strlen(b64));
-	free(b64);
-	json_decref(object);
-	return payload;
-}
-
-static void add_apply(struct service_rendered *out, int step, json_t *object)
-{
-	add(out, step, "APPLY_CR", apply_payload(object), NULL);
-}
-
-/* An instruction whose payload holds secrets, sealed: in the queue its
- * payload is {}. */
-static void add_sealed(struct service_rendered *out, int step, const char *type,
-		       const struct service_spec *s, json_t *payload)
-{
-	char *text = json_dumps(payload, JSON_COMPACT);
-	json_decref(payload);
-	char aad[80];
-	snprintf(aad, sizeof(aad), JOB_SEALED_AAD_FMT, s->aid, s->job_id);
-	char *sealed = crypto_seal(s->keys, text, strlen(text), aad);
-	explicit_bzero(text, strlen(text));
-	free(text);
-	add(out, step, type, NULL, own(out, sealed));
-}
-
-static void add_secret(struct service_rendered *out, int step, const struct service_spec *s)
-{
-	add_sealed(out, step, "APPLY_CR", s, apply_payload(manifest_secret(s)));
-}
-
-static bool add_chart(struct service_rendered *out, int step, const struct service_spec *s,
-		      char *err, size_t errcap)
+static bool add_chart(struct rendered_job *out, int step, const struct service_spec *s, char *err,
+		      size_t errcap)
 {
 	const struct service_type *t = s->type;
 	char secret[96], host[320];
@@ -110,9 +60,10 @@ static bool add_chart(struct service_rendered *out, int step, const struct servi
 				    "values", values, "version", t->chart.version);
 	/* A chart that takes a password only in its values gets it sealed. */
 	if (carries)
-		add_sealed(out, step, "INSTALL_HELM_CHART", s, payload);
+		rendered_add_sealed(out, step, "INSTALL_HELM_CHART", payload, s->keys, s->aid,
+				    s->job_id);
 	else
-		add(out, step, "INSTALL_HELM_CHART", payload, NULL);
+		rendered_add(out, step, "INSTALL_HELM_CHART", payload);
 	return true;
 }
 
@@ -121,59 +72,52 @@ static bool is_longhorn(const struct service_spec *s)
 	return strcmp(s->type->type, "longhorn") == 0;
 }
 
-bool service_render_create(const struct service_spec *s, struct service_rendered *out, char *err,
+bool service_render_create(const struct service_spec *s, struct rendered_job *out, char *err,
 			   size_t errcap)
 {
 	memset(out, 0, sizeof(*out));
-	add_apply(out, 1, manifest_namespace(s));
-	add_apply(out, 1, manifest_quota(s));
-	add_apply(out, 1, manifest_network_policy(s));
+	rendered_add_apply(out, 1, manifest_namespace(s));
+	rendered_add_apply(out, 1, manifest_quota(s));
+	rendered_add_apply(out, 1, manifest_network_policy(s));
 	add_secret(out, 1, s);
 	if (!add_chart(out, 2, s, err, errcap))
 		return false;
 	if (is_longhorn(s))
-		add_apply(out, 3, manifest_storage_class(s));
+		rendered_add_apply(out, 3, manifest_storage_class(s));
 	return true;
 }
 
-bool service_render_update(const struct service_spec *s, struct service_rendered *out, char *err,
+bool service_render_update(const struct service_spec *s, struct rendered_job *out, char *err,
 			   size_t errcap)
 {
 	memset(out, 0, sizeof(*out));
-	add_apply(out, 1, manifest_quota(s)); /* replicas and storage size it */
+	rendered_add_apply(out, 1, manifest_quota(s)); /* replicas and storage size it */
 	return add_chart(out, 1, s, err, errcap);
 }
 
-void service_render_delete(const struct service_spec *s, struct service_rendered *out)
+void service_render_delete(const struct service_spec *s, struct rendered_job *out)
 {
 	memset(out, 0, sizeof(*out));
-	add(out, 1, "UNINSTALL_HELM_CHART",
-	    json_pack("{s:s, s:s}", "chartName", s->type->chart.chart_name, "namespace", s->osid),
-	    NULL);
-	add(out, 2, "DELETE_CR", json_pack("{s:s, s:s}", "type", "Namespace", "id", s->osid), NULL);
+	rendered_add(out, 1, "UNINSTALL_HELM_CHART",
+		     json_pack("{s:s, s:s}", "chartName", s->type->chart.chart_name, "namespace",
+			       s->osid));
+	rendered_add(out, 2, "DELETE_CR",
+		     json_pack("{s:s, s:s}", "type", "Namespace", "id", s->osid));
 	if (is_longhorn(s)) {
 		char name[96];
 		service_longhorn_class(s->osid, name, sizeof(name));
-		add(out, 2, "DELETE_CR",
-		    json_pack("{s:s, s:s}", "type", "StorageClass", "id", name), NULL);
+		rendered_add(out, 2, "DELETE_CR",
+			     json_pack("{s:s, s:s}", "type", "StorageClass", "id", name));
 	}
 }
 
-void service_render_rotate(const struct service_spec *s, struct service_rendered *out)
+void service_render_rotate(const struct service_spec *s, struct rendered_job *out)
 {
 	memset(out, 0, sizeof(*out));
 	add_secret(out, 1, s);
 	/* Everything of the namespace is the service's: its workloads restart
 	 * and read the new Secret. */
-	add(out, 2, "RUN_KUBECTL_COMMAND",
-	    json_pack("[s, s, s, s, s]", "rollout", "restart", "deployment,statefulset", "-n",
-		      s->osid),
-	    NULL);
-}
-
-void service_rendered_free(struct service_rendered *out)
-{
-	for (size_t i = 0; i < out->ntexts; i++)
-		free(out->texts[i]);
-	memset(out, 0, sizeof(*out));
+	rendered_add(out, 2, "RUN_KUBECTL_COMMAND",
+		     json_pack("[s, s, s, s, s]", "rollout", "restart", "deployment,statefulset",
+			       "-n", s->osid));
 }

@@ -114,7 +114,7 @@ static void check_type(const struct service_type *t, const struct seal_keyring *
 				     .nrequires = ndeps,
 				     .job_id = "job-1",
 				     .keys = ring };
-	struct service_rendered out;
+	struct rendered_job out;
 	char err[256] = "";
 	CHECK_MSG(service_render_create(&spec, &out, err, sizeof(err)), "%s: %s", t->type, err);
 	bool longhorn = strcmp(t->type, "longhorn") == 0;
@@ -172,11 +172,11 @@ static void check_type(const struct service_type *t, const struct seal_keyring *
 		}
 		free(text);
 	}
-	service_rendered_free(&out);
+	rendered_job_free(&out);
 	service_render_delete(&spec, &out);
 	CHECK_INT_EQ(out.n, longhorn ? 3 : 2);
 	CHECK_STR_EQ(out.items[0].type, "UNINSTALL_HELM_CHART");
-	service_rendered_free(&out);
+	rendered_job_free(&out);
 	json_decref(flags);
 	json_decref(tags);
 	json_decref(credentials);
