@@ -244,7 +244,7 @@ TEST(create_body)
 	CHECK_INT_EQ(s.nports, 2);
 	CHECK_INT_EQ(s.ports[1].port, 9090);
 	CHECK_INT_EQ(s.ports[0].ndomains, 1);
-	CHECK_STR_EQ(s.ports[0].domains[0], "API.example.com");
+	CHECK_STR_EQ(s.ports[0].domains[0], "api.example.com");
 	CHECK_INT_EQ(s.replicas, 3);
 	CHECK_STR_EQ(s.build_method, "arc");
 	CHECK_STR_EQ(s.health_check_path, "/healthz");
@@ -291,6 +291,9 @@ TEST(create_body_refusals)
 		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
 		  "[\"a.example.com\"]},{\"port\":81,\"domains\":[\"A.example.com\"]}]}",
 		  "validation.invalid", "servicePortMappings[1].domains[0]" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
+		  "[\"b.example.com\",\"B.example.com.\"]}]}",
+		  "validation.invalid", "servicePortMappings[0].domains[1]" },
 		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
 		  "[\"x.i4y.rjwrn.runos.xyz\"]}]}",
 		  "validation.invalid", "servicePortMappings[0].domains[0]" },
