@@ -41,6 +41,19 @@ struct app_deploy_spec {
 	size_t ncustom;
 };
 
+/* What one requires entry injects: its env ({field: KEY}) and the required
+ * service's credentials as GET …/credentials shows them ({username,
+ * password, host, port, database, url}). */
+struct app_injection {
+	const json_t *env;
+	const json_t *credentials;
+};
+
+/* The Secret's values (a new object): the opened secret env vars and, for
+ * each injection, KEY: the credential field (a port as text). A field the
+ * service does not have is left out. */
+json_t *app_secret_values(const json_t *secret_vars, const struct app_injection *inj, size_t n);
+
 /* "harbor.<cluster domain>/<osid>/app", the repository builds push to. */
 void app_image_repository(const char *cluster_domain, const char *osid, char *out, size_t cap);
 /* What BUILD_IMAGE pushes: "<repository>:<sha>". */

@@ -35,13 +35,14 @@
 
 struct app_port {
 	int port;
-	const char *domains[APP_MAX_PORT_DOMAINS]; /* as given; app_custom_domain normalises */
+	char domains[APP_MAX_PORT_DOMAINS][APP_FQDN_MAX + 1]; /* normalised (app_custom_domain) */
 	size_t ndomains;
 };
 
 /* What an app runs as: the create body, or a PATCH merged onto the app.
  * Strings point into the body or the base (not copied) except the
- * normalised ones held here. 0 or NULL: not set (no limit, no probe). */
+ * normalised ones held here (DNS name, repository URL, custom domains). 0 or NULL: not set (no
+ * limit, no probe). */
 struct app_settings {
 	const char *name;
 	char dns_name[APP_DNS_NAME_MAX + 1];

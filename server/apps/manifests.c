@@ -120,6 +120,30 @@ json_t *app_manifest_secret(const struct app_deploy_spec *s)
 			 string_map(s->secret_env));
 }
 
+json_t *app_secret_values(const json_t *secret_vars, const struct app_injection *inj, size_t n)
+{
+	json_t *out = string_map(secret_vars);
+	for (size_t i = 0; i < n; i++) {
+		const char *field;
+		json_t *key;
+		json_object_foreach ((json_t *)inj[i].env, field, key) {
+			json_t *v = json_object_get(inj[i].credentials, field);
+			if (!json_is_string(key))
+				continue;
+			if (json_is_string(v)) {
+				json_object_set_new(out, json_string_value(key),
+						    json_string(json_string_value(v)));
+			} else if (json_is_integer(v)) {
+				char text[24];
+				snprintf(text, sizeof(text), "%lld",
+					 (long long)json_integer_value(v));
+				json_object_set_new(out, json_string_value(key), json_string(text));
+			}
+		}
+	}
+	return out;
+}
+
 static void port_name(int port, char out[16])
 {
 	snprintf(out, 16, "p-%d", port);

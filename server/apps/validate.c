@@ -265,7 +265,8 @@ static bool apply_repo(struct app_settings *s, const json_t *repo, struct app_pr
 	return true;
 }
 
-static bool apply_ports(struct app_settings *s, const json_t *body, struct app_problem *p)
+static bool apply_ports(struct app_settings *s, const json_t *body, const char *const *reserved,
+			size_t n, struct app_problem *p)
 {
 	json_t *port = json_object_get(body, "port");
 	json_t *mappings = json_object_get(body, "servicePortMappings");
@@ -273,11 +274,11 @@ static bool apply_ports(struct app_settings *s, const json_t *body, struct app_p
 		return app_problem_set(p, INVALID, "port",
 				       "Give port or servicePortMappings, not both");
 	if (port) {
-		int n = 0;
-		if (!take_int(body, "port", 1, 65535, &n, p))
+		int number = 0;
+		if (!take_int(body, "port", 1, 65535, &number, p))
 			return false;
 		memset(s->ports, 0, sizeof(s->ports));
-		s->ports[0].port = n;
+		s->ports[0].port = number;
 		s->nports = 1;
 		return true;
 	}
@@ -318,10 +319,15 @@ static bool apply_ports(struct app_settings *s, const json_t *body, struct app_p
 					       field, APP_MAX_PORT_DOMAINS);
 		for (size_t d = 0; d < json_array_size(domains); d++) {
 			json_t *fqdn = json_array_get(domains, d);
+			char name[128];
+			snprintf(name, sizeof(name), "%s[%zu]", field, d);
 			if (!json_is_string(fqdn))
-				return app_problem_set(p, TYPE, field,
-						       "Field %s[%zu] must be a string", field, d);
-			ports[i].domains[ports[i].ndomains++] = json_string_value(fqdn);
+				return app_problem_set(p, TYPE, name, "Field %s must be a string",
+						       name);
+			if (!app_custom_domain(json_string_value(fqdn), reserved, n, name,
+					       ports[i].domains[d], sizeof(ports[i].domains[d]), p))
+				return false;
+			ports[i].ndomains++;
 		}
 	}
 	memcpy(s->ports, ports, sizeof(ports));
@@ -329,27 +335,23 @@ static bool apply_ports(struct app_settings *s, const json_t *body, struct app_p
 	return true;
 }
 
-/* The custom domains of every port: valid, and none given twice. */
-static bool check_domains(const struct app_settings *s, const char *const *reserved, size_t n,
-			  struct app_problem *p)
+/* No custom domain is given twice, on one port or two. */
+static bool check_domains(const struct app_settings *s, struct app_problem *p)
 {
-	char seen[APP_MAX_PORTS * APP_MAX_PORT_DOMAINS][APP_FQDN_MAX + 1];
-	size_t nseen = 0;
 	for (size_t i = 0; i < s->nports; i++)
-		for (size_t d = 0; d < s->ports[i].ndomains; d++) {
-			char field[80];
-			snprintf(field, sizeof(field), "servicePortMappings[%zu].domains[%zu]", i,
-				 d);
-			char *fqdn = seen[nseen];
-			if (!app_custom_domain(s->ports[i].domains[d], reserved, n, field, fqdn,
-					       APP_FQDN_MAX + 1, p))
-				return false;
-			for (size_t k = 0; k < nseen; k++)
-				if (strcmp(seen[k], fqdn) == 0)
+		for (size_t d = 0; d < s->ports[i].ndomains; d++)
+			for (size_t k = 0; k <= i; k++)
+				for (size_t e = 0; e < (k < i ? s->ports[k].ndomains : d); e++) {
+					if (strcmp(s->ports[k].domains[e],
+						   s->ports[i].domains[d]) != 0)
+						continue;
+					char field[80];
+					snprintf(field, sizeof(field),
+						 "servicePortMappings[%zu].domains[%zu]", i, d);
 					return app_problem_set(p, INVALID, field,
-							       "Domain %s is given twice", fqdn);
-			nseen++;
-		}
+							       "Domain %s is given twice",
+							       s->ports[i].domains[d]);
+				}
 	return true;
 }
 
@@ -469,8 +471,8 @@ bool app_settings_apply(struct app_settings *s, const json_t *body, const char *
 	/* On a copy, so a refused body leaves s as it was. */
 	struct app_settings next = *s;
 	json_t *repo = json_object_get(body, "repo");
-	if ((repo && !apply_repo(&next, repo, p)) || !apply_ports(&next, body, p) ||
-	    !check_domains(&next, reserved, n, p) || !apply_strings(&next, body, p) ||
+	if ((repo && !apply_repo(&next, repo, p)) || !apply_ports(&next, body, reserved, n, p) ||
+	    !check_domains(&next, p) || !apply_strings(&next, body, p) ||
 	    !apply_numbers(&next, body, p) || !check_whole(&next, p))
 		return false;
 	app_dns_name(next.name, next.dns_name);

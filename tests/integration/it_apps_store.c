@@ -3,14 +3,19 @@
  * that collide, a cluster that is not active, tenant filtering, version
  * checks, the env var sets' shared key space, the supersede rule, rollbacks,
  * deployment moves that cannot go backwards, a required service kept by its
- * foreign key, and delete. The server runs only to migrate the database and
+ * foreign key, and delete; custom domains one app's in the whole system and
+ * their checks; GitHub deliveries claimed once among 20 racing requests.
+ * The server runs only to migrate the database and
  * make the account and clusters. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/app_domains_store.h"
 #include "db/apps_store.h"
+#include "db/github_deliveries_store.h"
 #include "db/services_store.h"
 #include "agents.h"
 #include "harness.h"
@@ -372,6 +377,155 @@ TEST(deploys_supersede_and_roll_back)
 	free(list);
 }
 
+TEST(custom_domains_belong_to_one_app)
+{
+	struct app_domain d;
+	CHECK_INT_EQ(db_app_domains_add(pool, owner.aid, cid, "shopa", "www.example.org", 8080,
+					"tok-2", &actor, &d),
+		     DB_OK);
+	CHECK_STR_EQ(d.status, "pending");
+	CHECK_STR_EQ(d.certificate_status, "none");
+	CHECK_INT_EQ(d.port, 8080);
+	/* the first app's domain from the create, and this one */
+	CHECK_INT_EQ(db_app_domains_add(pool, owner.aid, cid, "shopa", "shop.example.com", 8080,
+					"tok-3", &actor, &d),
+		     DB_CONFLICT);
+	CHECK_INT_EQ(db_app_domains_add(pool, other.aid, cid, "shopa", "x.example.org", 8080,
+					"tok-4", &actor, &d),
+		     DB_NOT_FOUND);
+	struct app_domain *list;
+	size_t n;
+	CHECK_INT_EQ(db_app_domains_list(pool, owner.aid, cid, "shopa", &list, &n), DB_OK);
+	CHECK_INT_EQ(n, 2);
+	free(list);
+	CHECK_INT_EQ(db_app_domains_list(pool, other.aid, cid, "shopa", &list, &n), DB_OK);
+	CHECK_INT_EQ(n, 0);
+	free(list);
+	/* checks: one more attempt later, then verified, then nothing to check */
+	CHECK_INT_EQ(db_app_domains_due(pool, 100, &list, &n), DB_OK);
+	CHECK_INT_EQ(n, 2);
+	free(list);
+	CHECK_INT_EQ(db_app_domains_checked(pool, owner.aid, cid, "shopa", "www.example.org", false,
+					    false, 3600),
+		     DB_OK);
+	CHECK_INT_EQ(db_app_domains_due(pool, 100, &list, &n), DB_OK);
+	CHECK_INT_EQ(n, 1);
+	if (n == 1)
+		CHECK_STR_EQ(list[0].fqdn, "shop.example.com");
+	free(list);
+	CHECK_INT_EQ(db_app_domains_checked(pool, owner.aid, cid, "shopa", "www.example.org", true,
+					    false, 0),
+		     DB_OK);
+	CHECK_INT_EQ(db_app_domains_checked(pool, owner.aid, cid, "shopa", "www.example.org", true,
+					    false, 0),
+		     DB_NOT_FOUND);
+	CHECK_INT_EQ(db_app_domains_list(pool, owner.aid, cid, "shopa", &list, &n), DB_OK);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].fqdn, "www.example.org") == 0) {
+			CHECK_STR_EQ(list[i].status, "verified");
+			CHECK_INT_EQ(list[i].attempts, 2);
+			CHECK(list[i].verified_us > 0);
+		}
+	free(list);
+	CHECK_INT_EQ(
+		db_app_domains_delete(pool, other.aid, cid, "shopa", "www.example.org", &actor),
+		DB_NOT_FOUND);
+	CHECK_INT_EQ(
+		db_app_domains_delete(pool, owner.aid, cid, "shopa", "www.example.org", &actor),
+		DB_OK);
+	CHECK_INT_EQ(
+		db_app_domains_delete(pool, owner.aid, cid, "shopa", "www.example.org", &actor),
+		DB_NOT_FOUND);
+	CHECK_INT_EQ(count("SELECT count(*) FROM audit_events WHERE action LIKE 'app.domain.%'"
+			   " AND target_id = $1",
+			   "shopa", NULL),
+		     2);
+}
+
+#define RACERS 20
+
+struct racer {
+	pthread_barrier_t *start;
+	enum delivery_claim claim;
+	enum db_result r;
+};
+
+static void *claim_racer(void *arg)
+{
+	struct racer *me = arg;
+	int status;
+	char *body;
+	pthread_barrier_wait(me->start);
+	me->r = db_github_delivery_claim(pool, owner.aid, cid, "shopa", "delivery-race", &me->claim,
+					 &status, &body);
+	free(body);
+	return NULL;
+}
+
+TEST(deliveries_are_claimed_once)
+{
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, RACERS);
+	struct racer racers[RACERS];
+	pthread_t threads[RACERS];
+	for (int i = 0; i < RACERS; i++) {
+		racers[i] = (struct racer){ &start, DELIVERY_ANSWERED, DB_ERROR };
+		pthread_create(&threads[i], NULL, claim_racer, &racers[i]);
+	}
+	int claimed = 0, in_flight = 0;
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(threads[i], NULL);
+		CHECK_INT_EQ(racers[i].r, DB_OK);
+		claimed += racers[i].claim == DELIVERY_CLAIMED;
+		in_flight += racers[i].claim == DELIVERY_IN_FLIGHT;
+	}
+	pthread_barrier_destroy(&start);
+	CHECK_INT_EQ(claimed, 1);
+	CHECK_INT_EQ(in_flight, RACERS - 1);
+
+	CHECK_INT_EQ(db_github_delivery_answer(pool, owner.aid, cid, "shopa", "delivery-race", 202,
+					       "{\"jobId\":\"j\"}"),
+		     DB_OK);
+	CHECK_INT_EQ(db_github_delivery_answer(pool, owner.aid, cid, "shopa", "delivery-race", 500,
+					       "{}"),
+		     DB_NOT_FOUND); /* the first answer stays */
+	enum delivery_claim claim;
+	int status;
+	char *body;
+	CHECK_INT_EQ(db_github_delivery_claim(pool, owner.aid, cid, "shopa", "delivery-race",
+					      &claim, &status, &body),
+		     DB_OK);
+	CHECK_INT_EQ(claim, DELIVERY_ANSWERED);
+	CHECK_INT_EQ(status, 202);
+	CHECK_STR_EQ(body, "{\"jobId\":\"j\"}");
+	free(body);
+	CHECK_INT_EQ(db_github_delivery_release(pool, owner.aid, cid, "shopa", "delivery-race"),
+		     DB_NOT_FOUND); /* answered: kept */
+
+	/* a released claim, and a stale one, are claimed again */
+	CHECK_INT_EQ(db_github_delivery_claim(pool, owner.aid, cid, "shopa", "d-2", &claim, &status,
+					      &body),
+		     DB_OK);
+	CHECK_INT_EQ(claim, DELIVERY_CLAIMED);
+	CHECK_INT_EQ(db_github_delivery_release(pool, owner.aid, cid, "shopa", "d-2"), DB_OK);
+	CHECK_INT_EQ(db_github_delivery_claim(pool, owner.aid, cid, "shopa", "d-2", &claim, &status,
+					      &body),
+		     DB_OK);
+	CHECK_INT_EQ(claim, DELIVERY_CLAIMED);
+	CHECK_INT_EQ(db_github_delivery_claim(pool, owner.aid, cid, "shopa", "d-2", &claim, &status,
+					      &body),
+		     DB_OK);
+	CHECK_INT_EQ(claim, DELIVERY_IN_FLIGHT);
+	it_db_exec(pg,
+		   "UPDATE github_deliveries SET created_at = now() - interval '2 minutes'"
+		   " WHERE delivery_id = 'd-2'",
+		   0, NULL);
+	CHECK_INT_EQ(db_github_delivery_claim(pool, owner.aid, cid, "shopa", "d-2", &claim, &status,
+					      &body),
+		     DB_OK);
+	CHECK_INT_EQ(claim, DELIVERY_CLAIMED);
+}
+
 TEST(required_service_stays_and_delete)
 {
 	/* the service's delete is refused naming the app, and its foreign key
@@ -404,8 +558,8 @@ TEST(required_service_stays_and_delete)
 	CHECK_INT_EQ(db_apps_remove(pool, owner.aid, cid, "shopa"), DB_OK);
 	CHECK_INT_EQ(db_apps_remove(pool, owner.aid, cid, "shopa"), DB_NOT_FOUND);
 	const char *tables[] = { "app_secret_env_vars", "app_requires", "app_deployments",
-				 "app_domains" };
-	for (size_t i = 0; i < 4; i++)
+				 "app_domains", "github_deliveries" };
+	for (size_t i = 0; i < 5; i++)
 		CHECK_INT_EQ(count(it_fmt("SELECT count(*) FROM %s WHERE app_id = $1", tables[i]),
 				   "shopa", NULL),
 			     0);
@@ -422,7 +576,7 @@ int main(void)
 	}
 	srv = it_server_start("apps-store", NULL);
 	pg = PQconnectdb(it_env.database_url);
-	pool = db_pool_create(it_env.database_url, 2);
+	pool = db_pool_create(it_env.database_url, 8);
 	bool ready =
 		srv && PQstatus(pg) == CONNECTION_OK && pool && it_signup(srv, &owner) &&
 		it_signup(srv, &other) && it_new_cluster(srv, &owner, "apps", cid) &&
@@ -442,6 +596,8 @@ int main(void)
 		RUN(update_checks_the_version);
 		RUN(env_sets_share_one_key_space);
 		RUN(deploys_supersede_and_roll_back);
+		RUN(custom_domains_belong_to_one_app);
+		RUN(deliveries_are_claimed_once);
 		RUN(required_service_stays_and_delete);
 	}
 	db_pool_destroy(pool);

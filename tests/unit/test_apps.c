@@ -244,7 +244,7 @@ TEST(create_body)
 	CHECK_INT_EQ(s.nports, 2);
 	CHECK_INT_EQ(s.ports[1].port, 9090);
 	CHECK_INT_EQ(s.ports[0].ndomains, 1);
-	CHECK_STR_EQ(s.ports[0].domains[0], "API.example.com");
+	CHECK_STR_EQ(s.ports[0].domains[0], "api.example.com");
 	CHECK_INT_EQ(s.replicas, 3);
 	CHECK_STR_EQ(s.build_method, "arc");
 	CHECK_STR_EQ(s.health_check_path, "/healthz");
@@ -291,6 +291,9 @@ TEST(create_body_refusals)
 		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
 		  "[\"a.example.com\"]},{\"port\":81,\"domains\":[\"A.example.com\"]}]}",
 		  "validation.invalid", "servicePortMappings[1].domains[0]" },
+		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
+		  "[\"b.example.com\",\"B.example.com.\"]}]}",
+		  "validation.invalid", "servicePortMappings[0].domains[1]" },
 		{ "{\"name\":\"a\"," REPO ",\"servicePortMappings\":[{\"port\":80,\"domains\":"
 		  "[\"x.i4y.rjwrn.runos.xyz\"]}]}",
 		  "validation.invalid", "servicePortMappings[0].domains[0]" },
@@ -772,6 +775,30 @@ TEST(sealed_values_are_bound)
 	crypto_keyring_destroy(ring);
 }
 
+TEST(secret_values_with_injections)
+{
+	json_t *secret = json_pack("{s:s}", "API_KEY", "k");
+	json_t *env = json_pack("{s:s, s:s, s:s}", "url", "DATABASE_URL", "port", "DB_PORT",
+				"database", "DB_NAME");
+	json_t *creds = json_pack("{s:s, s:s, s:i, s:s}", "url", "postgresql://app:pw@h:5432/app",
+				  "password", "pw", "port", 5432, "host", "h");
+	struct app_injection inj = { env, creds };
+	json_t *values = app_secret_values(secret, &inj, 1);
+	CHECK_INT_EQ(json_object_size(values), 3);
+	CHECK_STR_EQ(json_string_value(json_object_get(values, "API_KEY")), "k");
+	CHECK_STR_EQ(json_string_value(json_object_get(values, "DATABASE_URL")),
+		     "postgresql://app:pw@h:5432/app");
+	CHECK_STR_EQ(json_string_value(json_object_get(values, "DB_PORT")), "5432");
+	CHECK(json_object_get(values, "DB_NAME") == NULL); /* a valkey has no database */
+	json_decref(values);
+	values = app_secret_values(NULL, NULL, 0);
+	CHECK_INT_EQ(json_object_size(values), 0);
+	json_decref(values);
+	json_decref(creds);
+	json_decref(env);
+	json_decref(secret);
+}
+
 int main(void)
 {
 	RUN(dns_name);
@@ -785,6 +812,7 @@ int main(void)
 	RUN(env_var_sets);
 	RUN(requires_and_disjoint_sets);
 	RUN(deploy_objects);
+	RUN(secret_values_with_injections);
 	RUN(webhook_signatures);
 	RUN(sealed_values_are_bound);
 	return test_summary("test_apps");
