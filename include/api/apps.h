@@ -21,11 +21,8 @@ bool api_load_app(struct request *req, struct cluster *cluster, struct app *out)
 
 /* The row's settings as apps/validate.h checks them (strings point into a). */
 void api_app_settings_of(const struct app *a, struct app_settings *out);
-/* The settings as the store writes them (pointing into s). */
-struct app_fields api_app_fields_of(const struct app_settings *s);
-
-/* The suffixes no custom domain may be under (the base domain). */
-const char *const *api_app_reserved_domains(const struct request *req, size_t *n);
+/* The settings as the store writes them (pointing into s and ports). */
+struct app_fields api_app_fields_of(const struct app_settings *s, int ports[APP_MAX_PORTS]);
 
 /* The app as GET answers it; status as GET …/status. */
 json_t *api_app_to_json(const struct request *req, const struct cluster *c, const struct app *a,

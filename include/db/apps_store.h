@@ -32,6 +32,9 @@
 /* The Deployment's image digest of a deploy rendered before its build: the
  * rollout step puts the built one in (job_steps_store.c, apps/render.h). */
 #define APP_IMAGE_DIGEST_PLACEHOLDER "{{imageDigest}}"
+/* The tag of a branch head's build until it says which commit it built:
+ * the agent puts the sha in (docs/agent.md), so does the built step. */
+#define APP_IMAGE_SHA_PLACEHOLDER "{sha}"
 
 struct app {
 	char id[IDALLOC_SHORT_ID_LEN + 1];
@@ -103,6 +106,9 @@ struct app_job {
 	const char *trigger;	 /* api, webhook, rollback */
 	const char *sha;	 /* NULL: the branch head, known once built */
 	const char *rollback_of; /* a rollback: the deployment whose image it applies */
+	/* What the build pushes (a deploy): "<repository>:<sha>", or with the
+	 * sha placeholder of apps/render.h until the build says which. */
+	const char *image_tag;
 };
 
 struct app_create {
@@ -263,6 +269,13 @@ struct app_deployment {
  * is not the app's). APP_BUSY while the app is being deleted. */
 enum db_result db_apps_deploy(struct db_pool *db, const char *aid, const char *cid, const char *id,
 			      const struct app_job *job, struct app_write_result *result)
+	__attribute__((warn_unused_result));
+
+/* Starts job (no deployment: a build alone) with its audit entry, under the
+ * app's lock; APP_BUSY while the app is being deleted. */
+enum db_result db_apps_start_job(struct db_pool *db, const char *aid, const char *cid,
+				 const char *id, const struct app_job *job,
+				 struct app_write_result *result)
 	__attribute__((warn_unused_result));
 
 /* Newest first, before the cursor (before_us 0: the newest), at most limit;

@@ -145,8 +145,8 @@ static json_t *port_mappings(const struct cluster *c, const struct app *a, json_
 			json_array_append_new(mine, json_string(fqdn));
 			json_array_append_new(domains, json_string(fqdn));
 		}
-		json_array_append_new(list,
-				      json_pack("{s:i, s:o}", "port", a->ports[i], "domains", mine));
+		json_array_append_new(
+			list, json_pack("{s:i, s:o}", "port", a->ports[i], "domains", mine));
 	}
 	return list;
 }
@@ -352,10 +352,9 @@ static bool inject_requires(struct request *req, const char *cid,
 				snprintf(number, sizeof(number), "%lld",
 					 (long long)json_integer_value(v));
 			json_object_set_new(secret_env, json_string_value(key),
-					    json_is_integer(v) ? json_string(number)
-					    : json_is_string(v)
-						    ? json_string(json_string_value(v))
-						    : json_string(""));
+					    json_is_integer(v)	? json_string(number)
+					    : json_is_string(v) ? json_string(json_string_value(v))
+								: json_string(""));
 		}
 		json_decref(env);
 		api_service_credentials_free(view);
@@ -426,7 +425,7 @@ static const struct {
 	int objects_step;
 	bool env_only;
 } job_shapes[] = {
-	{ "app.deploy", true, 3, false },   { "app.build", true, 0, false },
+	{ "app.deploy", true, 3, false },    { "app.build", true, 0, false },
 	{ "app.rollback", false, 2, false }, { "app.configure", false, 1, false },
 	{ "app.env", false, 1, true },	     { "app.delete", false, 0, false },
 };
@@ -436,8 +435,8 @@ static bool render_objects(struct request *req, const struct cluster *c, const s
 			   bool env_only, struct rendered_job *out)
 {
 	json_t *env = j->env ? json_deep_copy(j->env) : stored_env(req, c->cid, a, false);
-	json_t *secret = j->secret_env ? json_deep_copy(j->secret_env)
-				       : stored_env(req, c->cid, a, true);
+	json_t *secret =
+		j->secret_env ? json_deep_copy(j->secret_env) : stored_env(req, c->cid, a, true);
 	struct app_require_row *stored = NULL;
 	size_t n = j->requires ? j->nrequires : 0;
 	bool ok = env && secret;
@@ -452,8 +451,8 @@ static bool render_objects(struct request *req, const struct cluster *c, const s
 	const char *osids[APP_MAX_REQUIRES] = { 0 };
 	if (n > APP_MAX_REQUIRES)
 		n = APP_MAX_REQUIRES;
-	ok = ok && inject_requires(req, c->cid, j->requires ? j->requires : stored, n, secret,
-				   osids);
+	ok = ok &&
+	     inject_requires(req, c->cid, j->requires ? j->requires : stored, n, secret, osids);
 	if (ok) {
 		struct app_deploy_spec spec = { .aid = request_param(req, "aid"),
 						.cid = c->cid,

@@ -384,7 +384,7 @@ static enum db_result insert_deployment(struct db_conn *c, const char *aid, cons
 				 job->deployment_id,
 				 job->job_id,
 				 job->sha,
-				 tag && *tag ? tag : NULL,
+				 tag && *tag ? tag : job->image_tag,
 				 digest && *digest ? digest : NULL,
 				 job->trigger ? job->trigger : "api",
 				 job->rollback_of };
@@ -861,6 +861,30 @@ enum db_result db_apps_deploy(struct db_pool *db, const char *aid, const char *c
 	memset(result, 0, sizeof(*result));
 	struct deploy_args args = { aid, cid, id, job, result };
 	return db_transaction(db, deploy_tx, &args);
+}
+
+struct start_args {
+	const char *aid, *cid, *id;
+	const struct app_job *job;
+	struct app_write_result *result;
+};
+
+static enum db_result start_tx(struct db_conn *c, void *arg)
+{
+	struct start_args *a = arg;
+	enum db_result r = lock_app(c, a->aid, a->cid, a->id, 0, a->result);
+	if (r != DB_OK || a->result->outcome != APP_WRITTEN)
+		return r;
+	return start_job(c, a->aid, a->cid, a->id, a->job);
+}
+
+enum db_result db_apps_start_job(struct db_pool *db, const char *aid, const char *cid,
+				 const char *id, const struct app_job *job,
+				 struct app_write_result *result)
+{
+	memset(result, 0, sizeof(*result));
+	struct start_args args = { aid, cid, id, job, result };
+	return db_transaction(db, start_tx, &args);
 }
 
 enum db_result db_app_deployments_list(struct db_pool *db, const char *aid, const char *cid,

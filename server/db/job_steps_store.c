@@ -149,7 +149,7 @@ static const struct db_stmt plan_app_built = {
 	"UPDATE app_deployments d SET status = 'deploying', rollout_at = now(),"
 	" sha = coalesce(b.sha, d.sha), image_digest = coalesce(b.digest, d.image_digest),"
 	" image_tag = CASE WHEN b.sha IS NULL THEN d.image_tag"
-	"  ELSE regexp_replace(coalesce(d.image_tag, ''), ':[^:/]*$', '') || ':' || b.sha END"
+	"  ELSE replace(d.image_tag, '" APP_IMAGE_SHA_PLACEHOLDER "', b.sha) END"
 	" FROM (SELECT " BUILT_REPLY("sha") " AS sha, " BUILT_REPLY(
 		"imageDigest") " AS digest) b"
 			       " WHERE d.aid = $1 AND d.cid = $2 AND d.app_id = $5 AND d.job_id = "
