@@ -87,6 +87,10 @@ struct output_spec {
 	/* Refusals also come in this media type (besides the JSON error): the
 	 * installer's, a script that says why; NULL: JSON only. */
 	const char *error_media_type;
+	/* The answer holds a secret (a token shown once, credentials, a
+	 * kubeconfig): the CLI manifest marks its command sensitive_read or
+	 * sensitive_write. */
+	bool sensitive;
 };
 
 /* A second success answer of one route, named by the route's handler: the

@@ -632,7 +632,56 @@ static const struct output_field service_info_list_fields[] = {
 	{ 0 },
 };
 
+/* The CLI manifest (docs/cli.md): a command's input fields carry optional
+ * members (format, positional, ...) and a default of their own type, so they
+ * are free-form here; tests/integration/it_cli.c decodes them strictly. */
+static const struct output_field cli_input_fields[] = {
+	OUT_OBJECTS("fields", NULL, "{name, type, description, required, default, enum, ...}"),
+	OUT_OBJECTS("flags", NULL, "{name, description, default}: booleans sent in flags:{}"),
+	{ 0 },
+};
+static const struct output_field cli_output_fields[] = {
+	OUT("type", FIELD_STRING, "object or array"),
+	OUT("fields", FIELD_STRINGS, "the members to show"),
+	{ 0 },
+};
+static const struct output_field cli_command_fields[] = {
+	OUT("command", FIELD_STRING, "slash path; a {x} segment is the positional x"),
+	OUT("description", FIELD_STRING, "for people"),
+	OUT("endpoint", FIELD_STRING, "the route, :aid, :cid and :<name> to fill"),
+	OUT("method", FIELD_STRING, "GET, POST, PUT, PATCH or DELETE"),
+	OUT("mcp", FIELD_STRINGS, "read, sensitive_read, write or sensitive_write"),
+	OUT("returnsJob", FIELD_BOOLEAN, "the answer has a jobId"),
+	OUT_OBJECT("input", cli_input_fields, "GET and DELETE: query; others: body"),
+	OUT_OBJECT("output", cli_output_fields, "how to show the answer"),
+	{ 0 },
+};
+static const struct output_field cli_manifest_fields[] = {
+	OUT("version", FIELD_STRING, "digest of the commands"),
+	OUT_OBJECTS("commands", cli_command_fields, "one per route a token may call"),
+	{ 0 },
+};
+static const struct output_field cli_version_fields[] = {
+	OUT("version", FIELD_STRING, "digest of the manifest's commands"),
+	{ 0 },
+};
+static const struct output_field cli_toolsets_fields[] = {
+	OUT("scoped", FIELD_BOOLEAN, "the manifest is the account's (by the caller's role)"),
+	OUT("serviceTypes", FIELD_STRINGS, "the catalog's types"),
+	OUT("virtInstalled", FIELD_BOOLEAN, "virtual machines: not offered"),
+	{ 0 },
+};
+
 /* What each route answers on success (see struct output_spec). */
+static const struct output_spec cli_manifest_output = { .type = "cliManifest",
+							.status = 200,
+							.fields = cli_manifest_fields };
+static const struct output_spec cli_version_output = { .type = "cliManifestVersion",
+						       .status = 200,
+						       .fields = cli_version_fields };
+static const struct output_spec cli_toolsets_output = { .type = "cliToolsets",
+							.status = 200,
+							.fields = cli_toolsets_fields };
 static const struct output_spec openapi_output = { .type = "openapiDocument",
 						   .status = 200,
 						   .media_type = "application/json",
@@ -641,12 +690,12 @@ static const struct output_spec no_body = { .type = "none", .status = 204, .fiel
 static const struct output_spec health_output = { .type = "health",
 						  .status = 200,
 						  .fields = health_fields };
-static const struct output_spec signup_output = { .type = "signup",
-						  .status = 201,
-						  .fields = signup_fields };
-static const struct output_spec session_output = { .type = "session",
-						   .status = 200,
-						   .fields = session_fields };
+static const struct output_spec signup_output = {
+	.type = "signup", .status = 201, .fields = signup_fields, .sensitive = true
+};
+static const struct output_spec session_output = {
+	.type = "session", .status = 200, .fields = session_fields, .sensitive = true
+};
 static const struct output_spec user_output = { .type = "user",
 						.status = 200,
 						.fields = user_fields };
@@ -659,9 +708,9 @@ static const struct output_spec new_account_output = { .type = "myAccount",
 static const struct output_spec account_output = { .type = "account",
 						   .status = 200,
 						   .fields = account_fields };
-static const struct output_spec new_api_key_output = { .type = "apiKeyWithToken",
-						       .status = 201,
-						       .fields = new_api_key_fields };
+static const struct output_spec new_api_key_output = {
+	.type = "apiKeyWithToken", .status = 201, .fields = new_api_key_fields, .sensitive = true
+};
 static const struct output_spec api_keys_output = { .type = "apiKeys",
 						    .status = 200,
 						    .fields = api_keys_fields };
@@ -674,9 +723,11 @@ static const struct output_spec cluster_output = {
 static const struct output_spec clusters_output = { .type = "clusters",
 						    .status = 200,
 						    .fields = clusters_fields };
-static const struct output_spec kubeconfig_output = {
-	.type = "kubeconfig", .status = 200, .fields = NULL, .media_type = "text/yaml"
-};
+static const struct output_spec kubeconfig_output = { .type = "kubeconfig",
+						      .status = 200,
+						      .fields = NULL,
+						      .media_type = "text/yaml",
+						      .sensitive = true };
 static const struct output_spec deployment_ready_output = { .type = "deploymentReadiness",
 							    .status = 200,
 							    .fields = deployment_ready_fields };
@@ -694,7 +745,8 @@ static const struct output_spec modules_output = { .type = "modules",
 						   .fields = modules_fields };
 static const struct output_spec new_join_token_output = { .type = "joinTokenWithSecret",
 							  .status = 201,
-							  .fields = new_join_token_fields };
+							  .fields = new_join_token_fields,
+							  .sensitive = true };
 static const struct output_spec join_tokens_output = { .type = "joinTokens",
 						       .status = 200,
 						       .fields = join_tokens_fields };
@@ -720,9 +772,9 @@ static const struct output_spec member_output = { .type = "member",
 static const struct output_spec members_output = { .type = "members",
 						   .status = 200,
 						   .fields = members_fields };
-static const struct output_spec invitation_output = { .type = "invitation",
-						      .status = 201,
-						      .fields = invitation_fields };
+static const struct output_spec invitation_output = {
+	.type = "invitation", .status = 201, .fields = invitation_fields, .sensitive = true
+};
 static const struct output_spec invitation_accepted_output = {
 	.type = "invitationAccepted", .status = 200, .fields = invitation_accepted_fields
 };
@@ -735,9 +787,9 @@ static const struct output_spec audit_output = { .type = "auditEvents",
 static const struct output_spec metrics_output = {
 	.type = "prometheusText", .status = 200, .fields = NULL, .media_type = "text/plain"
 };
-static const struct output_spec totp_setup_output = { .type = "totpSecret",
-						      .status = 200,
-						      .fields = totp_setup_fields };
+static const struct output_spec totp_setup_output = {
+	.type = "totpSecret", .status = 200, .fields = totp_setup_fields, .sensitive = true
+};
 static const struct output_spec service_output = { .type = "service",
 						   .status = 200,
 						   .fields = service_fields };
@@ -750,15 +802,16 @@ static const struct output_spec service_created_output = { .type = "serviceCreat
 static const struct output_spec service_status_output = { .type = "serviceStatus",
 							  .status = 200,
 							  .fields = service_status_fields };
-static const struct output_spec service_credentials_output = {
-	.type = "serviceCredentials", .status = 200, .fields = service_credentials_fields
-};
+static const struct output_spec service_credentials_output = { .type = "serviceCredentials",
+							       .status = 200,
+							       .fields = service_credentials_fields,
+							       .sensitive = true };
 static const struct output_spec device_output = { .type = "deviceLogin",
 						  .status = 200,
 						  .fields = device_fields };
-static const struct output_spec device_poll_output = { .type = "devicePoll",
-						       .status = 200,
-						       .fields = device_poll_fields };
+static const struct output_spec device_poll_output = {
+	.sensitive = true, .type = "devicePoll", .status = 200, .fields = device_poll_fields
+};
 static const struct output_spec installer_output = { .type = "installer",
 						     .status = 200,
 						     .media_type = "text/x-shellscript",
@@ -804,6 +857,19 @@ const struct route api_routes[] = {
 
 	{ "GET", "/openapi.json", api_openapi, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
 	  &openapi_output, "This API's OpenAPI 3.1 document", NULL, NULL },
+
+	{ "GET", "/cli/manifest", api_cli_manifest, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &cli_manifest_output, "The runos CLI's commands: every one", NULL, NULL },
+	{ "GET", "/cli/manifest-version", api_cli_manifest_version, ROUTE_PUBLIC, ROLE_NONE, false,
+	  no_input, &cli_version_output, "The version of GET /cli/manifest", NULL, NULL },
+	{ "GET", "/:aid/cli/manifest", api_cli_manifest, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &cli_manifest_output, "The runos CLI's commands that the caller may call", NULL,
+	  NULL },
+	{ "GET", "/:aid/cli/manifest-version", api_cli_manifest_version, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &cli_version_output, "The version of the caller's CLI manifest", NULL,
+	  NULL },
+	{ "GET", "/:aid/cli/toolsets", api_cli_toolsets, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &cli_toolsets_output, "What the CLI may offer in the account", NULL, NULL },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
 	  &signup_output, "Create a user, a personal account and a session", NULL, NULL },
