@@ -453,6 +453,17 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	r = step_at("GET", "/service-info/:type", NULL, NULL, 200, "/service-info/postgresql");
 	it_resp_free(&r);
+	/* The CLI manifest (it_cli checks what it says). */
+	r = step("GET", "/cli/manifest", NULL, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/cli/manifest-version", NULL, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/manifest", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/manifest-version", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/toolsets", user.token, NULL, 200);
+	it_resp_free(&r);
 	r = step("POST", "/auth/logout", user.token, NULL, 204);
 	it_resp_free(&r);
 }
