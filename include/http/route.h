@@ -56,6 +56,10 @@ struct field_spec {
 				     * integers: the inclusive range when max_len > 0 */
 	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
 	const char *description;
+	/* A value for the OpenAPI document's examples (the text of a string,
+	 * the digits of an integer, "true"/"false", one item of a list); NULL:
+	 * the first choice of an enum, the least integer allowed. */
+	const char *example;
 };
 
 /* A member of an answer (output_spec), typed like a body field. */

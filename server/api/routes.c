@@ -9,134 +9,145 @@
 
 /* Query parameters (checked like body fields: an undeclared one is 400). */
 #define LIST_QUERY                                                                                 \
-	{ "limit", FIELD_INTEGER, false, 1, API_LIST_MAX_LIMIT, NULL, "page size" },               \
+	{ "limit", FIELD_INTEGER, false, 1, API_LIST_MAX_LIMIT, NULL, "page size", "20" },         \
 	{                                                                                          \
-		"cursor", FIELD_STRING, false, 0, 0, NULL, "nextCursor of the page before"         \
+		"cursor", FIELD_STRING, false, 0, 0, NULL, "nextCursor of the page before", NULL   \
 	}
 static const struct field_spec list_query[] = { LIST_QUERY, { 0 } };
 static const char *const cluster_statuses[] = { "pending",  "provisioning", "active",
 						"degraded", "deleting",	    NULL };
 static const struct field_spec clusters_query[] = {
 	LIST_QUERY,
-	{ "status", FIELD_ENUM, false, 0, 0, cluster_statuses, "only clusters in this status" },
+	{ "status", FIELD_ENUM, false, 0, 0, cluster_statuses, "only clusters in this status",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec cluster_domains_query[] = {
 	LIST_QUERY,
-	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only this cluster's domain" },
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only this cluster's domain", NULL },
 	{ 0 },
 };
 static const char *const job_statuses[] = { "pending", "running",   "completed",
 					    "failed",  "cancelled", NULL };
 static const struct field_spec jobs_query[] = {
 	LIST_QUERY,
-	{ "aid", FIELD_STRING, false, 0, 16, NULL, "the account (an API key: its own)" },
-	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only jobs of this cluster" },
-	{ "status", FIELD_ENUM, false, 0, 0, job_statuses, "only jobs in this status" },
-	{ "type", FIELD_STRING, false, 0, 64, NULL, "only jobs of this type (node.join, ...)" },
+	{ "aid", FIELD_STRING, false, 0, 16, NULL, "the account (an API key: its own)", NULL },
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only jobs of this cluster", NULL },
+	{ "status", FIELD_ENUM, false, 0, 0, job_statuses, "only jobs in this status", NULL },
+	{ "type", FIELD_STRING, false, 0, 64, NULL, "only jobs of this type (node.join, ...)",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec step_logs_query[] = {
-	{ "after", FIELD_STRING, false, 0, 24, NULL, "nextCursor of the page before" },
+	{ "after", FIELD_STRING, false, 0, 24, NULL, "nextCursor of the page before", NULL },
 	{ 0 },
 };
 static const struct field_spec installer_query[] = {
-	{ "token", FIELD_STRING, false, 0, 256, NULL, "the join token" },
+	{ "token", FIELD_STRING, false, 0, 256, NULL, "the join token", NULL },
 	{ 0 },
 };
 
 static const char *const role_choices[] = { "viewer", "member", "admin", "owner", NULL };
 
 static const struct field_spec signup_input[] = {
-	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email" },
-	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters" },
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company of the account" },
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email", "ada@example.com" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters",
+	  "correct horse battery staple" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name", "Ada Lovelace" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company of the account",
+	  "Analytical Engines" },
 	{ 0 },
 };
 static const struct field_spec login_input[] = {
-	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email" },
-	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password" },
-	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on" },
+	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email", "ada@example.com" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password",
+	  "correct horse battery staple" },
+	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on", NULL },
 	{ 0 },
 };
 static const struct field_spec user_update_input[] = {
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
-	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name", "Ada King" },
+	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password", NULL },
 	{ "currentPassword", FIELD_STRING, false, 1, 1024, NULL,
-	  "the present password; required with password" },
+	  "the present password; required with password", NULL },
 	{ 0 },
 };
 static const struct field_spec account_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "account name", "Acme staging" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name", NULL },
 	{ 0 },
 };
 static const struct field_spec profile_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
-	{ "website", FIELD_STRING, false, 0, WEBSITE_MAX_CHARS, NULL, "http(s) URL or empty" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "account name", NULL },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name", NULL },
+	{ "website", FIELD_STRING, false, 0, WEBSITE_MAX_CHARS, NULL, "http(s) URL or empty",
+	  "https://example.com" },
 	{ 0 },
 };
 static const struct field_spec api_key_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the key is for" },
-	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year" },
-	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the key is for",
+	  "ci deploys" },
+	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year", NULL },
+	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec api_key_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name", "deploy bot" },
 	{ 0 },
 };
 static const struct field_spec cluster_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "cluster name", "production" },
 	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
-	  "what the cluster is for" },
+	  "what the cluster is for", "customer-facing services" },
 	{ 0 },
 };
 static const struct field_spec cluster_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "cluster name", NULL },
 	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
-	  "what the cluster is for" },
+	  "what the cluster is for", "customer-facing services" },
 	{ 0 },
 };
 static const struct field_spec node_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "node name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "node name", "edge-1" },
 	{ 0 },
 };
 static const char *const node_role_choices[] = { "controlplane", "worker", "hybrid", NULL };
 static const struct field_spec join_token_create_input[] = {
-	{ "role", FIELD_ENUM, true, 0, 0, node_role_choices, "what the node becomes" },
-	{ "ttlSeconds", FIELD_INTEGER, false, 60, 86400, NULL, "lifetime, default 1800 s" },
-	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1" },
+	{ "role", FIELD_ENUM, true, 0, 0, node_role_choices, "what the node becomes", NULL },
+	{ "ttlSeconds", FIELD_INTEGER, false, 60, 86400, NULL, "lifetime, default 1800 s", NULL },
+	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec invitation_create_input[] = {
-	{ "email", FIELD_STRING, true, 3, 254, NULL, "who is invited" },
-	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "their role once they accept" },
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "who is invited", "grace@example.com" },
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "their role once they accept",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec invitation_accept_input[] = {
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "the invitation token rni_..." },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "the invitation token rni_...",
+	  "rni_5kQx2Vb8mN0pRt7YwZ3aLc9dEf1gHj4K" },
 	{ 0 },
 };
 static const struct field_spec member_update_input[] = {
-	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role" },
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role", NULL },
 	{ 0 },
 };
 static const struct field_spec totp_verify_input[] = {
-	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret" },
+	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret", "123456" },
 	{ 0 },
 };
 static const struct field_spec device_approve_input[] = {
-	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "aid", FIELD_STRING, true, 1, 16, NULL, "the account the CLI will act in" },
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate", "0b1c2d3e4f5a6b7c" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate", "rnd_Wq3xY7zA1bC5dE9f" },
+	{ "aid", FIELD_STRING, true, 1, 16, NULL, "the account the CLI will act in", "k1fsc" },
 	{ 0 },
 };
 static const struct field_spec device_poll_input[] = {
-	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate", "0b1c2d3e4f5a6b7c" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate", "rnd_Wq3xY7zA1bC5dE9f" },
 	{ 0 },
 };
 /* The requires inputs of every catalog type (tests/unit/test_catalog.c
@@ -144,18 +155,19 @@ static const struct field_spec device_poll_input[] = {
  * the handler. */
 #define SERVICE_REQUIRES_FIELD(name, type)                                                         \
 	{                                                                                          \
-		name, FIELD_STRING, false, 1, 64, NULL, "osid of the " type " service it uses"     \
+		name, FIELD_STRING, false, 1, 64, NULL, "osid of the " type " service it uses",    \
+			NULL                                                                       \
 	}
 static const struct field_spec service_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "unique in the cluster" },
-	{ "version", FIELD_STRING, false, 1, 32, NULL, "one of the type's versions" },
-	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
-	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "within the type's bounds" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "unique in the cluster", "main-db" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "one of the type's versions", NULL },
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range", NULL },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "within the type's bounds", NULL },
 	{ "storageClass", FIELD_STRING, false, 1, 80, NULL,
-	  "openebs-local (default), longhorn or longhorn-<osid>" },
-	{ "flags", FIELD_OBJECT, false, 0, 0, NULL, "the type's flags: {name: value}" },
+	  "openebs-local (default), longhorn or longhorn-<osid>", NULL },
+	{ "flags", FIELD_OBJECT, false, 0, 0, NULL, "the type's flags: {name: value}", NULL },
 	{ "nodeAffinityTags", FIELD_STRINGS, false, 0, 16, NULL,
-	  "run only on nodes with these tags" },
+	  "run only on nodes with these tags", NULL },
 	SERVICE_REQUIRES_FIELD("postgresOsid", "postgresql"),
 	SERVICE_REQUIRES_FIELD("valkeyOsid", "valkey"),
 	SERVICE_REQUIRES_FIELD("minioOsid", "minio"),
@@ -163,9 +175,9 @@ static const struct field_spec service_create_input[] = {
 	{ 0 },
 };
 static const struct field_spec service_update_input[] = {
-	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
-	{ "version", FIELD_STRING, false, 1, 32, NULL, "a newer version of the type" },
-	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only" },
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range", "2" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "a newer version of the type", NULL },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only", NULL },
 	{ 0 },
 };
 static const struct field_spec no_input[] = { { 0 } };

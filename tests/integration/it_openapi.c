@@ -104,6 +104,14 @@ TEST(every_route_is_described)
 		CHECK_MSG((r->input && r->input->name) ==
 				  (json_object_get(op, "requestBody") != NULL),
 			  "%s %s: request body", r->method, r->pattern);
+		/* A body with required fields has an example (a field_spec's
+		 * example, enum or bound for each; examples.mjs validates them). */
+		bool required = false;
+		for (const struct field_spec *f = r->input; f && f->name; f++)
+			required |= f->required;
+		CHECK_MSG(!required || it_json_get(op, "requestBody.content.application/json.example"),
+			  "%s %s: a body with required fields and no example", r->method,
+			  r->pattern);
 	}
 }
 
