@@ -643,18 +643,16 @@ static const struct output_spec docs_page_output = {
 	.media_type = "text/html",
 	.description = "The page (Swagger UI) that renders /openapi.json for people"
 };
-static const struct output_spec docs_script_output = {
-	.type = "docsScript",
-	.status = 200,
-	.media_type = "text/javascript",
-	.description = "A script of the /docs page"
-};
-static const struct output_spec docs_style_output = {
-	.type = "docsStyle",
-	.status = 200,
-	.media_type = "text/css",
-	.description = "The style sheet of the /docs page"
-};
+static const struct output_spec docs_script_output = { .type = "docsScript",
+						       .status = 200,
+						       .media_type = "text/javascript",
+						       .description =
+							       "A script of the /docs page" };
+static const struct output_spec docs_style_output = { .type = "docsStyle",
+						      .status = 200,
+						      .media_type = "text/css",
+						      .description =
+							      "The style sheet of the /docs page" };
 static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec health_output = { .type = "health",
 						  .status = 200,
