@@ -5,7 +5,8 @@
 //   node docs_browser.mjs URL ORIGIN WANT [SCREENSHOT.png]
 //
 // Waits (up to 30 s) until the page's text holds WANT and the network has been quiet for a
-// second, then prints one JSON object: {found, text, requests: [url], foreign: [url],
+// second, opens the operation that holds WANT, then prints one JSON object: {found, opened
+// (the operation opened and shows its answers), text, requests: [url], foreign: [url],
 // errors: [message], csp: [message], failed: [url reason]}. foreign: requests whose URL is not
 // of ORIGIN (data: URIs aside); errors: console errors, uncaught exceptions and error log
 // entries (a blocked request is one); csp: the Content-Security-Policy violations among them.
@@ -73,7 +74,7 @@ function send(method, params = {}, sessionId) {
   return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
 }
 
-const report = { found: false, text: '', requests: [], foreign: [], errors: [], csp: [], failed: [] };
+const report = { found: false, opened: false, text: '', requests: [], foreign: [], errors: [], csp: [], failed: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let lastNetwork = Date.now(), inFlight = 0;
 
@@ -125,6 +126,8 @@ try {
   listeners.push((msg) => { if (msg.sessionId === sessionId) record(msg); });
   for (const domain of ['Runtime', 'Log', 'Network', 'Page', 'Audits'])
     await send(`${domain}.enable`, {}, sessionId);
+  await send('Emulation.setDeviceMetricsOverride',
+    { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false }, sessionId);
   await send('Page.navigate', { url }, sessionId);
   const until = Date.now() + 30000;
   while (Date.now() < until) {
@@ -134,6 +137,29 @@ try {
     report.text = result.value || '';
     report.found = report.text.includes(want);
     if (report.found && inFlight === 0 && Date.now() - lastNetwork > 1000) break;
+  }
+  if (report.found) {
+    // Open the operation that holds WANT, as a reader would: its parameters, request body and
+    // answers render (syntax-highlighted examples, schemas) under the same policy.
+    const { result } = await send('Runtime.evaluate', {
+      expression: `(() => {
+        const want = ${JSON.stringify(want)};
+        const op = [...document.querySelectorAll('.opblock-summary')]
+          .find((e) => e.innerText.includes(want));
+        const button = op && op.querySelector('button.opblock-summary-control');
+        if (!button) return false;
+        button.click();
+        window.scrollTo(0, op.getBoundingClientRect().top + window.scrollY - 150);
+        return true;
+      })()`, returnByValue: true }, sessionId);
+    report.opened = result.value === true;
+    const quiet = Date.now() + 10000;
+    await sleep(500);
+    while (Date.now() < quiet && (inFlight > 0 || Date.now() - lastNetwork < 1000)) await sleep(250);
+    const after = await send('Runtime.evaluate', {
+      expression: 'document.querySelectorAll(".opblock.is-open .responses-table").length', returnByValue: true,
+    }, sessionId);
+    report.opened = report.opened && after.result.value > 0;
   }
   if (screenshot) {
     const { data } = await send('Page.captureScreenshot', { format: 'png' }, sessionId);

@@ -20,7 +20,7 @@
 static struct it_server *srv;
 
 static const char csp[] = "default-src 'none'; script-src 'self'; "
-			  "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+			  "style-src 'self'; img-src 'self' data:; "
 			  "connect-src 'self'; font-src 'self'; base-uri 'none'; "
 			  "form-action 'none'; frame-ancestors 'none'";
 
@@ -85,6 +85,8 @@ TEST(the_browser_shows_the_operations_cleanly)
 	CHECK_MSG(json_is_true(json_object_get(report, "found")),
 		  "the page never showed \"Create a cluster\"; it showed: %.400s",
 		  text ? text : "");
+	CHECK_MSG(json_is_true(json_object_get(report, "opened")),
+		  "the operation \"Create a cluster\" did not open to show its answers");
 	CHECK_MSG(text && strstr(text, "Delete a node"), "no \"Delete a node\" in %.200s",
 		  text ? text : "");
 	CHECK_INT_EQ(list(report, "errors"), 0);
@@ -101,15 +103,16 @@ TEST(the_browser_shows_the_operations_cleanly)
 }
 
 /* The check sees what it is there to see: a page that loads an image from
- * another host (which its CSP blocks) gives a foreign request, a CSP
- * violation and a console error. */
+ * another host and has an inline style, both of which its CSP blocks, gives a
+ * foreign request, both CSP violations and console errors. */
 TEST(the_browser_check_can_fail)
 {
 	const char *page = it_fmt("%s/docs-bad-%d.html", it_env.tmpdir, (int)getpid());
 	FILE *f = fopen(page, "w");
 	REQUIRE(f != NULL);
 	fputs("<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" "
-	      "content=\"default-src 'none'\"></head><body><p>Create a cluster</p>"
+	      "content=\"default-src 'none'\"></head><body><p style=\"color: red\">Create a "
+	      "cluster</p>"
 	      "<img src=\"http://198.51.100.7/logo.png\"></body></html>\n",
 	      f);
 	fclose(f);
@@ -117,7 +120,15 @@ TEST(the_browser_check_can_fail)
 	REQUIRE(report != NULL);
 	CHECK(json_is_true(json_object_get(report, "found")));
 	CHECK(json_array_size(json_object_get(report, "foreign")) == 1);
-	CHECK(json_array_size(json_object_get(report, "csp")) > 0);
+	/* the image, and the inline style that style-src 'self' refuses */
+	bool image = false, style = false;
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(report, "csp"), i, item) {
+		image |= strstr(json_string_value(item), "Loading the image") != NULL;
+		style |= strstr(json_string_value(item), "inline style") != NULL;
+	}
+	CHECK_MSG(image && style, "CSP violations seen: image %d, inline style %d", image, style);
 	CHECK(json_array_size(json_object_get(report, "errors")) > 0);
 	json_decref(report);
 	unlink(page);
