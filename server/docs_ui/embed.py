@@ -6,8 +6,8 @@ Usage: embed.py OUTPUT.c DEPFILE SOURCE_DIR
 Our own files (index.html, docs.js) come from SOURCE_DIR, Swagger UI's from
 SOURCE_DIR/node_modules/swagger-ui-dist (server/docs_ui/install.sh puts them there). When
 Swagger UI is not installed the table is empty and /docs answers 503 docs.not_built. The depfile
-names every file read, and the missing ones too: ninja runs this again while one is missing, so a
-later install.sh is picked up by the next build.
+names every file read and install.sh's stamp, the missing ones too: ninja runs this again while
+one is missing, and after install.sh has run again, so the next build picks up an install.
 """
 import hashlib
 import os
@@ -69,7 +69,10 @@ def main() -> None:
              ['\t{ NULL, NULL, 0, NULL },', '};', '']
     with open(output, 'w') as f:
         f.write('\n'.join(lines))
-    deps = [os.path.abspath(p).replace(' ', '\\ ') for p in paths]
+    # npm gives installed files a fixed old time, so install.sh's stamp is what changes when the
+    # packages do.
+    stamp = os.path.join(src, 'node_modules', '.runosd-package-lock.json')
+    deps = [os.path.abspath(p).replace(' ', '\\ ') for p in paths + [stamp]]
     with open(depfile, 'w') as f:
         f.write('%s: %s\n' % (output.replace(' ', '\\ '), ' '.join(deps)))
 
