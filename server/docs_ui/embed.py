@@ -61,10 +61,10 @@ def main() -> None:
                 data = drop_source_map(data)
             if b'\0' in data:
                 sys.exit('embed.py: %s holds a NUL byte' % path)
-            etag = '"%s"' % hashlib.sha256(data).hexdigest()[:32]
+            etag = hashlib.sha256(data).hexdigest()[:32]  # quoted in C: a strong ETag
             lines.append('static const char file_%d[] =\n\t%s;\n' % (i, c_string(data)))
             entries.append('\t{ "%s", file_%d, sizeof(file_%d) - 1, "\\"%s\\"" },'
-                           % (name, i, i, etag.strip('"')))
+                           % (name, i, i, etag))
     lines += ['const struct api_docs_asset api_docs_assets[] = {'] + entries + \
              ['\t{ NULL, NULL, 0, NULL },', '};', '']
     with open(output, 'w') as f:
