@@ -83,6 +83,9 @@ void api_cli_manifest(struct request *req);
 void api_cli_manifest_version(struct request *req);
 void api_cli_toolsets(struct request *req);
 
+/* server/api/docs.c: GET /docs and the files of the page */
+void api_docs(struct request *req);
+
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 

@@ -698,6 +698,22 @@ static const struct output_spec openapi_output = { .type = "openapiDocument",
 						   .status = 200,
 						   .media_type = "application/json",
 						   .description = "The OpenAPI 3.1 document" };
+static const struct output_spec docs_page_output = {
+	.type = "docsPage",
+	.status = 200,
+	.media_type = "text/html",
+	.description = "The page (Swagger UI) that renders /openapi.json for people"
+};
+static const struct output_spec docs_script_output = { .type = "docsScript",
+						       .status = 200,
+						       .media_type = "text/javascript",
+						       .description =
+							       "A script of the /docs page" };
+static const struct output_spec docs_style_output = { .type = "docsStyle",
+						      .status = 200,
+						      .media_type = "text/css",
+						      .description =
+							      "The style sheet of the /docs page" };
 static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec health_output = { .type = "health",
 						  .status = 200,
@@ -869,6 +885,15 @@ const struct route api_routes[] = {
 
 	{ "GET", "/openapi.json", api_openapi, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
 	  &openapi_output, "This API's OpenAPI 3.1 document", NULL, NULL },
+	{ "GET", "/docs", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &docs_page_output,
+	  "The API document for people (Swagger UI; 503 docs.not_built without its files)", NULL,
+	  NULL },
+	{ "GET", "/docs/docs.js", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_script_output, "The /docs page's own script", NULL, NULL },
+	{ "GET", "/docs/swagger-ui-bundle.js", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_script_output, "Swagger UI's script, for the /docs page", NULL, NULL },
+	{ "GET", "/docs/swagger-ui.css", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_style_output, "Swagger UI's style sheet, for the /docs page", NULL, NULL },
 
 	{ "GET", "/cli/manifest", api_cli_manifest, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
 	  &cli_manifest_output, "The runos CLI's commands: every one", NULL, NULL },
