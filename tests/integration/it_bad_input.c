@@ -709,6 +709,9 @@ TEST(cors)
 	CHECK(it_header(&r, "Vary") && strstr(it_header(&r, "Vary"), "Origin"));
 	CHECK(it_header(&r, "Access-Control-Expose-Headers") &&
 	      strstr(it_header(&r, "Access-Control-Expose-Headers"), "X-Request-Id"));
+	/* A console reads the next page's URL of a list too. */
+	CHECK(it_header(&r, "Access-Control-Expose-Headers") &&
+	      strstr(it_header(&r, "Access-Control-Expose-Headers"), "Link"));
 	it_resp_free(&r);
 
 	/* Errors carry the headers too, or a browser could not read them. */
