@@ -52,7 +52,8 @@ void api_next_cursor(int64_t last_us, const char *last_id, char out[API_CURSOR_M
 void api_reply_page(struct request *req, json_t *body, const char *cursor_param, const char *next);
 
 /* in with every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~)
- * and those of keep percent-encoded (%2F); the caller frees the result. */
+ * and those of keep percent-encoded ("/" becomes %2F unless keep has it);
+ * the caller frees the result. */
 char *api_percent_encode(const char *in, const char *keep);
 
 /* Sets the ETag header for a resource version. */
