@@ -225,6 +225,15 @@ static int success_status(const struct route *r)
 	return status_of(r, r->output);
 }
 
+/* A page of a list: its answer has the NEXT_CURSOR member of routes.c. */
+static bool is_page(const struct output_spec *o)
+{
+	for (const struct output_field *f = o->fields; f && f->name; f++)
+		if (strcmp(f->name, "nextCursor") == 0)
+			return true;
+	return false;
+}
+
 static json_t *success_response(const struct route *r, const struct output_spec *o, json_t *schemas)
 {
 	int status = status_of(r, o);
@@ -248,12 +257,20 @@ static json_t *success_response(const struct route *r, const struct output_spec 
 			    json_pack("{s:{s:o}}",
 				      o->media_type ? o->media_type : "application/json", "schema",
 				      schema));
+	json_t *headers = json_object();
 	/* A GET or PATCH of one resource sends its version (API.md §1). */
 	if (strcmp(r->method, "DELETE") != 0 && strcmp(r->method, "POST") != 0 &&
 	    has_params(r->pattern))
-		json_object_set_new(
-			resp, "headers",
-			json_pack("{s:{s:s}}", "ETag", "$ref", "#/components/headers/ETag"));
+		json_object_set_new(headers, "ETag",
+				    json_pack("{s:s}", "$ref", "#/components/headers/ETag"));
+	/* A page of a list links the next one (api_reply_page). */
+	if (is_page(o))
+		json_object_set_new(headers, "Link",
+				    json_pack("{s:s}", "$ref", "#/components/headers/LinkNext"));
+	if (json_object_size(headers) > 0)
+		json_object_set_new(resp, "headers", headers);
+	else
+		json_decref(headers);
 	return resp;
 }
 
@@ -386,6 +403,15 @@ static json_t *components(json_t *schemas)
 		"Requests allowed in the window of this limit", "schema", "type", "integer",
 		"RateLimitRemaining", "description", "Requests left in the window", "schema",
 		"type", "integer");
+	json_object_set_new(
+		headers, "LinkNext",
+		json_pack("{s:s, s:{s:s}, s:s}", "description",
+			  "Only when there is a next page (as nextCursor): <URL>; rel=\"next\" "
+			  "(RFC 8288), the URL of the next page: this request's with every query "
+			  "parameter kept and cursor (after for step logs) set to nextCursor",
+			  "schema", "type", "string", "example",
+			  "<https://api.example.com/a1b2c/clusters?status=active&limit=2&cursor="
+			  "MTc5NjQxNzM5MzMwNzMzNC4z>; rel=\"next\""));
 	json_t *params = json_pack(
 		"{s:{s:s, s:s, s:b, s:s, s:{s:s}}, s:{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}}",
 		"IfMatch", "name", "If-Match", "in", "header", "required", false, "description",

@@ -209,12 +209,15 @@ static const struct field_spec no_input[] = { { 0 } };
 	{                                                                                          \
 		name, FIELD_OBJECTS, false, false, NULL, description, members                      \
 	}
-/* A paged list's cursor: null on the last page (absent there once lists drop
- * it), so optional and nullable. */
+/* A paged list's cursor (api_reply_page): a member only when there is a next
+ * page, so the last page is a single-key object. server/api/openapi.c knows a
+ * list answer by this member and describes its Link header. */
 #define NEXT_CURSOR                                                                                \
 	{                                                                                          \
-		"nextCursor", FIELD_STRING, true, true, NULL,                                      \
-			"pass as cursor for the next page; null or absent on the last", NULL       \
+		"nextCursor", FIELD_STRING, true, false, NULL,                                     \
+			"present only when there is a next page: pass it as cursor (after for "    \
+			"step logs) to get it; also the Link header rel=next",                     \
+			NULL                                                                       \
 	}
 
 static const char *const service_states[] = { "provisioning", "healthy",  "degraded", "unhealthy",

@@ -15,7 +15,7 @@
 const char http_cors_allow_headers[] =
 	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id";
 static const char cors_expose_headers[] =
-	"X-Request-Id, ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining";
+	"X-Request-Id, ETag, Link, Retry-After, RateLimit-Limit, RateLimit-Remaining";
 
 const char *http_allowed_origin(struct exchange *ex)
 {
