@@ -150,9 +150,9 @@ static json_t *parameters(const struct route *r)
 		json_array_append_new(list, path_parameter(name));
 	}
 	for (const struct field_spec *q = r->query; q && q->name; q++) {
-		json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", q->name, "in", "query",
-				      "required", q->required, "schema",
-				      api_openapi_input_schema(q));
+		json_t *p =
+			json_pack("{s:s, s:s, s:b, s:o}", "name", q->name, "in", "query",
+				  "required", q->required, "schema", api_openapi_input_schema(q));
 		if (q->example)
 			json_object_set_new(p, "example", example_value(q));
 		json_array_append_new(list, p);

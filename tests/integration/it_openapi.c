@@ -109,7 +109,8 @@ TEST(every_route_is_described)
 		bool required = false;
 		for (const struct field_spec *f = r->input; f && f->name; f++)
 			required |= f->required;
-		CHECK_MSG(!required || it_json_get(op, "requestBody.content.application/json.example"),
+		CHECK_MSG(!required ||
+				  it_json_get(op, "requestBody.content.application/json.example"),
 			  "%s %s: a body with required fields and no example", r->method,
 			  r->pattern);
 	}
