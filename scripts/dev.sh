@@ -33,7 +33,7 @@ PG_USER=runos
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
 	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git prometheus
-	nodejs procps)
+	nodejs procps chromium)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)
@@ -129,6 +129,9 @@ build() {
 		log "meson setup $(basename "$dir") $*"
 		meson setup "$dir" "$@"
 	fi
+	# The /docs page's Swagger UI (npm ci from its lockfile when needed): compiled into runosd.
+	"$ROOT/server/docs_ui/install.sh" ||
+		warn "server/docs_ui/install.sh failed: /docs will answer 503 docs.not_built"
 	log "meson compile -C $(basename "$dir")"
 	meson compile -C "$dir"
 	[[ -x $dir/server/runosd ]] || die "build did not produce $dir/server/runosd"

@@ -37,8 +37,24 @@ bool api_list_params(struct request *req, bool (*valid_id)(const char *), int *l
  * there are more (then the page ends with a nextCursor). */
 bool api_page_trim(size_t *n, int limit);
 
-/* The nextCursor value after the last item of a full page. */
-json_t *api_next_cursor(int64_t last_us, const char *last_id);
+#define API_CURSOR_MAX 160
+
+/* The nextCursor value after the last item of a full page, into out. */
+void api_next_cursor(int64_t last_us, const char *last_id, char out[API_CURSOR_MAX]);
+
+/* Answers 200 with one page of a list (API.md §1: the list convention).
+ * body (stolen) is the page without a cursor: {<items>: [...]} and whatever
+ * else the list shows. next NULL: the last page, answered as it is.
+ * Otherwise body gains nextCursor: next, and a Link header (RFC 8288)
+ * rel="next" gives the next page's URL: RUNOS_PUBLIC_URL, this request's
+ * path and every query parameter it sent, with cursor_param ("cursor", or
+ * "after" for step logs) set to next, all percent-encoded. */
+void api_reply_page(struct request *req, json_t *body, const char *cursor_param, const char *next);
+
+/* in with every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~)
+ * and those of keep percent-encoded ("/" becomes %2F unless keep has it);
+ * the caller frees the result. */
+char *api_percent_encode(const char *in, const char *keep);
 
 /* Sets the ETag header for a resource version. */
 void api_set_etag(struct request *req, int version);

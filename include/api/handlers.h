@@ -78,6 +78,14 @@ void api_service_info_get(struct request *req);
 /* server/api/openapi.c */
 void api_openapi(struct request *req);
 
+/* server/api/cli.c */
+void api_cli_manifest(struct request *req);
+void api_cli_manifest_version(struct request *req);
+void api_cli_toolsets(struct request *req);
+
+/* server/api/docs.c: GET /docs and the files of the page */
+void api_docs(struct request *req);
+
 /* server/api/metrics.c */
 void api_metrics(struct request *req);
 

@@ -56,6 +56,10 @@ struct field_spec {
 				     * integers: the inclusive range when max_len > 0 */
 	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
 	const char *description;
+	/* A value for the OpenAPI document's examples (the text of a string,
+	 * the digits of an integer, "true"/"false", one item of a list); NULL:
+	 * the first choice of an enum, the least integer allowed. */
+	const char *example;
 };
 
 /* A member of an answer (output_spec), typed like a body field. */
@@ -87,6 +91,10 @@ struct output_spec {
 	/* Refusals also come in this media type (besides the JSON error): the
 	 * installer's, a script that says why; NULL: JSON only. */
 	const char *error_media_type;
+	/* The answer holds a secret (a token shown once, credentials, a
+	 * kubeconfig): the CLI manifest marks its command sensitive_read or
+	 * sensitive_write. */
+	bool sensitive;
 };
 
 /* A second success answer of one route, named by the route's handler: the

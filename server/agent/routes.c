@@ -8,73 +8,75 @@ static const char *const beat_statuses[] = { "not_installed", "ready", "not_read
 					     NULL };
 
 static const struct field_spec register_input[] = {
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "join token rnj_..." },
-	{ "machineId", FIELD_STRING, true, 1, MACHINE_ID_MAX_CHARS, NULL, "/etc/machine-id" },
-	{ "hostname", FIELD_STRING, false, 0, HOSTNAME_MAX_CHARS, NULL, "the node's host name" },
-	{ "os", FIELD_STRING, false, 0, OS_MAX_CHARS, NULL, "e.g. ubuntu-24.04" },
-	{ "agentVersion", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version" },
-	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "join token rnj_...", NULL },
+	{ "machineId", FIELD_STRING, true, 1, MACHINE_ID_MAX_CHARS, NULL, "/etc/machine-id", NULL },
+	{ "hostname", FIELD_STRING, false, 0, HOSTNAME_MAX_CHARS, NULL, "the node's host name",
+	  NULL },
+	{ "os", FIELD_STRING, false, 0, OS_MAX_CHARS, NULL, "e.g. ubuntu-24.04", NULL },
+	{ "agentVersion", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version",
+	  NULL },
+	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made", NULL },
 	{ 0 },
 };
 static const struct field_spec heartbeat_input[] = {
-	{ "externalIpAddress", FIELD_STRING, false, 0, 64, NULL, "public address" },
-	{ "isCp", FIELD_BOOLEAN, false, 0, 0, NULL, "runs the control plane" },
-	{ "isWorker", FIELD_BOOLEAN, false, 0, 0, NULL, "runs workloads" },
-	{ "status", FIELD_ENUM, false, 0, 0, beat_statuses, "node state" },
-	{ "version", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version" },
-	{ "running", FIELD_STRINGS, false, 0, 1000, NULL, "tags of running instructions" },
+	{ "externalIpAddress", FIELD_STRING, false, 0, 64, NULL, "public address", NULL },
+	{ "isCp", FIELD_BOOLEAN, false, 0, 0, NULL, "runs the control plane", NULL },
+	{ "isWorker", FIELD_BOOLEAN, false, 0, 0, NULL, "runs workloads", NULL },
+	{ "status", FIELD_ENUM, false, 0, 0, beat_statuses, "node state", NULL },
+	{ "version", FIELD_STRING, false, 0, AGENT_VERSION_MAX_CHARS, NULL, "agent version", NULL },
+	{ "running", FIELD_STRINGS, false, 0, 1000, NULL, "tags of running instructions", NULL },
 	{ 0 },
 };
 static const struct field_spec status_input[] = {
-	{ "status", FIELD_STRING, true, 1, 64, NULL, "install progress, INSTALL_ERROR" },
-	{ "message", FIELD_STRING, false, 0, STATUS_MESSAGE_MAX_CHARS, NULL, "details" },
+	{ "status", FIELD_STRING, true, 1, 64, NULL, "install progress, INSTALL_ERROR", NULL },
+	{ "message", FIELD_STRING, false, 0, STATUS_MESSAGE_MAX_CHARS, NULL, "details", NULL },
 	{ 0 },
 };
 static const struct field_spec logs_input[] = {
-	{ "type", FIELD_STRING, true, 1, 64, NULL, "what the entry is about" },
-	{ "severity", FIELD_INTEGER, true, 1, 3, NULL, "1 info, 2 warning, 3 error" },
-	{ "message", FIELD_STRING, true, 1, 8192, NULL, "what happened" },
-	{ "code", FIELD_STRING, false, 0, 64, NULL, "machine-readable code" },
-	{ "cause", FIELD_STRING, false, 0, 4096, NULL, "why" },
-	{ "remedy", FIELD_STRING, false, 0, 4096, NULL, "what to do" },
-	{ "docsUrl", FIELD_STRING, false, 0, 512, NULL, "documentation link" },
+	{ "type", FIELD_STRING, true, 1, 64, NULL, "what the entry is about", NULL },
+	{ "severity", FIELD_INTEGER, true, 1, 3, NULL, "1 info, 2 warning, 3 error", NULL },
+	{ "message", FIELD_STRING, true, 1, 8192, NULL, "what happened", NULL },
+	{ "code", FIELD_STRING, false, 0, 64, NULL, "machine-readable code", NULL },
+	{ "cause", FIELD_STRING, false, 0, 4096, NULL, "why", NULL },
+	{ "remedy", FIELD_STRING, false, 0, 4096, NULL, "what to do", NULL },
+	{ "docsUrl", FIELD_STRING, false, 0, 512, NULL, "documentation link", NULL },
 	{ 0 },
 };
 static const struct field_spec vpn_sync_input[] = {
-	{ "nodePeer", FIELD_OBJECT, true, 0, 0, NULL, "{pubKey, endpointIp, ip}" },
-	{ "nodeIsReady", FIELD_BOOLEAN, false, 0, 0, NULL, "WireGuard is up" },
+	{ "nodePeer", FIELD_OBJECT, true, 0, 0, NULL, "{pubKey, endpointIp, ip}", NULL },
+	{ "nodeIsReady", FIELD_BOOLEAN, false, 0, 0, NULL, "WireGuard is up", NULL },
 	{ 0 },
 };
 static const struct field_spec certificate_input[] = {
-	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made" },
+	{ "csr", FIELD_TEXT, false, 0, 16384, NULL, "PEM CSR; without it a key is made", NULL },
 	{ 0 },
 };
 static const struct field_spec credentials_input[] = {
-	{ "caCert", FIELD_TEXT, true, 1, 65536, NULL, "cluster CA certificate (PEM)" },
-	{ "adminCert", FIELD_TEXT, true, 1, 65536, NULL, "admin client certificate (PEM)" },
-	{ "adminKey", FIELD_TEXT, true, 1, 65536, NULL, "admin client key (PEM)" },
-	{ "kubernetesVersion", FIELD_STRING, false, 0, 64, NULL, "e.g. v1.31.2" },
+	{ "caCert", FIELD_TEXT, true, 1, 65536, NULL, "cluster CA certificate (PEM)", NULL },
+	{ "adminCert", FIELD_TEXT, true, 1, 65536, NULL, "admin client certificate (PEM)", NULL },
+	{ "adminKey", FIELD_TEXT, true, 1, 65536, NULL, "admin client key (PEM)", NULL },
+	{ "kubernetesVersion", FIELD_STRING, false, 0, 64, NULL, "e.g. v1.31.2", NULL },
 	{ 0 },
 };
 /* Each entry is checked by the handler (agent/service_status.c). */
 static const struct field_spec service_status_input[] = {
 	{ "services", FIELD_JSON, true, 0, 1000, NULL,
-	  "at most 1000 of [{osid, state, replicas:{desired, ready}, message}]" },
+	  "at most 1000 of [{osid, state, replicas:{desired, ready}, message}]", NULL },
 	{ 0 },
 };
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const struct field_spec reply_input[] = {
-	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt answered" },
-	{ "type", FIELD_STRING, true, 1, 64, NULL, "reply type, or ERROR" },
-	{ "payload", FIELD_JSON, false, 0, 0, NULL, "the reply" },
-	{ "error", FIELD_TEXT, false, 0, 16384, NULL, "with type ERROR: what failed" },
+	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt answered", NULL },
+	{ "type", FIELD_STRING, true, 1, 64, NULL, "reply type, or ERROR", NULL },
+	{ "payload", FIELD_JSON, false, 0, 0, NULL, "the reply", NULL },
+	{ "error", FIELD_TEXT, false, 0, 16384, NULL, "with type ERROR: what failed", NULL },
 	{ 0 },
 };
 static const struct field_spec progress_input[] = {
-	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt running" },
-	{ "message", FIELD_TEXT, true, 1, 16384, NULL, "a log line of the step" },
-	{ "level", FIELD_ENUM, false, 0, 0, log_levels, "default info" },
-	{ "progress", FIELD_INTEGER, false, 0, 100, NULL, "percent of the job" },
+	{ "attempt", FIELD_INTEGER, true, 1, 1000, NULL, "the attempt running", NULL },
+	{ "message", FIELD_TEXT, true, 1, 16384, NULL, "a log line of the step", NULL },
+	{ "level", FIELD_ENUM, false, 0, 0, log_levels, "default info", NULL },
+	{ "progress", FIELD_INTEGER, false, 0, 100, NULL, "percent of the job", NULL },
 	{ 0 },
 };
 static const struct field_spec no_input[] = { { 0 } };
@@ -124,8 +126,8 @@ static const struct output_spec certificate_output = { .type = "certificate",
 									MEMBER("caCert")) };
 
 static const struct field_spec instructions_query[] = {
-	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work" },
-	{ "max", FIELD_INTEGER, false, 1, 50, NULL, "the most instructions to take" },
+	{ "wait", FIELD_INTEGER, false, 0, 60, NULL, "seconds to wait for work", NULL },
+	{ "max", FIELD_INTEGER, false, 1, 50, NULL, "the most instructions to take", NULL },
 	{ 0 },
 };
 

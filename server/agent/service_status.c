@@ -22,15 +22,15 @@ static const char *const report_states[] = { "provisioning", "healthy", "degrade
 					     "unhealthy",    "failed",	NULL };
 
 static const struct field_spec entry_fields[] = {
-	{ "osid", FIELD_STRING, true, 1, 63, NULL, "the service's osid (its namespace)" },
-	{ "state", FIELD_ENUM, true, 0, 0, report_states, "what the cluster sees" },
-	{ "replicas", FIELD_OBJECT, false, 0, 0, NULL, "{desired, ready}" },
-	{ "message", FIELD_TEXT, false, 0, REPORT_MESSAGE_MAX_CHARS, NULL, "details" },
+	{ "osid", FIELD_STRING, true, 1, 63, NULL, "the service's osid (its namespace)", NULL },
+	{ "state", FIELD_ENUM, true, 0, 0, report_states, "what the cluster sees", NULL },
+	{ "replicas", FIELD_OBJECT, false, 0, 0, NULL, "{desired, ready}", NULL },
+	{ "message", FIELD_TEXT, false, 0, REPORT_MESSAGE_MAX_CHARS, NULL, "details", NULL },
 	{ 0 },
 };
 static const struct field_spec replicas_fields[] = {
-	{ "desired", FIELD_INTEGER, true, 0, REPLICAS_MAX, NULL, "replicas asked for" },
-	{ "ready", FIELD_INTEGER, true, 0, REPLICAS_MAX, NULL, "replicas ready" },
+	{ "desired", FIELD_INTEGER, true, 0, REPLICAS_MAX, NULL, "replicas asked for", NULL },
+	{ "ready", FIELD_INTEGER, true, 0, REPLICAS_MAX, NULL, "replicas ready", NULL },
 	{ 0 },
 };
 

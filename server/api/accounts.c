@@ -40,10 +40,11 @@ void api_accounts_list(struct request *req)
 						      "accountRole", auth_role_name(m->role),
 						      "isDefault", m->is_default));
 	}
-	json_t *next = more ? api_next_cursor(rows[n - 1].joined_us, rows[n - 1].account.aid)
-			    : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(rows[n - 1].joined_us, rows[n - 1].account.aid, next);
 	free(rows);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "accounts", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "accounts", list), "cursor", more ? next : NULL);
 }
 
 void api_accounts_create(struct request *req)

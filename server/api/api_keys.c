@@ -107,9 +107,11 @@ void api_api_keys_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, key_to_json(&keys[i]));
-	json_t *next = more ? api_next_cursor(keys[n - 1].created_us, keys[n - 1].id) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(keys[n - 1].created_us, keys[n - 1].id, next);
 	free(keys);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "apiKeys", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "apiKeys", list), "cursor", more ? next : NULL);
 }
 
 void api_api_keys_get(struct request *req)

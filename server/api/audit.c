@@ -46,8 +46,9 @@ void api_audit_list(struct request *req)
 					e->action, "target", "type", e->target_type, "id",
 					e->target_id, "traceId", e->trace_id, "ip", e->ip));
 	}
-	json_t *next =
-		more ? api_next_cursor(entries[n - 1].at_us, entries[n - 1].id) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(entries[n - 1].at_us, entries[n - 1].id, next);
 	free(entries);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "entries", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "entries", list), "cursor", more ? next : NULL);
 }

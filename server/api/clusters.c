@@ -87,12 +87,12 @@ static void list(struct request *req, bool domains)
 		else
 			json_array_append_new(items, cluster_to_json(&rows[i]));
 	}
-	json_t *next =
-		more ? api_next_cursor(rows[n - 1].created_us, rows[n - 1].cid) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(rows[n - 1].created_us, rows[n - 1].cid, next);
 	free(rows);
-	request_reply(req, 200,
-		      json_pack("{s:o, s:o}", domains ? "clusterDomains" : "clusters", items,
-				"nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", domains ? "clusterDomains" : "clusters", items),
+		       "cursor", more ? next : NULL);
 }
 
 void api_clusters_list(struct request *req)

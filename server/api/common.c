@@ -11,6 +11,7 @@
 #include "idalloc/clusters.h"
 #include "runosd.h"
 #include "util/timeutil.h"
+#include "util/xmalloc.h"
 
 void api_reply_write_error(struct request *req, enum db_result r, const char *what, const char *id)
 {
@@ -80,12 +81,68 @@ bool api_page_trim(size_t *n, int limit)
 	return more;
 }
 
-json_t *api_next_cursor(int64_t last_us, const char *last_id)
+void api_next_cursor(int64_t last_us, const char *last_id, char out[API_CURSOR_MAX])
 {
-	char plain[96], encoded[160];
+	char plain[96];
 	snprintf(plain, sizeof(plain), "%lld.%s", (long long)last_us, last_id);
-	encode_b64url(plain, encoded, sizeof(encoded));
-	return json_string(encoded);
+	encode_b64url(plain, out, API_CURSOR_MAX);
+}
+
+char *api_percent_encode(const char *in, const char *keep)
+{
+	char *out = xmalloc(3 * strlen(in) + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) || strchr(keep, *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Appends "<sep><name>=<value encoded>" to *url (reallocated). */
+static void append_param(char **url, char sep, const char *name, const char *value)
+{
+	char *encoded = api_percent_encode(value, "");
+	char *longer = xasprintf("%s%c%s=%s", *url, sep, name, encoded);
+	free(encoded);
+	free(*url);
+	*url = longer;
+}
+
+/* The URL of the next page. Every query parameter the request sent is one
+ * of its route's (others are refused before the handler runs), so the
+ * route's table says which to copy. */
+static char *next_page_url(const struct request *req, const char *cursor_param, const char *next)
+{
+	char *path = api_percent_encode(req->path, "/");
+	char *url = xasprintf("%s%s", req->server->cfg.public_url, path);
+	free(path);
+	char sep = '?';
+	for (const struct field_spec *f = req->route->query; f && f->name; f++) {
+		const char *value = request_query(req, f->name);
+		if (!value || strcmp(f->name, cursor_param) == 0)
+			continue;
+		append_param(&url, sep, f->name, value);
+		sep = '&';
+	}
+	append_param(&url, sep, cursor_param, next);
+	return url;
+}
+
+void api_reply_page(struct request *req, json_t *body, const char *cursor_param, const char *next)
+{
+	if (next) {
+		json_object_set_new(body, "nextCursor", json_string(next));
+		char *url = next_page_url(req, cursor_param, next);
+		char *link = xasprintf("<%s>; rel=\"next\"", url);
+		request_set_header(req, "Link", link);
+		free(link);
+		free(url);
+	}
+	request_reply(req, 200, body);
 }
 
 static bool parse_cursor(const char *text, bool (*valid_id)(const char *), struct api_cursor *out)

@@ -134,11 +134,13 @@ void api_jobs_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, job_to_json(&jobs[i]));
-	json_t *next = more ? api_next_cursor(jobs[n - 1].created_us, jobs[n - 1].id) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(jobs[n - 1].created_us, jobs[n - 1].id, next);
 	for (size_t i = 0; i < n + (more ? 1 : 0); i++)
 		db_job_finish(&jobs[i]);
 	free(jobs);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "jobs", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "jobs", list), "cursor", more ? next : NULL);
 }
 
 void api_jobs_workitems(struct request *req)
@@ -191,27 +193,28 @@ void api_jobs_logs(struct request *req)
 	struct step_log *logs = NULL;
 	size_t n = 0;
 	enum db_result r = idalloc_is_uuid(wid) ? db_jobs_logs(req->server->db, j.id, wid, after_id,
-							       LOGS_PAGE, &logs, &n)
+							       LOGS_PAGE + 1, &logs, &n)
 						: DB_OK;
 	db_job_finish(&j);
 	if (r != DB_OK) {
 		request_db_error(req, r, "job", NULL);
 		return;
 	}
+	/* One line more than a page says whether there is a next one. */
+	size_t shown = n;
+	bool more = api_page_trim(&shown, LOGS_PAGE);
 	json_t *list = json_array();
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < shown; i++)
 		json_array_append_new(
 			list, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)logs[i].id,
 					"level", logs[i].level, "message", logs[i].message,
 					"createdAt", http_json_time(logs[i].created_us)));
 	char next[24];
-	if (n > 0)
-		snprintf(next, sizeof(next), "%lld", (long long)logs[n - 1].id);
-	json_t *cursor = n == LOGS_PAGE ? json_string(next) : json_null();
+	if (more)
+		snprintf(next, sizeof(next), "%lld", (long long)logs[shown - 1].id);
 	db_step_logs_free(logs, n);
-	request_reply(req, 200,
-		      json_pack("{s:s, s:o, s:o}", "workItemId", wid, "logs", list, "nextCursor",
-				cursor));
+	api_reply_page(req, json_pack("{s:s, s:o}", "workItemId", wid, "logs", list), "after",
+		       more ? next : NULL);
 }
 
 void api_jobs_cancel(struct request *req)

@@ -120,9 +120,11 @@ void api_join_tokens_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, token_to_json(&toks[i]));
-	json_t *next = more ? api_next_cursor(toks[n - 1].created_us, toks[n - 1].id) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(toks[n - 1].created_us, toks[n - 1].id, next);
 	free(toks);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "joinTokens", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "joinTokens", list), "cursor", more ? next : NULL);
 }
 
 void api_join_tokens_delete(struct request *req)

@@ -84,10 +84,11 @@ void api_members_list(struct request *req)
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, member_to_json(&members[i]));
-	json_t *next =
-		more ? api_next_cursor(members[n - 1].joined_us, members[n - 1].uid) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(members[n - 1].joined_us, members[n - 1].uid, next);
 	free(members);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "members", list, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "members", list), "cursor", more ? next : NULL);
 }
 
 void api_members_update(struct request *req)

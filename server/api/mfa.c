@@ -37,20 +37,6 @@ static bool open_secret(const struct server *srv, const char *uid, const char *s
 	return ok;
 }
 
-/* Percent-encodes what an otpauth label may not hold. */
-static void url_encode(const char *in, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < cap; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-			out[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
-	}
-	out[o] = '\0';
-}
-
 void api_mfa_totp_setup(struct request *req)
 {
 	struct user user;
@@ -65,7 +51,7 @@ void api_mfa_totp_setup(struct request *req)
 	}
 	uint8_t secret[TOTP_SECRET_LEN];
 	totp_new_secret(secret);
-	char aad[96], text[TOTP_SECRET_B32_LEN + 8], label[600];
+	char aad[96], text[TOTP_SECRET_B32_LEN + 8];
 	secret_aad(user.uid, aad);
 	char *sealed = crypto_seal(req->server->keys, secret, sizeof(secret), aad);
 	totp_base32(secret, sizeof(secret), text, sizeof(text));
@@ -76,10 +62,12 @@ void api_mfa_totp_setup(struct request *req)
 		request_db_error(req, r, "user", user.uid);
 		return;
 	}
-	url_encode(user.email, label, sizeof(label));
+	/* The otpauth label: the email, percent-encoded. */
+	char *label = api_percent_encode(user.email, "");
 	char *url = xasprintf("otpauth://totp/runos:%s?secret=%s&issuer=runos&algorithm=SHA1"
 			      "&digits=%d&period=%d",
 			      label, text, TOTP_DIGITS, TOTP_STEP_SECONDS);
+	free(label);
 	request_reply(req, 200, json_pack("{s:s, s:s}", "secret", text, "otpauthUrl", url));
 	free(url);
 }

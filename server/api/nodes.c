@@ -74,12 +74,13 @@ void api_nodes_list(struct request *req)
 	json_t *items = json_array();
 	for (size_t i = 0; i < shown; i++)
 		json_array_append_new(items, node_to_json(&nodes[i]));
-	json_t *next = more ? api_next_cursor(nodes[shown - 1].created_us, nodes[shown - 1].nid)
-			    : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(nodes[shown - 1].created_us, nodes[shown - 1].nid, next);
 	for (size_t i = 0; i < n; i++)
 		db_node_finish(&nodes[i]);
 	free(nodes);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "nodes", items, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "nodes", items), "cursor", more ? next : NULL);
 }
 
 void api_nodes_get(struct request *req)

@@ -5,6 +5,7 @@
  * rule beside the status or header it gives (error_responses, parameters). */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/common.h"
@@ -90,13 +91,23 @@ static void tag_of(const char *pattern, char *out, size_t cap)
 static json_t *path_parameter(const char *name)
 {
 	json_t *schema = json_pack("{s:s}", "type", "string");
-	/* The ids whose shape the router's handlers check (include/idalloc). */
-	if (strcmp(name, "aid") == 0 || strcmp(name, "nid") == 0)
+	/* The ids whose shape the router's handlers check (include/idalloc),
+	 * with an example of each (API.md's). */
+	const char *example = NULL;
+	if (strcmp(name, "aid") == 0 || strcmp(name, "nid") == 0) {
 		json_object_set_new(schema, "pattern", json_string(IDALLOC_SHORT_ID_PATTERN));
-	else if (strcmp(name, "cid") == 0)
+		example = name[0] == 'a' ? "rjwrn" : "w7k2p";
+	} else if (strcmp(name, "cid") == 0) {
 		json_object_set_new(schema, "pattern", json_string(IDALLOC_CID_PATTERN));
-	return json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "path", "required", true,
-			 "schema", schema);
+		example = "i4y";
+	} else if (strcmp(name, "type") == 0) {
+		example = "postgresql";
+	}
+	json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "path", "required", true,
+			      "schema", schema);
+	if (example)
+		json_object_set_new(p, "example", json_string(example));
+	return p;
 }
 
 static bool if_match_applies(const struct route *r)
@@ -104,6 +115,29 @@ static bool if_match_applies(const struct route *r)
 	/* PATCH and DELETE of one resource honour If-Match (API.md §1). */
 	return has_params(r->pattern) &&
 	       (strcmp(r->method, "PATCH") == 0 || strcmp(r->method, "DELETE") == 0);
+}
+
+/* A field's value in an example: its example, else the first choice of an
+ * enum or the least integer allowed; NULL when the table gives none. */
+static json_t *example_value(const struct field_spec *f)
+{
+	if (f->example) {
+		switch (f->type) {
+		case FIELD_INTEGER:
+			return json_integer(strtoll(f->example, NULL, 10));
+		case FIELD_BOOLEAN:
+			return json_boolean(strcmp(f->example, "true") == 0);
+		case FIELD_STRINGS:
+			return json_pack("[s]", f->example);
+		default:
+			return json_string(f->example);
+		}
+	}
+	if (f->type == FIELD_ENUM && f->choices && f->choices[0])
+		return json_string(f->choices[0]);
+	if (f->type == FIELD_INTEGER)
+		return json_integer(f->max_len > 0 ? f->min_len : 1);
+	return NULL;
 }
 
 static json_t *parameters(const struct route *r)
@@ -115,10 +149,14 @@ static json_t *parameters(const struct route *r)
 		snprintf(name, sizeof(name), "%.*s", (int)n, p + 1);
 		json_array_append_new(list, path_parameter(name));
 	}
-	for (const struct field_spec *q = r->query; q && q->name; q++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", q->name, "in",
-						      "query", "required", q->required, "schema",
-						      api_openapi_input_schema(q)));
+	for (const struct field_spec *q = r->query; q && q->name; q++) {
+		json_t *p =
+			json_pack("{s:s, s:s, s:b, s:o}", "name", q->name, "in", "query",
+				  "required", q->required, "schema", api_openapi_input_schema(q));
+		if (q->example)
+			json_object_set_new(p, "example", example_value(q));
+		json_array_append_new(list, p);
+	}
 	if (if_match_applies(r))
 		json_array_append_new(
 			list, json_pack("{s:s}", "$ref", "#/components/parameters/IfMatch"));
@@ -187,6 +225,15 @@ static int success_status(const struct route *r)
 	return status_of(r, r->output);
 }
 
+/* A page of a list: its answer has the NEXT_CURSOR member of routes.c. */
+static bool is_page(const struct output_spec *o)
+{
+	for (const struct output_field *f = o->fields; f && f->name; f++)
+		if (strcmp(f->name, "nextCursor") == 0)
+			return true;
+	return false;
+}
+
 static json_t *success_response(const struct route *r, const struct output_spec *o, json_t *schemas)
 {
 	int status = status_of(r, o);
@@ -210,13 +257,57 @@ static json_t *success_response(const struct route *r, const struct output_spec 
 			    json_pack("{s:{s:o}}",
 				      o->media_type ? o->media_type : "application/json", "schema",
 				      schema));
+	json_t *headers = json_object();
 	/* A GET or PATCH of one resource sends its version (API.md §1). */
 	if (strcmp(r->method, "DELETE") != 0 && strcmp(r->method, "POST") != 0 &&
 	    has_params(r->pattern))
-		json_object_set_new(
-			resp, "headers",
-			json_pack("{s:{s:s}}", "ETag", "$ref", "#/components/headers/ETag"));
+		json_object_set_new(headers, "ETag",
+				    json_pack("{s:s}", "$ref", "#/components/headers/ETag"));
+	/* A page of a list links the next one (api_reply_page). */
+	if (is_page(o))
+		json_object_set_new(headers, "Link",
+				    json_pack("{s:s}", "$ref", "#/components/headers/LinkNext"));
+	if (json_object_size(headers) > 0)
+		json_object_set_new(resp, "headers", headers);
+	else
+		json_decref(headers);
 	return resp;
+}
+
+/* A request body of the required fields and those with an example; NULL
+ * when a required field has no value (then the row lacks an example:
+ * it_openapi says which). tests/openapi/examples.mjs validates each. */
+static json_t *body_example(const struct field_spec *fields)
+{
+	json_t *example = json_object();
+	for (const struct field_spec *f = fields; f->name; f++) {
+		if (!f->required && !f->example)
+			continue;
+		json_t *v = example_value(f);
+		if (!v) {
+			json_decref(example);
+			return NULL;
+		}
+		json_object_set_new(example, f->name, v);
+	}
+	if (json_object_size(example) == 0) {
+		json_decref(example);
+		return NULL;
+	}
+	return example;
+}
+
+static json_t *request_body(const struct route *r)
+{
+	bool required = false;
+	for (const struct field_spec *f = r->input; f->name; f++)
+		required |= f->required;
+	json_t *media = json_pack("{s:o}", "schema", api_openapi_body_schema(r->input));
+	json_t *example = body_example(r->input);
+	if (example)
+		json_object_set_new(media, "example", example);
+	return json_pack("{s:b, s:{s:o}}", "required", required, "content", "application/json",
+			 media);
 }
 
 static json_t *operation(const struct route *r, json_t *schemas, json_t *tags)
@@ -243,15 +334,8 @@ static json_t *operation(const struct route *r, json_t *schemas, json_t *tags)
 		json_object_set_new(op, "parameters", params);
 	else
 		json_decref(params);
-	if (r->input && r->input->name) {
-		bool required = false;
-		for (const struct field_spec *f = r->input; f->name; f++)
-			required |= f->required;
-		json_object_set_new(op, "requestBody",
-				    json_pack("{s:b, s:{s:{s:o}}}", "required", required, "content",
-					      "application/json", "schema",
-					      api_openapi_body_schema(r->input)));
-	}
+	if (r->input && r->input->name)
+		json_object_set_new(op, "requestBody", request_body(r));
 	/* Public routes take no token; the others the document's bearer. */
 	if (r->access == ROUTE_PUBLIC)
 		json_object_set_new(op, "security", json_array());
@@ -319,6 +403,15 @@ static json_t *components(json_t *schemas)
 		"Requests allowed in the window of this limit", "schema", "type", "integer",
 		"RateLimitRemaining", "description", "Requests left in the window", "schema",
 		"type", "integer");
+	json_object_set_new(
+		headers, "LinkNext",
+		json_pack("{s:s, s:{s:s}, s:s}", "description",
+			  "Only when there is a next page (as nextCursor): <URL>; rel=\"next\" "
+			  "(RFC 8288), the URL of the next page: this request's with every query "
+			  "parameter kept and cursor (after for step logs) set to nextCursor",
+			  "schema", "type", "string", "example",
+			  "<https://api.example.com/a1b2c/clusters?status=active&limit=2&cursor="
+			  "MTc5NjQxNzM5MzMwNzMzNC4z>; rel=\"next\""));
 	json_t *params = json_pack(
 		"{s:{s:s, s:s, s:b, s:s, s:{s:s}}, s:{s:s, s:s, s:b, s:s, s:{s:s, s:i, s:i}}}",
 		"IfMatch", "name", "If-Match", "in", "header", "required", false, "description",

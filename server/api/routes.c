@@ -9,134 +9,145 @@
 
 /* Query parameters (checked like body fields: an undeclared one is 400). */
 #define LIST_QUERY                                                                                 \
-	{ "limit", FIELD_INTEGER, false, 1, API_LIST_MAX_LIMIT, NULL, "page size" },               \
+	{ "limit", FIELD_INTEGER, false, 1, API_LIST_MAX_LIMIT, NULL, "page size", "20" },         \
 	{                                                                                          \
-		"cursor", FIELD_STRING, false, 0, 0, NULL, "nextCursor of the page before"         \
+		"cursor", FIELD_STRING, false, 0, 0, NULL, "nextCursor of the page before", NULL   \
 	}
 static const struct field_spec list_query[] = { LIST_QUERY, { 0 } };
 static const char *const cluster_statuses[] = { "pending",  "provisioning", "active",
 						"degraded", "deleting",	    NULL };
 static const struct field_spec clusters_query[] = {
 	LIST_QUERY,
-	{ "status", FIELD_ENUM, false, 0, 0, cluster_statuses, "only clusters in this status" },
+	{ "status", FIELD_ENUM, false, 0, 0, cluster_statuses, "only clusters in this status",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec cluster_domains_query[] = {
 	LIST_QUERY,
-	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only this cluster's domain" },
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only this cluster's domain", NULL },
 	{ 0 },
 };
 static const char *const job_statuses[] = { "pending", "running",   "completed",
 					    "failed",  "cancelled", NULL };
 static const struct field_spec jobs_query[] = {
 	LIST_QUERY,
-	{ "aid", FIELD_STRING, false, 0, 16, NULL, "the account (an API key: its own)" },
-	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only jobs of this cluster" },
-	{ "status", FIELD_ENUM, false, 0, 0, job_statuses, "only jobs in this status" },
-	{ "type", FIELD_STRING, false, 0, 64, NULL, "only jobs of this type (node.join, ...)" },
+	{ "aid", FIELD_STRING, false, 0, 16, NULL, "the account (an API key: its own)", NULL },
+	{ "cid", FIELD_STRING, false, 0, 16, NULL, "only jobs of this cluster", NULL },
+	{ "status", FIELD_ENUM, false, 0, 0, job_statuses, "only jobs in this status", NULL },
+	{ "type", FIELD_STRING, false, 0, 64, NULL, "only jobs of this type (node.join, ...)",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec step_logs_query[] = {
-	{ "after", FIELD_STRING, false, 0, 24, NULL, "nextCursor of the page before" },
+	{ "after", FIELD_STRING, false, 0, 24, NULL, "nextCursor of the page before", NULL },
 	{ 0 },
 };
 static const struct field_spec installer_query[] = {
-	{ "token", FIELD_STRING, false, 0, 256, NULL, "the join token" },
+	{ "token", FIELD_STRING, false, 0, 256, NULL, "the join token", NULL },
 	{ 0 },
 };
 
 static const char *const role_choices[] = { "viewer", "member", "admin", "owner", NULL };
 
 static const struct field_spec signup_input[] = {
-	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email" },
-	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters" },
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company of the account" },
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "login email", "ada@example.com" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "at least 10 characters",
+	  "correct horse battery staple" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name", "Ada Lovelace" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company of the account",
+	  "Analytical Engines" },
 	{ 0 },
 };
 static const struct field_spec login_input[] = {
-	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email" },
-	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password" },
-	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on" },
+	{ "email", FIELD_STRING, true, 1, 254, NULL, "login email", "ada@example.com" },
+	{ "password", FIELD_STRING, true, 1, 1024, NULL, "password",
+	  "correct horse battery staple" },
+	{ "totp", FIELD_STRING, false, 6, 8, NULL, "TOTP code when MFA is on", NULL },
 	{ 0 },
 };
 static const struct field_spec user_update_input[] = {
-	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name" },
-	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password" },
+	{ "name", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "display name", "Ada King" },
+	{ "password", FIELD_STRING, false, 1, 1024, NULL, "new password", NULL },
 	{ "currentPassword", FIELD_STRING, false, 1, 1024, NULL,
-	  "the present password; required with password" },
+	  "the present password; required with password", NULL },
 	{ 0 },
 };
 static const struct field_spec account_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "account name", "Acme staging" },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name", NULL },
 	{ 0 },
 };
 static const struct field_spec profile_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "account name" },
-	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name" },
-	{ "website", FIELD_STRING, false, 0, WEBSITE_MAX_CHARS, NULL, "http(s) URL or empty" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "account name", NULL },
+	{ "companyName", FIELD_STRING, false, 0, NAME_MAX_CHARS, NULL, "company name", NULL },
+	{ "website", FIELD_STRING, false, 0, WEBSITE_MAX_CHARS, NULL, "http(s) URL or empty",
+	  "https://example.com" },
 	{ 0 },
 };
 static const struct field_spec api_key_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the key is for" },
-	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year" },
-	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the key is for",
+	  "ci deploys" },
+	{ "expiresAt", FIELD_TIME, false, 0, 0, NULL, "default +90 days, at most one year", NULL },
+	{ "accountRole", FIELD_ENUM, false, 0, 0, role_choices, "default: the creator's role",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec api_key_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name", "deploy bot" },
 	{ 0 },
 };
 static const struct field_spec cluster_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "cluster name", "production" },
 	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
-	  "what the cluster is for" },
+	  "what the cluster is for", "customer-facing services" },
 	{ 0 },
 };
 static const struct field_spec cluster_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "cluster name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "cluster name", NULL },
 	{ "description", FIELD_STRING, false, 0, DESCRIPTION_MAX_CHARS, NULL,
-	  "what the cluster is for" },
+	  "what the cluster is for", "customer-facing services" },
 	{ 0 },
 };
 static const struct field_spec node_update_input[] = {
-	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "node name" },
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "node name", "edge-1" },
 	{ 0 },
 };
 static const char *const node_role_choices[] = { "controlplane", "worker", "hybrid", NULL };
 static const struct field_spec join_token_create_input[] = {
-	{ "role", FIELD_ENUM, true, 0, 0, node_role_choices, "what the node becomes" },
-	{ "ttlSeconds", FIELD_INTEGER, false, 60, 86400, NULL, "lifetime, default 1800 s" },
-	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1" },
+	{ "role", FIELD_ENUM, true, 0, 0, node_role_choices, "what the node becomes", NULL },
+	{ "ttlSeconds", FIELD_INTEGER, false, 60, 86400, NULL, "lifetime, default 1800 s", NULL },
+	{ "maxUses", FIELD_INTEGER, false, 1, 1000, NULL, "registrations allowed, default 1",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec invitation_create_input[] = {
-	{ "email", FIELD_STRING, true, 3, 254, NULL, "who is invited" },
-	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "their role once they accept" },
+	{ "email", FIELD_STRING, true, 3, 254, NULL, "who is invited", "grace@example.com" },
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "their role once they accept",
+	  NULL },
 	{ 0 },
 };
 static const struct field_spec invitation_accept_input[] = {
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "the invitation token rni_..." },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "the invitation token rni_...",
+	  "rni_5kQx2Vb8mN0pRt7YwZ3aLc9dEf1gHj4K" },
 	{ 0 },
 };
 static const struct field_spec member_update_input[] = {
-	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role" },
+	{ "accountRole", FIELD_ENUM, true, 0, 0, role_choices, "the new role", NULL },
 	{ 0 },
 };
 static const struct field_spec totp_verify_input[] = {
-	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret" },
+	{ "code", FIELD_STRING, true, 6, 6, NULL, "the current code of the new secret", "123456" },
 	{ 0 },
 };
 static const struct field_spec device_approve_input[] = {
-	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "aid", FIELD_STRING, true, 1, 16, NULL, "the account the CLI will act in" },
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate", "0b1c2d3e4f5a6b7c" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate", "rnd_Wq3xY7zA1bC5dE9f" },
+	{ "aid", FIELD_STRING, true, 1, 16, NULL, "the account the CLI will act in", "k1fsc" },
 	{ 0 },
 };
 static const struct field_spec device_poll_input[] = {
-	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
-	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate" },
+	{ "deviceId", FIELD_STRING, true, 1, 64, NULL, "from initiate", "0b1c2d3e4f5a6b7c" },
+	{ "token", FIELD_STRING, true, 1, 64, NULL, "from initiate", "rnd_Wq3xY7zA1bC5dE9f" },
 	{ 0 },
 };
 /* The requires inputs of every catalog type (tests/unit/test_catalog.c
@@ -144,18 +155,19 @@ static const struct field_spec device_poll_input[] = {
  * the handler. */
 #define SERVICE_REQUIRES_FIELD(name, type)                                                         \
 	{                                                                                          \
-		name, FIELD_STRING, false, 1, 64, NULL, "osid of the " type " service it uses"     \
+		name, FIELD_STRING, false, 1, 64, NULL, "osid of the " type " service it uses",    \
+			NULL                                                                       \
 	}
 static const struct field_spec service_create_input[] = {
-	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "unique in the cluster" },
-	{ "version", FIELD_STRING, false, 1, 32, NULL, "one of the type's versions" },
-	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
-	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "within the type's bounds" },
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "unique in the cluster", "main-db" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "one of the type's versions", NULL },
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range", NULL },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "within the type's bounds", NULL },
 	{ "storageClass", FIELD_STRING, false, 1, 80, NULL,
-	  "openebs-local (default), longhorn or longhorn-<osid>" },
-	{ "flags", FIELD_OBJECT, false, 0, 0, NULL, "the type's flags: {name: value}" },
+	  "openebs-local (default), longhorn or longhorn-<osid>", NULL },
+	{ "flags", FIELD_OBJECT, false, 0, 0, NULL, "the type's flags: {name: value}", NULL },
 	{ "nodeAffinityTags", FIELD_STRINGS, false, 0, 16, NULL,
-	  "run only on nodes with these tags" },
+	  "run only on nodes with these tags", NULL },
 	SERVICE_REQUIRES_FIELD("postgresOsid", "postgresql"),
 	SERVICE_REQUIRES_FIELD("valkeyOsid", "valkey"),
 	SERVICE_REQUIRES_FIELD("minioOsid", "minio"),
@@ -163,9 +175,9 @@ static const struct field_spec service_create_input[] = {
 	{ 0 },
 };
 static const struct field_spec service_update_input[] = {
-	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range" },
-	{ "version", FIELD_STRING, false, 1, 32, NULL, "a newer version of the type" },
-	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only" },
+	{ "replicas", FIELD_INTEGER, false, 0, 100, NULL, "within the type's range", "2" },
+	{ "version", FIELD_STRING, false, 1, 32, NULL, "a newer version of the type", NULL },
+	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only", NULL },
 	{ 0 },
 };
 static const struct field_spec no_input[] = { { 0 } };
@@ -197,12 +209,15 @@ static const struct field_spec no_input[] = { { 0 } };
 	{                                                                                          \
 		name, FIELD_OBJECTS, false, false, NULL, description, members                      \
 	}
-/* A paged list's cursor: null on the last page (absent there once lists drop
- * it), so optional and nullable. */
+/* A paged list's cursor (api_reply_page): a member only when there is a next
+ * page, so the last page is a single-key object. server/api/openapi.c knows a
+ * list answer by this member and describes its Link header. */
 #define NEXT_CURSOR                                                                                \
 	{                                                                                          \
-		"nextCursor", FIELD_STRING, true, true, NULL,                                      \
-			"pass as cursor for the next page; null or absent on the last", NULL       \
+		"nextCursor", FIELD_STRING, true, false, NULL,                                     \
+			"present only when there is a next page: pass it as cursor (after for "    \
+			"step logs) to get it; also the Link header rel=next",                     \
+			NULL                                                                       \
 	}
 
 static const char *const service_states[] = { "provisioning", "healthy",  "degraded", "unhealthy",
@@ -632,21 +647,86 @@ static const struct output_field service_info_list_fields[] = {
 	{ 0 },
 };
 
+/* The CLI manifest (docs/cli.md): a command's input fields carry optional
+ * members (format, positional, ...) and a default of their own type, so they
+ * are free-form here; tests/integration/it_cli.c decodes them strictly. */
+static const struct output_field cli_input_fields[] = {
+	OUT_OBJECTS("fields", NULL, "{name, type, description, required, default, enum, ...}"),
+	OUT_OBJECTS("flags", NULL, "{name, description, default}: booleans sent in flags:{}"),
+	{ 0 },
+};
+static const struct output_field cli_output_fields[] = {
+	OUT("type", FIELD_STRING, "object or array"),
+	OUT("fields", FIELD_STRINGS, "the members to show"),
+	{ 0 },
+};
+static const struct output_field cli_command_fields[] = {
+	OUT("command", FIELD_STRING, "slash path; a {x} segment is the positional x"),
+	OUT("description", FIELD_STRING, "for people"),
+	OUT("endpoint", FIELD_STRING, "the route, :aid, :cid and :<name> to fill"),
+	OUT("method", FIELD_STRING, "GET, POST, PUT, PATCH or DELETE"),
+	OUT("mcp", FIELD_STRINGS, "read, sensitive_read, write or sensitive_write"),
+	OUT("returnsJob", FIELD_BOOLEAN, "the answer has a jobId"),
+	OUT_OBJECT("input", cli_input_fields, "GET and DELETE: query; others: body"),
+	OUT_OBJECT("output", cli_output_fields, "how to show the answer"),
+	{ 0 },
+};
+static const struct output_field cli_manifest_fields[] = {
+	OUT("version", FIELD_STRING, "digest of the commands"),
+	OUT_OBJECTS("commands", cli_command_fields, "one per route a token may call"),
+	{ 0 },
+};
+static const struct output_field cli_version_fields[] = {
+	OUT("version", FIELD_STRING, "digest of the manifest's commands"),
+	{ 0 },
+};
+static const struct output_field cli_toolsets_fields[] = {
+	OUT("scoped", FIELD_BOOLEAN, "the manifest is the account's (by the caller's role)"),
+	OUT("serviceTypes", FIELD_STRINGS, "the catalog's types"),
+	OUT("virtInstalled", FIELD_BOOLEAN, "virtual machines: not offered"),
+	{ 0 },
+};
+
 /* What each route answers on success (see struct output_spec). */
+static const struct output_spec cli_manifest_output = { .type = "cliManifest",
+							.status = 200,
+							.fields = cli_manifest_fields };
+static const struct output_spec cli_version_output = { .type = "cliManifestVersion",
+						       .status = 200,
+						       .fields = cli_version_fields };
+static const struct output_spec cli_toolsets_output = { .type = "cliToolsets",
+							.status = 200,
+							.fields = cli_toolsets_fields };
 static const struct output_spec openapi_output = { .type = "openapiDocument",
 						   .status = 200,
 						   .media_type = "application/json",
 						   .description = "The OpenAPI 3.1 document" };
+static const struct output_spec docs_page_output = {
+	.type = "docsPage",
+	.status = 200,
+	.media_type = "text/html",
+	.description = "The page (Swagger UI) that renders /openapi.json for people"
+};
+static const struct output_spec docs_script_output = { .type = "docsScript",
+						       .status = 200,
+						       .media_type = "text/javascript",
+						       .description =
+							       "A script of the /docs page" };
+static const struct output_spec docs_style_output = { .type = "docsStyle",
+						      .status = 200,
+						      .media_type = "text/css",
+						      .description =
+							      "The style sheet of the /docs page" };
 static const struct output_spec no_body = { .type = "none", .status = 204, .fields = NULL };
 static const struct output_spec health_output = { .type = "health",
 						  .status = 200,
 						  .fields = health_fields };
-static const struct output_spec signup_output = { .type = "signup",
-						  .status = 201,
-						  .fields = signup_fields };
-static const struct output_spec session_output = { .type = "session",
-						   .status = 200,
-						   .fields = session_fields };
+static const struct output_spec signup_output = {
+	.type = "signup", .status = 201, .fields = signup_fields, .sensitive = true
+};
+static const struct output_spec session_output = {
+	.type = "session", .status = 200, .fields = session_fields, .sensitive = true
+};
 static const struct output_spec user_output = { .type = "user",
 						.status = 200,
 						.fields = user_fields };
@@ -659,9 +739,9 @@ static const struct output_spec new_account_output = { .type = "myAccount",
 static const struct output_spec account_output = { .type = "account",
 						   .status = 200,
 						   .fields = account_fields };
-static const struct output_spec new_api_key_output = { .type = "apiKeyWithToken",
-						       .status = 201,
-						       .fields = new_api_key_fields };
+static const struct output_spec new_api_key_output = {
+	.type = "apiKeyWithToken", .status = 201, .fields = new_api_key_fields, .sensitive = true
+};
 static const struct output_spec api_keys_output = { .type = "apiKeys",
 						    .status = 200,
 						    .fields = api_keys_fields };
@@ -674,9 +754,11 @@ static const struct output_spec cluster_output = {
 static const struct output_spec clusters_output = { .type = "clusters",
 						    .status = 200,
 						    .fields = clusters_fields };
-static const struct output_spec kubeconfig_output = {
-	.type = "kubeconfig", .status = 200, .fields = NULL, .media_type = "text/yaml"
-};
+static const struct output_spec kubeconfig_output = { .type = "kubeconfig",
+						      .status = 200,
+						      .fields = NULL,
+						      .media_type = "text/yaml",
+						      .sensitive = true };
 static const struct output_spec deployment_ready_output = { .type = "deploymentReadiness",
 							    .status = 200,
 							    .fields = deployment_ready_fields };
@@ -694,7 +776,8 @@ static const struct output_spec modules_output = { .type = "modules",
 						   .fields = modules_fields };
 static const struct output_spec new_join_token_output = { .type = "joinTokenWithSecret",
 							  .status = 201,
-							  .fields = new_join_token_fields };
+							  .fields = new_join_token_fields,
+							  .sensitive = true };
 static const struct output_spec join_tokens_output = { .type = "joinTokens",
 						       .status = 200,
 						       .fields = join_tokens_fields };
@@ -720,9 +803,9 @@ static const struct output_spec member_output = { .type = "member",
 static const struct output_spec members_output = { .type = "members",
 						   .status = 200,
 						   .fields = members_fields };
-static const struct output_spec invitation_output = { .type = "invitation",
-						      .status = 201,
-						      .fields = invitation_fields };
+static const struct output_spec invitation_output = {
+	.type = "invitation", .status = 201, .fields = invitation_fields, .sensitive = true
+};
 static const struct output_spec invitation_accepted_output = {
 	.type = "invitationAccepted", .status = 200, .fields = invitation_accepted_fields
 };
@@ -735,9 +818,9 @@ static const struct output_spec audit_output = { .type = "auditEvents",
 static const struct output_spec metrics_output = {
 	.type = "prometheusText", .status = 200, .fields = NULL, .media_type = "text/plain"
 };
-static const struct output_spec totp_setup_output = { .type = "totpSecret",
-						      .status = 200,
-						      .fields = totp_setup_fields };
+static const struct output_spec totp_setup_output = {
+	.type = "totpSecret", .status = 200, .fields = totp_setup_fields, .sensitive = true
+};
 static const struct output_spec service_output = { .type = "service",
 						   .status = 200,
 						   .fields = service_fields };
@@ -750,15 +833,16 @@ static const struct output_spec service_created_output = { .type = "serviceCreat
 static const struct output_spec service_status_output = { .type = "serviceStatus",
 							  .status = 200,
 							  .fields = service_status_fields };
-static const struct output_spec service_credentials_output = {
-	.type = "serviceCredentials", .status = 200, .fields = service_credentials_fields
-};
+static const struct output_spec service_credentials_output = { .type = "serviceCredentials",
+							       .status = 200,
+							       .fields = service_credentials_fields,
+							       .sensitive = true };
 static const struct output_spec device_output = { .type = "deviceLogin",
 						  .status = 200,
 						  .fields = device_fields };
-static const struct output_spec device_poll_output = { .type = "devicePoll",
-						       .status = 200,
-						       .fields = device_poll_fields };
+static const struct output_spec device_poll_output = {
+	.sensitive = true, .type = "devicePoll", .status = 200, .fields = device_poll_fields
+};
 static const struct output_spec installer_output = { .type = "installer",
 						     .status = 200,
 						     .media_type = "text/x-shellscript",
@@ -804,6 +888,28 @@ const struct route api_routes[] = {
 
 	{ "GET", "/openapi.json", api_openapi, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
 	  &openapi_output, "This API's OpenAPI 3.1 document", NULL, NULL },
+	{ "GET", "/docs", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input, &docs_page_output,
+	  "The API document for people (Swagger UI; 503 docs.not_built without its files)", NULL,
+	  NULL },
+	{ "GET", "/docs/docs.js", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_script_output, "The /docs page's own script", NULL, NULL },
+	{ "GET", "/docs/swagger-ui-bundle.js", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_script_output, "Swagger UI's script, for the /docs page", NULL, NULL },
+	{ "GET", "/docs/swagger-ui.css", api_docs, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &docs_style_output, "Swagger UI's style sheet, for the /docs page", NULL, NULL },
+
+	{ "GET", "/cli/manifest", api_cli_manifest, ROUTE_PUBLIC, ROLE_NONE, false, no_input,
+	  &cli_manifest_output, "The runos CLI's commands: every one", NULL, NULL },
+	{ "GET", "/cli/manifest-version", api_cli_manifest_version, ROUTE_PUBLIC, ROLE_NONE, false,
+	  no_input, &cli_version_output, "The version of GET /cli/manifest", NULL, NULL },
+	{ "GET", "/:aid/cli/manifest", api_cli_manifest, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &cli_manifest_output, "The runos CLI's commands that the caller may call", NULL,
+	  NULL },
+	{ "GET", "/:aid/cli/manifest-version", api_cli_manifest_version, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &cli_version_output, "The version of the caller's CLI manifest", NULL,
+	  NULL },
+	{ "GET", "/:aid/cli/toolsets", api_cli_toolsets, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &cli_toolsets_output, "What the CLI may offer in the account", NULL, NULL },
 
 	{ "POST", "/auth/signup", api_auth_signup, ROUTE_PUBLIC, ROLE_NONE, false, signup_input,
 	  &signup_output, "Create a user, a personal account and a session", NULL, NULL },

@@ -441,9 +441,11 @@ static void list(struct request *req, const struct service_type *only)
 		if (t)
 			json_array_append_new(items, api_service_to_json(t, &c, &rows[i]));
 	}
-	json_t *next = more ? api_next_cursor(rows[n - 1].created_us, rows[n - 1].id) : json_null();
+	char next[API_CURSOR_MAX];
+	if (more)
+		api_next_cursor(rows[n - 1].created_us, rows[n - 1].id, next);
 	free(rows);
-	request_reply(req, 200, json_pack("{s:o, s:o}", "services", items, "nextCursor", next));
+	api_reply_page(req, json_pack("{s:o}", "services", items), "cursor", more ? next : NULL);
 }
 
 void api_services_list(struct request *req)

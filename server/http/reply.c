@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_internal.h"
 #include "runosd.h"
@@ -14,7 +15,7 @@
 const char http_cors_allow_headers[] =
 	"Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id";
 static const char cors_expose_headers[] =
-	"X-Request-Id, ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining";
+	"X-Request-Id, ETag, Link, Retry-After, RateLimit-Limit, RateLimit-Remaining";
 
 const char *http_allowed_origin(struct exchange *ex)
 {
@@ -61,7 +62,12 @@ enum MHD_Result http_queue_reply(struct exchange *ex)
 	if (type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Request-Id", req->trace_id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* no-store unless the handler says otherwise (the /docs files). */
+	bool cache_control = false;
+	for (int i = 0; i < req->nheaders; i++)
+		cache_control |= strcasecmp(req->headers[i].name, "Cache-Control") == 0;
+	if (!cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	for (int i = 0; i < req->nheaders; i++)
 		MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);

@@ -1020,6 +1020,26 @@ const char *it_header(const struct it_resp *r, const char *name)
 	return NULL;
 }
 
+bool it_link_next(const struct it_server *s, const struct it_resp *r, char *out, size_t cap)
+{
+	const char *link = it_header(r, "Link");
+	const char *suffix = ">; rel=\"next\"";
+	size_t base = strlen(s->base_url), n = link ? strlen(link) : 0;
+	if (!link) {
+		snprintf(out, cap, "no Link header");
+		return false;
+	}
+	if (n < 1 + base + strlen(suffix) || link[0] != '<' ||
+	    strncmp(link + 1, s->base_url, base) != 0 || link[1 + base] != '/' ||
+	    strcmp(link + n - strlen(suffix), suffix) != 0 ||
+	    strchr(link + 1, '>') - link != (long)(n - strlen(suffix))) {
+		snprintf(out, cap, "Link not <%s/...>; rel=\"next\": %.200s", s->base_url, link);
+		return false;
+	}
+	snprintf(out, cap, "%.*s", (int)(n - strlen(suffix) - 1 - base), link + 1 + base);
+	return true;
+}
+
 json_t *it_json_get(const json_t *j, const char *path)
 {
 	char key[128];

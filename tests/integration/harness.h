@@ -183,6 +183,13 @@ void it_resp_free(struct it_resp *r);
 /* A response header by name (case-insensitive), or NULL. */
 const char *it_header(const struct it_resp *r, const char *name);
 
+/* The next page of a list answer: its Link header must be exactly
+ * `<URL>; rel="next"` with URL on s (http://127.0.0.1:<port>/...); the rest
+ * of URL (path and query, as sent) goes to out, for it_call(s, ..., "%s",
+ * out), which fetches URL as it is. False when there is no such header, or
+ * it is of another form (out then says why). */
+bool it_link_next(const struct it_server *s, const struct it_resp *r, char *out, size_t cap);
+
 /* Member by dotted path ("user.uid", "nodes.0.nid": numbers index arrays), or NULL. */
 json_t *it_json_get(const json_t *j, const char *path);
 /* The string at a dotted path, or NULL when absent or not a string. */

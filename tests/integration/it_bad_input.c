@@ -587,7 +587,7 @@ TEST(pagination)
 		it_call(srv, "GET", pager.token, NULL, "/%s/api-keys?limit=200", pager.aid);
 	size_t total = json_array_size(json_object_get(all.json, "apiKeys"));
 	CHECK(total >= 5);
-	CHECK(json_is_null(json_object_get(all.json, "nextCursor")));
+	CHECK(json_object_get(all.json, "nextCursor") == NULL && it_header(&all, "Link") == NULL);
 	it_resp_free(&all);
 
 	char cursor[256] = "";
@@ -617,7 +617,9 @@ TEST(pagination)
 		}
 		const char *next = it_json_str(r.json, "nextCursor");
 		if (!next) {
-			CHECK(json_is_null(json_object_get(r.json, "nextCursor")));
+			/* The last page: neither nextCursor nor Link. */
+			CHECK(json_object_get(r.json, "nextCursor") == NULL &&
+			      it_header(&r, "Link") == NULL);
 			it_resp_free(&r);
 			break;
 		}
@@ -707,6 +709,9 @@ TEST(cors)
 	CHECK(it_header(&r, "Vary") && strstr(it_header(&r, "Vary"), "Origin"));
 	CHECK(it_header(&r, "Access-Control-Expose-Headers") &&
 	      strstr(it_header(&r, "Access-Control-Expose-Headers"), "X-Request-Id"));
+	/* A console reads the next page's URL of a list too. */
+	CHECK(it_header(&r, "Access-Control-Expose-Headers") &&
+	      strstr(it_header(&r, "Access-Control-Expose-Headers"), "Link"));
 	it_resp_free(&r);
 
 	/* Errors carry the headers too, or a browser could not read them. */

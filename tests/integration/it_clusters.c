@@ -255,28 +255,47 @@ static size_t db_cids(const char *aid, char (*out)[8], size_t cap)
 	return n;
 }
 
-/* Pages through GET path?<query>limit=<limit>&cursor=... (limit 0: none
- * sent) until nextCursor is null; every page's envelope is {key,
- * nextCursor}. Returns every item (a new array); sizes gets each page's
- * length. */
+/* The query parameters of want ("a=1&b=2&", may end with &) are each in
+ * the query of the URL path got. */
+static bool keeps_params(const char *got, const char *want)
+{
+	const char *q = strchr(got, '?');
+	if (!q)
+		return *want == '\0';
+	char params[1024];
+	snprintf(params, sizeof(params), "&%s&", q + 1);
+	char copy[640];
+	snprintf(copy, sizeof(copy), "%s", want);
+	for (char *save, *p = strtok_r(copy, "&", &save); p; p = strtok_r(NULL, "&", &save))
+		if (!strstr(params, it_fmt("&%s&", p)))
+			return false;
+	return true;
+}
+
+/* Pages through GET path?<query>limit=<limit> (limit 0: none sent) by the
+ * Link rel=next of each page, until a page has none. A page with a next has
+ * exactly {key, nextCursor} and a Link whose URL keeps query and limit and
+ * sets cursor to nextCursor, and that URL fetched as it is answers what
+ * ?cursor=<nextCursor> does; the last page is exactly {key}, without Link.
+ * Returns every item (a new array); sizes gets each page's length. */
 static json_t *list_pages(const char *token, const char *path, const char *query, int limit,
 			  const char *key, int *sizes, int max_pages, int *npages)
 {
 	json_t *all = json_array();
-	char cursor[256] = "";
 	const char *const envelope[] = { key, "nextCursor", NULL };
+	const char *const last_envelope[] = { key, NULL };
+	char lim[32] = "";
+	if (limit)
+		snprintf(lim, sizeof(lim), "limit=%d&", limit);
+	char page[1024];
+	snprintf(page, sizeof(page), "%s?%s%s", path, query, lim);
 	*npages = 0;
 	for (;;) {
-		char lim[32] = "";
-		if (limit)
-			snprintf(lim, sizeof(lim), "limit=%d&", limit);
-		struct it_resp r = it_call(srv, "GET", token, NULL, "%s?%s%s%s%s", path, query, lim,
-					   cursor[0] ? "cursor=" : "", cursor);
+		struct it_resp r = it_call(srv, "GET", token, NULL, "%s", page);
 		if (!CHECK_STATUS(r, 200)) {
 			it_resp_free(&r);
 			break;
 		}
-		CHECK_MEMBERS(r.json, envelope, r.what);
 		json_t *items = json_object_get(r.json, key);
 		CHECK_MSG(json_is_array(items), "%s: %s is not an array", r.what, key);
 		if (*npages < max_pages)
@@ -285,13 +304,35 @@ static json_t *list_pages(const char *token, const char *path, const char *query
 		json_array_extend(all, items);
 		const char *next = it_json_str(r.json, "nextCursor");
 		if (!next) {
-			CHECK_MSG(json_is_null(json_object_get(r.json, "nextCursor")),
-				  "%s: nextCursor neither a string nor null", r.what);
+			CHECK_MEMBERS(r.json, last_envelope, r.what);
+			CHECK_MSG(it_header(&r, "Link") == NULL, "%s: last page with Link %s",
+				  r.what, it_header(&r, "Link"));
 			it_resp_free(&r);
 			break;
 		}
+		CHECK_MEMBERS(r.json, envelope, r.what);
 		CHECK_MSG(*next != '\0', "%s: empty nextCursor", r.what);
-		snprintf(cursor, sizeof(cursor), "%s", next);
+		char link[1024];
+		bool linked = it_link_next(srv, &r, link, sizeof(link));
+		CHECK_MSG(linked, "%s: %s", r.what, link);
+		if (!linked) {
+			it_resp_free(&r);
+			break;
+		}
+		char want[640];
+		snprintf(want, sizeof(want), "%s%scursor=%s", query, lim, next);
+		CHECK_MSG(strncmp(link, it_fmt("%s?", path), strlen(path) + 1) == 0 &&
+				  keeps_params(link, want),
+			  "%s: Link %s, want %s?%s", r.what, link, path, want);
+		struct it_resp by_cursor = it_call(srv, "GET", token, NULL, "%s?%s%scursor=%s",
+						   path, query, lim, next);
+		struct it_resp by_link = it_call(srv, "GET", token, NULL, "%s", link);
+		CHECK_MSG(by_link.status == 200 && json_equal(by_link.json, by_cursor.json),
+			  "%s: the Link's page differs from ?cursor=: %.200s", r.what,
+			  by_link.body ? by_link.body : "");
+		it_resp_free(&by_cursor);
+		it_resp_free(&by_link);
+		snprintf(page, sizeof(page), "%s", link);
 		it_resp_free(&r);
 		if (*npages >= max_pages) {
 			CHECK_MSG(false, "%s: more than %d pages", path, max_pages);
@@ -362,11 +403,12 @@ TEST(create_and_show)
 	/* List: the three, each as GET shows it; nothing else. */
 	r = it_call(srv, "GET", viewer.token, NULL, "/%s/clusters", owner.aid);
 	CHECK_STATUS(r, 200);
-	const char *const envelope[] = { "clusters", "nextCursor", NULL };
+	/* The only page: exactly {clusters}, no Link. */
+	const char *const envelope[] = { "clusters", NULL };
 	CHECK_MEMBERS(r.json, envelope, r.what);
+	CHECK(it_header(&r, "Link") == NULL);
 	json_t *list = json_object_get(r.json, "clusters");
 	CHECK_INT_EQ(json_array_size(list), 3);
-	CHECK(json_is_null(json_object_get(r.json, "nextCursor")));
 	const char *cids[] = { cid_a, cid_b, cid_c };
 	for (int i = 0; i < 3; i++) {
 		json_t *item = find_by(list, "cid", cids[i]);
@@ -1207,7 +1249,7 @@ TEST(cluster_domains)
 	CHECK_STATUS(r, 200);
 	json_t *list = it_json_get(r.json, "clusterDomains");
 	CHECK_INT_EQ(json_array_size(list), 1);
-	CHECK(json_is_null(it_json_get(r.json, "nextCursor")));
+	CHECK(json_object_get(r.json, "nextCursor") == NULL && it_header(&r, "Link") == NULL);
 	CHECK_STR_EQ(it_json_str(r.json, "clusterDomains.0.cid"), cid);
 	CHECK_STR_EQ(it_json_str(r.json, "clusterDomains.0.id"), "runos");
 	CHECK(json_is_true(it_json_get(r.json, "clusterDomains.0.wildcard")));

@@ -428,6 +428,19 @@ TEST(every_route_answers_its_declared_fields)
 	CHECK_STATUS(r, 200);
 	CHECK_STR_EQ(it_json_str(r.json, "openapi"), "3.1.0");
 	it_resp_free(&r);
+	/* The /docs page and its files are HTML, scripts and a style sheet (it_docs
+	 * checks them in a browser). */
+	static const char *const docs[][2] = {
+		{ "/docs", "text/html; charset=utf-8" },
+		{ "/docs/docs.js", "text/javascript; charset=utf-8" },
+		{ "/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8" },
+		{ "/docs/swagger-ui.css", "text/css; charset=utf-8" },
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		r = step("GET", docs[i][0], NULL, NULL, 200);
+		CHECK_STR_EQ(it_header(&r, "Content-Type"), docs[i][1]);
+		it_resp_free(&r);
+	}
 	/* The installer is a script, not JSON. */
 	CHECK(find_route("GET", "/install.sh") != NULL);
 	r = it_call(srv, "GET", NULL, NULL, "/install.sh?token=%s", join_token);
@@ -452,6 +465,17 @@ TEST(every_route_answers_its_declared_fields)
 	check_items(&r, "services", "GET", "/service-info/:type");
 	it_resp_free(&r);
 	r = step_at("GET", "/service-info/:type", NULL, NULL, 200, "/service-info/postgresql");
+	it_resp_free(&r);
+	/* The CLI manifest (it_cli checks what it says). */
+	r = step("GET", "/cli/manifest", NULL, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/cli/manifest-version", NULL, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/manifest", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/manifest-version", user.token, NULL, 200);
+	it_resp_free(&r);
+	r = step("GET", "/:aid/cli/toolsets", user.token, NULL, 200);
 	it_resp_free(&r);
 	r = step("POST", "/auth/logout", user.token, NULL, 204);
 	it_resp_free(&r);

@@ -55,7 +55,7 @@ TEST(empty_cluster_lists_no_nodes)
 	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes", owner.aid, cid);
 	CHECK_STATUS(r, 200);
 	CHECK_INT_EQ(json_array_size(it_json_get(r.json, "nodes")), 0);
-	CHECK(json_is_null(it_json_get(r.json, "nextCursor")));
+	CHECK(json_object_get(r.json, "nextCursor") == NULL && it_header(&r, "Link") == NULL);
 	it_resp_free(&r);
 }
 
@@ -77,15 +77,22 @@ TEST(list_show_and_counts)
 	CHECK_INT_EQ(json_array_size(it_json_get(r.json, "nodes")), 1);
 	const char *cursor = it_json_str(r.json, "nextCursor");
 	CHECK(cursor != NULL);
-	char next[128] = "";
+	char next[128] = "", link[1024];
 	if (cursor)
 		snprintf(next, sizeof(next), "%s", cursor);
+	/* The Link rel=next, fetched as it is, is the next page too. */
+	CHECK_MSG(it_link_next(srv, &r, link, sizeof(link)), "%s", link);
+	CHECK_STR_EQ(link, it_fmt("/%s/%s/nodes?limit=1&cursor=%s", owner.aid, cid, next));
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "%s", link);
+	CHECK_STATUS(r, 200);
+	CHECK_STR_EQ(it_json_str(r.json, "nodes.0.nid"), "nodeb");
 	it_resp_free(&r);
 	r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/nodes?limit=1&cursor=%s", owner.aid, cid,
 		    next);
 	CHECK_STATUS(r, 200);
 	CHECK_STR_EQ(it_json_str(r.json, "nodes.0.nid"), "nodeb");
-	CHECK(json_is_null(it_json_get(r.json, "nextCursor")));
+	CHECK(json_object_get(r.json, "nextCursor") == NULL && it_header(&r, "Link") == NULL);
 	it_resp_free(&r);
 
 	r = it_call(srv, "GET", viewer.token, NULL, "/%s/%s/nodes/nodea", owner.aid, cid);

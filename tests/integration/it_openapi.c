@@ -104,6 +104,15 @@ TEST(every_route_is_described)
 		CHECK_MSG((r->input && r->input->name) ==
 				  (json_object_get(op, "requestBody") != NULL),
 			  "%s %s: request body", r->method, r->pattern);
+		/* A body with required fields has an example (a field_spec's
+		 * example, enum or bound for each; examples.mjs validates them). */
+		bool required = false;
+		for (const struct field_spec *f = r->input; f && f->name; f++)
+			required |= f->required;
+		CHECK_MSG(!required ||
+				  it_json_get(op, "requestBody.content.application/json.example"),
+			  "%s %s: a body with required fields and no example", r->method,
+			  r->pattern);
 	}
 }
 
@@ -125,6 +134,41 @@ TEST(second_answers_are_described)
 					  it_fmt("%d", a->output->status)),
 			  "%s %s: no %d answer", r->method, r->pattern, a->output->status);
 	}
+}
+
+/* Every list answer (a row whose output has nextCursor) describes the Link
+ * header, and nextCursor as an optional string, never null. */
+TEST(lists_describe_link)
+{
+	json_t *paths = json_object_get(doc, "paths");
+	int lists = 0;
+	for (size_t i = 0; i < api_routes_count; i++) {
+		const struct route *r = &api_routes[i];
+		bool paged = false;
+		for (const struct output_field *f = r->output->fields; f && f->name; f++)
+			paged |= strcmp(f->name, "nextCursor") == 0;
+		json_t *op = json_object_get(json_object_get(paths, template_of(r->pattern)),
+					     lower(r->method));
+		json_t *answer = json_object_get(json_object_get(op, "responses"),
+						 it_fmt("%d", r->output->status));
+		const char *link = it_json_str(answer, "headers.Link.$ref");
+		CHECK_MSG(paged == (link != NULL), "%s %s: Link described %s", r->method,
+			  r->pattern, link ? "on an answer that is no list" : "not");
+		if (!paged)
+			continue;
+		lists++;
+		CHECK_STR_EQ(link, "#/components/headers/LinkNext");
+		json_t *schemas = it_json_get(doc, "components.schemas");
+		json_t *schema = json_object_get(schemas, r->output->type);
+		CHECK_STR_EQ(it_json_str(schema, "properties.nextCursor.type"), "string");
+		size_t k;
+		json_t *name;
+		json_array_foreach (json_object_get(schema, "required"), k, name)
+			CHECK_MSG(strcmp(json_string_value(name), "nextCursor") != 0,
+				  "%s: nextCursor required", r->output->type);
+	}
+	CHECK(lists >= 11);
+	CHECK(it_json_get(doc, "components.headers.LinkNext.description") != NULL);
 }
 
 TEST(every_operation_is_a_route)
@@ -158,6 +202,7 @@ int main(void)
 		return it_finish("it_openapi");
 	}
 	RUN(served_with_an_etag);
+	RUN(lists_describe_link);
 	RUN(every_route_is_described);
 	RUN(second_answers_are_described);
 	RUN(every_operation_is_a_route);

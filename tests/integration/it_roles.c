@@ -66,6 +66,9 @@ static const struct route_case cases[] = {
 	  ROLE_ADMIN, false, 201 },
 	{ "GET", "/:aid/audit-events", NULL, ROLE_ADMIN, false, 200 },
 	{ "GET", "/:aid/modules", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/cli/manifest", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/cli/manifest-version", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/cli/toolsets", NULL, ROLE_VIEWER, false, 200 },
 	/* Services of the sweep's cluster (active); :id is the sweep's service
 	 * (installed), a fresh one for each allowed delete. */
 	{ "POST", "/:aid/:cid/services/:type", "{\"name\":\"made by %s\"}", ROLE_MEMBER, false,

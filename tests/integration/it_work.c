@@ -628,6 +628,40 @@ TEST(lease_expiry_and_fencing)
 		    worker.job_id, wid);
 	CHECK_ERROR(r, 400, "validation.invalid");
 	it_resp_free(&r);
+	/* 100 lines are one page, without nextCursor or Link; with 50 more, the
+	 * first page's Link (after=<its last id>) fetched as it is gives them. */
+	const char *log_params[] = { wid, owner.aid, "99" };
+	const char *add_lines = "INSERT INTO step_logs (step_id, aid, message)"
+				" SELECT $1, $2, 'line ' || g FROM generate_series(1, $3::int) g";
+	CHECK(it_db_exec(pg, add_lines, 3, log_params));
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems/%s/logs", worker.job_id,
+		    wid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "logs")), 100);
+	CHECK_INT_EQ(json_object_size(r.json), 2); /* workItemId, logs */
+	CHECK(it_header(&r, "Link") == NULL);
+	it_resp_free(&r);
+	log_params[2] = "50";
+	CHECK(it_db_exec(pg, add_lines, 3, log_params));
+	r = it_call(srv, "GET", owner.token, NULL, "/jobs/%s/workitems/%s/logs", worker.job_id,
+		    wid);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "logs")), 100);
+	const char *after = it_json_str(r.json, "nextCursor");
+	CHECK_STR_EQ(after, it_fmt("%lld", (long long)json_integer_value(
+						   it_json_get(r.json, "logs.99.id"))));
+	char link[1024];
+	CHECK_MSG(it_link_next(srv, &r, link, sizeof(link)), "%s", link);
+	CHECK_STR_EQ(link, it_fmt("/jobs/%s/workitems/%s/logs?after=%s", worker.job_id, wid,
+				  after ?: ""));
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "%s", link);
+	CHECK_STATUS(r, 200);
+	CHECK_INT_EQ(json_array_size(json_object_get(r.json, "logs")), 50);
+	CHECK_STR_EQ(it_json_str(r.json, "logs.49.message"), "line 50");
+	CHECK_STR_EQ(it_json_str(r.json, "workItemId"), wid);
+	CHECK(json_object_get(r.json, "nextCursor") == NULL && it_header(&r, "Link") == NULL);
+	it_resp_free(&r);
 	it_node_free(&cp);
 	it_node_free(&worker);
 }
@@ -810,6 +844,57 @@ TEST(job_lists)
 		it_resp_free(&r2);
 	}
 	it_resp_free(&r);
+
+	/* Paged by the Link rel=next of each page, fetched as it is: it keeps
+	 * aid, type, status and limit (the filters matter here: the account
+	 * has jobs of other types and statuses), and the last page has neither
+	 * nextCursor nor Link. */
+	const char *params[] = { owner.aid };
+	long long want = it_db_count(pg,
+				     "SELECT count(*) FROM jobs WHERE aid = $1"
+				     " AND type = 'node.join' AND status = 'completed'",
+				     1, params);
+	CHECK(want > 2);
+	CHECK(it_db_count(pg, "SELECT count(*) FROM jobs WHERE aid = $1", 1, params) > want);
+	char page[1024];
+	snprintf(page, sizeof(page), "/jobs?aid=%s&type=node.join&status=completed&limit=2",
+		 owner.aid);
+	long long seen = 0;
+	for (int pages = 0; pages < 100; pages++) {
+		r = it_call(srv, "GET", owner.token, NULL, "%s", page);
+		if (!CHECK_STATUS(r, 200)) {
+			it_resp_free(&r);
+			break;
+		}
+		json_t *jobs = json_object_get(r.json, "jobs");
+		size_t i;
+		json_t *job;
+		json_array_foreach (jobs, i, job) {
+			CHECK_STR_EQ(json_string_value(json_object_get(job, "type")), "node.join");
+			CHECK_STR_EQ(json_string_value(json_object_get(job, "status")),
+				     "completed");
+		}
+		seen += (long long)json_array_size(jobs);
+		bool last = json_object_get(r.json, "nextCursor") == NULL;
+		char link[1024];
+		bool linked = it_link_next(srv, &r, link, sizeof(link));
+		CHECK_MSG(linked != last, "%s: nextCursor %s, Link %s", r.what,
+			  last ? "absent" : "present", it_header(&r, "Link") ?: "absent");
+		if (last) {
+			CHECK_INT_EQ(json_object_size(r.json), 1);
+			it_resp_free(&r);
+			break;
+		}
+		CHECK_INT_EQ(json_array_size(jobs), 2);
+		CHECK_MSG(linked && strstr(link,
+					   it_fmt("cursor=%s", it_json_str(r.json, "nextCursor"))),
+			  "%s: Link %s does not carry nextCursor", r.what, link);
+		it_resp_free(&r);
+		if (!linked)
+			break;
+		snprintf(page, sizeof(page), "%s", link);
+	}
+	CHECK_INT_EQ(seen, want);
 	r = it_call(srv, "GET", owner.token, NULL, "/jobs");
 	CHECK_ERROR(r, 400, "validation.required");
 	it_resp_free(&r);

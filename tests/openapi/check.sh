@@ -3,7 +3,8 @@
 # the document it_openapi fetched from GET /openapi.json ($RUNOS_TEST_TMPDIR/openapi.json) lints
 # with no errors under @redocly/cli's built-in recommended rules (no configuration, no
 # overrides), passes @apidevtools/swagger-parser's validation, and every answer the integration
-# tests recorded ($RUNOS_TEST_RECORD_RESPONSES) validates against it (responses.mjs).
+# tests recorded ($RUNOS_TEST_RECORD_RESPONSES) validates against it (responses.mjs), and so
+# does every example it gives (examples.mjs).
 # Prints the dev.sh summary line.
 set -uo pipefail
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -36,6 +37,24 @@ out="$("$NODE" "$DIR/validate.mjs" "$DOC" 2>&1)"
 rc=$?
 echo "$out"
 check "$rc" "swagger-parser validation failed"
+
+out="$("$NODE" "$DIR/examples.mjs" "$DOC" 2>&1)"
+rc=$?
+echo "$out" | tail -n 20
+check "$rc" "an example of the document does not match its schema"
+
+# ... and can fail: a body example with a member its schema refuses.
+python3 - "$DOC" "$RUNOS_TEST_TMPDIR/openapi-bad-example.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+body = doc["paths"]["/{aid}/clusters"]["post"]["requestBody"]["content"]["application/json"]
+body["example"] = dict(body["example"], colour="red")
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+"$NODE" "$DIR/examples.mjs" "$RUNOS_TEST_TMPDIR/openapi-bad-example.json" >/dev/null 2>&1
+[[ $? -eq 1 ]]
+check $? "examples.mjs accepted an example with an unknown member"
+rm -f "$RUNOS_TEST_TMPDIR/openapi-bad-example.json"
 
 out="$("$NODE" "$DIR/responses.mjs" "$DOC" "${RUNOS_TEST_RECORD_RESPONSES:-}" 2>&1)"
 rc=$?

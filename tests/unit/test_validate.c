@@ -6,11 +6,11 @@
 
 static const char *const colors[] = { "red", "blue", NULL };
 static const struct field_spec spec[] = {
-	{ "name", FIELD_STRING, true, 1, 5, NULL, NULL },
-	{ "count", FIELD_INTEGER, false, 0, 0, NULL, NULL },
-	{ "on", FIELD_BOOLEAN, false, 0, 0, NULL, NULL },
-	{ "at", FIELD_TIME, false, 0, 0, NULL, NULL },
-	{ "color", FIELD_ENUM, false, 0, 0, colors, NULL },
+	{ "name", FIELD_STRING, true, 1, 5, NULL, NULL, NULL },
+	{ "count", FIELD_INTEGER, false, 0, 0, NULL, NULL, NULL },
+	{ "on", FIELD_BOOLEAN, false, 0, 0, NULL, NULL, NULL },
+	{ "at", FIELD_TIME, false, 0, 0, NULL, NULL, NULL },
+	{ "color", FIELD_ENUM, false, 0, 0, colors, NULL, NULL },
 	{ 0 },
 };
 
