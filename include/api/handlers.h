@@ -120,4 +120,22 @@ void api_services_delete(struct request *req);
 void api_services_credentials(struct request *req);
 void api_services_rotate(struct request *req);
 
+/* apps.c, apps_ops.c */
+void api_apps_create(struct request *req);
+void api_apps_list(struct request *req);
+void api_apps_get(struct request *req);
+void api_apps_update(struct request *req);
+void api_apps_delete(struct request *req);
+void api_apps_status(struct request *req);
+void api_apps_network_access(struct request *req);
+void api_apps_env_get(struct request *req);
+void api_apps_env_set(struct request *req);
+void api_apps_requires(struct request *req);
+void api_apps_dependencies(struct request *req);
+void api_apps_deploy(struct request *req);
+void api_apps_build(struct request *req);
+void api_apps_deployments(struct request *req);
+void api_apps_rollback(struct request *req);
+void api_apps_webhook_rotate(struct request *req);
+
 #endif

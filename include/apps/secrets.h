@@ -15,6 +15,11 @@
 /* A new webhook secret from the CSPRNG; out holds APP_WEBHOOK_SECRET_LEN + 1. */
 void app_webhook_secret_new(char out[APP_WEBHOOK_SECRET_LEN + 1]);
 
+/* The token a custom domain's TXT record _runos-challenge.<fqdn> holds to
+ * prove it is the user's: "rnv_" + 32 base62 characters (not a secret). */
+#define APP_DOMAIN_TOKEN_LEN (4 + 32)
+void app_domain_token_new(char out[APP_DOMAIN_TOKEN_LEN + 1]);
+
 /* header (X-Hub-Signature-256, NULL when missing) is "sha256=" and the
  * lower-case hex HMAC-SHA256 of the raw body under secret, compared in
  * constant time. */

@@ -95,6 +95,9 @@ struct output_spec {
 	 * kubeconfig): the CLI manifest marks its command sensitive_read or
 	 * sensitive_write. */
 	bool sensitive;
+	/* The body is a JSON array of objects with fields' members (GET
+	 * …/networkAccess), not an object. */
+	bool list;
 };
 
 /* A second success answer of one route, named by the route's handler: the

@@ -15,7 +15,8 @@
  *   input     GET and DELETE: the query parameters; others: the body fields;
  *             positional fields first, in path order.
  *   output    "array" of the list's items when the answer is one list (and a
- *             nextCursor only when there is more), else "object".
+ *             nextCursor only when there is more) or is an array itself,
+ *             else "object".
  *   mcp       read or write; sensitive_* when the answer holds a secret. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,7 @@ static const struct output_field *list_of(const struct output_spec *o)
 static const char *verb(const struct route *r, bool names_something)
 {
 	if (is_method(r, "GET"))
-		return list_of(r->output) ? "list" : "show";
+		return list_of(r->output) || r->output->list ? "list" : "show";
 	if (is_method(r, "PATCH"))
 		return "update";
 	if (is_method(r, "PUT"))
@@ -304,10 +305,11 @@ static json_t *output_json(const struct output_spec *o)
 	json_t *fields = json_array();
 	const struct output_field *list = list_of(o);
 	const struct output_field *members = list ? list->members : o->fields;
+	bool table = list || o->list;
 	for (const struct output_field *f = members; f && f->name; f++)
-		if (!list || is_scalar(f->type))
+		if (!table || is_scalar(f->type))
 			json_array_append_new(fields, json_string(f->name));
-	return json_pack("{s:s, s:o}", "type", list ? "array" : "object", "fields", fields);
+	return json_pack("{s:s, s:o}", "type", table ? "array" : "object", "fields", fields);
 }
 
 static bool returns_job(const struct output_spec *o)

@@ -180,6 +180,88 @@ static const struct field_spec service_update_input[] = {
 	{ "storageMb", FIELD_INTEGER, false, 1, 16777216, NULL, "grow only", NULL },
 	{ 0 },
 };
+/* Apps (docs/apps.md): the shapes here, the rules between members in
+ * server/apps/validate.c. */
+static const char *const build_methods[] = { "buildkit", "arc", NULL };
+static const char *const deployment_strategies[] = { "rolling", "recreate", NULL };
+#define APP_SETTINGS_FIELDS(name_required)                                                           \
+	{ "name",	  FIELD_STRING, name_required,		 1,                                  \
+	  NAME_MAX_CHARS, NULL,		"unique in the cluster", "web" },                            \
+		{ "repo",                                                                            \
+		  FIELD_OBJECT,                                                                      \
+		  name_required,                                                                     \
+		  0,                                                                                 \
+		  0,                                                                                 \
+		  NULL,                                                                              \
+		  "{provider: \"github\", url: \"https://github.com/<owner>/<repo>\", branch}",      \
+		  NULL },                                                                            \
+		{ "port",                                                                            \
+		  FIELD_INTEGER,                                                                     \
+		  false,                                                                             \
+		  1,                                                                                 \
+		  65535,                                                                             \
+		  NULL,                                                                              \
+		  "the port it listens on (or servicePortMappings)",                                 \
+		  "8080" },                                                                          \
+		{ "servicePortMappings",                                                             \
+		  FIELD_JSON,                                                                        \
+		  false,                                                                             \
+		  0,                                                                                 \
+		  0,                                                                                 \
+		  NULL,                                                                              \
+		  "[{port, domains?}]: the first port gets <name>-<id>.<cluster domain>",            \
+		  NULL },                                                                            \
+		{ "replicas", FIELD_INTEGER, false, 0, 20, NULL, "default 1", NULL },                \
+		{ "buildMethod", FIELD_ENUM, false, 0, 0, build_methods, "default buildkit", NULL }, \
+		{ "dockerfile", FIELD_STRING, false, 1, 255, NULL, "default Dockerfile", NULL },     \
+		{ "sourceDir", FIELD_STRING, false, 1, 255, NULL, "default .", NULL },               \
+		{ "healthCheckPath",                                                                 \
+		  FIELD_STRING,                                                                      \
+		  false,                                                                             \
+		  1,                                                                                 \
+		  1024,                                                                              \
+		  NULL,                                                                              \
+		  "HTTP path of the readiness and liveness probes",                                  \
+		  NULL },                                                                            \
+		{ "healthCheckPort",	     FIELD_INTEGER, false, 1, 65535, NULL,                   \
+		  "default: the first port", NULL },                                                 \
+		{ "cpuRequestMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL },       \
+		{ "memoryRequestMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL },          \
+		{ "cpuLimitMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL },         \
+		{ "memoryLimitMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL },            \
+		{ "deploymentStrategy",	 FIELD_ENUM,	    false, 0, 0,                             \
+		  deployment_strategies, "default rolling", NULL },                                  \
+	{                                                                                            \
+		"accessToken", FIELD_STRING, false, 1, 255, NULL,                                    \
+			"for a private repository: sealed, only ever sent to the building node",     \
+			NULL                                                                         \
+	}
+static const struct field_spec app_create_input[] = {
+	APP_SETTINGS_FIELDS(true),
+	{ "requires", FIELD_OBJECT, false, 0, 0, NULL,
+	  "{alias: {type, id, env: {url: \"DATABASE_URL\", ...}}}: services it uses", NULL },
+	{ 0 },
+};
+static const struct field_spec app_update_input[] = { APP_SETTINGS_FIELDS(false), { 0 } };
+static const char *const true_false[] = { "true", "false", NULL };
+static const struct field_spec app_update_query[] = {
+	{ "merge", FIELD_ENUM, false, 0, 0, true_false,
+	  "true: keep what the body does not send (else it replaces the settings)", "true" },
+	{ 0 },
+};
+static const struct field_spec app_deploy_input[] = {
+	{ "sha", FIELD_STRING, false, 40, 40, NULL, "the commit (default: the branch head)", NULL },
+	{ 0 },
+};
+static const struct field_spec app_rollback_input[] = {
+	{ "deploymentId", FIELD_STRING, true, 36, 36, NULL, "a deployment that succeeded",
+	  "6f1c2a9e-0b1d-4c5f-8a7e-3d2b1c0a9f8e" },
+	{ 0 },
+};
+static const struct field_spec app_env_input[] = {
+	{ "envVars", FIELD_OBJECT, true, 0, 0, NULL, "{KEY: \"value\"}: the whole set", NULL },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 /* Members of answers: always present unless OUT_OPTIONAL. The OpenAPI document gives every object
@@ -687,6 +769,137 @@ static const struct output_field cli_toolsets_fields[] = {
 	{ 0 },
 };
 
+static const char *const deployment_statuses[] = { "pending",	"building", "deploying",
+						   "succeeded", "failed",   "superseded",
+						   "cancelled", NULL };
+static const char *const deployment_triggers[] = { "api", "webhook", "rollback", NULL };
+static const struct output_field app_repo_fields[] = {
+	OUT("provider", FIELD_STRING, "github"),
+	OUT("url", FIELD_STRING, "https://github.com/<owner>/<repo>"),
+	OUT("branch", FIELD_STRING, "the branch deployed"),
+	{ 0 },
+};
+static const struct output_field app_port_fields[] = {
+	OUT("port", FIELD_INTEGER, "a port it listens on"),
+	OUT("domains", FIELD_STRINGS, "where it is served"),
+	{ 0 },
+};
+#define APP_MEMBERS                                                                                \
+	OUT("id", FIELD_STRING, "5 characters, unique"),                                           \
+		OUT("osid", FIELD_STRING, "app-<id>, also its namespace"),                         \
+		OUT("name", FIELD_STRING, "unique in the cluster"),                                \
+		OUT("deployType", FIELD_STRING, "git"),                                            \
+		OUT_OBJECT("repo", app_repo_fields, "what it is built from"),                      \
+		OUT("port", FIELD_INTEGER, "its first port"),                                      \
+		OUT_OBJECTS("servicePortMappings", app_port_fields, "its ports"),                  \
+		OUT("domains", FIELD_STRINGS, "its generated domains"),                            \
+		OUT("replicas", FIELD_INTEGER, "desired replicas"),                                \
+		OUT_ENUM("buildMethod", build_methods, "how it is built"),                         \
+		OUT("dockerfile", FIELD_STRING, "relative to sourceDir"),                          \
+		OUT("sourceDir", FIELD_STRING, "relative to the repository"),                      \
+		OUT_NULLABLE("healthCheckPath", FIELD_STRING, "its probes' path"),                 \
+		OUT_NULLABLE("healthCheckPort", FIELD_INTEGER, "its probes' port"),                \
+		OUT_NULLABLE("cpuRequestMc", FIELD_INTEGER, "millicores"),                         \
+		OUT_NULLABLE("memoryRequestMb", FIELD_INTEGER, "MiB"),                             \
+		OUT_NULLABLE("cpuLimitMc", FIELD_INTEGER, "millicores"),                           \
+		OUT_NULLABLE("memoryLimitMb", FIELD_INTEGER, "MiB"),                               \
+		OUT_ENUM("deploymentStrategy", deployment_strategies, "rolling or recreate"),      \
+		OUT("hasAccessToken", FIELD_BOOLEAN, "a token for a private repository is set"),   \
+		OUT("status", FIELD_STRING, "its state (see its status)"),                         \
+		OUT("webhookUrl", FIELD_STRING, "GitHub push webhook: deploys the branch"),        \
+		OUT("createdAt", FIELD_TIME, "when it was created"),                               \
+		OUT("updatedAt", FIELD_TIME, "when its settings last changed")
+static const struct output_field app_item_fields[] = { APP_MEMBERS, { 0 } };
+static const struct output_field app_fields[] = {
+	APP_MEMBERS,
+	OUT_OBJECT("requires", NULL, "{alias: {type, id, osid, env}}"),
+	{ 0 },
+};
+static const struct output_field apps_fields[] = {
+	OUT_OBJECTS("apps", app_item_fields, "oldest first"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field app_created_fields[] = {
+	OUT("jobId", FIELD_STRING, "its first deploy: GET /jobs/{id}"),
+	OUT("deploymentId", FIELD_STRING, "that deploy"),
+	OUT("id", FIELD_STRING, "the app's id"),
+	OUT("osid", FIELD_STRING, "app-<id>"),
+	OUT("webhookUrl", FIELD_STRING, "the repository's push webhook URL"),
+	OUT("webhookSecret", FIELD_STRING, "the webhook's secret (shown once)"),
+	OUT("warnings", FIELD_STRINGS, "advice about the settings"),
+	{ 0 },
+};
+static const struct output_field replica_counts_fields[] = {
+	OUT("desired", FIELD_INTEGER, "replicas asked for"),
+	OUT("ready", FIELD_INTEGER, "replicas ready"),
+	{ 0 },
+};
+static const struct output_field app_status_fields[] = {
+	OUT("state", FIELD_STRING, "provisioning, healthy, degraded, unhealthy, failed, ..."),
+	OUT("reason", FIELD_STRING, "CamelCase reason"),
+	OUT_OBJECT("replicas", replica_counts_fields, "as the cluster reports them"),
+	OUT("message", FIELD_STRING, "for people"),
+	OUT_NULLABLE("reportedAt", FIELD_TIME, "the cluster's last report"),
+	{ 0 },
+};
+static const struct output_field network_access_fields[] = {
+	OUT("type", FIELD_STRING, "RUNOS_PUBLIC_<port> or IN_CLUSTER_<port>"),
+	OUT("name", FIELD_STRING, "the host"),
+	OUT("link", FIELD_STRING, "the URL"),
+	{ 0 },
+};
+static const struct output_field env_vars_fields[] = {
+	OUT_OBJECT("envVars", NULL, "{KEY: value}; secret sets: {KEY: {set: true}}"),
+	{ 0 },
+};
+static const struct output_field app_requires_fields[] = {
+	OUT_OBJECT("requires", NULL, "{alias: {type, id, osid, env}}"),
+	{ 0 },
+};
+static const struct output_field dependency_fields[] = {
+	OUT("alias", FIELD_STRING, "its name in requires"),
+	OUT("type", FIELD_STRING, "catalog type"),
+	OUT("id", FIELD_STRING, "the service's id"),
+	OUT("osid", FIELD_STRING, "the service's osid"),
+	OUT("lifecycle", FIELD_STRING, "provisioning, installed, failed, deleting"),
+	{ 0 },
+};
+static const struct output_field dependencies_fields[] = {
+	OUT_OBJECTS("dependencies", dependency_fields, "the services it requires"),
+	{ 0 },
+};
+static const struct output_field deploy_started_fields[] = {
+	OUT("jobId", FIELD_STRING, "the job: GET /jobs/{id}"),
+	OUT("deploymentId", FIELD_STRING, "the deployment it makes"),
+	{ 0 },
+};
+static const struct output_field deployment_fields[] = {
+	OUT("id", FIELD_STRING, "deployment id"),
+	OUT_NULLABLE("jobId", FIELD_STRING, "its job"),
+	OUT_NULLABLE("sha", FIELD_STRING, "the commit (once built)"),
+	OUT_NULLABLE("imageTag", FIELD_STRING, "harbor.<domain>/<osid>/app:<sha>"),
+	OUT_NULLABLE("imageDigest", FIELD_STRING, "sha256:..."),
+	OUT_ENUM("status", deployment_statuses, "where it is"),
+	OUT_ENUM("trigger", deployment_triggers, "what started it"),
+	OUT_NULLABLE("rollbackOf", FIELD_STRING, "a rollback: the deployment it re-applies"),
+	OUT_NULLABLE("message", FIELD_STRING, "why it failed or was cancelled"),
+	OUT("createdAt", FIELD_TIME, "when it was asked for"),
+	OUT_NULLABLE("finishedAt", FIELD_TIME, "when it ended"),
+	{ 0 },
+};
+static const struct output_field deployments_fields[] = {
+	OUT_OBJECTS("deployments", deployment_fields, "newest first"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field webhook_secret_fields[] = {
+	OUT("webhookUrl", FIELD_STRING, "the push webhook URL"),
+	OUT("webhookSecret", FIELD_STRING, "the new secret (shown once)"),
+	OUT("warning", FIELD_STRING, "store it now"),
+	{ 0 },
+};
+
 /* What each route answers on success (see struct output_spec). */
 static const struct output_spec cli_manifest_output = { .type = "cliManifest",
 							.status = 200,
@@ -854,8 +1067,40 @@ static const struct output_spec service_info_output = { .type = "serviceType",
 							.status = 200,
 							.fields = service_info_fields };
 
+static const struct output_spec app_output = { .type = "app", .status = 200, .fields = app_fields };
+static const struct output_spec apps_output = { .type = "apps",
+						.status = 200,
+						.fields = apps_fields };
+static const struct output_spec app_created_output = {
+	.type = "appCreated", .status = 202, .fields = app_created_fields, .sensitive = true
+};
+static const struct output_spec app_status_output = { .type = "appStatus",
+						      .status = 200,
+						      .fields = app_status_fields };
+static const struct output_spec network_access_output = {
+	.type = "networkAccess", .status = 200, .fields = network_access_fields, .list = true
+};
+static const struct output_spec env_vars_output = { .type = "envVars",
+						    .status = 200,
+						    .fields = env_vars_fields };
+static const struct output_spec app_requires_output = { .type = "appRequires",
+							.status = 200,
+							.fields = app_requires_fields };
+static const struct output_spec dependencies_output = { .type = "appDependencies",
+							.status = 200,
+							.fields = dependencies_fields };
+static const struct output_spec deploy_started_output = { .type = "deployStarted",
+							  .status = 202,
+							  .fields = deploy_started_fields };
+static const struct output_spec deployments_output = { .type = "deployments",
+						       .status = 200,
+						       .fields = deployments_fields };
+static const struct output_spec webhook_secret_output = {
+	.type = "webhookSecret", .status = 200, .fields = webhook_secret_fields, .sensitive = true
+};
+
 static const struct output_field no_op_fields[] = {
-	OUT("osid", FIELD_STRING, "the service"),
+	OUT("osid", FIELD_STRING, "the service or app"),
 	OUT("noOp", FIELD_BOOLEAN, "true: nothing was asked that is not so already"),
 	OUT("message", FIELD_STRING, "for people"),
 	{ 0 },
@@ -872,8 +1117,15 @@ static const struct output_spec cluster_teardown_output = {
 	.fields = job_started_fields,
 	.description = "The cluster has nodes: their teardown job deletes it"
 };
+static const struct output_spec app_unchanged_output = {
+	.type = "appUnchanged",
+	.status = 200,
+	.fields = no_op_fields,
+	.description = "Nothing to roll out: nothing changed, or only the name"
+};
 const struct route_answer api_route_answers[] = {
 	{ api_services_update, &service_unchanged_output },
+	{ api_apps_update, &app_unchanged_output },
 	{ api_clusters_delete, &cluster_teardown_output },
 	{ NULL, NULL },
 };
@@ -1061,6 +1313,55 @@ const struct route api_routes[] = {
 	  NULL },
 	{ "GET", "/service-info/:type", api_service_info_get, ROUTE_PUBLIC, ROLE_NONE, false,
 	  no_input, &service_info_output, "One service type of the catalog", NULL, NULL },
+
+	{ "POST", "/:aid/:cid/apps", api_apps_create, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  app_create_input, &app_created_output,
+	  "Create an app from a GitHub repository (its first deploy starts)", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps", api_apps_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  &apps_output, "Apps of a cluster", list_query, NULL },
+	{ "GET", "/:aid/:cid/apps/:id", api_apps_get, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
+	  &app_output, "Show an app", NULL, NULL },
+	{ "PATCH", "/:aid/:cid/apps/:id", api_apps_update, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  app_update_input, &job_started_output,
+	  "Change an app's settings (?merge=true keeps what is not sent)", app_update_query, NULL },
+	{ "DELETE", "/:aid/:cid/apps/:id", api_apps_delete, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  no_input, &job_started_output, "Delete an app (its namespace goes)", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/status", api_apps_status, ROUTE_ACCOUNT, ROLE_VIEWER, false,
+	  no_input, &app_status_output, "An app's state as its cluster reports it", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/networkAccess", api_apps_network_access, ROUTE_ACCOUNT,
+	  ROLE_VIEWER, false, no_input, &network_access_output,
+	  "Where an app is reached: its public and in-cluster addresses", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/env-vars", api_apps_env_get, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &env_vars_output, "An app's env vars", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/env-vars", api_apps_env_set, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, app_env_input, &job_started_output,
+	  "Replace an app's env vars (its pods restart; no build)", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/secret-env-vars", api_apps_env_get, ROUTE_ACCOUNT,
+	  ROLE_VIEWER, false, no_input, &env_vars_output,
+	  "An app's secret env vars: their keys only", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/secret-env-vars", api_apps_env_set, ROUTE_ACCOUNT,
+	  ROLE_MEMBER, false, app_env_input, &job_started_output,
+	  "Replace an app's secret env vars (sealed, write-only)", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/requires", api_apps_requires, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &app_requires_output, "The services an app requires", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/dependencies", api_apps_dependencies, ROUTE_ACCOUNT,
+	  ROLE_VIEWER, false, no_input, &dependencies_output,
+	  "The services an app requires, as they are now", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/deploy", api_apps_deploy, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  app_deploy_input, &deploy_started_output,
+	  "Build a commit (default: the branch head) and roll it out", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/build", api_apps_build, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  app_deploy_input, &job_started_output, "Build a commit without rolling it out", NULL,
+	  NULL },
+	{ "GET", "/:aid/:cid/apps/:id/deployments", api_apps_deployments, ROUTE_ACCOUNT,
+	  ROLE_VIEWER, false, no_input, &deployments_output, "An app's deployments, newest first",
+	  list_query, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/rollback", api_apps_rollback, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, app_rollback_input, &deploy_started_output,
+	  "Roll back to a deployment that succeeded (no build)", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", api_apps_webhook_rotate,
+	  ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input, &webhook_secret_output,
+	  "A new webhook secret (shown once); the old one stops working", NULL, NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account", NULL, NULL },

@@ -19,6 +19,13 @@ void app_webhook_secret_new(char out[APP_WEBHOOK_SECRET_LEN + 1])
 	out[APP_WEBHOOK_SECRET_LEN] = '\0';
 }
 
+void app_domain_token_new(char out[APP_DOMAIN_TOKEN_LEN + 1])
+{
+	memcpy(out, "rnv_", 4);
+	crypto_random_string(out + 4, APP_DOMAIN_TOKEN_LEN - 4, base62);
+	out[APP_DOMAIN_TOKEN_LEN] = '\0';
+}
+
 bool app_webhook_signature_ok(const char *secret, const void *body, size_t len, const char *header)
 {
 	static const char prefix[] = "sha256=";

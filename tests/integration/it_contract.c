@@ -87,6 +87,14 @@ static void check_fields(const struct route *route, const struct it_resp *r)
 			  "%s: declared no body, got %.80s", r->what, r->body);
 		return;
 	}
+	if (route->output->list) {
+		CHECK_MSG(json_is_array(r->json), "%s: not a JSON array: %.80s", r->what, r->body);
+		size_t i;
+		json_t *item;
+		json_array_foreach (r->json, i, item)
+			check_object(fields, item, it_fmt("%s[%zu]", r->what, i));
+		return;
+	}
 	CHECK_MSG(json_is_object(r->json), "%s: not a JSON object: %.80s", r->what, r->body);
 	check_object(fields, r->json, r->what);
 }
