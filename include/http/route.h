@@ -57,7 +57,8 @@ struct field_spec {
 	const char *const *choices; /* FIELD_ENUM: NULL-terminated */
 	const char *description;
 	/* A value for the OpenAPI document's examples (the text of a string,
-	 * the digits of an integer, "true"/"false", one item of a list); NULL:
+	 * the digits of an integer, "true"/"false", one item of a list, the
+	 * JSON text of an object); NULL:
 	 * the first choice of an enum, the least integer allowed. */
 	const char *example;
 };

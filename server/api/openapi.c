@@ -129,6 +129,9 @@ static json_t *example_value(const struct field_spec *f)
 			return json_boolean(strcmp(f->example, "true") == 0);
 		case FIELD_STRINGS:
 			return json_pack("[s]", f->example);
+		case FIELD_OBJECT:
+		case FIELD_JSON:
+			return json_loads(f->example, 0, NULL);
 		default:
 			return json_string(f->example);
 		}

@@ -184,58 +184,33 @@ static const struct field_spec service_update_input[] = {
  * server/apps/validate.c. */
 static const char *const build_methods[] = { "buildkit", "arc", NULL };
 static const char *const deployment_strategies[] = { "rolling", "recreate", NULL };
-#define APP_SETTINGS_FIELDS(name_required)                                                           \
-	{ "name",	  FIELD_STRING, name_required,		 1,                                  \
-	  NAME_MAX_CHARS, NULL,		"unique in the cluster", "web" },                            \
-		{ "repo",                                                                            \
-		  FIELD_OBJECT,                                                                      \
-		  name_required,                                                                     \
-		  0,                                                                                 \
-		  0,                                                                                 \
-		  NULL,                                                                              \
-		  "{provider: \"github\", url: \"https://github.com/<owner>/<repo>\", branch}",      \
-		  NULL },                                                                            \
-		{ "port",                                                                            \
-		  FIELD_INTEGER,                                                                     \
-		  false,                                                                             \
-		  1,                                                                                 \
-		  65535,                                                                             \
-		  NULL,                                                                              \
-		  "the port it listens on (or servicePortMappings)",                                 \
-		  "8080" },                                                                          \
-		{ "servicePortMappings",                                                             \
-		  FIELD_JSON,                                                                        \
-		  false,                                                                             \
-		  0,                                                                                 \
-		  0,                                                                                 \
-		  NULL,                                                                              \
-		  "[{port, domains?}]: the first port gets <name>-<id>.<cluster domain>",            \
-		  NULL },                                                                            \
-		{ "replicas", FIELD_INTEGER, false, 0, 20, NULL, "default 1", NULL },                \
-		{ "buildMethod", FIELD_ENUM, false, 0, 0, build_methods, "default buildkit", NULL }, \
-		{ "dockerfile", FIELD_STRING, false, 1, 255, NULL, "default Dockerfile", NULL },     \
-		{ "sourceDir", FIELD_STRING, false, 1, 255, NULL, "default .", NULL },               \
-		{ "healthCheckPath",                                                                 \
-		  FIELD_STRING,                                                                      \
-		  false,                                                                             \
-		  1,                                                                                 \
-		  1024,                                                                              \
-		  NULL,                                                                              \
-		  "HTTP path of the readiness and liveness probes",                                  \
-		  NULL },                                                                            \
-		{ "healthCheckPort",	     FIELD_INTEGER, false, 1, 65535, NULL,                   \
-		  "default: the first port", NULL },                                                 \
-		{ "cpuRequestMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL },       \
-		{ "memoryRequestMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL },          \
-		{ "cpuLimitMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL },         \
-		{ "memoryLimitMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL },            \
-		{ "deploymentStrategy",	 FIELD_ENUM,	    false, 0, 0,                             \
-		  deployment_strategies, "default rolling", NULL },                                  \
-	{                                                                                            \
-		"accessToken", FIELD_STRING, false, 1, 255, NULL,                                    \
-			"for a private repository: sealed, only ever sent to the building node",     \
-			NULL                                                                         \
-	}
+/* clang-format off */
+#define APP_SETTINGS_FIELDS(name_required) \
+	{ "name", FIELD_STRING, name_required, 1, NAME_MAX_CHARS, NULL, "unique in the cluster", \
+	  "web" }, \
+	{ "repo", FIELD_OBJECT, name_required, 0, 0, NULL, \
+	  "{provider: \"github\", url: \"https://github.com/<owner>/<repo>\", branch}", \
+	  "{\"provider\":\"github\",\"url\":\"https://github.com/acme/web\",\"branch\":\"main\"}" }, \
+	{ "port", FIELD_INTEGER, false, 1, 65535, NULL, \
+	  "the port it listens on (or servicePortMappings)", "8080" }, \
+	{ "servicePortMappings", FIELD_JSON, false, 0, 0, NULL, \
+	  "[{port, domains?}]: the first port gets <name>-<id>.<cluster domain>", NULL }, \
+	{ "replicas", FIELD_INTEGER, false, 0, 20, NULL, "default 1", NULL }, \
+	{ "buildMethod", FIELD_ENUM, false, 0, 0, build_methods, "default buildkit", NULL }, \
+	{ "dockerfile", FIELD_STRING, false, 1, 255, NULL, "default Dockerfile", NULL }, \
+	{ "sourceDir", FIELD_STRING, false, 1, 255, NULL, "default .", NULL }, \
+	{ "healthCheckPath", FIELD_STRING, false, 1, 1024, NULL, \
+	  "HTTP path of the readiness and liveness probes", NULL }, \
+	{ "healthCheckPort", FIELD_INTEGER, false, 1, 65535, NULL, "default: the first port", NULL }, \
+	{ "cpuRequestMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL }, \
+	{ "memoryRequestMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL }, \
+	{ "cpuLimitMc", FIELD_INTEGER, false, 10, 64000, NULL, "millicores", NULL }, \
+	{ "memoryLimitMb", FIELD_INTEGER, false, 16, 262144, NULL, "MiB", NULL }, \
+	{ "deploymentStrategy", FIELD_ENUM, false, 0, 0, deployment_strategies, "default rolling", \
+	  NULL }, \
+	{ "accessToken", FIELD_STRING, false, 1, 255, NULL, \
+	  "for a private repository: sealed, only ever sent to the building node", NULL }
+/* clang-format on */
 static const struct field_spec app_create_input[] = {
 	APP_SETTINGS_FIELDS(true),
 	{ "requires", FIELD_OBJECT, false, 0, 0, NULL,
@@ -259,7 +234,8 @@ static const struct field_spec app_rollback_input[] = {
 	{ 0 },
 };
 static const struct field_spec app_env_input[] = {
-	{ "envVars", FIELD_OBJECT, true, 0, 0, NULL, "{KEY: \"value\"}: the whole set", NULL },
+	{ "envVars", FIELD_OBJECT, true, 0, 0, NULL, "{KEY: \"value\"}: the whole set",
+	  "{\"LOG_LEVEL\":\"info\"}" },
 	{ 0 },
 };
 static const struct field_spec no_input[] = { { 0 } };
