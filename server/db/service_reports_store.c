@@ -33,7 +33,8 @@ static const struct db_stmt stmt_put = {
 	"  reported_ready = r.ready, reported_message = r.message, reported_by = $3,"
 	"  reported_at = now() FROM app_locked l, r"
 	"  WHERE a.aid = $1 AND a.cid = $2 AND a.id = l.id AND a.osid = r.osid RETURNING 1)"
-	" SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM up) + (SELECT count(*) FROM app_up)"
+	" SELECT EXISTS (SELECT 1 FROM me), (SELECT count(*) FROM up) + (SELECT count(*) FROM "
+	"app_up)"
 };
 
 enum db_result db_service_reports_put(struct db_pool *db, const char *aid, const char *cid,
