@@ -18,7 +18,14 @@
  *    one fail as helm would) and UNINSTALL_HELM_CHART; as a control plane it
  *    reports what it installed as healthy with the desired replicas ready,
  *    and remembers it in its state file for the next run, which reports it
- *    after its heartbeat.
+ *    after its heartbeat;
+ *  - agent-sim takes the apps' instructions: BUILD_IMAGE of a commit and of
+ *    a branch head (the SHA-1 of "<repoUrl>#<ref>", or SIM_HEAD_SHA) answered
+ *    IMAGE_BUILT with the SHA-256 of the final tag as digest (computed here
+ *    by PostgreSQL), bad payloads and --fail-build answered ERROR; an app's
+ *    Deployment reported healthy with its replicas, or failed with
+ *    --fail-rollout, replaced when applied again, forgotten when its
+ *    Namespace is deleted; kubectl logs answered with lines.
  * The services are created through the services API (POST
  * /:aid/:cid/services/:type) in clusters made active with SQL, as agents
  * would make them; their create jobs wait, as no control plane is online.
