@@ -52,10 +52,20 @@
  *             carried out as sim_services.c says (NO_CONTENT, or ERROR for a
  *             bad payload); --cr-dir DIR (or SIM_CR_DIR) writes each APPLY_CR
  *             object to DIR/<tag>-<n>.json; --fail-helm S (or SIM_FAIL_HELM)
- *             fails the chart installs into a namespace containing S. A
- *             control-plane agent reports its installed charts as healthy
+ *             fails the chart installs into a namespace containing S. The
+ *             apps' instructions are taken as sim_apps.c says: BUILD_IMAGE
+ *             checked and answered IMAGE_BUILT{sha, imageDigest,
+ *             durationMs} (--head-sha SHA or SIM_HEAD_SHA: the commit a
+ *             branch resolves to; --fail-build S or SIM_FAIL_BUILD: a
+ *             repoUrl containing S fails), an APPLY_CR'd Deployment in a
+ *             namespace app-* remembered as the app, a DELETE_CR of a
+ *             Namespace forgetting what was in it, RUN_KUBECTL_COMMAND
+ *             ["logs", ...] answered KUBECTL_COMMAND_RESPONSE. A
+ *             control-plane agent reports its installed charts and apps
  *             (POST /agent/v1/service-status) after they change and after
- *             each heartbeat; they are kept in the state file.
+ *             each heartbeat: healthy, or failed for an app whose osid
+ *             contains --fail-rollout S (SIM_FAIL_ROLLOUT); they are kept
+ *             in the state file.
  *             Prints
  *               {"agents":N,"received":R,"types":{...},"polls":{"sent","ok",
  *                "empty","failed","codes"},"replies":{"sent","ok","failed",
@@ -87,8 +97,9 @@
  * "renew:<key>".
  *
  * State file: one JSON object per line and agent, {"nid","aid","cid","role",
- * "certificate","privateKey","vpnIp","isCp","isWorker","services"?} (mode
- * 0600; services: the charts it installed, {osid: desired replicas}). isCp is
+ * "certificate","privateKey","vpnIp","isCp","isWorker","services"?,"apps"?}
+ * (mode 0600; services: the charts it installed, apps: the apps'
+ * Deployments it applied, each {osid: desired replicas}). isCp is
  * true for controlplane and hybrid roles, or for all with register --role-cp.
  *
  * SIGINT/SIGTERM stop starting requests; the ones in flight finish and the
@@ -121,7 +132,8 @@ static const char usage_text[] =
 	"                     [--misbehave die|twice|late] [--beat] [--ramp SECONDS]\n"
 	"                     [--probe-token rnj_... --probes N [--probe-gap-ms G]]\n"
 	"                     [--until-replies N] [--beat-interval SECONDS] [--cr-dir DIR]\n"
-	"                     [--fail-helm SUBSTRING]\n"
+	"                     [--fail-helm SUBSTRING] [--fail-build SUBSTRING]\n"
+	"                     [--fail-rollout SUBSTRING] [--head-sha SHA]\n"
 	"\n"
 	"Simulated runosd node agents over HTTPS with mutual TLS, all in one process.\n"
 	"  --agent-url URL     the agent listener, e.g. https://127.0.0.1:8443\n"
@@ -159,6 +171,12 @@ static const char usage_text[] =
 	"                      $SIM_CR_DIR)\n"
 	"  --fail-helm S       work: INSTALL_HELM_CHART into a namespace containing S answers\n"
 	"                      ERROR (default $SIM_FAIL_HELM)\n"
+	"  --fail-build S      work: BUILD_IMAGE of a repoUrl containing S answers ERROR, as a\n"
+	"                      failed build (default $SIM_FAIL_BUILD)\n"
+	"  --fail-rollout S    work: an app (namespace app-*) whose osid contains S is reported\n"
+	"                      failed, as in CrashLoopBackOff (default $SIM_FAIL_ROLLOUT)\n"
+	"  --head-sha SHA      work: the commit (40 hex digits) BUILD_IMAGE resolves a branch to\n"
+	"                      (default $SIM_HEAD_SHA, else the SHA-1 of \"<repoUrl>#<ref>\")\n"
 	"  --agent-index I     once: which agent of the state file (default 0, the first)\n"
 	"  --anonymous         once: no client certificate\n"
 	"  --path PATH         once: request path, starting with /\n"
@@ -206,6 +224,9 @@ enum option_id {
 	OPT_BEAT_INTERVAL,
 	OPT_CR_DIR,
 	OPT_FAIL_HELM,
+	OPT_FAIL_BUILD,
+	OPT_FAIL_ROLLOUT,
+	OPT_HEAD_SHA,
 };
 
 #define ALL_MODES (SIM_REGISTER | SIM_BEAT | SIM_ONCE | SIM_WORK)
@@ -243,6 +264,9 @@ static const struct {
 	{ "beat-interval", required_argument, OPT_BEAT_INTERVAL, SIM_WORK },
 	{ "cr-dir", required_argument, OPT_CR_DIR, SIM_WORK },
 	{ "fail-helm", required_argument, OPT_FAIL_HELM, SIM_WORK },
+	{ "fail-build", required_argument, OPT_FAIL_BUILD, SIM_WORK },
+	{ "fail-rollout", required_argument, OPT_FAIL_ROLLOUT, SIM_WORK },
+	{ "head-sha", required_argument, OPT_HEAD_SHA, SIM_WORK },
 	{ "agent-index", required_argument, OPT_AGENT_INDEX, SIM_ONCE },
 	{ "anonymous", no_argument, OPT_ANONYMOUS, SIM_ONCE },
 	{ "path", required_argument, OPT_PATH, SIM_ONCE },
@@ -310,6 +334,21 @@ static enum sim_misbehave parse_misbehave(const char *word)
 	if (!strcmp(word, "late"))
 		return SIM_MISBEHAVE_LATE;
 	usage_error("--misbehave: die, twice or late, got '%s'", word);
+}
+
+static const char *nonempty(const char *name, const char *arg)
+{
+	if (!*arg)
+		usage_error("--%s needs a non-empty substring", name);
+	return arg;
+}
+
+/* A work option's value from the environment (name), when the command line
+ * gave none: for tests that start agent-sim through a script. */
+static const char *from_env(const char *value, const char *name)
+{
+	const char *env = getenv(name);
+	return value || !env || !*env ? value : env;
 }
 
 static void set_option(struct sim_opts *o, int id, const char *arg)
@@ -412,9 +451,16 @@ static void set_option(struct sim_opts *o, int id, const char *arg)
 		o->cr_dir = arg;
 		break;
 	case OPT_FAIL_HELM:
-		if (!*arg)
-			usage_error("--fail-helm needs a non-empty substring");
-		o->fail_helm = arg;
+		o->fail_helm = nonempty("fail-helm", arg);
+		break;
+	case OPT_FAIL_BUILD:
+		o->fail_build = nonempty("fail-build", arg);
+		break;
+	case OPT_FAIL_ROLLOUT:
+		o->fail_rollout = nonempty("fail-rollout", arg);
+		break;
+	case OPT_HEAD_SHA:
+		o->head_sha = arg;
 		break;
 	default:
 		abort();
@@ -472,11 +518,15 @@ static void check_mode_options(struct sim_opts *o)
 			require(o->probe_token, "--probe-token (with --probes)");
 		if (o->probe_token && o->probes == 0)
 			usage_error("--probe-token needs --probes");
-		/* The environment, for tests that start agent-sim through a script. */
-		if (!o->cr_dir && getenv("SIM_CR_DIR") && *getenv("SIM_CR_DIR"))
-			o->cr_dir = getenv("SIM_CR_DIR");
-		if (!o->fail_helm && getenv("SIM_FAIL_HELM") && *getenv("SIM_FAIL_HELM"))
-			o->fail_helm = getenv("SIM_FAIL_HELM");
+		o->cr_dir = from_env(o->cr_dir, "SIM_CR_DIR");
+		o->fail_helm = from_env(o->fail_helm, "SIM_FAIL_HELM");
+		o->fail_build = from_env(o->fail_build, "SIM_FAIL_BUILD");
+		o->fail_rollout = from_env(o->fail_rollout, "SIM_FAIL_ROLLOUT");
+		o->head_sha = from_env(o->head_sha, "SIM_HEAD_SHA");
+		if (o->head_sha && !sim_sha_valid(o->head_sha))
+			usage_error("--head-sha (or SIM_HEAD_SHA) must be 40 lowercase hex digits, "
+				    "got '%s'",
+				    o->head_sha);
 		/* A parked poll must not time out on this side first. */
 		if (o->timeout_s < (double)o->wait_s + 15)
 			o->timeout_s = (double)o->wait_s + 15;

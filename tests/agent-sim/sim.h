@@ -67,6 +67,10 @@ struct sim_opts {
 	double beat_interval_s; /* work --beat-interval: 0 = the first beat only */
 	const char *cr_dir;	/* work --cr-dir or SIM_CR_DIR: APPLY_CR objects written here */
 	const char *fail_helm;	/* work --fail-helm or SIM_FAIL_HELM: these installs fail */
+	const char *fail_build; /* work --fail-build or SIM_FAIL_BUILD: these builds fail */
+	const char
+		*fail_rollout; /* work --fail-rollout or SIM_FAIL_ROLLOUT: apps reported failed */
+	const char *head_sha;  /* work --head-sha or SIM_HEAD_SHA: a branch's head commit */
 	bool beat_first;
 	bool no_csr;
 	bool role_cp;
@@ -132,6 +136,7 @@ struct sim_agent {
 	char *private_key; /* PEM */
 	bool is_cp, is_worker;
 	json_t *services; /* installed charts: {namespace (osid): desired replicas}, or NULL */
+	json_t *apps;	  /* applied apps' Deployments: {namespace (osid): desired}, or NULL */
 };
 
 void sim_agent_finish(struct sim_agent *a);
@@ -156,18 +161,51 @@ void sim_agents_free(struct sim_agent *agents, size_t count);
 
 /* ---- the services' instructions (sim_services.c) ----------------------- */
 
+/* What POST /agent/v1/service-status takes at most: entries, replicas. */
+#define SIM_REPORT_MAX 1000
+#define SIM_REPLICAS_MAX 100000
+
 /* APPLY_CR, DELETE_CR, INSTALL_HELM_CHART and UNINSTALL_HELM_CHART. */
 bool sim_services_handles(const char *type);
 
 /* Carries out one of those for agent a (o: --cr-dir, --fail-helm): NULL for
  * a NO_CONTENT reply, else the text of an ERROR reply (to free). *changed:
- * the agent's installed services (a->services) changed. */
+ * the agent's installed services or apps (a->services, a->apps) changed. */
 char *sim_services_act(struct sim_agent *a, const struct sim_opts *o, const char *tag,
 		       const char *type, const json_t *payload, bool *changed) SIM_MUST_CHECK;
 
 /* The body of POST /agent/v1/service-status (to free): every installed
- * service healthy with all its replicas ready; NULL when there is none. */
-char *sim_services_report(const struct sim_agent *a);
+ * service healthy with all its replicas ready, then the apps as
+ * sim_apps_report says; NULL when there is none. */
+char *sim_services_report(const struct sim_agent *a, const struct sim_opts *o);
+
+/* The agent has installed services or apps to report. */
+bool sim_agent_has_workloads(const struct sim_agent *a);
+
+/* ---- the apps' instructions (sim_apps.c) ------------------------------- */
+
+/* BUILD_IMAGE and RUN_KUBECTL_COMMAND. */
+bool sim_apps_handles(const char *type);
+
+/* Carries out one of those (o: --fail-build, --head-sha): the reply without
+ * its attempt ({type, payload} or {type: "ERROR", error}; a new reference),
+ * or NULL for NO_CONTENT. */
+json_t *sim_apps_act(const struct sim_opts *o, const char *type, const json_t *payload);
+
+/* 40 lowercase hex digits (a commit). */
+bool sim_sha_valid(const char *s);
+
+/* An APPLY_CR object checked by sim_services.c: a Deployment in a namespace
+ * app-* is remembered in a->apps with its spec.replicas (else 1). */
+void sim_apps_applied(struct sim_agent *a, const json_t *obj, bool *changed);
+
+/* A DELETE_CR of the Namespace ns: its app is forgotten. */
+void sim_apps_deleted(struct sim_agent *a, const char *ns, bool *changed);
+
+/* Appends the apps' entries to a service-status list (up to SIM_REPORT_MAX
+ * in all): healthy with every replica ready, or failed (no replica ready)
+ * for an osid containing --fail-rollout. */
+void sim_apps_report(const struct sim_agent *a, const struct sim_opts *o, json_t *list);
 
 /* ---- keys and CSRs (sim_pki.c) ----------------------------------------- */
 

@@ -5,7 +5,10 @@
  *     --cr-dir (or SIM_CR_DIR) each decoded object is also written, as it
  *     came, to <dir>/<tag>-<n>.json (n counts the objects of this process
  *     from 1), for a test to validate against the Kubernetes schemas later.
- *   DELETE_CR{type, id}: both must be there.
+ *     An app's Deployment (namespace app-*) is remembered (sim_apps.c).
+ *   DELETE_CR{type, id}: both must be there. A Namespace's deletion forgets
+ *     the chart installed there and the app of that namespace, as deleting
+ *     a namespace removes everything in it.
  *   INSTALL_HELM_CHART{repoUrl, chartName, namespace, values, version}: the
  *     namespace (the service's osid) is remembered as installed, with its
  *     desired replicas: values.replicaCount, else values.replicas, else 1; an
@@ -15,19 +18,15 @@
  *     (also when it was not installed: a redelivered uninstall succeeds).
  * Success is a NO_CONTENT reply, like the agent's; failure ERROR{error}. What
  * an agent has installed is kept in its line of the state file
- * ("services": {osid: desired}), and a control-plane agent reports it to
- * POST /agent/v1/service-status (sim_work.c) as healthy, every replica
- * ready. */
+ * ("services": {osid: desired}; its apps in "apps"), and a control-plane
+ * agent reports it to POST /agent/v1/service-status (sim_work.c) as healthy,
+ * every replica ready (the apps as sim_apps.c says). */
 #include "sim.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* What POST /agent/v1/service-status takes at most: entries, replicas. */
-#define SIM_REPORT_MAX 1000
-#define SIM_REPLICAS_MAX 100000
 
 static long objects_written;
 
@@ -111,7 +110,8 @@ static char *write_object(const char *dir, const char *tag, const char *data, si
 	return error;
 }
 
-static char *apply_cr(const struct sim_opts *o, const char *tag, const json_t *payload)
+static char *apply_cr(struct sim_agent *a, const struct sim_opts *o, const char *tag,
+		      const json_t *payload, bool *changed)
 {
 	const char *b64 = member(payload, "crB64");
 	if (!b64)
@@ -133,6 +133,8 @@ static char *apply_cr(const struct sim_opts *o, const char *tag, const json_t *p
 		error = xstrdup("APPLY_CR: the object has no apiVersion or kind");
 	else if (!member(json_object_get(obj, "metadata"), "name"))
 		error = xasprintf("APPLY_CR: the %s has no metadata.name", member(obj, "kind"));
+	else
+		sim_apps_applied(a, obj, changed);
 	json_decref(obj);
 	return error;
 }
@@ -178,6 +180,20 @@ static char *uninstall_chart(struct sim_agent *a, const json_t *payload, bool *c
 	return NULL;
 }
 
+static char *delete_cr(struct sim_agent *a, const json_t *payload, bool *changed)
+{
+	const char *type = member(payload, "type");
+	const char *id = member(payload, "id");
+	if (!type || !id)
+		return xstrdup("DELETE_CR: type and id are needed");
+	if (!strcmp(type, "Namespace")) {
+		if (json_object_del(a->services, id) == 0)
+			*changed = true;
+		sim_apps_deleted(a, id, changed);
+	}
+	return NULL;
+}
+
 char *sim_services_act(struct sim_agent *a, const struct sim_opts *o, const char *tag,
 		       const char *type, const json_t *payload, bool *changed)
 {
@@ -185,11 +201,9 @@ char *sim_services_act(struct sim_agent *a, const struct sim_opts *o, const char
 	if (!json_is_object(payload))
 		return xasprintf("%s: the payload is not an object", type);
 	if (!strcmp(type, "APPLY_CR"))
-		return apply_cr(o, tag, payload);
+		return apply_cr(a, o, tag, payload, changed);
 	if (!strcmp(type, "DELETE_CR"))
-		return member(payload, "type") && member(payload, "id")
-			       ? NULL
-			       : xstrdup("DELETE_CR: type and id are needed");
+		return delete_cr(a, payload, changed);
 	if (!strcmp(type, "INSTALL_HELM_CHART"))
 		return install_chart(a, o, payload, changed);
 	if (!strcmp(type, "UNINSTALL_HELM_CHART"))
@@ -197,9 +211,14 @@ char *sim_services_act(struct sim_agent *a, const struct sim_opts *o, const char
 	return xasprintf("%s: not a service instruction", type);
 }
 
-char *sim_services_report(const struct sim_agent *a)
+bool sim_agent_has_workloads(const struct sim_agent *a)
 {
-	if (json_object_size(a->services) == 0)
+	return json_object_size(a->services) > 0 || json_object_size(a->apps) > 0;
+}
+
+char *sim_services_report(const struct sim_agent *a, const struct sim_opts *o)
+{
+	if (!sim_agent_has_workloads(a))
 		return NULL;
 	json_t *list = json_array();
 	const char *osid;
@@ -212,6 +231,7 @@ char *sim_services_report(const struct sim_agent *a)
 						      desired, "ready", desired, "message",
 						      "agent-sim: every replica ready"));
 	}
+	sim_apps_report(a, o, list);
 	json_t *body = json_pack("{s:o}", "services", list);
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);

@@ -1,9 +1,9 @@
 /* The state file of agent-sim: one JSON object per line and per registered
  * agent, {"nid","aid","cid","role","certificate","privateKey","vpnIp","isCp",
- * "isWorker", "services"?}, written by `register` (or added to, with --append)
+ * "isWorker", "services"?, "apps"?}, written by `register` (or added to, with --append)
  * and read by `beat`, `work` and `once` (`beat` writes it again after renewing
- * certificates, `work` after installing or uninstalling charts: "services" is
- * {osid: desired replicas}). It holds private keys, so it is created with
+ * certificates, `work` after installing or uninstalling charts or apps:
+ * "services" and "apps" are {osid: desired replicas}). It holds private keys, so it is created with
  * mode 0600. */
 #include "sim.h"
 
@@ -26,6 +26,7 @@ void sim_agent_finish(struct sim_agent *a)
 	free(a->certificate);
 	free(a->private_key);
 	json_decref(a->services);
+	json_decref(a->apps);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -67,19 +68,19 @@ static bool parse_agent_line(const char *path, size_t lineno, const char *line, 
 	const char *nid = NULL, *aid = NULL, *cid = NULL, *role = NULL, *vpn_ip = NULL;
 	const char *cert = NULL, *key = NULL;
 	int is_cp = -1, is_worker = -1;
-	json_t *services = NULL;
+	json_t *services = NULL, *apps = NULL;
 
 	if (!obj) {
 		fprintf(stderr, "agent-sim: %s:%zu: %s\n", path, lineno, err.text);
 		return false;
 	}
-	if (json_unpack_ex(obj, &err, 0, "{s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?b, s?b, s?o}",
+	if (json_unpack_ex(obj, &err, 0, "{s:s, s:s, s?s, s?s, s?s, s?s, s?s, s?b, s?b, s?o, s?o}",
 			   "certificate", &cert, "privateKey", &key, "nid", &nid, "aid", &aid,
 			   "cid", &cid, "role", &role, "vpnIp", &vpn_ip, "isCp", &is_cp, "isWorker",
-			   &is_worker, "services", &services) != 0 ||
-	    (services && !json_is_object(services))) {
-		if (services && !json_is_object(services))
-			snprintf(err.text, sizeof(err.text), "services must be an object");
+			   &is_worker, "services", &services, "apps", &apps) != 0 ||
+	    (services && !json_is_object(services)) || (apps && !json_is_object(apps))) {
+		if ((services && !json_is_object(services)) || (apps && !json_is_object(apps)))
+			snprintf(err.text, sizeof(err.text), "services and apps must be objects");
 		fprintf(stderr, "agent-sim: %s:%zu: %s\n", path, lineno, err.text);
 		json_decref(obj);
 		return false;
@@ -92,6 +93,7 @@ static bool parse_agent_line(const char *path, size_t lineno, const char *line, 
 	a->role = dup_or_null(role);
 	a->vpn_ip = dup_or_null(vpn_ip);
 	a->services = json_incref(services);
+	a->apps = json_incref(apps);
 	/* Older files without the flags: the role decides. */
 	bool cp_role = role && (!strcmp(role, "controlplane") || !strcmp(role, "hybrid"));
 	bool worker_role = !role || !strcmp(role, "worker") || !strcmp(role, "hybrid");
@@ -152,10 +154,11 @@ bool sim_state_load(const char *path, struct sim_agent **agents, size_t *count)
 static json_t *agent_to_json(const struct sim_agent *a)
 {
 	json_t *services = json_object_size(a->services) > 0 ? a->services : NULL;
-	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:s?, s:b, s:b, s:O*}", "nid", a->nid,
-			 "aid", a->aid, "cid", a->cid, "role", a->role, "certificate",
+	json_t *apps = json_object_size(a->apps) > 0 ? a->apps : NULL;
+	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s, s:s, s:s?, s:b, s:b, s:O*, s:O*}", "nid",
+			 a->nid, "aid", a->aid, "cid", a->cid, "role", a->role, "certificate",
 			 a->certificate, "privateKey", a->private_key, "vpnIp", a->vpn_ip, "isCp",
-			 a->is_cp, "isWorker", a->is_worker, "services", services);
+			 a->is_cp, "isWorker", a->is_worker, "services", services, "apps", apps);
 }
 
 static bool write_agents(FILE *f, const struct sim_agent *agents, size_t count)

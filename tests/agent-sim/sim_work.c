@@ -38,15 +38,17 @@
  *
  * The services' instructions (APPLY_CR, DELETE_CR, INSTALL_HELM_CHART,
  * UNINSTALL_HELM_CHART) are carried out as sim_services.c says, when they
- * arrive, and answered NO_CONTENT or ERROR{error}; only for them is a poll's
+ * arrive, and answered NO_CONTENT or ERROR{error}; the apps' (BUILD_IMAGE,
+ * RUN_KUBECTL_COMMAND) as sim_apps.c says (IMAGE_BUILT,
+ * KUBECTL_COMMAND_RESPONSE, NO_CONTENT or ERROR). Only for them is a poll's
  * answer parsed whole (for their payloads), so the other instructions keep
- * costing the skim alone. A control-plane agent whose installed charts
- * changed reports them (POST /agent/v1/service-status, each healthy) once its
- * replies are sent, and after every heartbeat (--beat, --beat-interval)
+ * costing the skim alone. A control-plane agent whose installed charts or
+ * apps changed reports them (POST /agent/v1/service-status) once its replies
+ * are sent, and after every heartbeat (--beat, --beat-interval)
  * while it has any; --until-replies waits for those reports too.
  * --beat-interval S: an agent beats again every S seconds (between its
  * polls, so a parked poll delays it by up to --wait). The state file is
- * written again at the end when an agent's charts changed. */
+ * written again at the end when an agent's charts or apps changed. */
 #include "sim.h"
 
 #include <stdio.h>
@@ -71,8 +73,8 @@ struct work_item {
 	char *tag;
 	char *type;
 	long attempt;
-	long expect; /* 204, or 409 for a duplicate or stale reply */
-	char *error; /* an ERROR reply's text, or NULL */
+	long expect;	/* 204, or 409 for a duplicate or stale reply */
+	json_t *answer; /* the reply without its attempt (ERROR, IMAGE_BUILT, ...), or NULL */
 };
 
 struct work_agent {
@@ -168,20 +170,20 @@ static void items_clear(struct work_agent *a)
 	for (size_t i = 0; i < a->nitems; i++) {
 		free(a->items[i].tag);
 		free(a->items[i].type);
-		free(a->items[i].error);
+		json_decref(a->items[i].answer);
 	}
 	a->nitems = a->next_item = 0;
 }
 
 static void items_add(struct work_agent *a, const char *tag, const char *type, long attempt,
-		      long expect, const char *error)
+		      long expect, json_t *answer)
 {
 	if (a->nitems == a->items_cap) {
 		a->items_cap = a->items_cap ? 2 * a->items_cap : 8;
 		a->items = xrealloc(a->items, a->items_cap * sizeof(*a->items));
 	}
 	a->items[a->nitems++] = (struct work_item){ xstrdup(tag), xstrdup(type), attempt, expect,
-						    error ? xstrdup(error) : NULL };
+						    json_incref(answer) };
 }
 
 /* ---- requests ------------------------------------------------------------- */
@@ -218,10 +220,10 @@ static bool start_reply(struct work_run *run, struct work_agent *a)
 	char *path = xasprintf("/agent/v1/instructions/%s/reply", it->tag);
 	json_t *obj;
 
-	if (it->error)
-		obj = json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)it->attempt, "type",
-				"ERROR", "error", it->error);
-	else if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
+	if (it->answer) {
+		obj = json_copy(it->answer);
+		json_object_set_new(obj, "attempt", json_integer(it->attempt));
+	} else if (!strcmp(it->type, "GET_CLUSTER_JOIN_CMD"))
 		obj = json_pack("{s:I, s:s, s:{s:s}}", "attempt", (json_int_t)it->attempt, "type",
 				"CLUSTER_JOIN_CMD", "payload", "joinCmd",
 				"kubeadm join 172.24.0.1:6443 --token agent-sim");
@@ -248,7 +250,7 @@ static void owe_report(struct work_run *run, struct work_agent *a)
 
 static bool start_report(struct work_run *run, struct work_agent *a)
 {
-	char *body = sim_services_report(a->id);
+	char *body = sim_services_report(a->id, run->o);
 	if (!body) { /* nothing installed (any more): nothing to say */
 		a->report_due = false;
 		run->reports_owed--;
@@ -303,7 +305,7 @@ static bool finish_beat(struct work_run *run, struct work_agent *a)
 	a->beaten = true; /* once, whatever the answer */
 	a->next_beat_ms = sim_now_ms() + run->o->beat_interval_s * 1000.0;
 	/* A control plane reports its services after every heartbeat. */
-	if (json_object_size(a->id->services) > 0)
+	if (sim_agent_has_workloads(a->id))
 		owe_report(run, a);
 	if (a->req.rc == CURLE_OK && a->req.status == 200) {
 		run->beats_ok++;
@@ -364,18 +366,24 @@ static const json_t *payload_of(const struct sim_req *req, json_t **doc, const c
 	return NULL;
 }
 
-/* Carries out a service instruction when it arrives; its ERROR text or NULL. */
-static char *service_act(struct work_run *run, struct work_agent *a, const struct sim_req *req,
-			 json_t **doc, const struct sim_instruction *in)
+/* Carries out a service or app instruction when it arrives: its reply
+ * (a new reference), or NULL for NO_CONTENT. */
+static json_t *instruction_act(struct work_run *run, struct work_agent *a,
+			       const struct sim_req *req, json_t **doc,
+			       const struct sim_instruction *in)
 {
+	const json_t *payload = payload_of(req, doc, in->tag);
+	if (sim_apps_handles(in->type))
+		return sim_apps_act(run->o, in->type, payload);
 	bool changed;
-	char *error = sim_services_act(a->id, run->o, in->tag, in->type,
-				       payload_of(req, doc, in->tag), &changed);
+	char *error = sim_services_act(a->id, run->o, in->tag, in->type, payload, &changed);
 	if (changed) {
 		run->services_changed = true;
 		owe_report(run, a);
 	}
-	return error;
+	json_t *answer = error ? json_pack("{s:s, s:s}", "type", "ERROR", "error", error) : NULL;
+	free(error);
+	return answer;
 }
 
 /* Takes the instructions of a 200 answer; false when it is malformed. */
@@ -402,12 +410,12 @@ static bool take_instructions(struct work_run *run, struct work_agent *a, const 
 		}
 		if (late_take(run, a, in->tag, in->type, in->attempt))
 			continue;
-		char *error =
-			sim_services_handles(in->type) ? service_act(run, a, req, &doc, in) : NULL;
-		items_add(a, in->tag, in->type, in->attempt, 204, error);
+		bool handled = sim_services_handles(in->type) || sim_apps_handles(in->type);
+		json_t *answer = handled ? instruction_act(run, a, req, &doc, in) : NULL;
+		items_add(a, in->tag, in->type, in->attempt, 204, answer);
 		if (run->o->misbehave == SIM_MISBEHAVE_TWICE)
-			items_add(a, in->tag, in->type, in->attempt, 409, error);
-		free(error);
+			items_add(a, in->tag, in->type, in->attempt, 409, answer);
+		json_decref(answer);
 	}
 	if (n == 0)
 		run->polls_empty++;

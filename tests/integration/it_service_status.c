@@ -18,7 +18,14 @@
  *    one fail as helm would) and UNINSTALL_HELM_CHART; as a control plane it
  *    reports what it installed as healthy with the desired replicas ready,
  *    and remembers it in its state file for the next run, which reports it
- *    after its heartbeat.
+ *    after its heartbeat;
+ *  - agent-sim takes the apps' instructions: BUILD_IMAGE of a commit and of
+ *    a branch head (the SHA-1 of "<repoUrl>#<ref>", or SIM_HEAD_SHA) answered
+ *    IMAGE_BUILT with the SHA-256 of the final tag as digest (computed here
+ *    by PostgreSQL), bad payloads and --fail-build answered ERROR; an app's
+ *    Deployment reported healthy with its replicas, or failed with
+ *    --fail-rollout, replaced when applied again, forgotten when its
+ *    Namespace is deleted; kubectl logs answered with lines.
  * The services are created through the services API (POST
  * /:aid/:cid/services/:type) in clusters made active with SQL, as agents
  * would make them; their create jobs wait, as no control plane is online.
@@ -465,12 +472,13 @@ TEST(deleting_service_not_updated)
 
 #define SIM_TIMEOUT_S 30
 
-/* Runs agent-sim with args (shell-quoted where needed): its exit code, and
- * its last line of output (its summary) parsed in *summary. */
-static int sim(const char *args, json_t **summary)
+/* Runs agent-sim with args (shell-quoted where needed) and the environment
+ * assignments env: its exit code, and its last line of output (its summary)
+ * parsed in *summary. */
+static int sim_env(const char *env, const char *args, json_t **summary)
 {
 	char *out = NULL;
-	int rc = it_shell_output(it_fmt("timeout %d '%s' %s --agent-url %s --ca '%s'",
+	int rc = it_shell_output(it_fmt("%s timeout %d '%s' %s --agent-url %s --ca '%s'", env,
 					SIM_TIMEOUT_S, agent_sim, args, agent_url, ca_path),
 				 &out);
 	const char *last = out ? out : "";
@@ -481,6 +489,11 @@ static int sim(const char *args, json_t **summary)
 	CHECK_MSG(*summary != NULL, "agent-sim %s: no summary in %s", args, out ? out : "");
 	free(out);
 	return rc;
+}
+
+static int sim(const char *args, json_t **summary)
+{
+	return sim_env("", args, summary);
 }
 
 /* Queues one instruction of type for node nid, as a job of its own (so an
@@ -564,37 +577,45 @@ static long summary_int(const json_t *summary, const char *path)
 
 #define B64(json) "to_json(translate(encode(convert_to(" json ", 'UTF8'), 'base64'), E'\\n', ''))"
 
+/* A new cluster (name) whose control plane agent-sim registers (its state
+ * file: name.state in the temporary directory) and joins, answering the
+ * first control plane's RUN_REMOTE_SCRIPT. */
+static bool sim_node(const char *name, char cid[8], char state_path[512], char nid[8])
+{
+	char token[64];
+	json_t *summary;
+	if (!it_new_cluster(srv, &owner, name, cid) ||
+	    !it_join_token(srv, &owner, cid, "controlplane", 1, token))
+		return false;
+	snprintf(state_path, 512, "%s/%s-%d.state", it_env.tmpdir, name, (int)getpid());
+	int rc = sim(it_fmt("register --token %s --count 1 --state '%s'", token, state_path),
+		     &summary);
+	json_decref(summary);
+	CHECK_INT_EQ(rc, 0);
+	char *text = slurp(state_path);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	snprintf(nid, 8, "%s", it_json_str(agent, "nid") ?: "");
+	json_decref(agent);
+	if (rc != 0 || !nid[0])
+		return false;
+	rc = sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
+			state_path),
+		 &summary);
+	json_decref(summary);
+	CHECK_INT_EQ(rc, 0);
+	return rc == 0;
+}
+
 TEST(agent_sim_services)
 {
-	char cid[8], token[64];
-	REQUIRE(it_new_cluster(srv, &owner, "status-sim", cid));
-	REQUIRE(it_join_token(srv, &owner, cid, "controlplane", 1, token));
-	const char *state = it_fmt("%s/service-status-sim-%d.state", it_env.tmpdir, (int)getpid());
-	char state_path[512];
-	snprintf(state_path, sizeof(state_path), "%s", state);
+	char cid[8], state_path[512], nid[8];
+	REQUIRE(sim_node("status-sim", cid, state_path, nid));
 	char cr_dir[512];
 	snprintf(cr_dir, sizeof(cr_dir), "%s/service-status-crs-%d", it_env.tmpdir, (int)getpid());
 	REQUIRE(it_shell(it_fmt("rm -rf '%s' && mkdir -p '%s'", cr_dir, cr_dir)) == 0);
 
 	json_t *summary;
-	CHECK_INT_EQ(sim(it_fmt("register --token %s --count 1 --state '%s'", token, state_path),
-			 &summary),
-		     0);
-	json_decref(summary);
-	char *text = slurp(state_path);
-	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
-	free(text);
-	char nid[8] = "";
-	snprintf(nid, sizeof(nid), "%s", it_json_str(agent, "nid") ?: "");
-	json_decref(agent);
-	REQUIRE(nid[0]);
-	/* The first control plane's join (one RUN_REMOTE_SCRIPT) first. */
-	CHECK_INT_EQ(sim(it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 1",
-				state_path),
-			 &summary),
-		     0);
-	json_decref(summary);
-
 	REQUIRE(service(owner.aid, cid, "postgresql", "simaa", "provisioning"));
 	char t_ns[40], t_nameless[40], t_garbage[40], t_delete[40], t_install[40], t_fail[40],
 		t_other[40];
@@ -699,6 +720,216 @@ TEST(agent_sim_services)
 	it_shell(it_fmt("rm -rf '%s' '%s'", cr_dir, state_path));
 }
 
+/* ---- agent-sim: the apps' instructions ----------------------------------- */
+
+/* One value that sql returns (params $1...), as text, in a ring of
+ * buffers; "(none: ...)" without a row, "NULL" for SQL NULL. */
+static const char *sql_value(const char *sql, int n, const char *const *params)
+{
+	static char out[8][1024];
+	static int turn;
+	char *buf = out[turn++ % 8];
+	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		snprintf(buf, 1024, "(none: %s)", PQresultErrorMessage(res));
+	else if (PQgetisnull(res, 0, 0))
+		snprintf(buf, 1024, "NULL");
+	else
+		snprintf(buf, 1024, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return buf;
+}
+
+/* A member of an instruction's reply payload, as text. */
+static const char *reply_member(const char *tag, const char *name)
+{
+	return sql_value("SELECT reply->>$2 FROM instructions WHERE tag = $1::uuid", 2,
+			 (const char *const[]){ tag, name });
+}
+
+/* "sha256:" and the hex SHA-256 of text, computed by PostgreSQL. */
+static const char *sha256_of(const char *text)
+{
+	return sql_value("SELECT 'sha256:' || encode(sha256(convert_to($1, 'UTF8')), 'hex')", 1,
+			 (const char *const[]){ text });
+}
+
+/* An app's row, inserted with SQL (the API would send its jobs too). */
+static bool app_row(const char *cid, const char *id)
+{
+	const char *params[] = { owner.aid, cid, id };
+	return it_db_exec(
+		pg,
+		"INSERT INTO apps (aid, cid, id, name, dns_name, repo_provider, repo_url,"
+		" repo_branch, ports, webhook_secret) VALUES ($1, $2, $3, $3, $3, 'github',"
+		" 'https://github.com/runos/' || $3, 'main', '{8080}', 'sealed-fixture')",
+		3, params);
+}
+
+static const char *app_column(const char *cid, const char *id, const char *col)
+{
+	return sql_value(it_fmt("SELECT (%s)::text FROM apps WHERE aid = $1 AND cid = $2"
+				" AND id = $3",
+				col),
+			 3, (const char *const[]){ owner.aid, cid, id });
+}
+
+/* The "apps" of the first agent of the state file (new reference), or NULL. */
+static json_t *sim_apps_of(const char *state)
+{
+	char *text = slurp(state);
+	json_t *agent = text ? json_loads(text, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	free(text);
+	json_t *apps = json_incref(json_object_get(agent, "apps"));
+	json_decref(agent);
+	return apps;
+}
+
+#define SIM_SHA "0123456789abcdef0123456789abcdef01234567"
+#define SIM_PUSHED "89abcdef0123456789abcdef0123456789abcdef"
+#define SIM_REPO "harbor.sim.example/app-simap/app"
+#define BUILD(repo, sha_member, tag)                                                               \
+	"'{\"repoUrl\":\"" repo "\",\"ref\":\"main\"," sha_member "\"dockerfile\":\"Dockerfile\"," \
+	"\"sourceDir\":\".\",\"imageTag\":\"" tag "\"}'"
+#define DEPLOYMENT(ns, replicas)                                                                   \
+	"json_build_object('crB64', " B64(                                                         \
+		"'{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"     \
+		"\"" ns "\",\"namespace\":\"" ns "\"},\"spec\":{" replicas                         \
+		"\"template\":{}}}'") ")"
+
+TEST(agent_sim_apps)
+{
+	char cid[8], state_path[512], nid[8];
+	REQUIRE(sim_node("apps-sim", cid, state_path, nid));
+	REQUIRE(app_row(cid, "simap") && app_row(cid, "simfl"));
+	char t_sha[40], t_head[40], t_gitlab[40], t_tag[40], t_broken[40], t_deploy[40],
+		t_crash[40], t_logs[40], t_restart[40];
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://github.com/runos/simap", "\"sha\":\"" SIM_SHA "\",",
+			    SIM_REPO ":" SIM_SHA),
+		      t_sha));
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://github.com/runos/simap", "", SIM_REPO ":{sha}"), t_head));
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://gitlab.com/runos/simap", "", SIM_REPO ":{sha}"), t_gitlab));
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://github.com/runos/simap", "\"sha\":\"" SIM_SHA "\",",
+			    SIM_REPO ":{sha}"),
+		      t_tag));
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://github.com/runos/brokenrepo", "", SIM_REPO ":{sha}"),
+		      t_broken));
+	REQUIRE(queue(cid, nid, "APPLY_CR", DEPLOYMENT("app-simap", "\"replicas\":2,"), t_deploy));
+	REQUIRE(queue(cid, nid, "APPLY_CR", DEPLOYMENT("app-simfl", ""), t_crash));
+	REQUIRE(queue(
+		cid, nid, "RUN_KUBECTL_COMMAND",
+		"'[\"logs\",\"-n\",\"app-simap\",\"deployment/app-simap\",\"--tail\",\"100\"]'",
+		t_logs));
+	REQUIRE(queue(cid, nid, "RUN_KUBECTL_COMMAND",
+		      "'[\"rollout\",\"restart\",\"deployment\",\"-n\",\"app-simap\"]'",
+		      t_restart));
+
+	json_t *summary;
+	int rc = sim(it_fmt("work --state '%s' --wait 1 --duration 20 --until-replies 9"
+			    " --fail-build brokenrepo --fail-rollout simfl",
+			    state_path),
+		     &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "replies.ok"), 9);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 1);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.ignored"), 0);
+	json_decref(summary);
+
+	/* A build of a commit: that commit, the digest of its tag. */
+	CHECK_STR_EQ(outcome(t_sha), "completed IMAGE_BUILT");
+	CHECK_STR_EQ(reply_member(t_sha, "sha"), SIM_SHA);
+	CHECK_STR_EQ(reply_member(t_sha, "imageDigest"), sha256_of(SIM_REPO ":" SIM_SHA));
+	CHECK_MSG(atoi(reply_member(t_sha, "durationMs")) > 0, "%s",
+		  reply_member(t_sha, "durationMs"));
+	/* A branch head: the SHA-1 of "<repoUrl>#<ref>", put in the tag. */
+	char *head = NULL;
+	CHECK_INT_EQ(it_shell_output("printf '%s' 'https://github.com/runos/simap#main'"
+				     " | sha1sum | cut -c1-40",
+				     &head),
+		     0);
+	if (head)
+		head[strcspn(head, "\n")] = '\0';
+	CHECK_STR_EQ(outcome(t_head), "completed IMAGE_BUILT");
+	CHECK_STR_EQ(reply_member(t_head, "sha"), head ? head : "(no sha1sum)");
+	CHECK_STR_EQ(reply_member(t_head, "imageDigest"),
+		     sha256_of(it_fmt(SIM_REPO ":%s", head ? head : "")));
+	free(head);
+	CHECK_MSG(strstr(outcome(t_gitlab),
+			 "failed BUILD_IMAGE: repoUrl must be https://github.com/"),
+		  "%s", outcome(t_gitlab));
+	CHECK_MSG(strstr(outcome(t_tag), "failed BUILD_IMAGE: imageTag " SIM_REPO
+					 ":{sha} does not end in :" SIM_SHA),
+		  "%s", outcome(t_tag));
+	CHECK_MSG(strstr(outcome(t_broken), "failed buildkit: failed to solve"), "%s",
+		  outcome(t_broken));
+	/* kubectl logs answers lines; other commands NO_CONTENT, as before. */
+	CHECK_STR_EQ(outcome(t_logs), "completed KUBECTL_COMMAND_RESPONSE");
+	CHECK_MSG(strstr(reply_member(t_logs, "response"), "kubectl logs -n app-simap"), "%s",
+		  reply_member(t_logs, "response"));
+	CHECK_STR_EQ(outcome(t_restart), "completed NO_CONTENT");
+
+	/* The Deployments: app-simap healthy with its 2 replicas, app-simfl
+	 * (--fail-rollout) failed as in CrashLoopBackOff. */
+	CHECK_STR_EQ(outcome(t_deploy), "completed NO_CONTENT");
+	CHECK_STR_EQ(outcome(t_crash), "completed NO_CONTENT");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_state"), "healthy");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_desired"), "2");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_ready"), "2");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_by"), nid);
+	CHECK_STR_EQ(app_column(cid, "simfl", "reported_state"), "failed");
+	CHECK_STR_EQ(app_column(cid, "simfl", "reported_desired"), "1");
+	CHECK_STR_EQ(app_column(cid, "simfl", "reported_ready"), "0");
+	CHECK_MSG(strstr(app_column(cid, "simfl", "reported_message"), "CrashLoopBackOff"), "%s",
+		  app_column(cid, "simfl", "reported_message"));
+	json_t *apps = sim_apps_of(state_path);
+	CHECK_INT_EQ(json_integer_value(json_object_get(apps, "app-simap")), 2);
+	CHECK_INT_EQ(json_integer_value(json_object_get(apps, "app-simfl")), 1);
+	CHECK_INT_EQ(json_object_size(apps), 2);
+	json_decref(apps);
+
+	/* The next run: a "pushed" head (SIM_HEAD_SHA), the Deployment applied
+	 * again with 3 replicas replaces the 2, and the namespace's deletion
+	 * forgets app-simfl. Its heartbeat reports first, then the change. */
+	char t_pushed[40], t_again[40], t_delete[40];
+	REQUIRE(queue(cid, nid, "BUILD_IMAGE",
+		      BUILD("https://github.com/runos/simap", "", SIM_REPO ":{sha}"), t_pushed));
+	REQUIRE(queue(cid, nid, "APPLY_CR", DEPLOYMENT("app-simap", "\"replicas\":3,"), t_again));
+	REQUIRE(queue(cid, nid, "DELETE_CR", "'{\"type\":\"Namespace\",\"id\":\"app-simfl\"}'",
+		      t_delete));
+	rc = sim_env("SIM_HEAD_SHA=" SIM_PUSHED,
+		     it_fmt("work --state '%s' --beat --wait 1 --duration 20 --until-replies 3",
+			    state_path),
+		     &summary);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(summary_int(summary, "reports.sent"), 2);
+	CHECK_INT_EQ(summary_int(summary, "reports.accepted"), 3);
+	json_decref(summary);
+	CHECK_STR_EQ(outcome(t_pushed), "completed IMAGE_BUILT");
+	CHECK_STR_EQ(reply_member(t_pushed, "sha"), SIM_PUSHED);
+	CHECK_STR_EQ(reply_member(t_pushed, "imageDigest"), sha256_of(SIM_REPO ":" SIM_PUSHED));
+	CHECK_STR_EQ(outcome(t_again), "completed NO_CONTENT");
+	CHECK_STR_EQ(outcome(t_delete), "completed NO_CONTENT");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_desired"), "3");
+	CHECK_STR_EQ(app_column(cid, "simap", "reported_ready"), "3");
+	apps = sim_apps_of(state_path);
+	CHECK_INT_EQ(json_integer_value(json_object_get(apps, "app-simap")), 3);
+	CHECK_INT_EQ(json_object_size(apps), 1);
+	json_decref(apps);
+
+	/* A head that is not a commit is a usage error. */
+	CHECK_INT_EQ(it_shell(it_fmt("'%s' work --state '%s' --agent-url %s --ca '%s'"
+				     " --head-sha main 2>/dev/null; test $? -eq 2",
+				     agent_sim, state_path, agent_url, ca_path)),
+		     0);
+	it_shell(it_fmt("rm -f '%s'", state_path));
+}
+
 static bool sim_setup(void)
 {
 	const char *bin_dir_end = strrchr(it_env.bin, '/');
@@ -757,8 +988,10 @@ int main(void)
 	RUN(only_control_planes_report);
 	RUN(bad_shapes);
 	RUN(deleting_service_not_updated);
-	if (sim_setup())
+	if (sim_setup()) {
 		RUN(agent_sim_services);
+		RUN(agent_sim_apps);
+	}
 	CHECK_INT_EQ(it_server_stop(srv), 0);
 	PQfinish(pg);
 	free(ca);
