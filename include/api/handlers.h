@@ -137,5 +137,6 @@ void api_apps_build(struct request *req);
 void api_apps_deployments(struct request *req);
 void api_apps_rollback(struct request *req);
 void api_apps_webhook_rotate(struct request *req);
+void api_apps_logs(struct request *req);
 
 #endif

@@ -39,6 +39,7 @@ struct request {
 	struct principal principal; /* who called; kind TOKEN_INVALID on public routes */
 	struct agent_identity node; /* ROUTE_AGENT: the calling node */
 	int64_t poll_deadline_ms;   /* long polls: kept across runs of the handler */
+	char park_ref[64];	    /* a parked handler's own note, kept likewise */
 
 	/* The reply, set by the handler. */
 	int status;

@@ -238,6 +238,14 @@ static const struct field_spec app_env_input[] = {
 	  "{\"LOG_LEVEL\":\"info\"}" },
 	{ 0 },
 };
+static const struct field_spec app_logs_query[] = {
+	{ "tail", FIELD_INTEGER, false, 1, 5000, NULL,
+	  "the last lines of each container, default 100", "100" },
+	{ "since", FIELD_STRING, false, 2, 40, NULL, "a duration (15m, 2h) or an RFC 3339 time",
+	  "15m" },
+	{ "pod", FIELD_STRING, false, 1, 253, NULL, "one pod of the app (default: all)", NULL },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 /* Members of answers: always present unless OUT_OPTIONAL. The OpenAPI document gives every object
@@ -869,6 +877,17 @@ static const struct output_field deployments_fields[] = {
 	NEXT_CURSOR,
 	{ 0 },
 };
+static const struct output_field log_entry_fields[] = {
+	OUT("podName", FIELD_STRING, "the pod"),
+	OUT("containerName", FIELD_STRING, "its container"),
+	OUT_NULLABLE("timestamp", FIELD_STRING, "RFC 3339, as the container runtime wrote it"),
+	OUT("message", FIELD_STRING, "the line"),
+	{ 0 },
+};
+static const struct output_field app_logs_fields[] = {
+	OUT_OBJECTS("entries", log_entry_fields, "oldest first per container"),
+	{ 0 },
+};
 static const struct output_field webhook_secret_fields[] = {
 	OUT("webhookUrl", FIELD_STRING, "the push webhook URL"),
 	OUT("webhookSecret", FIELD_STRING, "the new secret (shown once)"),
@@ -1071,6 +1090,9 @@ static const struct output_spec deploy_started_output = { .type = "deployStarted
 static const struct output_spec deployments_output = { .type = "deployments",
 						       .status = 200,
 						       .fields = deployments_fields };
+static const struct output_spec app_logs_output = { .type = "appLogs",
+						    .status = 200,
+						    .fields = app_logs_fields };
 static const struct output_spec webhook_secret_output = {
 	.type = "webhookSecret", .status = 200, .fields = webhook_secret_fields, .sensitive = true
 };
@@ -1335,6 +1357,10 @@ const struct route api_routes[] = {
 	{ "POST", "/:aid/:cid/apps/:id/rollback", api_apps_rollback, ROUTE_ACCOUNT, ROLE_MEMBER,
 	  false, app_rollback_input, &deploy_started_output,
 	  "Roll back to a deployment that succeeded (no build)", NULL, NULL },
+	{ "GET", "/:aid/:cid/apps/:id/logs", api_apps_logs, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  no_input, &app_logs_output,
+	  "An app's pod logs, read through a node of its cluster (waits up to 10 s)",
+	  app_logs_query, NULL },
 	{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", api_apps_webhook_rotate,
 	  ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input, &webhook_secret_output,
 	  "A new webhook secret (shown once); the old one stops working", NULL, NULL },

@@ -335,6 +335,9 @@ static const struct job_plan {
 	{ "app.env",
 	  { RENDERED("rollout", &plan_app_rollout, CONTROL_PLANE_NODE) },
 	  db_app_job_stopped },
+	/* GET …/logs: kubectl logs on a control-plane node, while the request
+	 * waits (server/api/apps_logs.c). */
+	{ "app.logs", { RENDERED("logs", &plan_rendered, CONTROL_PLANE_NODE) }, NULL },
 	{ "app.delete",
 	  { RENDERED("namespace", &plan_rendered, CONTROL_PLANE_NODE),
 	    LOCAL("remove", &plan_app_remove) },

@@ -17,7 +17,9 @@
  *     object and calls sim_apps_applied.
  *   DELETE_CR{type: "Namespace", id}: the app of that namespace is
  *     forgotten (sim_apps_deleted).
- *   RUN_KUBECTL_COMMAND ["logs", ...]: KUBECTL_COMMAND_RESPONSE{response}
+ *   RUN_KUBECTL_COMMAND ["logs", ...]: KUBECTL_COMMAND_RESPONSE{response},
+ *     four lines, each "[pod/<ns>-<hash>/app] <time> " first when argv has
+ *     --prefix and --timestamps, as kubectl writes them
  *     with a few log lines naming the command; any other argv is answered
  *     NO_CONTENT, as before.
  * The apps are kept in the agent's line of the state file ("apps": {osid:
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SIM_SHA_LEN 40
 #define SIM_BUILD_MS 1200 /* the durationMs of every build */
@@ -156,11 +159,31 @@ static json_t *kubectl(const json_t *argv)
 		free(command);
 		command = longer;
 	}
-	char *lines = xasprintf("agent-sim: %s\n"
-				"listening on 0.0.0.0:8080\n"
-				"GET / 200 1.2ms\n"
-				"GET /healthz 200 0.3ms\n",
-				command);
+	/* With --prefix and --timestamps, as kubectl writes them:
+	 * "[pod/<pod>/<container>] <RFC 3339 time> <line>". */
+	const char *ns = "default";
+	bool prefix = false, stamps = false;
+	json_array_foreach (argv, i, arg) {
+		const char *a = json_string_value(arg);
+		if (!strcmp(a, "-n") && json_is_string(json_array_get(argv, i + 1)))
+			ns = json_string_value(json_array_get(argv, i + 1));
+		prefix |= !strcmp(a, "--prefix");
+		stamps |= !strcmp(a, "--timestamps");
+	}
+	char head[320] = "", stamp[48] = "";
+	if (prefix)
+		snprintf(head, sizeof(head), "[pod/%s-5d8f7c9b4-x2k9q/app] ", ns);
+	if (stamps) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S.000000000Z ", &tm);
+	}
+	char *lines = xasprintf("%s%sagent-sim: %s\n"
+				"%s%slistening on 0.0.0.0:8080\n"
+				"%s%sGET / 200 1.2ms\n"
+				"%s%sGET /healthz 200 0.3ms\n",
+				head, stamp, command, head, stamp, head, stamp, head, stamp);
 	free(command);
 	json_t *r = json_pack("{s:s, s:{s:s}}", "type", "KUBECTL_COMMAND_RESPONSE", "payload",
 			      "response", lines);
