@@ -12,7 +12,8 @@
 # joined a simulated node (tests/agent-sim) for an account made like `scripts/dev.sh run`'s demo
 # account. The lines node_join prints as "next" are run too, and some answers are checked: the
 # cluster active, the node online, a kubeconfig, the join job completed, an owner among the
-# members, the credentials report in the audit trail, the online node in the metrics. A second
+# members, the credentials report in the audit trail, the online node in the metrics, the
+# service healthy, the app deployed and healthy, its logs. A second
 # node then joins the same cluster as a worker (the first node's background agent answers its
 # peers and join-command steps); the worker is deleted (its agent must stop by itself) and the
 # first agent is stopped as scripts/dev.sh stop does.
@@ -278,6 +279,10 @@ for f in "${blocks[@]}"; do
 			'the service is healthy (installed by its job, reported by the node)'
 		expect "block$b" "$WORK/node" '^curl .*SVC" ' '"osid":"postgresql-[a-z0-9]{5}"' 'the service shown'
 		expect "block$b" "$WORK/node" '^curl .*SVC/credentials"' '"password":"rnc_' 'its credentials'
+		expect "block$b" "$WORK/node" '^curl .*APP/deployments"' '"status":"succeeded"' \
+			'the app deployed (built, applied, reported ready)'
+		expect "block$b" "$WORK/node" '^curl .*APP/status"' '"state":"healthy"' 'the app is healthy'
+		expect "block$b" "$WORK/node" '^curl .*APP/logs' '"podName":"app-[a-z0-9]{5}-' 'its logs'
 	else
 		mkdir -p "$WORK/block$b"
 		run_block "block$b" "$f" "$WORK/block$b"
