@@ -63,6 +63,13 @@ bool api_app_render(struct request *req, const struct cluster *c, const struct a
 bool api_app_live_digest(struct request *req, const struct app *a, const char *cid,
 			 char out[APP_ROW_DIGEST_MAX]) __attribute__((warn_unused_result));
 
+/* {ready, harbor, minio, buildkit}: what builds need in cluster c. Harbor
+ * (the registry builds push to) and MinIO (its storage) are services of the
+ * cluster, ready when installed and reported healthy; BuildKit runs in the
+ * agent of the building node, ready when a node of the cluster is online.
+ * NULL when it replied (503). */
+json_t *api_app_deployment_readiness(struct request *req, const struct cluster *c);
+
 /* Replies for a store outcome other than APP_WRITTEN (or a db error). */
 void api_app_write_error(struct request *req, enum db_result r, const struct app_write_result *w,
 			 const char *cid, const char *id);

@@ -111,9 +111,17 @@ static void collect_domains(struct request *req, const struct app_settings *s,
 		}
 }
 
-static json_t *create_warnings(const struct app_settings *s)
+static json_t *create_warnings(const struct app_settings *s, const json_t *readiness)
 {
 	json_t *w = json_array();
+	if (readiness && !json_is_true(json_object_get(readiness, "harbor")))
+		json_array_append_new(
+			w, json_string("Harbor is not installed and healthy in this cluster: the "
+				       "build has no registry to push to until it is (POST "
+				       "…/services/harbor; GET …/is-app-deployment-ready)"));
+	if (readiness && !json_is_true(json_object_get(readiness, "buildkit")))
+		json_array_append_new(w, json_string("No node of this cluster is online: the build "
+						     "waits for one"));
 	if (!s->health_check_path)
 		json_array_append_new(
 			w, json_string("No healthCheckPath: a pod counts as ready as soon as it "
@@ -127,6 +135,7 @@ static json_t *create_warnings(const struct app_settings *s)
 
 struct create_in {
 	struct cluster c;
+	json_t *readiness; /* is-app-deployment-ready's, for the warnings */
 	struct app_settings s;
 	struct requires_in requires;
 	struct domains_in domains;
@@ -214,7 +223,7 @@ static bool create_once(struct request *req, struct create_in *in)
 			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "jobId", job_id,
 					"deploymentId", deployment_id, "id", out.id, "osid",
 					out.osid, "webhookUrl", webhook, "webhookSecret", secret,
-					"warnings", create_warnings(&in->s)));
+					"warnings", create_warnings(&in->s, in->readiness)));
 	}
 	explicit_bzero(secret, sizeof(secret));
 	return true;
@@ -234,7 +243,8 @@ void api_apps_create(struct request *req)
 	struct app_problem p;
 	if (!app_settings_apply(&in->s, req->body, reserved, 1, &p)) {
 		api_app_problem(req, &p);
-	} else if (resolve_requires(req, &in->c, &in->requires)) {
+	} else if (resolve_requires(req, &in->c, &in->requires) &&
+		   (in->readiness = api_app_deployment_readiness(req, &in->c))) {
 		collect_domains(req, &in->s, &in->domains);
 		int attempt = 0;
 		while (attempt++ < CREATE_ATTEMPTS && !create_once(req, in))
@@ -243,6 +253,7 @@ void api_apps_create(struct request *req)
 			request_error(req, 503, "unavailable", NULL,
 				      "No free app id after %d draws: try again", CREATE_ATTEMPTS);
 	}
+	json_decref(in->readiness);
 	free(in);
 }
 

@@ -277,6 +277,40 @@ bool api_app_live_digest(struct request *req, const struct app *a, const char *c
 	return true;
 }
 
+/* Whether a service of type in cluster c is installed and reported
+ * healthy; false with *failed when it replied. */
+static bool service_ready(struct request *req, const struct cluster *c, const char *type,
+			  bool *failed)
+{
+	struct service *rows = NULL;
+	size_t n = 0;
+	enum db_result r = db_services_list(req->server->db, request_param(req, "aid"), c->cid,
+					    type, 0, NULL, 20, &rows, &n);
+	if (r != DB_OK) {
+		request_db_error(req, r, "service", NULL);
+		*failed = true;
+		return false;
+	}
+	bool ready = false;
+	for (size_t i = 0; i < n; i++)
+		ready |= strcmp(rows[i].lifecycle, "installed") == 0 &&
+			 strcmp(rows[i].reported_state, "healthy") == 0;
+	free(rows);
+	return ready;
+}
+
+json_t *api_app_deployment_readiness(struct request *req, const struct cluster *c)
+{
+	bool failed = false;
+	bool harbor = service_ready(req, c, "harbor", &failed);
+	bool minio = !failed && service_ready(req, c, "minio", &failed);
+	bool buildkit = c->nodes_online > 0;
+	if (failed)
+		return NULL;
+	return json_pack("{s:b, s:b, s:b, s:b}", "ready", harbor && minio && buildkit, "harbor",
+			 harbor, "minio", minio, "buildkit", buildkit);
+}
+
 /* ---- rendering ----------------------------------------------------------- */
 
 /* The stored env var set, plain (secret: opened); NULL when it replied. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/apps.h"
 #include "api/common.h"
 #include "api/handlers.h"
 #include "crypto/hash.h"
@@ -250,11 +251,7 @@ void api_clusters_kubeconfig(struct request *req)
 void api_clusters_deployment_ready(struct request *req)
 {
 	struct cluster c;
-	if (!api_load_cluster(req, &c))
-		return;
-	/* Harbor, MinIO and BuildKit are services of the cluster (services
-	 * issue); none can be installed yet, so none is ready. */
-	request_reply(req, 200,
-		      json_pack("{s:b, s:b, s:b, s:b}", "ready", false, "harbor", false, "minio",
-				false, "buildkit", false));
+	json_t *readiness;
+	if (api_load_cluster(req, &c) && (readiness = api_app_deployment_readiness(req, &c)))
+		request_reply(req, 200, readiness);
 }

@@ -930,6 +930,47 @@ TEST(agent_sim_apps)
 	it_shell(it_fmt("rm -f '%s'", state_path));
 }
 
+/* is-app-deployment-ready: Harbor and MinIO installed and reported
+ * healthy, and a node online (BuildKit runs in the building node's agent). */
+TEST(deployment_readiness)
+{
+	char cid[8];
+	struct it_node node = { 0 };
+	REQUIRE(it_new_cluster(srv, &owner, "builds", cid) && activate(owner.aid, cid));
+	const char *path = it_fmt("/%s/clusters/%s/is-app-deployment-ready", owner.aid, cid);
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "%s", path);
+	CHECK_STATUS(r, 200);
+	CHECK(json_is_false(json_object_get(r.json, "ready")));
+	CHECK(json_is_false(json_object_get(r.json, "buildkit")));
+	it_resp_free(&r);
+
+	REQUIRE(node_of(&owner, cid, "controlplane", &node));
+	r = it_agent_call(srv, ca, &node, "POST", "/agent/v1/heartbeat", "{}");
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	REQUIRE(service(owner.aid, cid, "harbor", "hrbra", "installed") &&
+		service(owner.aid, cid, "minio", "minia", "installed"));
+	r = it_call(srv, "GET", owner.token, NULL, "%s", path);
+	CHECK(json_is_true(json_object_get(r.json, "buildkit")));
+	CHECK(json_is_false(json_object_get(r.json, "harbor")));
+	CHECK(json_is_false(json_object_get(r.json, "ready")));
+	it_resp_free(&r);
+
+	r = it_agent_call(srv, ca, &node, "POST", "/agent/v1/service-status",
+			  "{\"services\":[{\"osid\":\"harbor-hrbra\",\"state\":\"healthy\"},"
+			  "{\"osid\":\"minio-minia\",\"state\":\"healthy\"}]}");
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	r = it_call(srv, "GET", owner.token, NULL, "%s", path);
+	CHECK_STATUS(r, 200);
+	static const char *const all[] = { "ready", "harbor", "minio", "buildkit", NULL };
+	for (const char *const *f = all; *f; f++)
+		CHECK_MSG(json_is_true(json_object_get(r.json, *f)), "%s is not true: %s", *f,
+			  it_body_shown(&r));
+	it_resp_free(&r);
+	it_node_free(&node);
+}
+
 static bool sim_setup(void)
 {
 	const char *bin_dir_end = strrchr(it_env.bin, '/');
@@ -988,6 +1029,7 @@ int main(void)
 	RUN(only_control_planes_report);
 	RUN(bad_shapes);
 	RUN(deleting_service_not_updated);
+	RUN(deployment_readiness);
 	if (sim_setup()) {
 		RUN(agent_sim_services);
 		RUN(agent_sim_apps);
