@@ -53,9 +53,6 @@ static const struct db_stmt stmt_access_token = {
 	"apps_access_token", "SELECT coalesce(access_token, ''), access_token IS NOT NULL"
 			     " FROM apps WHERE " TENANT " AND id = $3"
 };
-static const struct db_stmt stmt_lock_cluster = { "apps_lock_cluster",
-						  "SELECT status FROM clusters WHERE " TENANT
-						  " FOR SHARE" };
 static const struct db_stmt stmt_lock_service = { "apps_lock_service",
 						  "SELECT lifecycle FROM services WHERE " TENANT
 						  " AND id = $3 FOR SHARE" };
@@ -400,17 +397,11 @@ struct create_args {
 static enum db_result lock_cluster_and_services(struct db_conn *c, const struct app_create *in,
 						struct app_write_result *result)
 {
-	const char *cluster[] = { in->aid, in->cid };
 	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_lock_cluster, 2, cluster, &res);
+	enum db_result r = db_cluster_share_lock(c, in->aid, in->cid, result->cluster_status,
+						 sizeof(result->cluster_status));
 	if (r != DB_OK)
 		return r;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return DB_NOT_FOUND;
-	}
-	db_get_text(res, 0, 0, result->cluster_status, sizeof(result->cluster_status));
-	PQclear(res);
 	if (strcmp(result->cluster_status, "active") != 0) {
 		result->outcome = APP_CLUSTER_NOT_ACTIVE;
 		return DB_OK;

@@ -387,3 +387,24 @@ enum db_result db_cluster_teardown_stopped(struct db_conn *c, const char *aid, c
 	return set_condition(c, aid, cid, "False", cancelled ? "DeleteCancelled" : "DeleteFailed",
 			     message);
 }
+
+/* ---- shared with the stores of what lives in a cluster ------------------- */
+
+static const struct db_stmt stmt_share_lock = {
+	"cluster_share_lock", "SELECT status FROM clusters WHERE aid = $1 AND cid = $2 FOR SHARE"
+};
+
+enum db_result db_cluster_share_lock(struct db_conn *c, const char *aid, const char *cid,
+				     char *status, size_t cap)
+{
+	const char *params[] = { aid, cid };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_share_lock, 2, params, &res);
+	if (r != DB_OK)
+		return r;
+	r = PQntuples(res) == 1 ? DB_OK : DB_NOT_FOUND;
+	if (r == DB_OK)
+		db_get_text(res, 0, 0, status, cap);
+	PQclear(res);
+	return r;
+}

@@ -130,6 +130,13 @@ enum db_result db_join_token_consume(struct db_conn *conn, const uint8_t hash[32
 enum db_result db_cluster_status_refresh(struct db_conn *conn, const char *aid, const char *cid)
 	__attribute__((warn_unused_result));
 
+/* Locks the cluster's row FOR SHARE until the transaction ends (it can
+ * neither go nor change status meanwhile) and gives its status, for a write
+ * of something in it (a service, an app); DB_NOT_FOUND when there is none
+ * (clusters_store.c). */
+enum db_result db_cluster_share_lock(struct db_conn *conn, const char *aid, const char *cid,
+				     char *status, size_t cap) __attribute__((warn_unused_result));
+
 /* A cluster.delete job ended cancelled or failed (error: why) and the
  * cluster stays: out of "deleting" to the status its nodes give, with a
  * Deleting condition (False) saying what happened (clusters_store.c). */

@@ -54,9 +54,6 @@ static const struct db_stmt stmt_list = {
 		"$4") ", $5)"
 		      " ORDER BY s.created_at, s.id LIMIT $6"
 };
-static const struct db_stmt stmt_lock_cluster = {
-	"services_lock_cluster", "SELECT status FROM clusters WHERE aid = $1 AND cid = $2 FOR SHARE"
-};
 static const struct db_stmt stmt_lock_required = {
 	"services_lock_required", "SELECT lifecycle FROM services WHERE aid = $1 AND cid = $2"
 				  " AND id = $3 FOR SHARE"
@@ -261,17 +258,11 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 {
 	struct create_args *a = arg;
 	const struct service_create *in = a->in;
-	const char *cluster[] = { in->aid, in->cid };
 	PGresult *res;
-	enum db_result r = db_exec(c, &stmt_lock_cluster, 2, cluster, &res);
+	enum db_result r = db_cluster_share_lock(c, in->aid, in->cid, a->result->cluster_status,
+						 sizeof(a->result->cluster_status));
 	if (r != DB_OK)
 		return r;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return DB_NOT_FOUND;
-	}
-	db_get_text(res, 0, 0, a->result->cluster_status, sizeof(a->result->cluster_status));
-	PQclear(res);
 	if (strcmp(a->result->cluster_status, "active") != 0) {
 		a->result->outcome = SERVICE_CLUSTER_NOT_ACTIVE;
 		return DB_OK;

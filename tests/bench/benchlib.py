@@ -1123,7 +1123,9 @@ SERVICES_STATEMENTS = [
                      r"LIMIT 1"),
     ("start step", r"WITH step AS \(UPDATE job_steps SET status = 'running'.*"),
     ("plan rendered", r"INSERT INTO instructions \(tag, aid, nid, job_id, step_id, type, "
-                      r"payload, sealed_payload\) SELECT .*"),
+                      r"payload, sealed_payload\) SELECT gen_random_uuid\(\), n\.aid, n\.nid, "
+                      r"\$3, \$4, si\.type, si\.payload, si\.sealed_payload FROM step_instructions "
+                      r"si, \(SELECT .*"),
     ("step keys", r"WITH counted AS \(UPDATE job_steps SET open_instructions = \$2::int "
                   r"WHERE id = \$1\) SELECT string_agg\(.*"),
     ("get service", r"SELECT s\.id, s\.type, s\.osid, .* FROM services s "
