@@ -25,6 +25,7 @@
 
 #define SIM_TIMEOUT_S 40
 #define HEAD_SHA "1111111111111111111111111111111111111111"
+#define HEAD_SHA_UPPER "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define PINNED_SHA "2222222222222222222222222222222222222222"
 #define CANARY "canary-Zq8vX3mW9kLp2Rt7"
 #define TOKEN_CANARY "ghp_tokenCanary7Hs2Kd9Lq4Mx"
@@ -292,7 +293,9 @@ static bool sql_active_service(const struct it_user *u, const char *name, char i
 	char c[8];
 	if (!it_new_cluster(srv, u, name, c))
 		return false;
-	const char *p[] = { u->aid, c, it_fmt("n%.4s", c) };
+	static char nid[8] = "frgna";
+	nid[4]++;
+	const char *p[] = { u->aid, c, nid };
 	if (!it_db_exec(pg,
 			"INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
 			" status) VALUES ($1, $2, $3, 'cp', 'controlplane', 'machine-' || $3, 1,"
@@ -497,8 +500,8 @@ static bool deploy(const struct it_server *s, const char *token, const char *app
  * it; the first's job is cancelled. A member deploys. */
 static void supersede(const struct created *app)
 {
-	struct it_resp r = it_call(srv, "POST", member.token, "{\"sha\":\"ABC\"}", "%s/%s/deploy",
-				   apps_path(), app->id);
+	struct it_resp r = it_call(srv, "POST", member.token, "{\"sha\":\"" HEAD_SHA_UPPER "\"}",
+				   "%s/%s/deploy", apps_path(), app->id);
 	CHECK_ERROR(r, 400, "validation.invalid");
 	CHECK_STR_EQ(it_json_str(r.json, "field"), "sha");
 	it_resp_free(&r);
@@ -728,19 +731,20 @@ static void canary(const struct created *app)
 	for (int s = 0; s < nsecrets; s++)
 		CHECK_MSG(!holds(dump, secrets[s]), "pg_dump holds secret %d", s);
 	free(dump);
-	/* The objects the queue holds, decoded. */
+	/* The objects the queue holds, decoded (the ConfigMap's plain value
+	 * is found that way: the query can see a value). */
 	static const char *const tables[] = { "instructions", "step_instructions" };
 	for (int t = 0; t < 2; t++)
-		for (int s = 0; s < 2; s++) {
-			const char *params[] = { secrets[s] };
-			CHECK_INT_EQ(
-				it_db_count(pg,
-					    it_fmt("SELECT count(*) FROM %s WHERE payload ? 'crB64'"
-						   " AND strpos(convert_from(decode(payload->>"
-						   "'crB64', 'base64'), 'UTF8'), $1) > 0",
-						   tables[t]),
-					    1, params),
-				0);
+		for (int s = 0; s < 3; s++) {
+			const char *params[] = { s == 2 ? "LOG_LEVEL" : secrets[s] };
+			CHECK_INT_EQ(it_db_count(pg,
+						 it_fmt("SELECT count(*) FROM %s WHERE "
+							"payload->>'crB64' IS NOT NULL"
+							" AND strpos(convert_from(decode(payload->>"
+							"'crB64', 'base64'), 'UTF8'), $1) > 0",
+							tables[t]),
+						 1, params) > 0,
+				     s == 2);
 		}
 }
 
