@@ -35,6 +35,7 @@ static struct it_user owner, other, viewer, member;
 static PGconn *pg;
 static char agent_sim[1024], ca_path[1024], agent_url[64], cr_dir[1024], cp_state[1024];
 static char cid[8], cp_nid[8], domain[128];
+static char pending_cid[8];	   /* another cluster of the account, not active */
 static char db_id[8], db_osid[64]; /* the PostgreSQL service the app requires */
 static char webhook_secret[128];   /* the main app's, shown once */
 static char rotated_secret[128];   /* its next one */
@@ -217,7 +218,7 @@ static bool create_ok(const char *body, struct created *c)
 
 static void not_active(void)
 {
-	char pending[8];
+	char *pending = pending_cid;
 	if (!it_new_cluster(srv, &owner, "pending", pending))
 		return;
 	struct it_resp r = it_call(srv, "POST", owner.token,
@@ -594,6 +595,35 @@ static void failed_build(void)
 		1);
 	work("SIM_FAIL_BUILD=broken-build", 1, "a build alone");
 	check_job(job, "app.build", "failed");
+	/* Never deployed: env vars only get its ConfigMap and Secret (no
+	 * Deployment, no build), and a change of run settings builds. */
+	r = it_call(srv, "POST", member.token, "{\"envVars\":{\"PORT\":\"3000\"}}",
+		    "%s/%s/env-vars", apps_path(), app.id);
+	CHECK_STATUS(r, 202);
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM step_instructions si JOIN job_steps s ON"
+				 " s.id = si.step_id WHERE s.job_id = $1 AND si.type <> 'APPLY_CR'",
+				 1, params),
+		     0);
+	work(NULL, job_instructions(job), "env vars of an app not deployed");
+	check_job(job, "app.env", "completed");
+	CHECK_INT_EQ(sent(job, "BUILD_IMAGE"), 0);
+	CHECK_INT_EQ(sent(job, "APPLY_CR"), job_instructions(job));
+	r = it_call(srv, "PATCH", member.token, "{\"replicas\":2}", "%s/%s?merge=true", apps_path(),
+		    app.id);
+	CHECK_STATUS(r, 202);
+	snprintf(job, sizeof(job), "%s", it_json_str(r.json, "jobId") ?: "");
+	it_resp_free(&r);
+	work("SIM_FAIL_BUILD=broken-build", 1, "a replicas change that builds");
+	check_job(job, "app.deploy", "failed");
+	const char *build[] = { job };
+	CHECK_INT_EQ(it_db_count(pg,
+				 "SELECT count(*) FROM instructions WHERE job_id = $1"
+				 " AND type = 'BUILD_IMAGE' AND status = 'failed'",
+				 1, build),
+		     1);
 }
 
 /* Env var sets: replaced with a job that builds nothing; one key space. */
@@ -868,7 +898,12 @@ static void tenancy(const struct created *app)
 			CHECK_STATUS(r, 200);
 		it_resp_free(&r);
 	}
-	struct it_resp r = it_call(srv, "GET", other.token, NULL, "%s", apps_path());
+	/* Its id in another cluster of the account: not there. */
+	struct it_resp r = it_call(srv, "GET", owner.token, NULL, "/%s/%s/apps/%s", owner.aid,
+				   pending_cid, app->id);
+	CHECK_ERROR(r, 404, "app.not_found");
+	it_resp_free(&r);
+	r = it_call(srv, "GET", other.token, NULL, "%s", apps_path());
 	CHECK_STATUS(r, 404);
 	it_resp_free(&r);
 	r = create(other.token, app_body("x", "https://github.com/acme/web", ",\"port\":80"));
