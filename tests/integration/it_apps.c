@@ -826,6 +826,23 @@ static void patch(const struct created *app)
 	CHECK_STATUS(r, 200);
 	CHECK(json_is_true(json_object_get(r.json, "noOp")));
 	it_resp_free(&r);
+	/* The ports as GET shows them, generated domains included: nothing
+	 * to change; another domain is not added by a PATCH. */
+	r = it_call(srv, "PATCH", member.token,
+		    it_fmt("{\"servicePortMappings\":[{\"port\":8080,\"domains\":"
+			   "[\"my-cool-app-%s.%s\"]},{\"port\":9090,\"domains\":"
+			   "[\"my-cool-app-%s-9090.%s\"]}]}",
+			   app->id, domain, app->id, domain),
+		    "%s", merge_path);
+	CHECK_STATUS(r, 200);
+	CHECK(json_is_true(json_object_get(r.json, "noOp")));
+	it_resp_free(&r);
+	r = it_call(srv, "PATCH", member.token,
+		    "{\"servicePortMappings\":[{\"port\":8080,\"domains\":[\"www.example.com\"]}]}",
+		    "%s", merge_path);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	CHECK_STR_EQ(it_json_str(r.json, "field"), "servicePortMappings[0].domains[0]");
+	it_resp_free(&r);
 	/* Without merge the body is a whole create body. */
 	r = it_call(srv, "PATCH", member.token, "{\"replicas\":2}", "%s", path);
 	CHECK_ERROR(r, 400, "validation.required");
