@@ -35,7 +35,6 @@ struct app_build_spec {
  * commit it resolved the branch to (docs/agent.md). */
 void app_render_build(const struct app_build_spec *b, int step, struct rendered_job *out);
 
-
 /* The objects of s as step, in app_manifests' order (s->image_digest NULL:
  * the placeholder). env_only: only those that are not workloads (Namespace,
  * NetworkPolicy, ConfigMap, Secret), for an app not deployed yet. false with

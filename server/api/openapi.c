@@ -250,8 +250,9 @@ static json_t *success_response(const struct route *r, const struct output_spec 
 			json_object_set_new(schemas, o->type, api_openapi_output_schema(o->fields));
 		char ref[96];
 		snprintf(ref, sizeof(ref), "#/components/schemas/%s", o->type);
-		schema = o->list ? json_pack("{s:s, s:{s:s}}", "type", "array", "items", "$ref", ref)
-				 : json_pack("{s:s}", "$ref", ref);
+		schema =
+			o->list ? json_pack("{s:s, s:{s:s}}", "type", "array", "items", "$ref", ref)
+				: json_pack("{s:s}", "$ref", ref);
 	} else if (o->media_type && strcmp(o->media_type, "application/json") == 0) {
 		schema = json_pack("{s:s}", "type", "object");
 	} else {

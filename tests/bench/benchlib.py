@@ -1122,8 +1122,10 @@ SERVICES_STATEMENTS = [
     ("current step", r"SELECT s\.id, s\.step_number, s\.status, .* ORDER BY s\.step_number "
                      r"LIMIT 1"),
     ("start step", r"WITH step AS \(UPDATE job_steps SET status = 'running'.*"),
+    # the services' plan; the apps' rollout (its payload a CASE) is another
     ("plan rendered", r"INSERT INTO instructions \(tag, aid, nid, job_id, step_id, type, "
-                      r"payload, sealed_payload\) SELECT .*"),
+                      r"payload, sealed_payload\) SELECT gen_random_uuid\(\), n\.aid, "
+                      r"n\.nid, \$3, \$4, si\.type, si\.payload, .*"),
     ("step keys", r"WITH counted AS \(UPDATE job_steps SET open_instructions = \$2::int "
                   r"WHERE id = \$1\) SELECT string_agg\(.*"),
     ("get service", r"SELECT s\.id, s\.type, s\.osid, .* FROM services s "
