@@ -1122,6 +1122,7 @@ SERVICES_STATEMENTS = [
     ("current step", r"SELECT s\.id, s\.step_number, s\.status, .* ORDER BY s\.step_number "
                      r"LIMIT 1"),
     ("start step", r"WITH step AS \(UPDATE job_steps SET status = 'running'.*"),
+    # the services' plan; the apps' rollout (its payload a CASE) is another
     ("plan rendered", r"INSERT INTO instructions \(tag, aid, nid, job_id, step_id, type, "
                       r"payload, sealed_payload\) SELECT gen_random_uuid\(\), n\.aid, n\.nid, "
                       r"\$3, \$4, si\.type, si\.payload, si\.sealed_payload FROM step_instructions "

@@ -273,6 +273,100 @@ static void check_service_routes(void)
 	it_resp_free(&r);
 }
 
+/* Apps, in a cluster made active with SQL; their jobs stay queued (no agent
+ * answers), so a deployment is marked succeeded with SQL for the rollback.
+ * The app requires a service of the cluster, so requires and dependencies
+ * have items to check. */
+static void check_app_routes(void)
+{
+	struct it_resp r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"apps\"}", 201);
+	char acid[8];
+	snprintf(acid, sizeof(acid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	const char *p[] = { user.aid, acid };
+	CHECK(it_db_exec(db,
+			 "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			 " status) VALUES ($1, $2, 'appnd', 'app-node', 'controlplane',"
+			 " 'machine-app', 1, 'online')",
+			 2, p));
+	CHECK(it_db_exec(db,
+			 "UPDATE clusters SET status = 'active', configured = true"
+			 " WHERE aid = $1 AND cid = $2",
+			 2, p));
+	r = it_call(srv, "POST", user.token, "{\"name\":\"app-db\"}", "/%s/%s/services/postgresql",
+		    user.aid, acid);
+	CHECK_STATUS(r, 202);
+	char sid[8];
+	snprintf(sid, sizeof(sid), "%s", it_json_str(r.json, "id") ?: "");
+	it_resp_free(&r);
+	char apps[64];
+	snprintf(apps, sizeof(apps), "/%s/%s/apps", user.aid, acid);
+	r = step_at("POST", "/:aid/:cid/apps", user.token,
+		    it_fmt("{\"name\":\"web\",\"repo\":{\"provider\":\"github\","
+			   "\"url\":\"https://github.com/acme/web\",\"branch\":\"main\"},"
+			   "\"port\":8080,\"requires\":{\"db\":{\"type\":\"postgresql\","
+			   "\"id\":\"%s\",\"env\":{\"url\":\"DATABASE_URL\"}}}}",
+			   sid),
+		    202, apps);
+	char one[128], first[40];
+	snprintf(one, sizeof(one), "%s/%s", apps, it_json_str(r.json, "id") ?: "");
+	snprintf(first, sizeof(first), "%s", it_json_str(r.json, "deploymentId") ?: "");
+	it_resp_free(&r);
+	/* A list item is an app without its requires (GET of one adds them). */
+	r = step_at("GET", "/:aid/:cid/apps", user.token, NULL, 200, apps);
+	CHECK_MSG(json_array_size(json_object_get(r.json, "apps")) == 1, "%s", r.body);
+	it_resp_free(&r);
+	/* The first deployment rolled out and succeeded, as its job would. */
+	const char *d[] = { user.aid, first };
+	CHECK(it_db_exec(db,
+			 "UPDATE app_deployments SET status = 'deploying', rollout_at = now(),"
+			 " sha = repeat('a', 40), image_digest = 'sha256:' || repeat('b', 64)"
+			 " WHERE aid = $1 AND id = $2",
+			 2, d));
+	CHECK(it_db_exec(db,
+			 "UPDATE app_deployments SET status = 'succeeded', finished_at = now()"
+			 " WHERE aid = $1 AND id = $2",
+			 2, d));
+	static const struct {
+		const char *method, *pattern, *suffix, *body;
+		long status;
+	} calls[] = {
+		{ "GET", "/:aid/:cid/apps/:id", "", NULL, 200 },
+		{ "GET", "/:aid/:cid/apps/:id/status", "/status", NULL, 200 },
+		{ "GET", "/:aid/:cid/apps/:id/networkAccess", "/networkAccess", NULL, 200 },
+		{ "POST", "/:aid/:cid/apps/:id/env-vars", "/env-vars",
+		  "{\"envVars\":{\"LOG_LEVEL\":\"info\"}}", 202 },
+		{ "GET", "/:aid/:cid/apps/:id/env-vars", "/env-vars", NULL, 200 },
+		{ "POST", "/:aid/:cid/apps/:id/secret-env-vars", "/secret-env-vars",
+		  "{\"envVars\":{\"API_KEY\":\"s3cret\"}}", 202 },
+		{ "GET", "/:aid/:cid/apps/:id/secret-env-vars", "/secret-env-vars", NULL, 200 },
+		{ "GET", "/:aid/:cid/apps/:id/requires", "/requires", NULL, 200 },
+		{ "GET", "/:aid/:cid/apps/:id/dependencies", "/dependencies", NULL, 200 },
+		{ "POST", "/:aid/:cid/apps/:id/deploy", "/deploy", NULL, 202 },
+		{ "POST", "/:aid/:cid/apps/:id/build", "/build", NULL, 202 },
+		{ "GET", "/:aid/:cid/apps/:id/deployments", "/deployments", NULL, 200 },
+		{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", "/webhook-secret/rotate",
+		  NULL, 200 },
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		r = step_at(calls[i].method, calls[i].pattern, user.token, calls[i].body,
+			    calls[i].status, it_fmt("%s%s", one, calls[i].suffix));
+		if (strstr(calls[i].pattern, "dependencies"))
+			CHECK(json_array_size(json_object_get(r.json, "dependencies")) == 1);
+		if (strstr(calls[i].pattern, "deployments"))
+			CHECK(json_array_size(json_object_get(r.json, "deployments")) >= 2);
+		it_resp_free(&r);
+	}
+	r = step_at("POST", "/:aid/:cid/apps/:id/rollback", user.token,
+		    it_fmt("{\"deploymentId\":\"%s\"}", first), 202, it_fmt("%s/rollback", one));
+	it_resp_free(&r);
+	r = step_at("PATCH", "/:aid/:cid/apps/:id", user.token, "{\"replicas\":2}", 202,
+		    it_fmt("%s?merge=true", one));
+	it_resp_free(&r);
+	r = step_at("DELETE", "/:aid/:cid/apps/:id", user.token, NULL, 202, one);
+	it_resp_free(&r);
+}
+
 /* Members and invitations: a second user is invited and joins, is listed,
  * changed and removed; the owner cannot leave (the last owner). */
 static void check_member_routes(void)
@@ -469,6 +563,7 @@ TEST(every_route_answers_its_declared_fields)
 	r = step("GET", "/:aid/modules", user.token, NULL, 200);
 	it_resp_free(&r);
 	check_service_routes();
+	check_app_routes();
 	r = step("GET", "/service-info", NULL, NULL, 200);
 	check_items(&r, "services", "GET", "/service-info/:type");
 	it_resp_free(&r);

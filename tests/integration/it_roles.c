@@ -31,6 +31,13 @@ struct route_case {
 	long ok_status;
 };
 
+/* An app's create body with this name (no other %: a printf format). */
+#define APP_BODY(name)                                                                             \
+	"{\"name\":\"" name "\",\"repo\":{\"provider\":\"github\","                                \
+	"\"url\":\"https://github.com/acme/web\",\"branch\":\"main\"},\"port\":8080}"
+/* {"deploymentId": the sweep app's succeeded deployment} (setup fills it). */
+static char rollback_body[80];
+
 static const struct route_case cases[] = {
 	{ "GET", "/:aid/account/profile", NULL, ROLE_VIEWER, false, 200 },
 	{ "PATCH", "/:aid/account/profile", "{\"companyName\":\"set by %s\"}", ROLE_ADMIN, false,
@@ -82,6 +89,30 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/:cid/services/:type/:id/credentials", NULL, ROLE_MEMBER, false, 200 },
 	{ "POST", "/:aid/:cid/services/:type/:id/credentials/rotate", NULL, ROLE_MEMBER, false,
 	  202 },
+	/* Apps of the sweep's cluster; :id is the sweep's app (its first
+	 * deployment marked succeeded, the one the rollback body names), a
+	 * fresh one for each allowed delete. */
+	{ "POST", "/:aid/:cid/apps", APP_BODY("app by %s"), ROLE_MEMBER, false, 202 },
+	{ "GET", "/:aid/:cid/apps", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/apps/:id", NULL, ROLE_VIEWER, false, 200 },
+	/* The settings it has: nothing to change. */
+	{ "PATCH", "/:aid/:cid/apps/:id", APP_BODY("sweep-app"), ROLE_MEMBER, false, 200 },
+	{ "DELETE", "/:aid/:cid/apps/:id", NULL, ROLE_MEMBER, false, 202 },
+	{ "GET", "/:aid/:cid/apps/:id/status", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/apps/:id/networkAccess", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/apps/:id/env-vars", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/env-vars", "{\"envVars\":{\"BY\":\"%s\"}}", ROLE_MEMBER,
+	  false, 202 },
+	{ "GET", "/:aid/:cid/apps/:id/secret-env-vars", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/secret-env-vars", "{\"envVars\":{\"SECRET_BY\":\"%s\"}}",
+	  ROLE_MEMBER, false, 202 },
+	{ "GET", "/:aid/:cid/apps/:id/requires", NULL, ROLE_VIEWER, false, 200 },
+	{ "GET", "/:aid/:cid/apps/:id/dependencies", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/deploy", NULL, ROLE_MEMBER, false, 202 },
+	{ "POST", "/:aid/:cid/apps/:id/build", NULL, ROLE_MEMBER, false, 202 },
+	{ "GET", "/:aid/:cid/apps/:id/deployments", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/rollback", rollback_body, ROLE_MEMBER, false, 202 },
+	{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", NULL, ROLE_ADMIN, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -304,6 +335,53 @@ static const char *fresh_service(void)
 	return ok ? id : NULL;
 }
 
+static char sweep_app[8]; /* an app of the sweep's cluster */
+
+static bool is_app_route(const struct route_case *c)
+{
+	return strstr(c->pattern, "/apps/:id") != NULL;
+}
+
+/* A new app of the sweep's cluster (its first deployment's id into
+ * deployment when not NULL); its id (static), or NULL. */
+static const char *fresh_app(const char *name, char deployment[40])
+{
+	static char id[8];
+	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt(APP_BODY("%s"), name),
+				   "/%s/%s/apps", owner.aid, sweep_cid);
+	bool ok = r.status == 202 && it_json_str(r.json, "id");
+	if (ok)
+		snprintf(id, sizeof(id), "%s", it_json_str(r.json, "id"));
+	else
+		fprintf(stderr, "no app: %ld %s\n", r.status, r.body);
+	if (ok && deployment)
+		snprintf(deployment, 40, "%s", it_json_str(r.json, "deploymentId") ?: "");
+	it_resp_free(&r);
+	return ok ? id : NULL;
+}
+
+/* The sweep's app, its first deployment rolled out and succeeded (as its
+ * job would have it), named by the rollback body. */
+static bool make_sweep_app(void)
+{
+	char deployment[40];
+	const char *id = fresh_app("sweep-app", deployment);
+	if (!id)
+		return false;
+	snprintf(sweep_app, sizeof(sweep_app), "%s", id);
+	snprintf(rollback_body, sizeof(rollback_body), "{\"deploymentId\":\"%s\"}", deployment);
+	const char *d[] = { owner.aid, deployment };
+	return it_db_exec(pg,
+			  "UPDATE app_deployments SET status = 'deploying', rollout_at = now(),"
+			  " sha = repeat('a', 40), image_digest = 'sha256:' || repeat('b', 64)"
+			  " WHERE aid = $1 AND id = $2",
+			  2, d) &&
+	       it_db_exec(pg,
+			  "UPDATE app_deployments SET status = 'succeeded', finished_at = now()"
+			  " WHERE aid = $1 AND id = $2",
+			  2, d);
+}
+
 /* The sweep's cluster and its nodes (inserted as registration will): a
  * worker, and a control plane that makes the cluster active (with its
  * credentials marked reported), with an installed service. */
@@ -331,7 +409,8 @@ static bool make_sweep_targets(void)
 	return it_db_exec(pg,
 			  "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
 			  " AND id = $3",
-			  3, q);
+			  3, q) &&
+	       make_sweep_app();
 }
 
 TEST(role_boundaries)
@@ -388,6 +467,18 @@ TEST(role_boundaries)
 					continue;
 				}
 				snprintf(victim.id, sizeof(victim.id), "%s", sid);
+			}
+			if (is_app_route(c)) {
+				static int deleted;
+				const char *app =
+					allowed && strcmp(c->method, "DELETE") == 0
+						? fresh_app(it_fmt("to delete %d", ++deleted), NULL)
+						: sweep_app;
+				if (!app) {
+					CHECK_MSG(false, "no app for %s %s", c->method, c->pattern);
+					continue;
+				}
+				snprintf(victim.id, sizeof(victim.id), "%s", app);
 			}
 			struct target t = { victim.id, cid, nid, uid, "postgresql" };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
