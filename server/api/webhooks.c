@@ -130,7 +130,7 @@ static void replay(struct request *req, const char *body)
 		request_error(req, 500, "internal", NULL, "The stored answer cannot be read");
 		return;
 	}
-	request_set_header(req, "X-Runos-Delivery-Replayed", "true");
+	request_set_header(req, "Delivery-Replayed", "true");
 	request_reply(req, 200, answer);
 }
 

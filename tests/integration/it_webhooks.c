@@ -275,7 +275,7 @@ TEST(push_deploys_after)
 	CHECK_STATUS(again, 200);
 	CHECK_STR_EQ(it_json_str(again.json, "jobId"), job);
 	CHECK_STR_EQ(it_json_str(again.json, "deploymentId"), dep);
-	CHECK_STR_EQ(it_header(&again, "X-Runos-Delivery-Replayed"), "true");
+	CHECK_STR_EQ(it_header(&again, "Delivery-Replayed"), "true");
 	it_resp_free(&again);
 	CHECK_INT_EQ(deployments(&web, "webhook"), 1);
 	it_resp_free(&r);
