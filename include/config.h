@@ -34,6 +34,7 @@ struct config {
 	int rate_limit_per_minute;
 	int rate_limit_public_per_minute;
 	int rate_limit_login_per_minute;
+	int rate_limit_webhook_per_minute;
 	enum log_level log_level;
 	bool log_json;
 	char **cors_origins; /* NULL-terminated */

@@ -71,6 +71,8 @@ static const struct config_var config_vars[] = {
 	  1000000000, false, "requests per minute per client address on unauthenticated writes" },
 	{ "RUNOS_RATE_LIMIT_LOGIN", CFG_INT, FIELD(rate_limit_login_per_minute), "10", 1,
 	  1000000000, false, "login attempts per minute per email" },
+	{ "RUNOS_RATE_LIMIT_WEBHOOK", CFG_INT, FIELD(rate_limit_webhook_per_minute), "60", 1,
+	  1000000000, false, "GitHub webhook deliveries per minute per app" },
 	{ "RUNOS_INSTRUCTION_LEASE", CFG_INT, FIELD(instruction_lease_seconds), "60", 1, 3600,
 	  false, "seconds an agent holds a delivered instruction without progress" },
 	{ "RUNOS_AGENT_MAX_CONNECTIONS", CFG_INT, FIELD(agent_max_connections), "20000", 16,

@@ -70,6 +70,15 @@ bool api_app_live_digest(struct request *req, const struct app *a, const char *c
  * NULL when it replied (503). */
 json_t *api_app_deployment_readiness(struct request *req, const struct cluster *c);
 
+/* Renders job j of app a (in cluster c) and starts it with a new deployment
+ * (j->deployment_id) of trigger ("api", "webhook", "rollback"; rollback_of:
+ * the deployment whose image it applies, else NULL), older ones superseded
+ * as docs/apps.md says, audited as actor: replies 202 {jobId, deploymentId}
+ * or the refusal (404 for an unknown rollback_of, 409, 503, ...). */
+void api_app_start_deploy(struct request *req, const struct cluster *c, const struct app *a,
+			  const struct api_app_job *j, const char *trigger, const char *rollback_of,
+			  const struct audit_actor *actor);
+
 /* Replies for a store outcome other than APP_WRITTEN (or a db error). */
 void api_app_write_error(struct request *req, enum db_result r, const struct app_write_result *w,
 			 const char *cid, const char *id);

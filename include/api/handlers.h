@@ -120,6 +120,9 @@ void api_services_delete(struct request *req);
 void api_services_credentials(struct request *req);
 void api_services_rotate(struct request *req);
 
+/* webhooks.c */
+void api_webhooks_github(struct request *req);
+
 /* apps.c, apps_ops.c */
 void api_apps_create(struct request *req);
 void api_apps_list(struct request *req);

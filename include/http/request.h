@@ -79,6 +79,18 @@ void request_error(struct request *req, int status, const char *code, json_t *ex
  * 409, 503, or 500. what is "api_key", "account", "node", ... */
 void request_db_error(struct request *req, enum db_result r, const char *what, const char *id);
 
+/* The body's bytes as received (ROUTE_SIGNED routes check a signature over
+ * them); *len its length. Lives as long as the request. */
+const char *request_raw_body(const struct request *req, size_t *len);
+
+/* Adds a path parameter (value copied) that the path itself does not carry:
+ * a route that names its resource by id alone (a webhook) gives the account
+ * and cluster it found as :aid and :cid, so the helpers that read them work.
+ * name must outlive the request (a literal). False when the request holds
+ * ROUTE_MAX_PARAMS already or value is too long. */
+bool request_add_param(struct request *req, const char *name, const char *value)
+	__attribute__((warn_unused_result));
+
 /* A string member of the validated body, or NULL when absent or null. */
 const char *request_body_string(const struct request *req, const char *name);
 

@@ -30,6 +30,13 @@ enum route_access {
 	ROUTE_ACCOUNT_OF, /* a resource not under /:aid (a job): a token with at least
 			   * min_role in the account that the row's account_of names */
 	ROUTE_AGENT,	  /* agent listener: a node's client certificate (AGENT.md §3) */
+	ROUTE_SIGNED,	  /* no token: the handler checks a signature over the body's bytes
+			   * with the secret of what the path names (a GitHub webhook). It
+			   * gets the bytes as received (request_raw_body) and the JSON
+			   * object parsed but not checked against input (another party's
+			   * document), and rate-limits per what the path names: not the
+			   * per-address limit of public writes (GitHub sends every
+			   * tenant's deliveries from a few addresses). */
 };
 
 enum field_type {

@@ -15,6 +15,9 @@ int64_t time_mono_ms(void);
 /* Microseconds of the same monotonic clock. */
 int64_t time_mono_us(void);
 
+/* Sleeps the calling thread ms milliseconds (a short bounded wait). */
+void time_sleep_ms(int ms);
+
 /* "2026-11-25T19:00:00Z" (seconds precision, as the API's times). */
 void time_format_rfc3339(int64_t unix_us, char *out, size_t cap);
 

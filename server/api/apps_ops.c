@@ -32,10 +32,9 @@ static bool body_sha(struct request *req, const char **sha)
 	return false;
 }
 
-/* Renders job j of a and starts it with a new deployment (trigger; when
- * rollback_of: that deployment's image): 202 {jobId, deploymentId}. */
-static void start_deploy(struct request *req, const struct cluster *c, const struct app *a,
-			 struct api_app_job *j, const char *trigger, const char *rollback_of)
+void api_app_start_deploy(struct request *req, const struct cluster *c, const struct app *a,
+			  const struct api_app_job *j, const char *trigger, const char *rollback_of,
+			  const struct audit_actor *actor)
 {
 	struct app_settings s;
 	api_app_settings_of(a, &s);
@@ -47,9 +46,8 @@ static void start_deploy(struct request *req, const struct cluster *c, const str
 	char tag[APP_ROW_IMAGE_TAG_MAX];
 	app_image_tag(c->domain, a->osid, j->sha ? j->sha : APP_IMAGE_SHA_PLACEHOLDER, tag,
 		      sizeof(tag));
-	struct audit_actor actor = api_actor(req);
 	struct app_job job = { .action = rollback_of ? "app.rollback" : "app.deploy",
-			       .actor = &actor,
+			       .actor = actor,
 			       .job_id = j->job_id,
 			       .type = j->type,
 			       .list = rendered.items,
@@ -88,7 +86,8 @@ void api_apps_deploy(struct request *req)
 	struct api_app_job j = {
 		.type = "app.deploy", .job_id = job_id, .deployment_id = deployment_id, .sha = sha
 	};
-	start_deploy(req, &c, &a, &j, "api", NULL);
+	struct audit_actor actor = api_actor(req);
+	api_app_start_deploy(req, &c, &a, &j, "api", NULL, &actor);
 }
 
 void api_apps_rollback(struct request *req)
@@ -129,7 +128,8 @@ void api_apps_rollback(struct request *req)
 				 .deployment_id = deployment_id,
 				 .sha = d.sha[0] ? d.sha : NULL,
 				 .digest = d.image_digest };
-	start_deploy(req, &c, &a, &j, "rollback", source);
+	struct audit_actor actor = api_actor(req);
+	api_app_start_deploy(req, &c, &a, &j, "rollback", source, &actor);
 }
 
 void api_apps_build(struct request *req)

@@ -163,6 +163,19 @@ static json_t *parameters(const struct route *r)
 	if (if_match_applies(r))
 		json_array_append_new(
 			list, json_pack("{s:s}", "$ref", "#/components/parameters/IfMatch"));
+	/* A signed delivery names its event and itself, and carries the
+	 * signature (GitHub's headers: the one signer so far). */
+	static const char *const signed_headers[][2] = {
+		{ "X-Hub-Signature-256", "sha256= and the hex HMAC-SHA256 of the body" },
+		{ "X-GitHub-Event", "push, ping, ... (others are ignored)" },
+		{ "X-GitHub-Delivery", "the delivery's id: a repeat gets the first answer" },
+	};
+	for (size_t i = 0; r->access == ROUTE_SIGNED && i < 3; i++)
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name",
+						signed_headers[i][0], "in", "header", "required",
+						true, "description", signed_headers[i][1], "schema",
+						"type", "string"));
 	/* POST is where the idempotency layer (server/http/idempotency.c) acts. */
 	if (strcmp(r->method, "POST") == 0)
 		json_array_append_new(
@@ -193,8 +206,9 @@ static void add_error(const struct route *r, json_t *responses, const char *stat
  * same error shape. */
 static void error_responses(const struct route *r, json_t *responses)
 {
-	/* 400: the body or the query is validated against the row's specs. */
-	if ((r->input && r->input->name) || r->query)
+	/* 400: the body or the query is validated against the row's specs (a
+	 * signed one by its handler). */
+	if ((r->input && r->input->name) || r->query || r->access == ROUTE_SIGNED)
 		add_error(r, responses, "400", "#/components/responses/BadRequest");
 	/* 401: every route but the public ones authenticates. */
 	if (r->access != ROUTE_PUBLIC)
@@ -341,8 +355,16 @@ static json_t *operation(const struct route *r, json_t *schemas, json_t *tags)
 		json_decref(params);
 	if (r->input && r->input->name)
 		json_object_set_new(op, "requestBody", request_body(r));
-	/* Public routes take no token; the others the document's bearer. */
-	if (r->access == ROUTE_PUBLIC)
+	else if (r->access == ROUTE_SIGNED)
+		json_object_set_new(op, "requestBody",
+				    json_pack("{s:b, s:{s:{s:{s:s, s:s}}}}", "required", true,
+					      "content", "application/json", "schema", "type",
+					      "object", "description",
+					      "The sender's own document (GitHub's payload of the "
+					      "event), signed as it is sent"));
+	/* Public and signed routes take no token; the others the document's
+	 * bearer. */
+	if (r->access == ROUTE_PUBLIC || r->access == ROUTE_SIGNED)
 		json_object_set_new(op, "security", json_array());
 	return op;
 }

@@ -894,6 +894,16 @@ static const struct output_field webhook_secret_fields[] = {
 	OUT("warning", FIELD_STRING, "store it now"),
 	{ 0 },
 };
+/* A GitHub delivery's answer: which members depends on the event (docs/apps.md). */
+static const struct output_field github_delivery_fields[] = {
+	OUT_OPTIONAL("jobId", FIELD_STRING, "a push to the tracked branch: the deploy's job"),
+	OUT_OPTIONAL("deploymentId", FIELD_STRING, "a push to the tracked branch: its deployment"),
+	OUT_OPTIONAL("ignored", FIELD_BOOLEAN, "true: nothing was started (reason says why)"),
+	OUT_OPTIONAL("reason", FIELD_STRING, "why it was ignored"),
+	OUT_OPTIONAL("ok", FIELD_BOOLEAN, "a ping: true"),
+	OUT_OPTIONAL("zen", FIELD_STRING, "a ping: GitHub's zen, echoed"),
+	{ 0 },
+};
 
 /* What each route answers on success (see struct output_spec). */
 static const struct output_spec cli_manifest_output = { .type = "cliManifest",
@@ -1096,6 +1106,19 @@ static const struct output_spec app_logs_output = { .type = "appLogs",
 static const struct output_spec webhook_secret_output = {
 	.type = "webhookSecret", .status = 200, .fields = webhook_secret_fields, .sensitive = true
 };
+static const struct output_spec github_delivery_output = {
+	.type = "githubDelivery",
+	.status = 202,
+	.fields = github_delivery_fields,
+	.description =
+		"A push: {jobId, deploymentId} of the deploy of `after`, or {ignored, reason}"
+};
+static const struct output_spec github_delivery_answered_output = {
+	.type = "githubDeliveryAnswered",
+	.status = 200,
+	.fields = github_delivery_fields,
+	.description = "A ping ({ok, zen}), or a repeated X-GitHub-Delivery: the first answer again"
+};
 
 static const struct output_field no_op_fields[] = {
 	OUT("osid", FIELD_STRING, "the service or app"),
@@ -1125,6 +1148,7 @@ const struct route_answer api_route_answers[] = {
 	{ api_services_update, &service_unchanged_output },
 	{ api_apps_update, &app_unchanged_output },
 	{ api_clusters_delete, &cluster_teardown_output },
+	{ api_webhooks_github, &github_delivery_answered_output },
 	{ NULL, NULL },
 };
 
@@ -1364,6 +1388,10 @@ const struct route api_routes[] = {
 	{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", api_apps_webhook_rotate,
 	  ROUTE_ACCOUNT, ROLE_ADMIN, false, no_input, &webhook_secret_output,
 	  "A new webhook secret (shown once); the old one stops working", NULL, NULL },
+	{ "POST", "/webhooks/github/:id", api_webhooks_github, ROUTE_SIGNED, ROLE_NONE, false,
+	  no_input, &github_delivery_output,
+	  "GitHub's push and ping deliveries for an app (signed with its webhook secret)", NULL,
+	  NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account", NULL, NULL },

@@ -22,6 +22,28 @@ const char *request_param(const struct request *req, const char *name)
 	return NULL;
 }
 
+bool request_add_param(struct request *req, const char *name, const char *value)
+{
+	struct exchange *ex = exchange_of(req);
+	int i = req->nparams;
+	/* The copy lives in the exchange's match, beside the router's values. */
+	if (i >= ROUTE_MAX_PARAMS || strlen(value) >= sizeof(ex->match.params[i].value))
+		return false;
+	ex->match.params[i].name = name;
+	snprintf(ex->match.params[i].value, sizeof(ex->match.params[i].value), "%s", value);
+	req->params[i].name = name;
+	req->params[i].value = ex->match.params[i].value;
+	req->nparams = i + 1;
+	return true;
+}
+
+const char *request_raw_body(const struct request *req, size_t *len)
+{
+	const struct exchange *ex = exchange_of(req);
+	*len = ex->body_len;
+	return ex->body ? ex->body : "";
+}
+
 const char *request_query(const struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(exchange_of(req)->conn, MHD_GET_ARGUMENT_KIND, name);

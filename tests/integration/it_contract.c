@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto/hash.h"
 #include "harness.h"
 #include "http/route.h"
 
@@ -211,6 +212,71 @@ static void step_refused(const char *method, const char *pattern, const char *to
 	const struct route *route;
 	struct it_resp r = call_route(method, pattern, token, NULL, &route);
 	CHECK_ERROR(r, status, code);
+	it_resp_free(&r);
+}
+
+/* A GitHub delivery signed with secret (the app's create answered it). */
+static struct it_resp deliver(const char *app_id, const char *secret, const char *event,
+			      const char *delivery, const char *body)
+{
+	uint8_t mac[32];
+	char hex[65];
+	crypto_hmac_sha256(secret, strlen(secret), body, strlen(body), mac);
+	crypto_hex(mac, sizeof(mac), hex);
+	char sig[100], ev[64], id[80];
+	snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
+	snprintf(ev, sizeof(ev), "X-GitHub-Event: %s", event);
+	snprintf(id, sizeof(id), "X-GitHub-Delivery: %s", delivery);
+	const char *headers[] = { sig, ev, id, NULL };
+	struct it_req req = { .method = "POST",
+			      .path = it_fmt("/webhooks/github/%s", app_id),
+			      .body = body,
+			      .headers = headers };
+	struct it_resp r;
+	it_request(srv, &req, &r);
+	return r;
+}
+
+/* The GitHub webhook of an app in a cluster made active with SQL: a push to
+ * its branch (the route's 202) and a ping (its second answer, 200). */
+static void check_webhook_route(void)
+{
+	struct it_resp r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"hooks\"}", 201);
+	char hcid[8];
+	snprintf(hcid, sizeof(hcid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	const char *p[] = { user.aid, hcid };
+	CHECK(it_db_exec(db,
+			 "UPDATE clusters SET status = 'active', configured = true"
+			 " WHERE aid = $1 AND cid = $2",
+			 2, p));
+	r = step_at("POST", "/:aid/:cid/apps", user.token,
+		    "{\"name\":\"hooked\",\"repo\":{\"provider\":\"github\",\"url\":"
+		    "\"https://github.com/acme/hooked\",\"branch\":\"main\"},\"port\":8080}",
+		    202, it_fmt("/%s/%s/apps", user.aid, hcid));
+	char id[8], secret[64];
+	snprintf(id, sizeof(id), "%s", it_json_str(r.json, "id") ?: "");
+	snprintf(secret, sizeof(secret), "%s", it_json_str(r.json, "webhookSecret") ?: "");
+	it_resp_free(&r);
+	const struct route *route = find_route("POST", "/webhooks/github/:id");
+	CHECK(route != NULL);
+	r = deliver(id, secret, "push", "contract-1",
+		    "{\"ref\":\"refs/heads/main\",\"before\":"
+		    "\"0000000000000000000000000000000000000000\",\"after\":"
+		    "\"9e597618cb9102c993b3245f4e7c0843131ce335\",\"deleted\":false}");
+	CHECK_STATUS(r, 202);
+	if (route && r.status == 202)
+		check_fields(route, &r);
+	it_resp_free(&r);
+	const struct output_spec *answered = NULL;
+	for (const struct route_answer *a = api_route_answers; a->handler; a++)
+		if (route && a->handler == route->handler)
+			answered = a->output;
+	CHECK(answered != NULL);
+	r = deliver(id, secret, "ping", "contract-2", "{\"zen\":\"Keep it logically awesome.\"}");
+	CHECK_STATUS(r, 200);
+	if (answered && r.status == 200)
+		check_object(answered->fields, r.json, r.what);
 	it_resp_free(&r);
 }
 
@@ -564,6 +630,7 @@ TEST(every_route_answers_its_declared_fields)
 	it_resp_free(&r);
 	check_service_routes();
 	check_app_routes();
+	check_webhook_route();
 	r = step("GET", "/service-info", NULL, NULL, 200);
 	check_items(&r, "services", "GET", "/service-info/:type");
 	it_resp_free(&r);
