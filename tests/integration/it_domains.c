@@ -16,10 +16,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -35,21 +33,6 @@ static PGconn *pg;
 static int dns_port;
 static pid_t dns_pid;
 static char cid[8], other_cid[8], generated[300];
-
-/* A free UDP port of 127.0.0.1 (bound and let go). */
-static int free_udp_port(void)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 static void dns_stop(void)
 {
@@ -407,7 +390,7 @@ int main(void)
 		return it_finish("it_domains");
 	}
 	RUN(dnsmasq_is_installed);
-	dns_port = free_udp_port();
+	dns_port = it_closed_udp_port();
 	const char *extra[] = { it_fmt("RUNOS_DNS_SERVER=127.0.0.1:%d", dns_port), NULL };
 	srv = it_server_start("domains", extra);
 	pg = srv ? it_db_connect(it_env.database_url) : NULL;

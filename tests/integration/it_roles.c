@@ -82,6 +82,13 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/:cid/services/:type/:id/credentials", NULL, ROLE_MEMBER, false, 200 },
 	{ "POST", "/:aid/:cid/services/:type/:id/credentials/rotate", NULL, ROLE_MEMBER, false,
 	  202 },
+	/* Custom domains of the sweep's app (:id); :fqdn is its domain (pending:
+	 * the resolver is a closed port), a fresh one for each allowed delete. */
+	{ "GET", "/:aid/:cid/apps/:id/domains", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/domains", "{\"fqdn\":\"%s.roles.example.com\"}", ROLE_MEMBER,
+	  false, 201 },
+	{ "POST", "/:aid/:cid/apps/:id/domains/:fqdn/verify", NULL, ROLE_MEMBER, false, 200 },
+	{ "DELETE", "/:aid/:cid/apps/:id/domains/:fqdn", NULL, ROLE_MEMBER, false, 204 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -98,9 +105,12 @@ struct target {
 	const char *nid;    /* :nid, a node of cid */
 	const char *uid;    /* :uid, a member of the account */
 	const char *type;   /* :type, a service type */
+	const char *fqdn;   /* :fqdn, a custom domain of the sweep's app */
 };
 static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
 #define SWEEP_NID "nodea"
+#define SWEEP_APP "rlapp"		     /* an app of the sweep's cluster */
+#define SWEEP_FQDN "sweep.roles.example.com" /* its custom domain */
 
 static bool needs_key(const struct route_case *c)
 {
@@ -135,7 +145,8 @@ static const char *path_of(const struct route_case *c, const char *aid, const st
 		    { ":cid", offsetof(struct target, cid) },
 		    { ":nid", offsetof(struct target, nid) },
 		    { ":uid", offsetof(struct target, uid) },
-		    { ":type", offsetof(struct target, type) } };
+		    { ":type", offsetof(struct target, type) },
+		    { ":fqdn", offsetof(struct target, fqdn) } };
 	char out[512];
 	size_t n = 0;
 	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
@@ -175,7 +186,7 @@ static char sweep_uid[40]; /* a viewer member of the owner's account */
 /* The owner's targets, with this key. */
 static struct target owner_target(const char *key_id)
 {
-	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid, "postgresql" };
+	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid, "postgresql", SWEEP_FQDN };
 }
 
 /* A route that removes its member: allowed calls get a fresh one. */
@@ -282,6 +293,26 @@ static bool fresh_cluster(const char *name, char cid[8])
 
 static char sweep_sid[8]; /* a PostgreSQL service of the sweep's cluster, installed */
 
+static bool is_app_route(const struct route_case *c)
+{
+	return strstr(c->pattern, "/apps/:id") != NULL;
+}
+
+/* A new custom domain of the sweep's app; its fqdn (static), or NULL. */
+static const char *fresh_domain(void)
+{
+	static int made;
+	static char fqdn[64];
+	snprintf(fqdn, sizeof(fqdn), "del-%d.roles.example.com", ++made);
+	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt("{\"fqdn\":\"%s\"}", fqdn),
+				   "/%s/%s/apps/%s/domains", owner.aid, sweep_cid, SWEEP_APP);
+	bool ok = r.status == 201;
+	if (!ok)
+		fprintf(stderr, "no domain: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return ok ? fqdn : NULL;
+}
+
 static bool is_service_route(const struct route_case *c)
 {
 	return strstr(c->pattern, "/services/:type/:id") != NULL;
@@ -328,10 +359,22 @@ static bool make_sweep_targets(void)
 		return false;
 	snprintf(sweep_sid, sizeof(sweep_sid), "%s", sid);
 	const char *q[] = { owner.aid, sweep_cid, sweep_sid };
-	return it_db_exec(pg,
-			  "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
-			  " AND id = $3",
-			  3, q);
+	const char *a[] = { owner.aid, sweep_cid, SWEEP_APP };
+	if (!it_db_exec(pg,
+			"UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
+			" AND id = $3",
+			3, q) ||
+	    !it_db_exec(pg,
+			"INSERT INTO apps (aid, cid, id, name, dns_name, repo_provider, repo_url,"
+			" repo_branch, ports, webhook_secret) VALUES ($1, $2, $3, 'web', 'web',"
+			" 'github', 'https://github.com/runos/web', 'main', '{8080}', 'sealed')",
+			3, a))
+		return false;
+	struct it_resp r = it_call(srv, "POST", owner.token, "{\"fqdn\":\"" SWEEP_FQDN "\"}",
+				   "/%s/%s/apps/%s/domains", owner.aid, sweep_cid, SWEEP_APP);
+	bool ok = r.status == 201;
+	it_resp_free(&r);
+	return ok;
 }
 
 TEST(role_boundaries)
@@ -389,7 +432,16 @@ TEST(role_boundaries)
 				}
 				snprintf(victim.id, sizeof(victim.id), "%s", sid);
 			}
-			struct target t = { victim.id, cid, nid, uid, "postgresql" };
+			const char *fqdn = SWEEP_FQDN;
+			if (is_app_route(c)) {
+				snprintf(victim.id, sizeof(victim.id), "%s", SWEEP_APP);
+				if (allowed && strcmp(c->method, "DELETE") == 0 &&
+				    !(fqdn = fresh_domain())) {
+					CHECK_MSG(false, "no domain for %s", c->pattern);
+					continue;
+				}
+			}
+			struct target t = { victim.id, cid, nid, uid, "postgresql", fqdn };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",
@@ -656,7 +708,10 @@ int main(void)
 		return it_finish("it_roles");
 	}
 	RUN(table_covers_every_account_route);
-	srv = it_server_start("roles", NULL);
+	/* Custom domains are checked through a closed port of loopback. */
+	const char *extra[] = { it_fmt("RUNOS_DNS_SERVER=127.0.0.1:%d", it_closed_udp_port()),
+				NULL };
+	srv = it_server_start("roles", extra);
 	pg = srv ? it_db_connect(it_env.database_url) : NULL;
 	if (!srv || !pg || !it_signup(srv, &owner) || !it_signup(srv, &other) ||
 	    !make_sweep_targets()) {
