@@ -444,10 +444,14 @@ static bool verified_routes(struct request *req, const char *cid, const struct a
 		request_db_error(req, r, "app", a->id);
 		return false;
 	}
-	for (size_t i = 0; i < total && *n < API_APP_MAX_DOMAINS; i++)
-		if (strcmp((*rows)[i].status, "verified") == 0)
+	for (size_t i = 0; i < total && *n < API_APP_MAX_DOMAINS; i++) {
+		bool port = false; /* a port the app no longer has routes nowhere */
+		for (size_t k = 0; k < a->nports; k++)
+			port |= a->ports[k] == (*rows)[i].port;
+		if (port && strcmp((*rows)[i].status, "verified") == 0)
 			routes[(*n)++] =
 				(struct app_custom_route){ (*rows)[i].fqdn, (*rows)[i].port };
+	}
 	return true;
 }
 
