@@ -129,8 +129,9 @@ static const char *await_status(const char *fqdn, const char *status)
 }
 
 /* The APPLY_CR objects of the app's newest app.configure job into dir (one
- * file each); how many, -1 when there is no such job. */
-static int configure_objects(const char *dir, char job[40])
+ * file each), waiting up to 5 s for it to be there; how many, -1 when there
+ * is no such job. */
+static int configure_objects_try(const char *dir, char job[40], int attempt)
 {
 	const char *p[] = { owner.aid, APP_ID };
 	PGresult *res = PQexecParams(
@@ -143,6 +144,11 @@ static int configure_objects(const char *dir, char job[40])
 		" AND target_id = $2 AND type = 'app.configure') ORDER BY si.ord",
 		2, NULL, p, NULL, NULL, 0);
 	int n = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
+	if (n <= 0 && attempt < 25) { /* the job follows the verification */
+		PQclear(res);
+		it_sleep_ms(200);
+		return configure_objects_try(dir, job, attempt + 1);
+	}
 	if (n <= 0) {
 		fprintf(stderr, "no configure job: %s\n", PQerrorMessage(pg));
 		PQclear(res);
@@ -159,6 +165,11 @@ static int configure_objects(const char *dir, char job[40])
 	}
 	PQclear(res);
 	return n;
+}
+
+static int configure_objects(const char *dir, char job[40])
+{
+	return configure_objects_try(dir, job, 0);
 }
 
 TEST(dnsmasq_is_installed)
