@@ -128,7 +128,7 @@ static bool configure(struct request *req, const struct cluster *c, const struct
 bool api_app_domain_check(struct request *req, const struct cluster *c, const struct app *a,
 			  struct app_domain *d, const struct audit_actor *actor)
 {
-	char target[APP_FQDN_MAX + 1], detail[600];
+	char target[APP_FQDN_MAX + 1], detail[600] = "the app has no such port any more";
 	generated_of(c, a, d->port, target, sizeof(target));
 	enum dns_check_result res =
 		target[0] ? dns_check_domain(&req->server->cfg.dns_server, d->fqdn, target,
@@ -147,10 +147,11 @@ bool api_app_domain_check(struct request *req, const struct cluster *c, const st
 		request_db_error(req, r, "app", a->id);
 		return false;
 	}
-	log_info("domain %s of %s/%s: %s", d->fqdn, aid, a->osid,
+	log_info("domain %s of %s/%s: %s (%s)", d->fqdn, aid, a->osid,
 		 verified		  ? "verified"
 		 : res == DNS_CHECK_ERROR ? "no DNS answer"
-					  : "not yet");
+					  : "not yet",
+		 detail);
 	if (verified && recorded) {
 		char job[IDALLOC_UUID_LEN + 1];
 		if (!configure(req, c, a, actor, "app.domain.verified", job))
