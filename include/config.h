@@ -40,6 +40,9 @@ struct config {
 	char **cors_origins; /* NULL-terminated */
 	bool auto_migrate;
 	int node_offline_after_seconds;
+	/* RUNOS_DNS_SERVER: the resolver custom domains are checked through (an
+	 * IPv4 address and port); port 0: the system's (/etc/resolv.conf). */
+	struct listen_addr dns_server;
 };
 
 /* Returns the value of an environment variable or NULL; tests pass their own. */

@@ -18,6 +18,7 @@ struct fleet;
 struct queue_sweeper;
 struct queue_wakeups;
 struct ratelimiter;
+struct domain_verifier;
 
 struct server {
 	struct config cfg;
@@ -31,7 +32,8 @@ struct server {
 	struct fleet *fleet;
 	struct queue_sweeper *work;
 	struct queue_wakeups *wakeups;
-	struct ratelimiter *limits; /* API.md §1 rate limits */
+	struct ratelimiter *limits;	 /* API.md §1 rate limits */
+	struct domain_verifier *domains; /* checks apps' custom domains */
 	int64_t started_us;
 };
 

@@ -3,6 +3,7 @@
  * any thread starts; the result is read-only afterwards. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,8 @@ static const struct config_var config_vars[] = {
 	  "apply migrations at start (1) or not (0)" },
 	{ "RUNOS_NODE_OFFLINE_AFTER", CFG_INT, FIELD(node_offline_after_seconds), "30", 2, 86400,
 	  false, "seconds without a heartbeat before a node is offline" },
+	{ "RUNOS_DNS_SERVER", CFG_ADDR, FIELD(dns_server), NULL, 0, 0, false,
+	  "IPv4 host:port of the resolver that checks custom domains; unset = the system's" },
 };
 
 #define CONFIG_VAR_COUNT (sizeof(config_vars) / sizeof(config_vars[0]))
@@ -277,6 +280,12 @@ static bool apply_derived(struct config *cfg, char *err, size_t errcap)
 	}
 	if (cfg->db_pool == 0) /* opened as needed; at most 64 (max_connections) */
 		cfg->db_pool = 2 * cfg->threads < 64 ? 2 * cfg->threads : 64;
+	struct in_addr ipv4;
+	if (cfg->dns_server.port && inet_pton(AF_INET, cfg->dns_server.host, &ipv4) != 1) {
+		snprintf(err, errcap, "RUNOS_DNS_SERVER: \"%s\" is not an IPv4 address",
+			 cfg->dns_server.host);
+		return false;
+	}
 	if (cfg->http_addr.port == cfg->agent_addr.port &&
 	    strcmp(cfg->http_addr.host, cfg->agent_addr.host) == 0) {
 		snprintf(err, errcap,

@@ -14,6 +14,7 @@
 
 #include "fleet/fleet.h"
 #include "agent/listener.h"
+#include "api/domain_verifier.h"
 #include "queue/sweeper.h"
 #include "queue/wakeups.h"
 #include "auth/auth.h"
@@ -135,12 +136,15 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 	}
 	queue_wakeups_listen(srv->wakeups);
 	srv->work = queue_sweeper_start(srv);
+	srv->domains = domain_verifier_start(srv);
 	log_info("runosd %s ready in %lld ms", RUNOSD_VERSION,
 		 (long long)((time_now_us() - srv->started_us) / 1000));
 
 	int sig = 0;
 	sigwait(stop_signals, &sig);
 	log_info("received %s: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	domain_verifier_stop(srv->domains);
+	srv->domains = NULL;
 	queue_sweeper_stop(srv->work);
 	srv->work = NULL;
 	queue_wakeups_stop_listening(srv->wakeups);
@@ -202,6 +206,7 @@ int main(int argc, char **argv)
 		rc = serve(&srv, &stop_signals);
 	}
 
+	domain_verifier_stop(srv.domains);
 	queue_sweeper_stop(srv.work);
 	queue_wakeups_stop_listening(srv.wakeups);
 	http_server_stop(srv.agent_http, 0);

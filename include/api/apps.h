@@ -10,6 +10,7 @@
 
 #include "apps/render.h"
 #include "apps/validate.h"
+#include "db/app_domains_store.h"
 #include "db/apps_store.h"
 #include "db/clusters_store.h"
 #include "http/request.h"
@@ -51,7 +52,11 @@ struct api_app_job {
 	size_t nrequires;
 };
 
-/* Renders job j of app a (settings s, in cluster c) into out. On failure
+/* The most custom domains an app has (POST …/domains refuses more). */
+#define API_APP_MAX_DOMAINS 32
+
+/* Renders job j of app a (settings s, in cluster c) into out, with the
+ * Ingress rules and Certificates of the app's verified custom domains. On failure
  * replies (400 for a requires input whose service is gone, 500, 503) and
  * returns false; free out with rendered_job_free either way. */
 bool api_app_render(struct request *req, const struct cluster *c, const struct app *a,
@@ -82,5 +87,16 @@ void api_app_start_deploy(struct request *req, const struct cluster *c, const st
 /* Replies for a store outcome other than APP_WRITTEN (or a db error). */
 void api_app_write_error(struct request *req, enum db_result r, const struct app_write_result *w,
 			 const char *cid, const char *id);
+
+/* Checks custom domain d of app a through DNS now and records the outcome
+ * (with backoff: api_domain_retry_after_s); once verified, starts the
+ * app.configure job that routes it when the app runs (by actor). d is read
+ * again after. False when it replied (a store error). */
+bool api_app_domain_check(struct request *req, const struct cluster *c, const struct app *a,
+			  struct app_domain *d, const struct audit_actor *actor)
+	__attribute__((warn_unused_result));
+
+/* Seconds to the next check of a domain after attempts failed ones. */
+int api_domain_retry_after_s(int attempts);
 
 #endif

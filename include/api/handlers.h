@@ -141,5 +141,9 @@ void api_apps_deployments(struct request *req);
 void api_apps_rollback(struct request *req);
 void api_apps_webhook_rotate(struct request *req);
 void api_apps_logs(struct request *req);
+void api_apps_domains_list(struct request *req);
+void api_apps_domains_add(struct request *req);
+void api_apps_domains_verify(struct request *req);
+void api_apps_domains_delete(struct request *req);
 
 #endif

@@ -73,9 +73,20 @@ json_t *app_manifest_service(const struct app_deploy_spec *s);
  * and the cluster domain are too long together). */
 json_t *app_manifest_ingress(const struct app_deploy_spec *s);
 
+/* The ClusterIssuer (cert-manager) that the Certificates of custom domains
+ * name: the cluster has it (docs/apps.md). */
+#define APP_CERT_ISSUER "letsencrypt"
+
+/* The cert-manager Certificate (cert-manager.io/v1, a custom resource) of
+ * a verified custom domain: named after the fqdn in the app's namespace,
+ * writing app_domain_tls_secret(fqdn), issued by the ClusterIssuer
+ * APP_CERT_ISSUER. */
+json_t *app_manifest_certificate(const struct app_deploy_spec *s, const struct app_custom_route *r);
+
 /* Every object of a deploy in the order they are applied: Namespace,
- * NetworkPolicy, ConfigMap, Secret, Deployment, Service, Ingress. NULL with
- * a message in err when one cannot be made. */
+ * NetworkPolicy, ConfigMap, Secret, Deployment, Service, Ingress, then a
+ * Certificate per custom route. NULL with a message in err when one cannot
+ * be made. */
 json_t *app_manifests(const struct app_deploy_spec *s, char *err, size_t errcap);
 
 #endif

@@ -44,9 +44,10 @@ enum db_result db_app_domains_delete(struct db_pool *db, const char *aid, const 
 				     const struct audit_actor *actor)
 	__attribute__((warn_unused_result));
 
-/* Records a check of a pending domain: verified, or one more attempt with
- * the next in retry_after_s seconds, or (give_up) failed. DB_NOT_FOUND when
- * it is not pending. */
+/* Records a check of a pending domain: verified (its certificate then
+ * pending: the next job of the app applies its Certificate), or one more
+ * attempt with the next in retry_after_s seconds, or (give_up) failed.
+ * DB_NOT_FOUND when it is not pending. */
 enum db_result db_app_domains_checked(struct db_pool *db, const char *aid, const char *cid,
 				      const char *app_id, const char *fqdn, bool verified,
 				      bool give_up, int retry_after_s)
@@ -55,6 +56,20 @@ enum db_result db_app_domains_checked(struct db_pool *db, const char *aid, const
 /* Pending domains of every tenant whose next check is due, soonest first,
  * at most limit; *out (to free) holds *n. */
 enum db_result db_app_domains_due(struct db_pool *db, int limit, struct app_domain **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* Takes up to limit due pending domains of every tenant, soonest first, and
+ * moves their next check lease_s seconds on, with FOR UPDATE SKIP LOCKED:
+ * instances that claim at once get different domains, and a claimer that
+ * dies leaves them to be claimed again after the lease. *out (to free). */
+enum db_result db_app_domains_claim(struct db_pool *db, int limit, int lease_s,
+				    struct app_domain **out, size_t *n)
+	__attribute__((warn_unused_result));
+
+/* A failed domain pending again, from its first attempt (a check asked for
+ * by the user); DB_NOT_FOUND when it is not failed. */
+enum db_result db_app_domains_reopen(struct db_pool *db, const char *aid, const char *cid,
+				     const char *app_id, const char *fqdn)
 	__attribute__((warn_unused_result));
 
 #endif

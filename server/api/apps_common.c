@@ -11,6 +11,7 @@
 #include "api/services.h"
 #include "apps/secrets.h"
 #include "crypto/seal.h"
+#include "db/app_domains_store.h"
 #include "idalloc/ids.h"
 #include "runosd.h"
 #include "services/catalog.h"
@@ -464,10 +465,39 @@ static const struct {
 	{ "app.env", false, 1, true },	     { "app.delete", false, 0, false },
 };
 
+/* The app's verified custom domains as routes (pointing into *rows, to
+ * free); false when it replied. */
+static bool verified_routes(struct request *req, const char *cid, const struct app *a,
+			    struct app_domain **rows, struct app_custom_route *routes, size_t *n)
+{
+	size_t total = 0;
+	*n = 0;
+	enum db_result r = db_app_domains_list(req->server->db, request_param(req, "aid"), cid,
+					       a->id, rows, &total);
+	if (r != DB_OK) {
+		request_db_error(req, r, "app", a->id);
+		return false;
+	}
+	for (size_t i = 0; i < total && *n < API_APP_MAX_DOMAINS; i++) {
+		bool port = false; /* a port the app no longer has routes nowhere */
+		for (size_t k = 0; k < a->nports; k++)
+			port |= a->ports[k] == (*rows)[i].port;
+		if (port && strcmp((*rows)[i].status, "verified") == 0)
+			routes[(*n)++] =
+				(struct app_custom_route){ (*rows)[i].fqdn, (*rows)[i].port };
+	}
+	return true;
+}
+
 static bool render_objects(struct request *req, const struct cluster *c, const struct app *a,
 			   const struct app_settings *s, const struct api_app_job *j, int step,
 			   bool env_only, struct rendered_job *out)
 {
+	struct app_domain *domains = NULL;
+	struct app_custom_route custom[API_APP_MAX_DOMAINS];
+	size_t ncustom = 0;
+	if (!verified_routes(req, c->cid, a, &domains, custom, &ncustom))
+		return false;
 	json_t *env = j->env ? json_deep_copy(j->env) : stored_env(req, c->cid, a, false);
 	json_t *secret =
 		j->secret_env ? json_deep_copy(j->secret_env) : stored_env(req, c->cid, a, true);
@@ -501,7 +531,9 @@ static bool render_objects(struct request *req, const struct cluster *c, const s
 						.env = env,
 						.secret_env = secret,
 						.required_osids = osids,
-						.nrequired = n };
+						.nrequired = n,
+						.custom = custom,
+						.ncustom = ncustom };
 		char err[256];
 		ok = app_render_objects(&spec, env_only, step, j->job_id, req->server->keys, out,
 					err, sizeof(err));
@@ -510,6 +542,7 @@ static bool render_objects(struct request *req, const struct cluster *c, const s
 				      "The app's objects cannot be made: %s", err);
 	}
 	free(stored);
+	free(domains);
 	json_decref(env);
 	api_service_credentials_free(secret);
 	return ok;

@@ -246,6 +246,13 @@ static const struct field_spec app_logs_query[] = {
 	{ "pod", FIELD_STRING, false, 1, 253, NULL, "one pod of the app (default: all)", NULL },
 	{ 0 },
 };
+static const struct field_spec app_domain_input[] = {
+	{ "fqdn", FIELD_STRING, true, 1, 512, NULL,
+	  "a public DNS name you own, not under the cluster domains", "shop.example.com" },
+	{ "port", FIELD_INTEGER, false, 1, 65535, NULL,
+	  "the app's port it routes to (default: the first)", NULL },
+	{ 0 },
+};
 static const struct field_spec no_input[] = { { 0 } };
 
 /* Members of answers: always present unless OUT_OPTIONAL. The OpenAPI document gives every object
@@ -888,6 +895,38 @@ static const struct output_field app_logs_fields[] = {
 	OUT_OBJECTS("entries", log_entry_fields, "oldest first per container"),
 	{ 0 },
 };
+static const char *const domain_statuses[] = { "pending", "verified", "failed", NULL };
+static const char *const certificate_statuses[] = { "none", "pending", "issued", "failed", NULL };
+static const struct output_field domain_txt_fields[] = {
+	OUT("name", FIELD_STRING, "_runos-challenge.<fqdn>"),
+	OUT("value", FIELD_STRING, "the token the TXT record holds"),
+	{ 0 },
+};
+static const struct output_field domain_verification_fields[] = {
+	OUT("type", FIELD_STRING, "CNAME"),
+	OUT("name", FIELD_STRING, "the record's name: the fqdn"),
+	OUT("value", FIELD_STRING, "what it points at: the port's generated domain"),
+	OUT_OBJECT("txt", domain_txt_fields, "or this TXT record instead"),
+	{ 0 },
+};
+static const struct output_field domain_certificate_fields[] = {
+	OUT_ENUM("status", certificate_statuses, "its cert-manager Certificate"),
+	{ 0 },
+};
+static const struct output_field domain_fields[] = {
+	OUT("fqdn", FIELD_STRING, "lower-case, no trailing dot"),
+	OUT("port", FIELD_INTEGER, "the app's port it routes to"),
+	OUT_ENUM("status", domain_statuses, "pending until its DNS record is seen"),
+	OUT_OBJECT("verification", domain_verification_fields, "the DNS record to make"),
+	OUT_OBJECT("certificate", domain_certificate_fields, "its TLS certificate"),
+	OUT_NULLABLE("checkedAt", FIELD_TIME, "its last DNS check"),
+	OUT("createdAt", FIELD_TIME, "when it was added"),
+	{ 0 },
+};
+static const struct output_field domains_fields[] = {
+	OUT_OBJECTS("domains", domain_fields, "oldest first"),
+	{ 0 },
+};
 static const struct output_field webhook_secret_fields[] = {
 	OUT("webhookUrl", FIELD_STRING, "the push webhook URL"),
 	OUT("webhookSecret", FIELD_STRING, "the new secret (shown once)"),
@@ -1120,6 +1159,16 @@ static const struct output_spec github_delivery_answered_output = {
 	.description = "A ping ({ok, zen}), or a repeated X-GitHub-Delivery: the first answer again"
 };
 
+static const struct output_spec app_domain_output = {
+	.type = "appDomain", .status = 200, .fields = domain_fields, .post_status = 201
+};
+static const struct output_spec app_domain_checked_output = { .type = "appDomain",
+							      .status = 200,
+							      .fields = domain_fields };
+static const struct output_spec app_domains_output = { .type = "appDomains",
+						       .status = 200,
+						       .fields = domains_fields };
+
 static const struct output_field no_op_fields[] = {
 	OUT("osid", FIELD_STRING, "the service or app"),
 	OUT("noOp", FIELD_BOOLEAN, "true: nothing was asked that is not so already"),
@@ -1144,11 +1193,18 @@ static const struct output_spec app_unchanged_output = {
 	.fields = no_op_fields,
 	.description = "Nothing to roll out: nothing changed, or only the name"
 };
+static const struct output_spec domain_unrouted_output = {
+	.type = "jobStarted",
+	.status = 202,
+	.fields = job_started_fields,
+	.description = "The domain was verified and the app runs: a job re-applies its Ingress"
+};
 const struct route_answer api_route_answers[] = {
 	{ api_services_update, &service_unchanged_output },
 	{ api_apps_update, &app_unchanged_output },
 	{ api_clusters_delete, &cluster_teardown_output },
 	{ api_webhooks_github, &github_delivery_answered_output },
+	{ api_apps_domains_delete, &domain_unrouted_output },
 	{ NULL, NULL },
 };
 
@@ -1392,6 +1448,16 @@ const struct route api_routes[] = {
 	  no_input, &github_delivery_output,
 	  "GitHub's push and ping deliveries for an app (signed with its webhook secret)", NULL,
 	  NULL },
+	{ "GET", "/:aid/:cid/apps/:id/domains", api_apps_domains_list, ROUTE_ACCOUNT, ROLE_VIEWER,
+	  false, no_input, &app_domains_output, "An app's custom domains", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/domains", api_apps_domains_add, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, app_domain_input, &app_domain_output,
+	  "Add a custom domain (pending until its CNAME or TXT record is seen)", NULL, NULL },
+	{ "POST", "/:aid/:cid/apps/:id/domains/:fqdn/verify", api_apps_domains_verify,
+	  ROUTE_ACCOUNT, ROLE_MEMBER, false, no_input, &app_domain_checked_output,
+	  "Check a custom domain's DNS record now (a failed one is tried again)", NULL, NULL },
+	{ "DELETE", "/:aid/:cid/apps/:id/domains/:fqdn", api_apps_domains_delete, ROUTE_ACCOUNT,
+	  ROLE_MEMBER, false, no_input, &no_body, "Remove a custom domain", NULL, NULL },
 
 	{ "GET", "/:aid/modules", api_modules_list, ROUTE_ACCOUNT, ROLE_VIEWER, false, no_input,
 	  &modules_output, "Feature modules of the account", NULL, NULL },

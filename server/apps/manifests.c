@@ -323,8 +323,22 @@ json_t *app_manifests(const struct app_deploy_spec *s, char *err, size_t errcap)
 			 s->osid, s->cluster_domain);
 		return NULL;
 	}
-	return json_pack("[o, o, o, o, o, o, o]", app_manifest_namespace(s),
-			 app_manifest_network_policy(s), app_manifest_configmap(s),
-			 app_manifest_secret(s), app_manifest_deployment(s),
-			 app_manifest_service(s), ingress);
+	json_t *list = json_pack("[o, o, o, o, o, o, o]", app_manifest_namespace(s),
+				 app_manifest_network_policy(s), app_manifest_configmap(s),
+				 app_manifest_secret(s), app_manifest_deployment(s),
+				 app_manifest_service(s), ingress);
+	for (size_t i = 0; i < s->ncustom; i++)
+		json_array_append_new(list, app_manifest_certificate(s, &s->custom[i]));
+	return list;
+}
+
+json_t *app_manifest_certificate(const struct app_deploy_spec *s, const struct app_custom_route *r)
+{
+	char secret[APP_FQDN_MAX + 16];
+	app_domain_tls_secret(r->fqdn, secret, sizeof(secret));
+	return json_pack("{s:s, s:s, s:o, s:{s:s, s:[s], s:{s:s, s:s, s:s}}}", "apiVersion",
+			 "cert-manager.io/v1", "kind", "Certificate", "metadata",
+			 metadata(s, r->fqdn, true), "spec", "secretName", secret, "dnsNames",
+			 r->fqdn, "issuerRef", "name", APP_CERT_ISSUER, "kind", "ClusterIssuer",
+			 "group", "cert-manager.io");
 }

@@ -41,8 +41,8 @@ bool app_render_objects(const struct app_deploy_spec *s, bool env_only, int step
 	size_t i;
 	json_t *o;
 	json_array_foreach (objects, i, o) {
-		bool workload =
-			is_kind(o, "Deployment") || is_kind(o, "Service") || is_kind(o, "Ingress");
+		bool workload = is_kind(o, "Deployment") || is_kind(o, "Service") ||
+				is_kind(o, "Ingress") || is_kind(o, "Certificate");
 		if (env_only && workload)
 			continue;
 		json_incref(o);

@@ -44,12 +44,26 @@ static const struct db_stmt stmt_checked = {
 	"UPDATE app_domains SET checked_at = now(), attempts = attempts + 1,"
 	" status = CASE WHEN $5::bool THEN 'verified' WHEN $6::bool THEN 'failed'"
 	" ELSE 'pending' END, verified_at = CASE WHEN $5::bool THEN now() END,"
+	" certificate_status = CASE WHEN $5::bool THEN 'pending' ELSE certificate_status END,"
 	" next_check_at = now() + $7::int * interval '1 second'"
 	" WHERE aid = $1 AND cid = $2 AND app_id = $3 AND fqdn = $4 AND status = 'pending'"
 };
 static const struct db_stmt stmt_due = {
 	"app_domains_due", "SELECT " DOMAIN_COLUMNS " FROM app_domains d WHERE d.status = 'pending'"
 			   " AND d.next_check_at <= now() ORDER BY d.next_check_at LIMIT $1"
+};
+
+static const struct db_stmt stmt_claim = {
+	"app_domains_claim",
+	"UPDATE app_domains AS d SET next_check_at = now() + $2::int * interval '1 second'"
+	" FROM (SELECT fqdn FROM app_domains WHERE status = 'pending' AND next_check_at <= now()"
+	" ORDER BY next_check_at LIMIT $1 FOR UPDATE SKIP LOCKED) c WHERE d.fqdn = c.fqdn"
+	" RETURNING " DOMAIN_COLUMNS
+};
+static const struct db_stmt stmt_reopen = {
+	"app_domains_reopen",
+	"UPDATE app_domains SET status = 'pending', attempts = 0, next_check_at = now()"
+	" WHERE aid = $1 AND cid = $2 AND app_id = $3 AND fqdn = $4 AND status = 'failed'"
 };
 
 static void read_domain(const PGresult *res, int row, struct app_domain *out)
@@ -174,6 +188,29 @@ enum db_result db_app_domains_checked(struct db_pool *db, const char *aid, const
 				 db_int64_param(retry_after_s, retry) };
 	PGresult *res;
 	enum db_result r = db_query(db, &stmt_checked, 7, params, &res);
+	if (r != DB_OK)
+		return r;
+	r = atoi(PQcmdTuples(res)) == 1 ? DB_OK : DB_NOT_FOUND;
+	PQclear(res);
+	return r;
+}
+
+enum db_result db_app_domains_claim(struct db_pool *db, int limit, int lease_s,
+				    struct app_domain **out, size_t *n)
+{
+	char limit_buf[24], lease_buf[24];
+	const char *params[] = { db_int64_param(limit, limit_buf),
+				 db_int64_param(lease_s, lease_buf) };
+	PGresult *res;
+	return read_all(db_query(db, &stmt_claim, 2, params, &res), &res, out, n);
+}
+
+enum db_result db_app_domains_reopen(struct db_pool *db, const char *aid, const char *cid,
+				     const char *app_id, const char *fqdn)
+{
+	const char *params[] = { aid, cid, app_id, fqdn };
+	PGresult *res;
+	enum db_result r = db_query(db, &stmt_reopen, 4, params, &res);
 	if (r != DB_OK)
 		return r;
 	r = atoi(PQcmdTuples(res)) == 1 ? DB_OK : DB_NOT_FOUND;

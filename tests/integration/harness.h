@@ -281,6 +281,10 @@ bool it_is_uuid(const char *s);
 bool it_parse_time(const char *s, time_t *out);
 const char *it_format_time(time_t t); /* in an it_fmt buffer */
 
+/* A UDP port of 127.0.0.1 that nothing listens on (bound and let go): a
+ * DNS server to start there, or a resolver that refuses at once. */
+int it_closed_udp_port(void);
+
 /* Milliseconds from a monotonic clock. */
 double it_now_ms(void);
 void it_sleep_ms(int ms);

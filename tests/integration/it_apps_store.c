@@ -462,6 +462,77 @@ static void *claim_racer(void *arg)
 	return NULL;
 }
 
+struct claim_run {
+	struct app_domain *list;
+	size_t n;
+	enum db_result r;
+};
+
+static void *claim_three(void *arg)
+{
+	struct claim_run *c = arg;
+	c->r = db_app_domains_claim(pool, 3, 60, &c->list, &c->n);
+	return NULL;
+}
+
+/* Verifiers of two instances claiming at once get different domains, and
+ * a claimed domain is not due again until its lease ends; a failed one is
+ * reopened, a verified one has its certificate pending. */
+TEST(domain_claims_do_not_overlap)
+{
+	for (int i = 0; i < 6; i++) {
+		struct app_domain d;
+		CHECK_INT_EQ(db_app_domains_add(pool, owner.aid, cid, "shopa",
+						it_fmt("claim-%d.example.net", i), 8080, "tok",
+						&actor, &d),
+			     DB_OK);
+	}
+	struct claim_run runs[2] = { 0 };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, claim_three, &runs[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT_EQ(runs[0].r, DB_OK);
+	CHECK_INT_EQ(runs[1].r, DB_OK);
+	CHECK(runs[0].n + runs[1].n >= 3);
+	for (size_t a = 0; a < runs[0].n; a++)
+		for (size_t b = 0; b < runs[1].n; b++)
+			CHECK_MSG(strcmp(runs[0].list[a].fqdn, runs[1].list[b].fqdn) != 0,
+				  "%s claimed twice", runs[0].list[a].fqdn);
+	struct app_domain *list;
+	size_t n;
+	CHECK_INT_EQ(db_app_domains_claim(pool, 100, 60, &list, &n), DB_OK);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++)
+			for (size_t j = 0; j < runs[k].n; j++)
+				CHECK_MSG(strcmp(list[i].fqdn, runs[k].list[j].fqdn) != 0,
+					  "%s due again within its lease", list[i].fqdn);
+	free(list);
+	free(runs[0].list);
+	free(runs[1].list);
+	CHECK_INT_EQ(db_app_domains_checked(pool, owner.aid, cid, "shopa", "claim-0.example.net",
+					    false, true, 0),
+		     DB_OK);
+	CHECK_INT_EQ(db_app_domains_reopen(pool, owner.aid, cid, "shopa", "claim-1.example.net"),
+		     DB_NOT_FOUND);
+	CHECK_INT_EQ(db_app_domains_reopen(pool, other.aid, cid, "shopa", "claim-0.example.net"),
+		     DB_NOT_FOUND);
+	CHECK_INT_EQ(db_app_domains_reopen(pool, owner.aid, cid, "shopa", "claim-0.example.net"),
+		     DB_OK);
+	CHECK_INT_EQ(db_app_domains_checked(pool, owner.aid, cid, "shopa", "claim-0.example.net",
+					    true, false, 0),
+		     DB_OK);
+	CHECK_INT_EQ(db_app_domains_list(pool, owner.aid, cid, "shopa", &list, &n), DB_OK);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].fqdn, "claim-0.example.net") == 0) {
+			CHECK_STR_EQ(list[i].status, "verified");
+			CHECK_STR_EQ(list[i].certificate_status, "pending");
+			CHECK_INT_EQ(list[i].attempts, 1);
+		}
+	free(list);
+}
+
 TEST(deliveries_are_claimed_once)
 {
 	pthread_barrier_t start;
@@ -597,6 +668,7 @@ int main(void)
 		RUN(env_sets_share_one_key_space);
 		RUN(deploys_supersede_and_roll_back);
 		RUN(custom_domains_belong_to_one_app);
+		RUN(domain_claims_do_not_overlap);
 		RUN(deliveries_are_claimed_once);
 		RUN(required_service_stays_and_delete);
 	}

@@ -280,6 +280,35 @@ static void check_webhook_route(void)
 	it_resp_free(&r);
 }
 
+/* An app's custom domains, of an app inserted with SQL (in the active
+ * cluster of the service routes): added, listed, checked (the resolver is a
+ * closed port of loopback: still pending) and removed. */
+static void check_app_domain_routes(const char *scid)
+{
+	const char *p[] = { user.aid, scid };
+	CHECK(it_db_exec(
+		db,
+		"INSERT INTO apps (aid, cid, id, name, dns_name, repo_provider, repo_url,"
+		" repo_branch, ports, webhook_secret) VALUES ($1, $2, 'ctrap', 'web', 'web',"
+		" 'github', 'https://github.com/runos/web', 'main', '{8080}', 'sealed')",
+		2, p));
+	char domains[96];
+	snprintf(domains, sizeof(domains), "/%s/%s/apps/ctrap/domains", user.aid, scid);
+	struct it_resp r = step_at("POST", "/:aid/:cid/apps/:id/domains", user.token,
+				   "{\"fqdn\":\"contract.example.com\"}", 201, domains);
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/:cid/apps/:id/domains", user.token, NULL, 200, domains);
+	check_items(&r, "domains", "POST", "/:aid/:cid/apps/:id/domains");
+	it_resp_free(&r);
+	r = step_at("POST", "/:aid/:cid/apps/:id/domains/:fqdn/verify", user.token, NULL, 200,
+		    it_fmt("%s/contract.example.com/verify", domains));
+	CHECK_STR_EQ(it_json_str(r.json, "status"), "pending");
+	it_resp_free(&r);
+	r = step_at("DELETE", "/:aid/:cid/apps/:id/domains/:fqdn", user.token, NULL, 204,
+		    it_fmt("%s/contract.example.com", domains));
+	it_resp_free(&r);
+}
+
 /* Services, in a cluster made active with SQL as agents would (a control
  * plane online, credentials reported); its jobs stay queued (no agent
  * answers), so the service is marked installed with SQL for the PATCH and
@@ -337,6 +366,7 @@ static void check_service_routes(void)
 	it_resp_free(&r);
 	r = step_at("DELETE", "/:aid/:cid/services/:type/:id", user.token, NULL, 202, one);
 	it_resp_free(&r);
+	check_app_domain_routes(scid);
 }
 
 /* Apps, in a cluster made active with SQL; their jobs stay queued (no agent
@@ -669,7 +699,11 @@ int main(void)
 		test_failed++;
 		return it_finish("it_contract");
 	}
-	srv = it_server_start("contract", NULL);
+	/* Custom domains are checked through a closed port of loopback: every
+	 * check answers at once, unverified, and no query leaves the machine. */
+	const char *extra[] = { it_fmt("RUNOS_DNS_SERVER=127.0.0.1:%d", it_closed_udp_port()),
+				NULL };
+	srv = it_server_start("contract", extra);
 	db = srv ? it_db_connect(it_env.database_url) : NULL;
 	if (!srv || !db) {
 		test_failed++;

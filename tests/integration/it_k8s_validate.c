@@ -162,7 +162,7 @@ TEST(app_deploy_objects)
 	snprintf(dir, sizeof(dir), "%s/k8s-app-XXXXXX", it_env.tmpdir);
 	REQUIRE(mkdtemp(dir) != NULL);
 	int n = write_objects(dir, "deploy", objects);
-	CHECK_INT_EQ(n, 7);
+	CHECK_INT_EQ(n, 8); /* and the custom domain's Certificate (cert-manager) */
 	CHECK_INT_EQ(it_k8s_validate_dir(dir), 0);
 	remove_objects(dir, "deploy", n);
 

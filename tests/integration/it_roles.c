@@ -113,6 +113,13 @@ static const struct route_case cases[] = {
 	{ "GET", "/:aid/:cid/apps/:id/deployments", NULL, ROLE_VIEWER, false, 200 },
 	{ "POST", "/:aid/:cid/apps/:id/rollback", rollback_body, ROLE_MEMBER, false, 202 },
 	{ "POST", "/:aid/:cid/apps/:id/webhook-secret/rotate", NULL, ROLE_ADMIN, false, 200 },
+	/* Custom domains of the sweep's app (:id); :fqdn is its domain (pending:
+	 * the resolver is a closed port), a fresh one for each allowed delete. */
+	{ "GET", "/:aid/:cid/apps/:id/domains", NULL, ROLE_VIEWER, false, 200 },
+	{ "POST", "/:aid/:cid/apps/:id/domains", "{\"fqdn\":\"%s.roles.example.com\"}", ROLE_MEMBER,
+	  false, 201 },
+	{ "POST", "/:aid/:cid/apps/:id/domains/:fqdn/verify", NULL, ROLE_MEMBER, false, 200 },
+	{ "DELETE", "/:aid/:cid/apps/:id/domains/:fqdn", NULL, ROLE_MEMBER, false, 204 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -129,9 +136,11 @@ struct target {
 	const char *nid;    /* :nid, a node of cid */
 	const char *uid;    /* :uid, a member of the account */
 	const char *type;   /* :type, a service type */
+	const char *fqdn;   /* :fqdn, a custom domain of the sweep's app */
 };
 static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
 #define SWEEP_NID "nodea"
+#define SWEEP_FQDN "sweep.roles.example.com" /* the sweep app's custom domain */
 
 static bool needs_key(const struct route_case *c)
 {
@@ -166,7 +175,8 @@ static const char *path_of(const struct route_case *c, const char *aid, const st
 		    { ":cid", offsetof(struct target, cid) },
 		    { ":nid", offsetof(struct target, nid) },
 		    { ":uid", offsetof(struct target, uid) },
-		    { ":type", offsetof(struct target, type) } };
+		    { ":type", offsetof(struct target, type) },
+		    { ":fqdn", offsetof(struct target, fqdn) } };
 	char out[512];
 	size_t n = 0;
 	for (const char *p = c->pattern; *p && n < sizeof(out) - 64;) {
@@ -206,7 +216,7 @@ static char sweep_uid[40]; /* a viewer member of the owner's account */
 /* The owner's targets, with this key. */
 static struct target owner_target(const char *key_id)
 {
-	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid, "postgresql" };
+	return (struct target){ key_id, sweep_cid, SWEEP_NID, sweep_uid, "postgresql", SWEEP_FQDN };
 }
 
 /* A route that removes its member: allowed calls get a fresh one. */
@@ -360,6 +370,24 @@ static const char *fresh_app(const char *name, char deployment[40])
 	return ok ? id : NULL;
 }
 
+/* A new custom domain of the sweep's app; its fqdn (static), or NULL. */
+static const char *fresh_domain(const char *fqdn_or_null)
+{
+	static int made;
+	static char fqdn[64];
+	if (fqdn_or_null)
+		snprintf(fqdn, sizeof(fqdn), "%s", fqdn_or_null);
+	else
+		snprintf(fqdn, sizeof(fqdn), "del-%d.roles.example.com", ++made);
+	struct it_resp r = it_call(srv, "POST", owner.token, it_fmt("{\"fqdn\":\"%s\"}", fqdn),
+				   "/%s/%s/apps/%s/domains", owner.aid, sweep_cid, sweep_app);
+	bool ok = r.status == 201;
+	if (!ok)
+		fprintf(stderr, "no domain: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return ok ? fqdn : NULL;
+}
+
 /* The sweep's app, its first deployment rolled out and succeeded (as its
  * job would have it), named by the rollback body. */
 static bool make_sweep_app(void)
@@ -410,7 +438,7 @@ static bool make_sweep_targets(void)
 			  "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
 			  " AND id = $3",
 			  3, q) &&
-	       make_sweep_app();
+	       make_sweep_app() && fresh_domain(SWEEP_FQDN);
 }
 
 TEST(role_boundaries)
@@ -468,10 +496,18 @@ TEST(role_boundaries)
 				}
 				snprintf(victim.id, sizeof(victim.id), "%s", sid);
 			}
+			const char *fqdn = SWEEP_FQDN;
+			bool domain_delete = allowed && strcmp(c->method, "DELETE") == 0 &&
+					     strstr(c->pattern, ":fqdn");
+			if (domain_delete && !(fqdn = fresh_domain(NULL))) {
+				CHECK_MSG(false, "no domain for %s", c->pattern);
+				continue;
+			}
 			if (is_app_route(c)) {
 				static int deleted;
 				const char *app =
-					allowed && strcmp(c->method, "DELETE") == 0
+					allowed && strcmp(c->method, "DELETE") == 0 &&
+							!domain_delete
 						? fresh_app(it_fmt("to delete %d", ++deleted), NULL)
 						: sweep_app;
 				if (!app) {
@@ -480,7 +516,7 @@ TEST(role_boundaries)
 				}
 				snprintf(victim.id, sizeof(victim.id), "%s", app);
 			}
-			struct target t = { victim.id, cid, nid, uid, "postgresql" };
+			struct target t = { victim.id, cid, nid, uid, "postgresql", fqdn };
 			struct it_resp r = call(c, token, owner.aid, &t, who);
 			if (allowed) {
 				CHECK_MSG(r.status == c->ok_status, "%s as %s: %ld, want %ld: %s",

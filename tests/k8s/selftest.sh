@@ -20,12 +20,13 @@ check $? "tests/k8s/install.sh could not install the validator"
 [[ $failed -eq 0 ]] || summary
 validate() { "$NODE" "$DIR/validate.mjs" "$@" 2>&1; }
 
-# The good objects: each kind runosd sends, and more of the built-in API (13 objects).
+# The good objects: each kind runosd sends, and more of the built-in API, and a cert-manager
+# Certificate (14 objects).
 out="$(validate "$DIR/fixtures/good")"
 rc=$?
 check "$rc" "fixtures/good: exit $rc: $(grep '^FAIL' <<<"$out")"
-[[ $(grep -c '^ok ' <<<"$out") -eq 13 && $(grep -c '^FAIL' <<<"$out") -eq 0 ]]
-check $? "fixtures/good: not 13 ok lines: $out"
+[[ $(grep -c '^ok ' <<<"$out") -eq 14 && $(grep -c '^FAIL' <<<"$out") -eq 0 ]]
+check $? "fixtures/good: not 14 ok lines: $out"
 
 # Each bad file: what must appear on its FAIL line.
 declare -A reason=(
@@ -59,6 +60,7 @@ declare -A reason=(
 	[not-json.json]='not JSON'
 	[empty-array.json]='no Kubernetes object in this file'
 	[list-with-one-bad-item.json]='list-with-one-bad-item.json[1]: data.a: must be string'
+	[certificate-unknown-field.json]='spec.dnsName: unknown field'
 )
 n=0
 for f in "$DIR"/fixtures/bad/*.json; do

@@ -12,7 +12,9 @@
 // - apiVersion + kind of the built-in API of Kubernetes 1.36: the OpenAPI schemas of
 //   kubernetes-models (package.json), generated from upstream's. Only GA versions (v1, v2): the
 //   package also carries alpha/beta and long-removed versions (extensions/v1beta1), which a
-//   cluster does not serve or serves only when asked to. Custom resources are not built in: they
+//   cluster does not serve or serves only when asked to. The one custom resource group runosd
+//   sends, cert-manager.io/v1 (a custom domain's Certificate), is checked against cert-manager's
+//   CRD schemas (@kubernetes-models/cert-manager, CUSTOM_RESOURCES below). Other custom resources are not built in: they
 //   fail here, as the issue wants (they go through their operator's Helm chart).
 // - valid by that schema: required fields, types, enums, formats (base64 data, quantities,
 //   date-time), and no unknown field at any depth, as the API server's strict field validation
@@ -271,11 +273,18 @@ function schemaErrors(errors) {
 	return [...byPath].map(([p, m]) => `${p}: ${m.join(", ")}`);
 }
 
+// The custom resources runosd sends, each from its operator's CRDs as a package of
+// kubernetes-models compiles them (package.json pins it): a verified custom domain's Certificate.
+const CUSTOM_RESOURCES = new Map([
+	["cert-manager.io/v1", "@kubernetes-models/cert-manager/cert-manager.io/v1"],
+]);
+
 const modules = new Map();
 async function modelFor(apiVersion, kind) {
 	if (!modules.has(apiVersion)) {
 		// The package exports one module per group/version: kubernetes-models/v1, …/apps/v1.
-		modules.set(apiVersion, await import(`kubernetes-models/${apiVersion}`).catch(() => null));
+		const name = CUSTOM_RESOURCES.get(apiVersion) ?? `kubernetes-models/${apiVersion}`;
+		modules.set(apiVersion, await import(name).catch(() => null));
 	}
 	const mod = modules.get(apiVersion);
 	const model = mod && Object.hasOwn(mod, kind) ? mod[kind] : null;

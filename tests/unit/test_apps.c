@@ -591,10 +591,10 @@ TEST(deploy_objects)
 	CHECK_MSG(all != NULL, "%s", err);
 	if (!all)
 		return;
-	CHECK_INT_EQ(json_array_size(all), 7);
+	CHECK_INT_EQ(json_array_size(all), 8);
 	const char *kinds[] = { "Namespace",  "NetworkPolicy", "ConfigMap", "Secret",
-				"Deployment", "Service",       "Ingress" };
-	for (size_t i = 0; i < 7; i++) {
+				"Deployment", "Service",       "Ingress",   "Certificate" };
+	for (size_t i = 0; i < 8; i++) {
 		json_t *o = json_array_get(all, i);
 		CHECK_STR_EQ(str_at(o, "kind"), kinds[i]);
 		CHECK_STR_EQ(json_string_value(json_object_get(
@@ -673,6 +673,14 @@ TEST(deploy_objects)
 		      json_array_get(json_object_get(json_object_get(ing, "spec"), "tls"), 0),
 		      "secretName") == NULL); /* the wildcard: Traefik's default */
 	CHECK_STR_EQ(str_at(ing, "spec.tls.1.secretName"), "shop.example.com-tls");
+	/* the custom domain's Certificate writes that secret (cert-manager) */
+	json_t *cert = json_array_get(all, 7);
+	CHECK_STR_EQ(str_at(cert, "apiVersion"), "cert-manager.io/v1");
+	CHECK_STR_EQ(str_at(cert, "metadata.name"), "shop.example.com");
+	CHECK_STR_EQ(str_at(cert, "spec.secretName"), "shop.example.com-tls");
+	CHECK_STR_EQ(str_at(cert, "spec.dnsNames.0"), "shop.example.com");
+	CHECK_STR_EQ(str_at(cert, "spec.issuerRef.name"), APP_CERT_ISSUER);
+	CHECK_STR_EQ(str_at(cert, "spec.issuerRef.kind"), "ClusterIssuer");
 	json_decref(all);
 
 	/* recreate, no probes, no resources, one port */

@@ -47,6 +47,7 @@ TEST(defaults)
 	CHECK(cfg.auto_migrate);
 	CHECK_INT_EQ(cfg.node_offline_after_seconds, 30);
 	CHECK_INT_EQ(cfg.db_wait_seconds, 30);
+	CHECK_INT_EQ(cfg.dns_server.port, 0); /* the system's resolver */
 	CHECK(cfg.cors_origins != NULL && cfg.cors_origins[0] == NULL);
 	config_finish(&cfg);
 }
@@ -63,7 +64,10 @@ TEST(overrides)
 	set("RUNOS_AUTO_MIGRATE", "0");
 	set("RUNOS_LOG_FORMAT", "text");
 	set("RUNOS_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	set("RUNOS_DNS_SERVER", "127.0.0.1:5353");
 	CHECK(config_load(&cfg, fake_env, err, sizeof(err)));
+	CHECK_STR_EQ(cfg.dns_server.host, "127.0.0.1");
+	CHECK_INT_EQ(cfg.dns_server.port, 5353);
 	CHECK_STR_EQ(cfg.http_addr.host, "::1");
 	CHECK_INT_EQ(cfg.http_addr.port, 9000);
 	CHECK_INT_EQ(cfg.threads, 3);
@@ -114,6 +118,9 @@ TEST(refusals_name_the_variable)
 	expect_refused("RUNOS_NODE_OFFLINE_AFTER", "1", NULL);
 	expect_refused("RUNOS_MASTER_KEY", "short-secret-value", "short-secret-value");
 	expect_refused("RUNOS_BASE_DOMAIN", "", NULL);
+	expect_refused("RUNOS_DNS_SERVER", "127.0.0.1", NULL);
+	expect_refused("RUNOS_DNS_SERVER", "localhost:53", NULL); /* IPv4 addresses only */
+	expect_refused("RUNOS_DNS_SERVER", "[::1]:53", NULL);
 }
 
 TEST(parse_addr)
