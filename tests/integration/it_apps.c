@@ -14,6 +14,7 @@
  *   - another account's token on every app route: 404; viewer reads only,
  *     member deploys;
  *   - every Kubernetes object sent validates (tests/k8s). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -941,6 +942,101 @@ static void tenancy(const struct created *app)
 	it_resp_free(&r);
 }
 
+/* GET …/logs: read through the control plane while the request waits. */
+struct logs_call {
+	const struct it_server *s;
+	const char *token, *path;
+	struct it_resp r;
+};
+
+static void *logs_thread(void *arg)
+{
+	struct logs_call *c = arg;
+	c->r = it_call(c->s, "GET", c->token, NULL, "%s", c->path);
+	return NULL;
+}
+
+static void logs(const struct created *app)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/%s/logs?tail=2&since=15m", apps_path(), app->id);
+	/* The answer, while agent-sim answers for the control plane. */
+	struct logs_call call = { .s = srv, .token = member.token, .path = path };
+	pthread_t t;
+	REQUIRE(pthread_create(&t, NULL, logs_thread, &call) == 0);
+	it_sleep_ms(300);
+	work(NULL, 1, "logs");
+	pthread_join(t, NULL);
+	CHECK_STATUS(call.r, 200);
+	json_t *entries = json_object_get(call.r.json, "entries");
+	CHECK_MSG(json_array_size(entries) == 4, "logs: %s", it_body_shown(&call.r));
+	size_t i;
+	json_t *e;
+	json_array_foreach (entries, i, e) {
+		const char *pod = it_json_str(e, "podName");
+		CHECK_MSG(pod && strncmp(pod, app->osid, strlen(app->osid)) == 0, "pod %s",
+			  pod ? pod : "(none)");
+		CHECK_STR_EQ(it_json_str(e, "containerName"), "app");
+		const char *stamp = it_json_str(e, "timestamp");
+		CHECK_MSG(stamp && strlen(stamp) >= 20 && stamp[10] == 'T' &&
+				  stamp[strlen(stamp) - 1] == 'Z',
+			  "timestamp %s", stamp ? stamp : "(none)");
+	}
+	/* What kubectl was asked: the app's pods, the tail and since asked. */
+	CHECK_MSG(strstr(json_string_value(it_json_get(entries, "0.message")) ?: "",
+			 it_fmt("logs -n %s -l runos.io/osid=%s", app->osid, app->osid)) &&
+			  strstr(json_string_value(it_json_get(entries, "0.message")) ?: "",
+				 "--tail=2 --since=15m"),
+		  "kubectl argv: %s", it_body_shown(&call.r));
+	it_resp_free(&call.r);
+
+	/* Bad parameters, roles. */
+	static const char *const bad[][2] = { { "since=yesterday", "since" },
+					      { "pod=postgresql-abcde-1", "pod" },
+					      { "tail=0", "tail" } };
+	for (size_t k = 0; k < 3; k++) {
+		struct it_resp r = it_call(srv, "GET", member.token, NULL, "%s/%s/logs?%s",
+					   apps_path(), app->id, bad[k][0]);
+		CHECK_STATUS(r, 400);
+		CHECK_STR_EQ(it_json_str(r.json, "field"), bad[k][1]);
+		it_resp_free(&r);
+	}
+	struct it_resp r =
+		it_call(srv, "GET", viewer.token, NULL, "%s/%s/logs", apps_path(), app->id);
+	CHECK_ERROR(r, 403, "auth.forbidden");
+	it_resp_free(&r);
+
+	/* No agent answers: 504 after the bounded wait, the job cancelled, and
+	 * the waits cost no thread each (20 at once end together, over two
+	 * instances whose worker pools are smaller than that). */
+	enum {
+		WAITING = 20
+	};
+	struct logs_call calls[WAITING];
+	pthread_t threads[WAITING];
+	char plain[160];
+	snprintf(plain, sizeof(plain), "%s/%s/logs", apps_path(), app->id);
+	double start = it_now_ms();
+	for (int k = 0; k < WAITING; k++) {
+		calls[k] = (struct logs_call){ .s = k % 2 ? srv2 : srv,
+					       .token = member.token,
+					       .path = plain };
+		REQUIRE(pthread_create(&threads[k], NULL, logs_thread, &calls[k]) == 0);
+	}
+	for (int k = 0; k < WAITING; k++)
+		pthread_join(threads[k], NULL);
+	double took = it_now_ms() - start;
+	for (int k = 0; k < WAITING; k++) {
+		CHECK_ERROR(calls[k].r, 504, "agent.timeout");
+		const char *job = it_json_str(calls[k].r.json, "jobId");
+		if (k == 0 && job)
+			check_job(job, "app.logs", "cancelled");
+		it_resp_free(&calls[k].r);
+	}
+	CHECK_MSG(took < 30000, "%d waiting log reads took %.0f ms: they hold threads", WAITING,
+		  took);
+}
+
 static void delete_app(const struct created *app)
 {
 	const char *stale[] = { "If-Match: \"999\"", NULL };
@@ -983,7 +1079,8 @@ int main(void)
 	snprintf(agent_sim, sizeof(agent_sim), "%.*s/../tests/agent-sim/agent-sim",
 		 (int)(bin_dir_end - it_env.bin), it_env.bin);
 	CHECK_MSG(access(agent_sim, X_OK) == 0, "%s is not built", agent_sim);
-	static const char *env[] = { "RUNOS_NODE_OFFLINE_AFTER=60", NULL };
+	/* Fewer workers than the log reads that wait at once (logs). */
+	static const char *env[] = { "RUNOS_NODE_OFFLINE_AFTER=60", "RUNOS_THREADS=4", NULL };
 	srv = it_server_start("apps", env);
 	srv2 = it_server_start("apps2", env);
 	pg = PQconnectdb(it_env.database_url);
@@ -1031,6 +1128,7 @@ int main(void)
 		env_vars(&app);
 		patch(&app);
 		tenancy(&app);
+		logs(&app);
 		failed_build();
 		canary(&app);
 		delete_app(&app);

@@ -453,6 +453,12 @@ static void check_app_routes(void)
 			CHECK(json_array_size(json_object_get(r.json, "deployments")) >= 2);
 		it_resp_free(&r);
 	}
+	/* Logs need an agent to answer (it_apps reads them through agent-sim):
+	 * here, the route's own refusal of a bad since. */
+	CHECK(find_route("GET", "/:aid/:cid/apps/:id/logs") != NULL);
+	r = it_call(srv, "GET", user.token, NULL, "%s/logs?since=yesterday", one);
+	CHECK_ERROR(r, 400, "validation.invalid");
+	it_resp_free(&r);
 	r = step_at("POST", "/:aid/:cid/apps/:id/rollback", user.token,
 		    it_fmt("{\"deploymentId\":\"%s\"}", first), 202, it_fmt("%s/rollback", one));
 	it_resp_free(&r);
