@@ -38,8 +38,8 @@ struct vpn_device {
 /* Why a write was refused (with DB_CONFLICT, or DB_OK for a bad cid). */
 enum vpn_device_refusal {
 	VPN_DEVICE_OK = 0,
-	VPN_DEVICE_KEY_TAKEN, /* another device of the account has this public key */
-	VPN_DEVICE_EXHAUSTED, /* all 2,046 addresses are in use */
+	VPN_DEVICE_KEY_TAKEN,  /* another device of the account has this public key */
+	VPN_DEVICE_EXHAUSTED,  /* all 2,046 addresses are in use */
 	VPN_DEVICE_BAD_CLUSTER /* a cid is not an active cluster of the account */
 };
 

@@ -54,18 +54,21 @@ const struct db_stmt db_plan_wg1_peers = {
 
 static const struct db_stmt stmt_coalesce = {
 	"vpn_peers_coalesce",
-	"WITH targets AS (SELECT n.nid" WG1_SERVERS("$1", "$2") "),"
-	" open AS (SELECT j.id FROM jobs j WHERE j.aid = $1 AND j.cid = $2"
-	"  AND j.type = 'vpn.devices' AND j.status IN ('pending', 'running')"
-	"  AND NOT EXISTS (SELECT 1 FROM instructions i WHERE i.job_id = j.id"
-	"   AND i.status <> 'pending')"
-	"  AND NOT EXISTS (SELECT 1 FROM targets t WHERE NOT EXISTS (SELECT 1 FROM instructions i"
-	"   WHERE i.job_id = j.id AND i.nid = t.nid))"
-	"  ORDER BY j.created_at DESC LIMIT 1),"
-	" updated AS (UPDATE instructions i SET payload = " WG1_PEERS_PAYLOAD " FROM nodes n"
-	"  WHERE i.job_id = (SELECT id FROM open) AND i.status = 'pending'"
-	"  AND n.aid = i.aid AND n.nid = i.nid RETURNING i.tag)"
-	" SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM targets)"
+	"WITH targets AS (SELECT n.nid" WG1_SERVERS(
+		"$1", "$2") "),"
+			    " open AS (SELECT j.id FROM jobs j WHERE j.aid = $1 AND j.cid = $2"
+			    "  AND j.type = 'vpn.devices' AND j.status IN ('pending', 'running')"
+			    "  AND NOT EXISTS (SELECT 1 FROM instructions i WHERE i.job_id = j.id"
+			    "   AND i.status <> 'pending')"
+			    "  AND NOT EXISTS (SELECT 1 FROM targets t WHERE NOT EXISTS (SELECT 1 "
+			    "FROM instructions i"
+			    "   WHERE i.job_id = j.id AND i.nid = t.nid))"
+			    "  ORDER BY j.created_at DESC LIMIT 1),"
+			    " updated AS (UPDATE instructions i SET payload = " WG1_PEERS_PAYLOAD
+			    " FROM nodes n"
+			    "  WHERE i.job_id = (SELECT id FROM open) AND i.status = 'pending'"
+			    "  AND n.aid = i.aid AND n.nid = i.nid RETURNING i.tag)"
+			    " SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM targets)"
 };
 static const struct db_stmt stmt_lock_account = {
 	"vpn_lock_account", "SELECT 1 FROM accounts WHERE aid = $1 FOR NO KEY UPDATE"
@@ -256,16 +259,17 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 		return DB_CONFLICT;
 	}
 	char hosts[HOSTS_PARAM_LEN];
-	const char *params[] = { d->aid,	d->id,
-				 d->owner_uid,	d->name,
-				 d->public_key, db_int64_param(IDALLOC_DEVICE_HOSTS, hosts) };
+	const char *params[] = {
+		d->aid,	 d->id,		d->owner_uid,
+		d->name, d->public_key, db_int64_param(IDALLOC_DEVICE_HOSTS, hosts)
+	};
 	r = one_device(db_exec(c, &stmt_insert, 6, params, &res), &res, d);
 	if (r == DB_NOT_FOUND) {
 		*a->why = VPN_DEVICE_EXHAUSTED;
 		return DB_CONFLICT;
 	}
-	return r == DB_OK ? db_audit_insert(c, d->aid, a->actor, "vpn_device.create",
-					    "vpn_device", d->id)
+	return r == DB_OK ? db_audit_insert(c, d->aid, a->actor, "vpn_device.create", "vpn_device",
+					    d->id)
 			  : r;
 }
 
@@ -315,10 +319,10 @@ enum db_result db_vpn_devices_rename(struct db_pool *db, const char *aid, const 
 	const char *params[] = { aid, id, owner, name,
 				 if_version != 0 ? db_int64_param(if_version, version_buf) : NULL };
 	PGresult *res;
-	enum db_result r = one_device(db_query_audited(db, &stmt_rename, 5, params, &res, aid,
-						       actor, "vpn_device.rename", "vpn_device",
-						       id),
-				      &res, out);
+	enum db_result r =
+		one_device(db_query_audited(db, &stmt_rename, 5, params, &res, aid, actor,
+					    "vpn_device.rename", "vpn_device", id),
+			   &res, out);
 	if (r == DB_NOT_FOUND && if_version != 0 &&
 	    db_vpn_devices_get(db, aid, owner, id, out) == DB_OK)
 		return DB_CONFLICT;

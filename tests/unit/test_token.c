@@ -76,7 +76,8 @@ TEST(wireguard_keys)
 {
 	CHECK(crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="));
 	CHECK(crypto_is_wg_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
-	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh=")); /* not canonical */
+	CHECK(!crypto_is_wg_key(
+		"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh=")); /* not canonical */
 	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8D=="));
 	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg"));
 	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=A"));
