@@ -184,6 +184,11 @@ enum db_result db_job_stopped(struct db_conn *conn, const char *job_id, const ch
 extern const struct db_stmt db_plan_wg1_peers;
 enum db_result db_vpn_peers_changed(struct db_conn *conn, const char *aid, const char *cid,
 				    const char *created_by) __attribute__((warn_unused_result));
+/* A member leaves the account (members_store.c, under the account's row
+ * lock): their devices go, and their clusters' peer sets are sent again. */
+enum db_result db_vpn_devices_owner_gone(struct db_conn *conn, const char *aid, const char *uid,
+					 const char *created_by)
+	__attribute__((warn_unused_result));
 /* Takes the account's row lock (FOR NO KEY UPDATE) in the caller's transaction. */
 enum db_result db_vpn_lock_account(struct db_conn *conn, const char *aid)
 	__attribute__((warn_unused_result));

@@ -146,6 +146,16 @@ static const struct db_stmt stmt_clusters = {
 	" WHERE d.aid = $1 AND d.id = $2" OWNED " ORDER BY c.cid"
 };
 
+/* The clusters of the devices deleted: before the cascade, which comes after
+ * the statement. */
+static const struct db_stmt stmt_owner_gone = {
+	"vpn_devices_owner_gone",
+	"WITH gone AS (DELETE FROM vpn_devices WHERE aid = $1 AND owner_uid = $2::uuid RETURNING "
+	"id)"
+	" SELECT coalesce(string_agg(DISTINCT dc.cid, ' '), '') FROM vpn_device_clusters dc"
+	" WHERE dc.aid = $1 AND dc.device_id IN (SELECT id FROM gone)"
+};
+
 #define HOSTS_PARAM_LEN 24
 
 /* The lowest id: the cursor of a list's first page. */
@@ -231,6 +241,21 @@ static enum db_result peers_changed_all(struct db_conn *c, const char *aid, cons
 	enum db_result r = DB_OK;
 	for (size_t i = 0; i < cids.ncids && r == DB_OK; i++)
 		r = db_vpn_peers_changed(c, aid, cids.cids[i], created_by);
+	return r;
+}
+
+enum db_result db_vpn_devices_owner_gone(struct db_conn *c, const char *aid, const char *uid,
+					 const char *created_by)
+{
+	const char *params[] = { aid, uid };
+	PGresult *res;
+	enum db_result r = db_exec(c, &stmt_owner_gone, 2, params, &res);
+	if (r != DB_OK)
+		return r;
+	char *cids = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	r = peers_changed_all(c, aid, cids, created_by);
+	free(cids);
 	return r;
 }
 
