@@ -99,8 +99,8 @@ static char *config_text(const struct vpn_device *dev, const struct vpn_device_c
 	idalloc_vpn_subnet(c->cluster_index, subnet, sizeof(subnet));
 	idalloc_vpn_ip(c->cluster_index, IDALLOC_VIP_HOST, vip, sizeof(vip));
 	return xasprintf("# RunOS VPN: device %s (%s) to cluster %s (%s).\n"
-			 "# Replace " PRIVATE_KEY_PLACEHOLDER " with the private key of this "
-			 "device's public key (wg genkey).\n"
+			 "# Fill in PrivateKey: the key (wg genkey) whose public key the device "
+			 "enrolled with.\n"
 			 "[Interface]\n"
 			 "PrivateKey = " PRIVATE_KEY_PLACEHOLDER "\n"
 			 "Address = %s/32\n"
