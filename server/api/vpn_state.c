@@ -121,6 +121,12 @@ void api_vpn_devices_config(struct request *req)
 	struct vpn_device_cluster *clusters;
 	size_t n;
 	const char *cid = request_query(req, "cid");
+	if (!cid) {
+		/* The query table says it is required; only bodies are checked so. */
+		request_error(req, 400, "validation.required", json_pack("{s:s}", "field", "cid"),
+			      "Query parameter cid is required: the cluster the config is for");
+		return;
+	}
 	if (!load(req, &dev, &clusters, &n))
 		return;
 	const struct vpn_device_cluster *c = NULL;

@@ -596,7 +596,7 @@ TEST(config_accepted_by_wg_quick)
 	CHECK_ERROR(r, 404, "cluster.not_found");
 	it_resp_free(&r);
 	r = it_call(srv, "GET", member.token, NULL, "/%s/vpn/devices/%s/config", owner.aid, mine);
-	CHECK_STATUS(r, 400);
+	CHECK_ERROR(r, 400, "validation.required");
 	it_resp_free(&r);
 
 	/* An active cluster whose control plane has not reported a wg1 key:
