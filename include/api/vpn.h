@@ -16,7 +16,7 @@ const char *api_vpn_owner(const struct request *req);
  * vpn_device.not_found and gives NULL. */
 const char *api_vpn_device_id(struct request *req) __attribute__((warn_unused_result));
 
-/* "172.24.200.x" of the device into out (16 bytes). */
+/* The device's wg1 address (idalloc_device_ip) into out (16 bytes). */
 void api_vpn_address(const struct vpn_device *d, char out[16]);
 
 #endif

@@ -1,5 +1,5 @@
 /* Users' VPN devices on wg1 (docs/vpn.md): a member's WireGuard public key
- * with an address of 172.24.200.0/21 and the clusters it reaches. Every
+ * with an address of wg1 (IDALLOC_DEVICE_CIDR) and the clusters it reaches. Every
  * function takes the aid and filters by it, and an owner uid: non-NULL, only
  * that member's devices exist for the call (a member's view), NULL: every
  * device of the account (an admin's). Changes are recorded in the audit

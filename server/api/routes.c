@@ -5,6 +5,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "http/route.h"
+#include "idalloc/clusters.h"
 #include "util/text.h"
 
 /* Query parameters (checked like body fields: an undeclared one is 400). */
@@ -1145,7 +1146,7 @@ static const struct output_spec app_unchanged_output = {
 #define VPN_DEVICE_SHORT_MEMBERS                                                                   \
 	OUT("id", FIELD_STRING, "device id"), OUT("name", FIELD_STRING, "what the device is"),     \
 		OUT("address", FIELD_STRING,                                                       \
-		    "its wg1 address, of 172.24.200.1-172.24.207.254 (unique in the account)"),    \
+		    "its wg1 address, of " IDALLOC_DEVICE_CIDR " (unique in the account)"),        \
 		OUT("publicKey", FIELD_STRING, "its WireGuard public key")
 static const struct output_field vpn_device_created_fields[] = {
 	VPN_DEVICE_SHORT_MEMBERS,
