@@ -33,7 +33,7 @@ PG_USER=runos
 PACKAGES=(build-essential pkg-config meson ninja-build libmicrohttpd-dev libgnutls28-dev
 	libjansson-dev libhiredis-dev libargon2-dev uuid-dev libssl-dev libpq-dev libcurl4-openssl-dev
 	postgresql-15 postgresql-client-15 redis-server wrk curl openssl python3 clang-format git prometheus
-	nodejs procps chromium dnsmasq-base)
+	nodejs procps chromium dnsmasq-base wireguard-tools)
 
 # ---------------------------------------------------------------------------------------------
 # state (read by cleanup)

@@ -28,6 +28,16 @@ void api_accounts_create(struct request *req);
 void api_account_profile_get(struct request *req);
 void api_account_profile_update(struct request *req);
 
+/* server/api/vpn_devices.c and vpn_state.c: users' VPN devices (wg1) */
+void api_vpn_devices_create(struct request *req);
+void api_vpn_devices_list(struct request *req);
+void api_vpn_devices_get(struct request *req);
+void api_vpn_devices_update(struct request *req);
+void api_vpn_devices_delete(struct request *req);
+void api_vpn_devices_clusters(struct request *req);
+void api_vpn_devices_state(struct request *req);
+void api_vpn_devices_config(struct request *req);
+
 /* server/api/api_keys.c */
 void api_api_keys_create(struct request *req);
 void api_api_keys_list(struct request *req);

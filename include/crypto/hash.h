@@ -27,6 +27,11 @@ void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t
 /* Standard base64 (RFC 4648, padded) of len bytes, to free(). */
 char *crypto_base64(const void *data, size_t len);
 
+/* A WireGuard key as wg(8) writes and reads it: standard base64 of exactly
+ * 32 bytes, 44 characters with one '=', in its one canonical form (the last
+ * digit's two unused bits zero, which wg refuses otherwise). */
+bool crypto_is_wg_key(const char *s);
+
 /* Lower-case hex of a byte string; out must hold 2 * len + 1 bytes. */
 void crypto_hex(const uint8_t *bytes, size_t len, char *out);
 

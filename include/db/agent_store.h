@@ -23,6 +23,13 @@ enum db_result db_agent_vpn_sync(struct db_pool *db, const char *aid, const char
 				 struct vpn_peer **out, size_t *n)
 	__attribute__((warn_unused_result));
 
+/* Stores a control-plane node's wg1 (users' VPN) key and endpoint; when they
+ * changed, the devices' peer set is sent to the cluster's nodes serving wg1
+ * (vpn_devices_store.c). A node of another role is left as it is. */
+enum db_result db_agent_wg1_report(struct db_pool *db, const char *aid, const char *cid,
+				   const char *nid, const char *pub_key, const char *endpoint)
+	__attribute__((warn_unused_result));
+
 /* The cluster's online control-plane nodes' addresses; *out (to free) holds *n. */
 enum db_result db_agent_control_planes(struct db_pool *db, const char *aid, const char *cid,
 				       struct vpn_peer **out, size_t *n)

@@ -42,4 +42,16 @@ void idalloc_vpn_ip(int cluster_index, int host, char *out, size_t cap);
 /* The cluster's subnet, "172.24.<cluster index>.0/24". */
 void idalloc_vpn_subnet(int cluster_index, char *out, size_t cap);
 
+/* Users' VPN devices (wg1): 172.24.200.0/21 without its first and last
+ * address, so host 1-2046 is 172.24.200.1-172.24.207.254 (host 256 is
+ * 172.24.201.0, an ordinary address inside a /21). */
+#define IDALLOC_DEVICE_CIDR IDALLOC_VPN_PREFIX "200.0/21"
+#define IDALLOC_DEVICE_HOSTS 2046
+/* SQL: the address of a device's host (an integer expression). */
+#define IDALLOC_DEVICE_IP_SQL(host)                                                                \
+	"('" IDALLOC_VPN_PREFIX "' || (200 + (" host ") / 256) || '.' || (" host ") % 256)"
+
+/* "172.24.<200 + host / 256>.<host % 256>" into out (cap bytes; 16 always fit). */
+void idalloc_device_ip(int host, char *out, size_t cap);
+
 #endif

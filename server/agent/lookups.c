@@ -6,6 +6,7 @@
 
 #include "fleet/fleet.h"
 #include "agent/handlers.h"
+#include "crypto/hash.h"
 #include "db/agent_store.h"
 #include "db/fleet_store.h"
 #include "idalloc/clusters.h"
@@ -24,6 +25,30 @@ static void vpn_ip(const struct vpn_peer *p, char out[24])
 	idalloc_vpn_ip(p->cluster_index, p->vpn_host, out, 24);
 }
 
+/* Stores wg1:{pubKey, endpoint}; false when it replied (400, 503). */
+static bool wg1_report(struct request *req, json_t *wg1)
+{
+	const char *pub_key = member_string(wg1, "pubKey");
+	const char *endpoint = member_string(wg1, "endpoint");
+	bool control_plane = strcmp(req->node.role, "controlplane") == 0 ||
+			     strcmp(req->node.role, "hybrid") == 0;
+	if (!json_is_object(wg1) || !control_plane || !crypto_is_wg_key(pub_key) || !*endpoint ||
+	    strlen(endpoint) > 64 || strpbrk(endpoint, " \t\r\n")) {
+		request_error(req, 400, "validation.invalid", json_pack("{s:s}", "field", "wg1"),
+			      control_plane ? "wg1 must be {pubKey: a WireGuard public key (base64 "
+					      "of 32 bytes), endpoint: host:port}"
+					    : "Only control-plane nodes serve wg1");
+		return false;
+	}
+	enum db_result r = db_agent_wg1_report(req->server->db, req->node.aid, req->node.cid,
+					       req->node.nid, pub_key, endpoint);
+	if (r != DB_OK) {
+		request_db_error(req, r, "node", req->node.nid);
+		return false;
+	}
+	return true;
+}
+
 void agent_vpn_sync(struct request *req)
 {
 	json_t *peer = json_object_get(req->body, "nodePeer");
@@ -35,6 +60,10 @@ void agent_vpn_sync(struct request *req)
 			      "nodePeer.pubKey or nodePeer.endpointIp is too long");
 		return;
 	}
+	/* wg1 (users' devices): served by control-plane nodes only. */
+	json_t *wg1 = json_object_get(req->body, "wg1");
+	if (wg1 && !json_is_null(wg1) && !wg1_report(req, wg1))
+		return;
 	struct vpn_peer *peers;
 	size_t n;
 	enum db_result r = db_agent_vpn_sync(req->server->db, req->node.aid, req->node.cid,

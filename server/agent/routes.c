@@ -45,6 +45,8 @@ static const struct field_spec logs_input[] = {
 static const struct field_spec vpn_sync_input[] = {
 	{ "nodePeer", FIELD_OBJECT, true, 0, 0, NULL, "{pubKey, endpointIp, ip}", NULL },
 	{ "nodeIsReady", FIELD_BOOLEAN, false, 0, 0, NULL, "WireGuard is up", NULL },
+	{ "wg1", FIELD_OBJECT, false, 0, 0, NULL,
+	  "control-plane nodes: {pubKey, endpoint} of the users' VPN (wg1) they serve", NULL },
 	{ 0 },
 };
 static const struct field_spec certificate_input[] = {

@@ -5,6 +5,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "http/route.h"
+#include "idalloc/clusters.h"
 #include "util/text.h"
 
 /* Query parameters (checked like body fields: an undeclared one is 400). */
@@ -251,6 +252,27 @@ static const struct field_spec app_domain_input[] = {
 	  "a public DNS name you own, not under the cluster domains", "shop.example.com" },
 	{ "port", FIELD_INTEGER, false, 1, 65535, NULL,
 	  "the app's port it routes to (default: the first)", NULL },
+	{ 0 },
+};
+static const struct field_spec vpn_device_create_input[] = {
+	{ "name", FIELD_STRING, true, 1, NAME_MAX_CHARS, NULL, "what the device is", "ada-laptop" },
+	{ "publicKey", FIELD_STRING, true, 1, 64, NULL,
+	  "the device's WireGuard public key (base64 of 32 bytes, wg pubkey); the private key "
+	  "never leaves the device",
+	  "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=" },
+	{ 0 },
+};
+static const struct field_spec vpn_device_update_input[] = {
+	{ "name", FIELD_STRING, false, 1, NAME_MAX_CHARS, NULL, "new name", "ada-desktop" },
+	{ 0 },
+};
+static const struct field_spec vpn_device_clusters_input[] = {
+	{ "cids", FIELD_STRINGS, true, 0, 64, NULL,
+	  "every cluster the device reaches (active clusters of the account); [] for none", "i4y" },
+	{ 0 },
+};
+static const struct field_spec vpn_config_query[] = {
+	{ "cid", FIELD_STRING, true, 1, 16, NULL, "one of the clusters the device reaches", "i4y" },
 	{ 0 },
 };
 static const struct field_spec no_input[] = { { 0 } };
@@ -1199,6 +1221,91 @@ static const struct output_spec domain_unrouted_output = {
 	.fields = job_started_fields,
 	.description = "The domain was verified and the app runs: a job re-applies its Ingress"
 };
+#define VPN_DEVICE_SHORT_MEMBERS                                                                   \
+	OUT("id", FIELD_STRING, "device id"), OUT("name", FIELD_STRING, "what the device is"),     \
+		OUT("address", FIELD_STRING,                                                       \
+		    "its wg1 address, of " IDALLOC_DEVICE_CIDR " (unique in the account)"),        \
+		OUT("publicKey", FIELD_STRING, "its WireGuard public key")
+static const struct output_field vpn_device_created_fields[] = {
+	VPN_DEVICE_SHORT_MEMBERS,
+	OUT("createdAt", FIELD_TIME, "when it was enrolled"),
+	{ 0 },
+};
+static const struct output_field vpn_device_fields[] = {
+	VPN_DEVICE_SHORT_MEMBERS,
+	OUT("ownerUid", FIELD_STRING, "the member who enrolled it"),
+	OUT("cids", FIELD_STRINGS, "the clusters it reaches"),
+	OUT("createdAt", FIELD_TIME, "when it was enrolled"),
+	OUT("updatedAt", FIELD_TIME, "when it last changed"),
+	{ 0 },
+};
+static const struct output_field vpn_devices_fields[] = {
+	OUT_OBJECTS("devices", vpn_device_fields, "the devices the caller may see"),
+	NEXT_CURSOR,
+	{ 0 },
+};
+static const struct output_field vpn_session_fields[] = {
+	OUT("ownerUid", FIELD_STRING, "the member who enrolled the device"),
+	OUT("name", FIELD_STRING, "the device's name"),
+	OUT("createdAt", FIELD_TIME, "when it was enrolled"),
+	{ 0 },
+};
+static const struct output_field vpn_state_device_fields[] = {
+	OUT("id", FIELD_STRING, "device id"),
+	OUT("address", FIELD_STRING, "its wg1 address ([Interface] Address, /32)"),
+	OUT_OBJECT("session", vpn_session_fields, "the enrolment the device belongs to"),
+	{ 0 },
+};
+static const struct output_field vpn_server_fields[] = {
+	OUT_NULLABLE("publicKey", FIELD_STRING,
+		     "the wg1 key of a control-plane node serving the cluster; null until one "
+		     "has reported it"),
+	OUT_NULLABLE("endpoint", FIELD_STRING, "its host:port; null likewise"),
+	{ 0 },
+};
+static const struct output_field vpn_dns_fields[] = {
+	OUT("resolver", FIELD_STRING, "the cluster's DNS resolver (its VIP)"),
+	OUT("zones", FIELD_STRINGS, "the names it resolves (the cluster's domain)"),
+	{ 0 },
+};
+static const struct output_field vpn_state_cluster_fields[] = {
+	OUT("cid", FIELD_STRING, "cluster id"),
+	OUT("connected", FIELD_BOOLEAN,
+	    "a control-plane node of the cluster has reported its wg1 key: the device can connect"),
+	OUT_OBJECT("server", vpn_server_fields, "the [Peer] to connect to"),
+	OUT("allowedIps", FIELD_STRINGS, "the cluster's wg0 subnet and its VIP"),
+	OUT_OBJECT("dns", vpn_dns_fields, "name resolution through the tunnel"),
+	{ 0 },
+};
+static const struct output_field vpn_state_fields[] = {
+	OUT_OBJECT("device", vpn_state_device_fields, "the device"),
+	OUT_OBJECTS("clusters", vpn_state_cluster_fields, "the clusters it reaches, by cid"),
+	OUT("revision", FIELD_STRING, "changes whenever anything above does; also the ETag"),
+	{ 0 },
+};
+static const struct output_spec vpn_device_created_output = { .type = "vpnDeviceCreated",
+							      .status = 201,
+							      .fields = vpn_device_created_fields };
+static const struct output_spec vpn_device_output = { .type = "vpnDevice",
+						      .status = 200,
+						      .fields = vpn_device_fields };
+static const struct output_spec vpn_devices_output = { .type = "vpnDevices",
+						       .status = 200,
+						       .fields = vpn_devices_fields };
+static const struct output_spec vpn_state_output = {
+	.type = "vpnDeviceState",
+	.status = 200,
+	.fields = vpn_state_fields,
+	.description = "The state; 304 without a body when If-None-Match holds its ETag"
+};
+static const struct output_spec vpn_config_output = {
+	.type = "wgQuickConfig",
+	.status = 200,
+	.fields = NULL,
+	.media_type = "text/plain",
+	.description = "A wg-quick file whose PrivateKey the client fills in ({{privateKey}})"
+};
+
 const struct route_answer api_route_answers[] = {
 	{ api_services_update, &service_unchanged_output },
 	{ api_apps_update, &app_unchanged_output },
@@ -1285,6 +1392,30 @@ const struct route api_routes[] = {
 	  api_key_update_input, &api_key_output, "Rename an API key", NULL, NULL },
 	{ "DELETE", "/:aid/api-keys/:id", api_api_keys_delete, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  no_input, &no_body, "Revoke an API key", NULL, NULL },
+
+	{ "POST", "/:aid/vpn/devices", api_vpn_devices_create, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  vpn_device_create_input, &vpn_device_created_output,
+	  "Enrol a device (its WireGuard public key) on the users' VPN (wg1)", NULL, NULL },
+	{ "GET", "/:aid/vpn/devices", api_vpn_devices_list, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  no_input, &vpn_devices_output, "VPN devices: a member's own, an admin's every one",
+	  list_query, NULL },
+	{ "GET", "/:aid/vpn/devices/:id", api_vpn_devices_get, ROUTE_ACCOUNT, ROLE_MEMBER, false,
+	  no_input, &vpn_device_output, "Show a VPN device", NULL, NULL },
+	{ "PATCH", "/:aid/vpn/devices/:id", api_vpn_devices_update, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, vpn_device_update_input, &vpn_device_output, "Rename a VPN device", NULL, NULL },
+	{ "DELETE", "/:aid/vpn/devices/:id", api_vpn_devices_delete, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, no_input, &no_body,
+	  "Revoke a VPN device: its clusters' peer sets are sent without it", NULL, NULL },
+	{ "PUT", "/:aid/vpn/devices/:id/clusters", api_vpn_devices_clusters, ROUTE_ACCOUNT,
+	  ROLE_MEMBER, false, vpn_device_clusters_input, &vpn_device_output,
+	  "Choose the clusters a VPN device reaches", NULL, NULL },
+	{ "GET", "/:aid/vpn/devices/:id/state", api_vpn_devices_state, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, no_input, &vpn_state_output,
+	  "A VPN device's clusters and their wg1 servers (ETag, If-None-Match)", NULL, NULL },
+	{ "GET", "/:aid/vpn/devices/:id/config", api_vpn_devices_config, ROUTE_ACCOUNT, ROLE_MEMBER,
+	  false, no_input, &vpn_config_output,
+	  "A wg-quick file of a VPN device for ?cid= (text/plain; the private key left to fill)",
+	  vpn_config_query, NULL },
 
 	{ "POST", "/:aid/clusters", api_clusters_create, ROUTE_ACCOUNT, ROLE_ADMIN, false,
 	  cluster_create_input, &cluster_output, "Create a cluster (allocates cid, index, domain)",

@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/xmalloc.h"
 
@@ -74,6 +75,23 @@ char *crypto_base64(const void *data, size_t len)
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
 	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	return out;
+}
+
+bool crypto_is_wg_key(const char *s)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	if (strlen(s) != 44 || s[43] != '=')
+		return false;
+	for (int i = 0; i < 43; i++) {
+		const char *d = s[i] ? strchr(digits, s[i]) : NULL;
+		if (!d)
+			return false;
+		/* 32 bytes are 256 bits: the 43rd digit carries 4 of its 6. */
+		if (i == 42 && ((d - digits) & 3) != 0)
+			return false;
+	}
+	return true;
 }
 
 void crypto_hex(const uint8_t *bytes, size_t len, char *out)

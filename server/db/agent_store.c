@@ -12,6 +12,12 @@ static const struct db_stmt stmt_vpn_update = {
 	"agent_vpn_update", "UPDATE nodes SET vpn_pub_key = $4, vpn_endpoint = $5"
 			    " WHERE aid = $1 AND cid = $2 AND nid = $3 AND deleted_at IS NULL"
 };
+static const struct db_stmt stmt_wg1_update = {
+	"agent_wg1_update",
+	"UPDATE nodes SET wg1_pub_key = $4, wg1_endpoint = $5 WHERE aid = $1 AND cid = $2"
+	" AND nid = $3 AND deleted_at IS NULL AND role IN ('controlplane', 'hybrid')"
+	" AND (wg1_pub_key, wg1_endpoint) IS DISTINCT FROM ($4, $5) RETURNING status"
+};
 static const struct db_stmt stmt_vpn_peers = {
 	"agent_vpn_peers",
 	"SELECT n.vpn_pub_key, n.vpn_endpoint, c.cluster_index, n.vpn_host FROM nodes n"
@@ -107,6 +113,33 @@ enum db_result db_agent_vpn_sync(struct db_pool *db, const char *aid, const char
 		return r;
 	PGresult *res;
 	return read_peers(db_query(db, &stmt_vpn_peers, 3, params, &res), &res, out, n);
+}
+
+struct wg1_args {
+	const char *aid, *cid, *nid, *pub_key, *endpoint;
+};
+
+static enum db_result wg1_tx(struct db_conn *c, void *arg)
+{
+	struct wg1_args *a = arg;
+	enum db_result r = db_vpn_lock_account(c, a->aid);
+	if (r != DB_OK)
+		return r;
+	const char *params[] = { a->aid, a->cid, a->nid, a->pub_key, a->endpoint };
+	PGresult *res;
+	if ((r = db_exec(c, &stmt_wg1_update, 5, params, &res)) != DB_OK)
+		return r;
+	bool changed = PQntuples(res) == 1;
+	PQclear(res);
+	/* A new key: the node (when online) gets the whole peer set. */
+	return changed ? db_vpn_peers_changed(c, a->aid, a->cid, a->nid) : DB_OK;
+}
+
+enum db_result db_agent_wg1_report(struct db_pool *db, const char *aid, const char *cid,
+				   const char *nid, const char *pub_key, const char *endpoint)
+{
+	struct wg1_args args = { aid, cid, nid, pub_key, endpoint };
+	return db_transaction(db, wg1_tx, &args);
 }
 
 enum db_result db_agent_control_planes(struct db_pool *db, const char *aid, const char *cid,

@@ -182,6 +182,24 @@ enum db_result db_job_stopped(struct db_conn *conn, const char *job_id, const ch
 			      const char *aid, const char *cid, bool cancelled, const char *error)
 	__attribute__((warn_unused_result));
 
+/* Users' VPN devices (vpn_devices_store.c): the step of a vpn.devices job,
+ * which sends SET_VPN_PEERS{interface:"wg1"} with the cluster's device peers
+ * to its nodes serving wg1; and a change of cluster cid's device peers inside
+ * the caller's transaction, which must hold the account's row lock (taken by
+ * every device write; agent_store.c takes it too): coalesced into an open
+ * vpn.devices job of the cluster or a new one. */
+extern const struct db_stmt db_plan_wg1_peers;
+enum db_result db_vpn_peers_changed(struct db_conn *conn, const char *aid, const char *cid,
+				    const char *created_by) __attribute__((warn_unused_result));
+/* A member leaves the account (members_store.c, under the account's row
+ * lock): their devices go, and their clusters' peer sets are sent again. */
+enum db_result db_vpn_devices_owner_gone(struct db_conn *conn, const char *aid, const char *uid,
+					 const char *created_by)
+	__attribute__((warn_unused_result));
+/* Takes the account's row lock (FOR NO KEY UPDATE) in the caller's transaction. */
+enum db_result db_vpn_lock_account(struct db_conn *conn, const char *aid)
+	__attribute__((warn_unused_result));
+
 /* Inserts an API key inside the caller's transaction, with its audit entry
  * (api_keys_store.c; device logins). */
 struct api_key;

@@ -342,6 +342,9 @@ static const struct job_plan {
 	  { RENDERED("namespace", &plan_rendered, CONTROL_PLANE_NODE),
 	    LOCAL("remove", &plan_app_remove) },
 	  db_app_job_stopped },
+	/* A change of users' VPN devices (vpn_devices_store.c): the cluster's
+	 * whole wg1 peer set to its nodes serving wg1. */
+	{ "vpn.devices", { QUEUED("wg1-peers", &db_plan_wg1_peers) }, NULL },
 };
 
 /* A job that ended keeps no sealed secret in the queue: what was handed

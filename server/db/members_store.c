@@ -185,6 +185,10 @@ static enum db_result remove_tx(struct db_conn *c, void *arg)
 		return DB_CONFLICT;
 	const char *params[] = { a->aid, a->uid };
 	PGresult *res;
+	/* Their VPN devices go with them, out of every peer set. */
+	if ((r = db_vpn_devices_owner_gone(c, a->aid, a->uid, a->actor ? a->actor->id : a->uid)) !=
+	    DB_OK)
+		return r;
 	if ((r = db_exec(c, &stmt_remove, 2, params, &res)) != DB_OK)
 		return r;
 	bool was_default = PQntuples(res) == 1 && db_get_bool(res, 0, 0);

@@ -73,3 +73,8 @@ void idalloc_vpn_subnet(int cluster_index, char *out, size_t cap)
 {
 	snprintf(out, cap, IDALLOC_VPN_PREFIX "%d.0/24", cluster_index);
 }
+
+void idalloc_device_ip(int host, char *out, size_t cap)
+{
+	snprintf(out, cap, IDALLOC_VPN_PREFIX "%d.%d", 200 + host / 256, host % 256);
+}

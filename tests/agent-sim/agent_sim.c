@@ -51,10 +51,11 @@
  *             INSTALL_HELM_CHART, UNINSTALL_HELM_CHART) are checked and
  *             carried out as sim_services.c says (NO_CONTENT, or ERROR for a
  *             bad payload); --cr-dir DIR (or SIM_CR_DIR) writes each APPLY_CR
- *             object to DIR/<tag>-<n>.json; --fail-helm S (or SIM_FAIL_HELM)
- *             fails the chart installs into a namespace containing S. The
- *             apps' instructions are taken as sim_apps.c says: BUILD_IMAGE
- *             checked and answered IMAGE_BUILT{sha, imageDigest,
+ *             object to DIR/<tag>-<n>.json; --vpn-dir DIR (or SIM_VPN_DIR)
+ *             syncs the VPN after the first heartbeat and writes each
+ *             SET_VPN_PEERS to DIR/<nid>-<interface>.json (sim_vpn.c); --fail-helm S (or
+ * SIM_FAIL_HELM) fails the chart installs into a namespace containing S. The apps' instructions are
+ * taken as sim_apps.c says: BUILD_IMAGE checked and answered IMAGE_BUILT{sha, imageDigest,
  *             durationMs} (--head-sha SHA or SIM_HEAD_SHA: the commit a
  *             branch resolves to; --fail-build S or SIM_FAIL_BUILD: a
  *             repoUrl containing S fails), an APPLY_CR'd Deployment in a
@@ -169,6 +170,9 @@ static const char usage_text[] =
 	"                      the one of --beat)\n"
 	"  --cr-dir DIR        work: write each APPLY_CR object to DIR/<tag>-<n>.json (default\n"
 	"                      $SIM_CR_DIR)\n"
+	"  --vpn-dir DIR       work: sync the VPN after the first heartbeat (wg1 too for control\n"
+	"                      planes) and write each SET_VPN_PEERS payload to\n"
+	"                      DIR/<nid>-<wg0|wg1>.json (default $SIM_VPN_DIR; sim_vpn.c)\n"
 	"  --fail-helm S       work: INSTALL_HELM_CHART into a namespace containing S answers\n"
 	"                      ERROR (default $SIM_FAIL_HELM)\n"
 	"  --fail-build S      work: BUILD_IMAGE of a repoUrl containing S answers ERROR, as a\n"
@@ -223,6 +227,7 @@ enum option_id {
 	OPT_UNTIL_REPLIES,
 	OPT_BEAT_INTERVAL,
 	OPT_CR_DIR,
+	OPT_VPN_DIR,
 	OPT_FAIL_HELM,
 	OPT_FAIL_BUILD,
 	OPT_FAIL_ROLLOUT,
@@ -263,6 +268,7 @@ static const struct {
 	{ "until-replies", required_argument, OPT_UNTIL_REPLIES, SIM_WORK },
 	{ "beat-interval", required_argument, OPT_BEAT_INTERVAL, SIM_WORK },
 	{ "cr-dir", required_argument, OPT_CR_DIR, SIM_WORK },
+	{ "vpn-dir", required_argument, OPT_VPN_DIR, SIM_WORK },
 	{ "fail-helm", required_argument, OPT_FAIL_HELM, SIM_WORK },
 	{ "fail-build", required_argument, OPT_FAIL_BUILD, SIM_WORK },
 	{ "fail-rollout", required_argument, OPT_FAIL_ROLLOUT, SIM_WORK },
@@ -450,6 +456,9 @@ static void set_option(struct sim_opts *o, int id, const char *arg)
 	case OPT_CR_DIR:
 		o->cr_dir = arg;
 		break;
+	case OPT_VPN_DIR:
+		o->vpn_dir = arg;
+		break;
 	case OPT_FAIL_HELM:
 		o->fail_helm = nonempty("fail-helm", arg);
 		break;
@@ -519,6 +528,7 @@ static void check_mode_options(struct sim_opts *o)
 		if (o->probe_token && o->probes == 0)
 			usage_error("--probe-token needs --probes");
 		o->cr_dir = from_env(o->cr_dir, "SIM_CR_DIR");
+		o->vpn_dir = from_env(o->vpn_dir, "SIM_VPN_DIR");
 		o->fail_helm = from_env(o->fail_helm, "SIM_FAIL_HELM");
 		o->fail_build = from_env(o->fail_build, "SIM_FAIL_BUILD");
 		o->fail_rollout = from_env(o->fail_rollout, "SIM_FAIL_ROLLOUT");

@@ -71,6 +71,7 @@ struct sim_opts {
 	const char
 		*fail_rollout; /* work --fail-rollout or SIM_FAIL_ROLLOUT: apps reported failed */
 	const char *head_sha;  /* work --head-sha or SIM_HEAD_SHA: a branch's head commit */
+	const char *vpn_dir;   /* work --vpn-dir or SIM_VPN_DIR: VPN sync, peer sets written */
 	bool beat_first;
 	bool no_csr;
 	bool role_cp;
@@ -206,6 +207,20 @@ void sim_apps_deleted(struct sim_agent *a, const char *ns, bool *changed);
  * in all): healthy with every replica ready, or failed (no replica ready)
  * for an osid containing --fail-rollout. */
 void sim_apps_report(const struct sim_agent *a, const struct sim_opts *o, json_t *list);
+
+/* ---- the VPN (sim_vpn.c) ---------------------------------------------- */
+
+/* SET_VPN_PEERS, with --vpn-dir. */
+bool sim_vpn_handles(const struct sim_opts *o, const char *type);
+
+/* The body of POST /agent/v1/vpn/sync (to free): the wg0 peer, and wg1 for
+ * a control plane. */
+char *sim_vpn_sync_body(const struct sim_agent *a);
+
+/* Checks a SET_VPN_PEERS and writes its payload to --vpn-dir: NULL for a
+ * NO_CONTENT reply, else the text of an ERROR reply (to free). */
+char *sim_vpn_act(const struct sim_agent *a, const struct sim_opts *o,
+		  const json_t *payload) SIM_MUST_CHECK;
 
 /* ---- keys and CSRs (sim_pki.c) ----------------------------------------- */
 

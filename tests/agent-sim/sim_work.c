@@ -67,6 +67,7 @@ enum work_phase {
 	PHASE_POLLING,
 	PHASE_REPLYING,
 	PHASE_REPORTING,
+	PHASE_SYNCING,
 };
 
 struct work_item {
@@ -84,6 +85,7 @@ struct work_agent {
 	enum work_phase phase;
 	double due_ms;
 	bool beaten;
+	bool synced;		 /* --vpn-dir: its VPN sync was sent */
 	bool report_due;	 /* its services changed, or a periodic beat passed */
 	double next_beat_ms;	 /* --beat-interval: its next heartbeat not before */
 	struct work_item *items; /* to answer, in order */
@@ -128,6 +130,7 @@ struct work_run {
 	/* counters */
 	long polls, polls_ok, polls_empty, polls_failed;
 	long beats_ok, beats_failed;
+	long syncs_ok, syncs_failed;
 	long received, replies, replies_ok, replies_failed, expected_409;
 	long reports, reports_ok, reports_failed, reports_accepted, reports_ignored;
 	size_t reports_owed; /* agents with a report due or in flight */
@@ -239,6 +242,16 @@ static bool start_reply(struct work_run *run, struct work_agent *a)
 	return ok;
 }
 
+static bool start_sync(struct work_run *run, struct work_agent *a)
+{
+	char *body = sim_vpn_sync_body(a->id);
+	a->phase = PHASE_SYNCING;
+	a->synced = true;
+	bool ok = sim_req_start(&run->net, &a->req, "POST", "/agent/v1/vpn/sync", body);
+	free(body);
+	return ok;
+}
+
 /* A report of the agent's services is due (control planes only). */
 static void owe_report(struct work_run *run, struct work_agent *a)
 {
@@ -271,6 +284,8 @@ static bool agent_act(struct work_run *run, struct work_agent *a)
 		return true;
 	if (run->o->beat_first && !a->beaten)
 		return start_beat(run, a);
+	if (run->o->vpn_dir && !a->synced)
+		return start_sync(run, a);
 	if (a->next_item < a->nitems)
 		return start_reply(run, a);
 	items_clear(a);
@@ -312,6 +327,19 @@ static bool finish_beat(struct work_run *run, struct work_agent *a)
 	} else {
 		run->beats_failed++;
 		char *what = xasprintf("heartbeat sim-%ld", a->n);
+		sim_req_log_failure(&a->req, what);
+		free(what);
+	}
+	return agent_act(run, a);
+}
+
+static bool finish_sync(struct work_run *run, struct work_agent *a)
+{
+	if (a->req.rc == CURLE_OK && a->req.status == 200) {
+		run->syncs_ok++;
+	} else {
+		run->syncs_failed++;
+		char *what = xasprintf("vpn sync sim-%ld", a->n);
 		sim_req_log_failure(&a->req, what);
 		free(what);
 	}
@@ -373,6 +401,13 @@ static json_t *instruction_act(struct work_run *run, struct work_agent *a,
 			       const struct sim_instruction *in)
 {
 	const json_t *payload = payload_of(req, doc, in->tag);
+	if (sim_vpn_handles(run->o, in->type)) {
+		char *error = sim_vpn_act(a->id, run->o, payload);
+		json_t *answer =
+			error ? json_pack("{s:s, s:s}", "type", "ERROR", "error", error) : NULL;
+		free(error);
+		return answer;
+	}
 	if (sim_apps_handles(in->type))
 		return sim_apps_act(run->o, in->type, payload);
 	bool changed;
@@ -410,7 +445,8 @@ static bool take_instructions(struct work_run *run, struct work_agent *a, const 
 		}
 		if (late_take(run, a, in->tag, in->type, in->attempt))
 			continue;
-		bool handled = sim_services_handles(in->type) || sim_apps_handles(in->type);
+		bool handled = sim_services_handles(in->type) || sim_apps_handles(in->type) ||
+			       sim_vpn_handles(run->o, in->type);
 		json_t *answer = handled ? instruction_act(run, a, req, &doc, in) : NULL;
 		items_add(a, in->tag, in->type, in->attempt, 204, answer);
 		if (run->o->misbehave == SIM_MISBEHAVE_TWICE)
@@ -628,6 +664,9 @@ static bool handle_finished(struct work_run *run)
 		case PHASE_REPORTING:
 			ok = finish_report(run, a);
 			break;
+		case PHASE_SYNCING:
+			ok = finish_sync(run, a);
+			break;
 		case PHASE_IDLE:
 			abort(); /* an idle agent has nothing in flight */
 		}
@@ -799,6 +838,10 @@ static void print_summary(struct work_run *run)
 		"seconds", sim_json_ms((now - run->start_ms) / 1000.0), "replyRate",
 		sim_json_ms(active > 0 ? (double)run->replies_ok / active : 0), "misbehave",
 		misbehave_name(run->o->misbehave));
+	if (run->o->vpn_dir)
+		json_object_set_new(obj, "vpnSyncs",
+				    json_pack("{s:I, s:I}", "ok", (json_int_t)run->syncs_ok,
+					      "failed", (json_int_t)run->syncs_failed));
 	struct rusage use;
 	if (getrusage(RUSAGE_SELF, &use) == 0)
 		json_object_set_new(

@@ -1222,6 +1222,24 @@ bool it_is_aid(const char *s)
 	return true;
 }
 
+void it_wg_key(const char *seed, char out[45])
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the seed, then stirred per digit */
+	for (const char *p = seed; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (int i = 0; i < 43; i++) {
+		h ^= h >> 29;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 32;
+		out[i] = digits[h % 64];
+	}
+	out[42] = digits[(h % 16) * 4]; /* the two unused bits zero */
+	out[43] = '=';
+	out[44] = '\0';
+}
+
 bool it_is_uuid(const char *s)
 {
 	if (!s || strlen(s) != 36)

@@ -276,6 +276,10 @@ int it_k8s_validate_dir(const char *dir);
 bool it_is_aid(const char *s);
 bool it_is_uuid(const char *s);
 
+/* A WireGuard public key (base64 of 32 bytes, canonical) made from seed:
+ * the same seed, the same key; distinct seeds, distinct keys. */
+void it_wg_key(const char *seed, char out[45]);
+
 /* RFC 3339 UTC times as the server writes them ("2026-11-25T19:00:00Z"):
  * parse (false when s is not one) and format. */
 bool it_parse_time(const char *s, time_t *out);

@@ -469,6 +469,57 @@ static void check_app_routes(void)
 	it_resp_free(&r);
 }
 
+/* VPN devices, reaching a cluster made active with SQL whose control plane
+ * reported a wg1 key (so the config is served). */
+static void check_vpn_routes(void)
+{
+	struct it_resp r = step("POST", "/:aid/clusters", user.token, "{\"name\":\"vpn\"}", 201);
+	char vcid[8];
+	snprintf(vcid, sizeof(vcid), "%s", it_json_str(r.json, "cid") ?: "");
+	it_resp_free(&r);
+	char server_key[45], device_key[45];
+	it_wg_key("contract-server", server_key);
+	it_wg_key(it_fmt("contract-device-%s", user.aid), device_key);
+	const char *p[] = { user.aid, vcid, server_key };
+	CHECK(it_db_exec(db,
+			 "INSERT INTO nodes (aid, cid, nid, name, role, machine_id, vpn_host,"
+			 " status, wg1_pub_key, wg1_endpoint) VALUES ($1, $2, 'vpnnd', 'vpn-node',"
+			 " 'controlplane', 'machine-vpn', 1, 'online', $3, '192.0.2.7:51821')",
+			 3, p));
+	CHECK(it_db_exec(db,
+			 "UPDATE clusters SET status = 'active', configured = true"
+			 " WHERE aid = $1 AND cid = $2",
+			 2, p));
+	const char *base = it_fmt("/%s/vpn/devices", user.aid);
+	char devices[64], one[96];
+	snprintf(devices, sizeof(devices), "%s", base);
+	r = step_at("POST", "/:aid/vpn/devices", user.token,
+		    it_fmt("{\"name\":\"laptop\",\"publicKey\":\"%s\"}", device_key), 201, devices);
+	snprintf(one, sizeof(one), "%s/%s", devices, it_json_str(r.json, "id") ?: "");
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/vpn/devices", user.token, NULL, 200, devices);
+	check_items(&r, "devices", "GET", "/:aid/vpn/devices/:id");
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/vpn/devices/:id", user.token, NULL, 200, one);
+	it_resp_free(&r);
+	r = step_at("PATCH", "/:aid/vpn/devices/:id", user.token, "{\"name\":\"work laptop\"}", 200,
+		    one);
+	it_resp_free(&r);
+	r = step_at("PUT", "/:aid/vpn/devices/:id/clusters", user.token,
+		    it_fmt("{\"cids\":[\"%s\"]}", vcid), 200, it_fmt("%s/clusters", one));
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/vpn/devices/:id/state", user.token, NULL, 200,
+		    it_fmt("%s/state", one));
+	CHECK_MSG(it_json_get(r.json, "clusters.0") != NULL, "no cluster in the state to check");
+	it_resp_free(&r);
+	r = step_at("GET", "/:aid/vpn/devices/:id/config", user.token, NULL, 200,
+		    it_fmt("%s/config?cid=%s", one, vcid));
+	CHECK(r.body && strstr(r.body, "[Peer]") != NULL);
+	it_resp_free(&r);
+	r = step_at("DELETE", "/:aid/vpn/devices/:id", user.token, NULL, 204, one);
+	it_resp_free(&r);
+}
+
 /* Members and invitations: a second user is invited and joins, is listed,
  * changed and removed; the owner cannot leave (the last owner). */
 static void check_member_routes(void)
@@ -667,6 +718,7 @@ TEST(every_route_answers_its_declared_fields)
 	check_service_routes();
 	check_app_routes();
 	check_webhook_route();
+	check_vpn_routes();
 	r = step("GET", "/service-info", NULL, NULL, 200);
 	check_items(&r, "services", "GET", "/service-info/:type");
 	it_resp_free(&r);

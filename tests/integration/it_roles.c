@@ -123,6 +123,20 @@ static const struct route_case cases[] = {
 	  false, 201 },
 	{ "POST", "/:aid/:cid/apps/:id/domains/:fqdn/verify", NULL, ROLE_MEMBER, false, 200 },
 	{ "DELETE", "/:aid/:cid/apps/:id/domains/:fqdn", NULL, ROLE_MEMBER, false, 204 },
+	/* VPN devices: :id is the sweep's device (the owner's, which the PATs
+	 * made by the owner act for), a fresh one for each allowed delete; the
+	 * create's key is made per caller (call), the config is for the sweep's
+	 * cluster, which the device reaches and whose control plane has a wg1
+	 * key. */
+	{ "POST", "/:aid/vpn/devices", "{\"name\":\"made by %s\"}", ROLE_MEMBER, false, 201 },
+	{ "GET", "/:aid/vpn/devices", NULL, ROLE_MEMBER, false, 200 },
+	{ "GET", "/:aid/vpn/devices/:id", NULL, ROLE_MEMBER, false, 200 },
+	{ "PATCH", "/:aid/vpn/devices/:id", "{\"name\":\"renamed by %s\"}", ROLE_MEMBER, false,
+	  200 },
+	{ "DELETE", "/:aid/vpn/devices/:id", NULL, ROLE_MEMBER, false, 204 },
+	{ "GET", "/:aid/vpn/devices/:id/state", NULL, ROLE_MEMBER, false, 200 },
+	{ "GET", "/:aid/vpn/devices/:id/config", NULL, ROLE_MEMBER, false, 200 },
+	{ "PUT", "/:aid/vpn/devices/:id/clusters", "{\"cids\":[]}", ROLE_MEMBER, false, 200 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -141,7 +155,6 @@ struct target {
 	const char *type;   /* :type, a service type */
 	const char *fqdn;   /* :fqdn, a custom domain of the sweep's app */
 };
-static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
 #define SWEEP_NID "nodea"
 #define SWEEP_FQDN "sweep.roles.example.com" /* the sweep app's custom domain */
 
@@ -205,15 +218,26 @@ static const char *path_of(const struct route_case *c, const char *aid, const st
 	return it_fmt("%s", out);
 }
 
+static char sweep_cid[8]; /* the owner's cluster for the sweeps, with node "nodea" */
+
 static struct it_resp call(const struct route_case *c, const char *token, const char *aid,
 			   const struct target *t, const char *who)
 {
 	char body[256];
 	if (c->body)
 		snprintf(body, sizeof(body), c->body, who);
+	const char *path = path_of(c, aid, t);
+	if (strcmp(c->pattern, "/:aid/vpn/devices") == 0 && c->body) {
+		char key[45];
+		it_wg_key(it_fmt("roles-%s-%s", aid, who), key);
+		snprintf(body, sizeof(body), "{\"name\":\"made by %s\",\"publicKey\":\"%s\"}", who,
+			 key);
+	}
+	if (strcmp(c->pattern, "/:aid/vpn/devices/:id/config") == 0)
+		path = it_fmt("%s?cid=%s", path, sweep_cid);
 	if (c->body && strcmp(c->method, "GET") == 0)
-		return it_call(srv, c->method, token, NULL, "%s?%s", path_of(c, aid, t), body);
-	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path_of(c, aid, t));
+		return it_call(srv, c->method, token, NULL, "%s?%s", path, body);
+	return it_call(srv, c->method, token, c->body ? body : NULL, "%s", path);
 }
 
 static char sweep_uid[40]; /* a viewer member of the owner's account */
@@ -418,6 +442,56 @@ static bool make_sweep_app(void)
 /* The sweep's cluster and its nodes (inserted as registration will): a
  * worker, and a control plane that makes the cluster active (with its
  * credentials marked reported), with an installed service. */
+static char sweep_device[8]; /* the owner's VPN device, reaching sweep_cid */
+
+static bool is_vpn_device_route(const struct route_case *c)
+{
+	return strstr(c->pattern, "/vpn/devices/:id") != NULL;
+}
+
+/* A new VPN device of the owner; its id (static), or NULL. */
+static const char *fresh_device(void)
+{
+	static int made;
+	static char id[8];
+	char key[45];
+	it_wg_key(it_fmt("roles-fresh-%s-%d", owner.aid, made++), key);
+	struct it_resp r = it_call(srv, "POST", owner.token,
+				   it_fmt("{\"name\":\"fresh\",\"publicKey\":\"%s\"}", key),
+				   "/%s/vpn/devices", owner.aid);
+	const char *got = r.status == 201 ? it_json_str(r.json, "id") : NULL;
+	if (got)
+		snprintf(id, sizeof(id), "%s", got);
+	else
+		fprintf(stderr, "no device: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	return got ? id : NULL;
+}
+
+/* The sweep's device reaches the sweep's cluster, whose control plane serves wg1. */
+static bool make_sweep_device(void)
+{
+	const char *id = fresh_device();
+	if (!id)
+		return false;
+	snprintf(sweep_device, sizeof(sweep_device), "%s", id);
+	struct it_resp r =
+		it_call(srv, "PUT", owner.token, it_fmt("{\"cids\":[\"%s\"]}", sweep_cid),
+			"/%s/vpn/devices/%s/clusters", owner.aid, sweep_device);
+	bool ok = r.status == 200;
+	if (!ok)
+		fprintf(stderr, "device clusters: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	char key[45];
+	it_wg_key("roles-server", key);
+	const char *p[] = { owner.aid, key };
+	return ok &&
+	       it_db_exec(pg,
+			  "UPDATE nodes SET wg1_pub_key = $2, wg1_endpoint = '192.0.2.1:51821'"
+			  " WHERE aid = $1 AND nid = 'nodcp'",
+			  2, p);
+}
+
 static bool make_sweep_targets(void)
 {
 	if (!fresh_cluster("sweep", sweep_cid) || !fresh_member(sweep_uid))
@@ -443,7 +517,7 @@ static bool make_sweep_targets(void)
 			  "UPDATE services SET lifecycle = 'installed' WHERE aid = $1 AND cid = $2"
 			  " AND id = $3",
 			  3, q) &&
-	       make_sweep_app() && fresh_domain(SWEEP_FQDN);
+	       make_sweep_app() && fresh_domain(SWEEP_FQDN) && make_sweep_device();
 }
 
 TEST(role_boundaries)
@@ -520,6 +594,17 @@ TEST(role_boundaries)
 					continue;
 				}
 				snprintf(victim.id, sizeof(victim.id), "%s", app);
+			}
+			if (is_vpn_device_route(c)) {
+				const char *did = allowed && strcmp(c->method, "DELETE") == 0
+							  ? fresh_device()
+							  : sweep_device;
+				if (!did) {
+					CHECK_MSG(false, "no device for %s %s", c->method,
+						  c->pattern);
+					continue;
+				}
+				snprintf(victim.id, sizeof(victim.id), "%s", did);
 			}
 			struct target t = { victim.id, cid, nid, uid, "postgresql", fqdn };
 			struct it_resp r = call(c, token, owner.aid, &t, who);

@@ -76,11 +76,23 @@ TEST(vpn_hosts)
 	CHECK_INT_EQ(idalloc_vpn_host(used), -1); /* .254 (VIP) and .255 are never used */
 }
 
+TEST(device_addresses)
+{
+	char ip[16];
+	idalloc_device_ip(1, ip, sizeof(ip));
+	CHECK_STR_EQ(ip, IDALLOC_VPN_PREFIX "200.1");
+	idalloc_device_ip(256, ip, sizeof(ip));
+	CHECK_STR_EQ(ip, IDALLOC_VPN_PREFIX "201.0");
+	idalloc_device_ip(IDALLOC_DEVICE_HOSTS, ip, sizeof(ip));
+	CHECK_STR_EQ(ip, IDALLOC_VPN_PREFIX "207.254");
+}
+
 int main(void)
 {
 	RUN(cid_shape);
 	RUN(cid_avoids_used);
 	RUN(smallest_index_skips_vpn_devices);
 	RUN(vpn_hosts);
+	RUN(device_addresses);
 	return test_summary("unit/idalloc");
 }

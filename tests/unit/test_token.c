@@ -2,6 +2,7 @@
 #include "auth/password.h"
 #include "auth/roles.h"
 #include "auth/token.h"
+#include "crypto/hash.h"
 #include "testlib.h"
 
 TEST(generate_and_parse)
@@ -71,6 +72,19 @@ TEST(roles)
 	CHECK(ROLE_VIEWER < ROLE_MEMBER && ROLE_MEMBER < ROLE_ADMIN && ROLE_ADMIN < ROLE_OWNER);
 }
 
+TEST(wireguard_keys)
+{
+	CHECK(crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="));
+	CHECK(crypto_is_wg_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+	CHECK(!crypto_is_wg_key(
+		"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh=")); /* not canonical */
+	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8D=="));
+	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg"));
+	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=A"));
+	CHECK(!crypto_is_wg_key("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp-Dg="));
+	CHECK(!crypto_is_wg_key(""));
+}
+
 int main(void)
 {
 	RUN(generate_and_parse);
@@ -78,5 +92,6 @@ int main(void)
 	RUN(hash_is_sha256);
 	RUN(password_round_trip);
 	RUN(roles);
+	RUN(wireguard_keys);
 	return test_summary("unit/token");
 }
