@@ -155,6 +155,12 @@ static enum db_result set_role_tx(struct db_conn *c, void *arg)
 	const char *params[] = { a->aid, a->uid, auth_role_name(a->role) };
 	if ((r = db_exec(c, &stmt_set_role, 3, params, NULL)) != DB_OK)
 		return r;
+	/* A viewer has no VPN devices (docs/vpn.md): a member made one loses
+	 * theirs, out of every peer set, as one who leaves does. */
+	if (a->role == ROLE_VIEWER && a->out->role > ROLE_VIEWER &&
+	    (r = db_vpn_devices_owner_gone(c, a->aid, a->uid, a->actor ? a->actor->id : a->uid)) !=
+		    DB_OK)
+		return r;
 	a->out->role = a->role;
 	a->out->version++;
 	return db_audit_insert(c, a->aid, a->actor, "member.role", "user", a->uid);

@@ -686,6 +686,35 @@ TEST(coalesced_updates_and_revoke)
 	REQUIRE(enrol_ok(&owner, "tablet", key_c, c, address_c));
 	CHECK_STR_EQ(address_c, address_b);
 
+	/* A member made a viewer loses their devices (viewers have none), out
+	 * of the peer set. */
+	struct it_user demoted;
+	REQUIRE(invite(&demoted, "member"));
+	char d[8], key_d[45];
+	it_wg_key("demoted-laptop", key_d);
+	REQUIRE(enrol_ok(&demoted, "laptop", key_d, d, NULL));
+	r = set_clusters(&demoted, d, it_fmt("\"%s\"", cid));
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	work(1, "wg1 peers with the member's device");
+	peers = wg1_peers();
+	CHECK(peer_of(peers, key_d) != NULL);
+	json_decref(peers);
+	r = it_call(srv, "PATCH", owner.token, "{\"accountRole\":\"viewer\"}", "/%s/members/%s",
+		    owner.aid, demoted.uid);
+	CHECK_STATUS(r, 200);
+	it_resp_free(&r);
+	const char *dm[] = { owner.aid, demoted.uid };
+	CHECK_INT_EQ(
+		it_db_count(pg,
+			    "SELECT count(*) FROM vpn_devices WHERE aid = $1 AND owner_uid = $2", 2,
+			    dm),
+		0);
+	work(1, "wg1 peers without the demoted member's device");
+	peers = wg1_peers();
+	CHECK(peer_of(peers, key_d) == NULL);
+	json_decref(peers);
+
 	/* A member removed from the account takes their devices along, out of
 	 * the peer set. */
 	r = it_call(srv, "DELETE", owner.token, NULL, "/%s/members/%s", owner.aid, member.uid);
