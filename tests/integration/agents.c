@@ -140,3 +140,60 @@ json_t *it_job_settled(const struct it_server *s, const char *token, const char 
 	}
 	return NULL;
 }
+
+bool it_invite(const struct it_server *s, const struct it_user *owner, struct it_user *u,
+	       const char *role)
+{
+	if (!it_signup(s, u))
+		return false;
+	struct it_resp r =
+		it_call(s, "POST", owner->token,
+			it_fmt("{\"email\":\"%s\",\"accountRole\":\"%s\"}", u->email, role),
+			"/%s/invitations", owner->aid);
+	char *token = r.status == 201 ? strdup(it_json_str(r.json, "token")) : NULL;
+	if (!token)
+		fprintf(stderr, "invitation: %ld %s\n", r.status, r.body ? r.body : "");
+	it_resp_free(&r);
+	if (!token)
+		return false;
+	r = it_call(s, "POST", u->token, it_fmt("{\"token\":\"%s\"}", token),
+		    "/invitations/accept");
+	bool ok = r.status == 200;
+	it_resp_free(&r);
+	free(token);
+	return ok;
+}
+
+bool it_sim_node_reports_credentials(const struct it_server *s, PGconn *pg, const char *state,
+				     char nid[8])
+{
+	FILE *f = fopen(state, "r");
+	char line[16384] = "";
+	bool ok = f && fgets(line, sizeof(line), f);
+	if (f)
+		fclose(f);
+	json_t *agent = ok ? json_loads(line, 0, NULL) : NULL;
+	struct it_node node = { 0 };
+	snprintf(node.nid, sizeof(node.nid), "%s", it_json_str(agent, "nid") ?: "");
+	snprintf(nid, 8, "%s", node.nid);
+	node.cert = (char *)it_json_str(agent, "certificate");
+	node.key = (char *)it_json_str(agent, "privateKey");
+	char *ca = agent ? it_agent_ca(pg) : NULL;
+	struct it_resp r = { 0 };
+	if (ca)
+		r = it_agent_call(
+			s, ca, &node, "POST", "/agent/v1/cluster-credentials",
+			"{\"caCert\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END "
+			"CERTIFICATE-----\\n\",\"adminCert\":\"-----BEGIN "
+			"CERTIFICATE-----\\nMIIC\\n"
+			"-----END CERTIFICATE-----\\n\",\"adminKey\":\"-----BEGIN EC PRIVATE "
+			"KEY-----\\nMHc\\n-----END EC PRIVATE KEY-----\\n\"}");
+	ok = r.status == 204;
+	if (!ok)
+		fprintf(stderr, "%s: no node, or its credentials refused: %ld %s\n", state,
+			r.status, r.body ? r.body : "");
+	it_resp_free(&r);
+	free(ca);
+	json_decref(agent);
+	return ok;
+}

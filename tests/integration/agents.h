@@ -48,6 +48,17 @@ json_t *it_sim_summary(const char *out);
  * (15 s at most): the job (a new reference), or NULL. */
 json_t *it_job_settled(const struct it_server *s, const char *token, const char *job_id);
 
+/* u signs up, is invited into owner's account with role and accepts. */
+bool it_invite(const struct it_server *s, const struct it_user *owner, struct it_user *u,
+	       const char *role);
+
+/* The node of agent-sim's state file (its first line), registered and
+ * joined by agent-sim, reports its cluster's credentials (as a control
+ * plane whose Kubernetes came up does): the cluster is active. Its nid into
+ * nid. False (with a message) when the state or the call fails. */
+bool it_sim_node_reports_credentials(const struct it_server *s, PGconn *pg, const char *state,
+				     char nid[8]);
+
 /* A JSON string literal of s (to free). */
 char *it_json_text(const char *s);
 

@@ -98,27 +98,6 @@ static void check_job(const char *job_id, const char *type, const char *status)
 	json_decref(job);
 }
 
-static bool invite(struct it_user *u, const char *role)
-{
-	if (!it_signup(srv, u))
-		return false;
-	struct it_resp r =
-		it_call(srv, "POST", owner.token,
-			it_fmt("{\"email\":\"%s\",\"accountRole\":\"%s\"}", u->email, role),
-			"/%s/invitations", owner.aid);
-	bool ok = r.status == 201 || r.status == 200;
-	char *token = ok ? strdup(it_json_str(r.json, "token")) : NULL;
-	it_resp_free(&r);
-	if (!token)
-		return false;
-	r = it_call(srv, "POST", u->token, it_fmt("{\"token\":\"%s\"}", token),
-		    "/invitations/accept");
-	ok = r.status == 200;
-	it_resp_free(&r);
-	free(token);
-	return ok;
-}
-
 /* The control plane of the cluster: registered by agent-sim, its join
  * answered, its credentials reported: the cluster is active. */
 static bool active_cluster(void)
@@ -133,31 +112,10 @@ static bool active_cluster(void)
 	free(out);
 	CHECK_INT_EQ(rc, 0);
 	work(NULL, 1, "control plane join");
-	FILE *f = fopen(cp_state, "r");
-	char line[16384] = "";
-	bool ok = f && fgets(line, sizeof(line), f);
-	if (f)
-		fclose(f);
-	json_t *agent = ok ? json_loads(line, 0, NULL) : NULL;
-	struct it_node node = { 0 };
-	snprintf(node.nid, sizeof(node.nid), "%s", it_json_str(agent, "nid") ?: "");
-	snprintf(cp_nid, sizeof(cp_nid), "%s", node.nid);
-	node.cert = (char *)it_json_str(agent, "certificate");
-	node.key = (char *)it_json_str(agent, "privateKey");
-	char *ca = it_agent_ca(pg);
-	struct it_resp r = it_agent_call(
-		srv, ca, &node, "POST", "/agent/v1/cluster-credentials",
-		"{\"caCert\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
-		"\"adminCert\":\"-----BEGIN CERTIFICATE-----\\nMIIC\\n-----END "
-		"CERTIFICATE-----\\n\","
-		"\"adminKey\":\"-----BEGIN EC PRIVATE KEY-----\\nMHc\\n-----END EC PRIVATE "
-		"KEY-----\\n\"}");
-	CHECK_MSG(r.status == 204 || r.status == 200, "credentials: %ld %s", r.status,
-		  it_body_shown(&r));
-	it_resp_free(&r);
-	free(ca);
-	json_decref(agent);
-	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	bool ok = it_sim_node_reports_credentials(srv, pg, cp_state, cp_nid);
+	CHECK(ok);
+	struct it_resp r =
+		it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
 	ok = r.status == 200 && strcmp(it_json_str(r.json, "status") ?: "", "active") == 0;
 	CHECK_MSG(ok, "cluster not active: %s", it_body_shown(&r));
 	it_resp_free(&r);
@@ -1085,7 +1043,8 @@ int main(void)
 	srv2 = it_server_start("apps2", env);
 	pg = PQconnectdb(it_env.database_url);
 	if (!srv || !srv2 || PQstatus(pg) != CONNECTION_OK || !it_signup(srv, &owner) ||
-	    !it_signup(srv, &other) || !invite(&viewer, "viewer") || !invite(&member, "member"))
+	    !it_signup(srv, &other) || !it_invite(srv, &owner, &viewer, "viewer") ||
+	    !it_invite(srv, &owner, &member, "member"))
 		return it_finish("it_apps");
 	snprintf(agent_url, sizeof(agent_url), "https://127.0.0.1:%d", it_server_agent_port(srv));
 	char *ca = it_agent_ca(pg);

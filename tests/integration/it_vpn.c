@@ -86,26 +86,6 @@ static json_t *peer_of(json_t *peers, const char *key)
 	return NULL;
 }
 
-static bool invite(struct it_user *u, const char *role)
-{
-	if (!it_signup(srv, u))
-		return false;
-	struct it_resp r =
-		it_call(srv, "POST", owner.token,
-			it_fmt("{\"email\":\"%s\",\"accountRole\":\"%s\"}", u->email, role),
-			"/%s/invitations", owner.aid);
-	char *token = r.status == 201 ? strdup(it_json_str(r.json, "token")) : NULL;
-	it_resp_free(&r);
-	if (!token)
-		return false;
-	r = it_call(srv, "POST", u->token, it_fmt("{\"token\":\"%s\"}", token),
-		    "/invitations/accept");
-	bool ok = r.status == 200;
-	it_resp_free(&r);
-	free(token);
-	return ok;
-}
-
 /* A request with one extra header ("Name: value", may be NULL). */
 static struct it_resp call_h(const char *method, const char *token, const char *body,
 			     const char *header, const char *path)
@@ -173,34 +153,14 @@ static bool active_cluster(void)
 	CHECK_INT_EQ(rc, 0);
 	/* The join, then the wg1 peer set its new key brought (empty). */
 	work(2, "control plane join and wg1 key");
-	FILE *f = fopen(cp_state, "r");
-	char line[16384] = "";
-	bool ok = f && fgets(line, sizeof(line), f);
-	if (f)
-		fclose(f);
-	json_t *agent = ok ? json_loads(line, 0, NULL) : NULL;
-	struct it_node node = { 0 };
-	snprintf(node.nid, sizeof(node.nid), "%s", it_json_str(agent, "nid") ?: "");
-	snprintf(cp_nid, sizeof(cp_nid), "%s", node.nid);
-	node.cert = (char *)it_json_str(agent, "certificate");
-	node.key = (char *)it_json_str(agent, "privateKey");
-	char *ca = it_agent_ca(pg);
-	struct it_resp r = it_agent_call(
-		srv, ca, &node, "POST", "/agent/v1/cluster-credentials",
-		"{\"caCert\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
-		"\"adminCert\":\"-----BEGIN CERTIFICATE-----\\nMIIC\\n-----END "
-		"CERTIFICATE-----\\n\","
-		"\"adminKey\":\"-----BEGIN EC PRIVATE KEY-----\\nMHc\\n-----END EC PRIVATE "
-		"KEY-----\\n\"}");
-	CHECK_MSG(r.status == 204, "credentials: %ld %s", r.status, it_body_shown(&r));
-	it_resp_free(&r);
-	free(ca);
-	json_decref(agent);
+	bool ok = it_sim_node_reports_credentials(srv, pg, cp_state, cp_nid);
+	CHECK(ok);
 	json_t *peers = wg1_peers();
 	CHECK_MSG(json_is_array(peers) && json_array_size(peers) == 0,
 		  "the first wg1 peer set is not empty: %s", peers ? "" : "(no file)");
 	json_decref(peers);
-	r = it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
+	struct it_resp r =
+		it_call(srv, "GET", owner.token, NULL, "/%s/clusters/%s", owner.aid, cid);
 	ok = r.status == 200 && strcmp(it_json_str(r.json, "status") ?: "", "active") == 0;
 	CHECK_MSG(ok, "cluster not active: %s", it_body_shown(&r));
 	it_resp_free(&r);
@@ -689,7 +649,7 @@ TEST(coalesced_updates_and_revoke)
 	/* A member made a viewer loses their devices (viewers have none), out
 	 * of the peer set. */
 	struct it_user demoted;
-	REQUIRE(invite(&demoted, "member"));
+	REQUIRE(it_invite(srv, &owner, &demoted, "member"));
 	char d[8], key_d[45];
 	it_wg_key("demoted-laptop", key_d);
 	REQUIRE(enrol_ok(&demoted, "laptop", key_d, d, NULL));
@@ -833,7 +793,8 @@ int main(void)
 	srv2 = it_server_start("vpn2", env);
 	pg = PQconnectdb(it_env.database_url);
 	if (!srv || !srv2 || PQstatus(pg) != CONNECTION_OK || !it_signup(srv, &owner) ||
-	    !it_signup(srv, &other) || !invite(&member, "member") || !invite(&viewer, "viewer") ||
+	    !it_signup(srv, &other) || !it_invite(srv, &owner, &member, "member") ||
+	    !it_invite(srv, &owner, &viewer, "viewer") ||
 	    !it_new_cluster(srv, &other, "theirs", other_cid))
 		return it_finish("it_vpn");
 	snprintf(agent_url, sizeof(agent_url), "https://127.0.0.1:%d", it_server_agent_port(srv));
