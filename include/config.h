@@ -27,6 +27,8 @@ struct config {
 	int threads;
 	int db_pool;
 	int db_wait_seconds;
+	int db_connect_timeout_seconds; /* libpq connect_timeout */
+	int db_statement_timeout_ms;	/* statement_timeout; the answer's bound + 1 s */
 	int http_max_connections;
 	int http_timeout_seconds;
 	int agent_max_connections;

@@ -62,6 +62,12 @@ static const struct config_var config_vars[] = {
 	  "database connections (default 2 x threads, at most 64)" },
 	{ "RUNOS_DB_WAIT", CFG_INT, FIELD(db_wait_seconds), "30", 0, 3600, false,
 	  "seconds to retry an unreachable database at start before exit 2" },
+	{ "RUNOS_DB_CONNECT_TIMEOUT_S", CFG_INT, FIELD(db_connect_timeout_seconds), "2", 2, 60,
+	  false, "seconds a new database connection may take to open" },
+	{ "RUNOS_DB_STATEMENT_TIMEOUT_MS", CFG_INT, FIELD(db_statement_timeout_ms), "5000", 100,
+	  600000, false,
+	  "milliseconds a statement may run (PostgreSQL's statement_timeout); a database that "
+	  "gives no answer 1 s later is dropped" },
 	{ "RUNOS_HTTP_MAX_CONNECTIONS", CFG_INT, FIELD(http_max_connections), "4096", 16, 1000000,
 	  false, "open client connections at most" },
 	{ "RUNOS_HTTP_TIMEOUT", CFG_INT, FIELD(http_timeout_seconds), "60", 1, 3600, false,

@@ -195,6 +195,8 @@ int main(int argc, char **argv)
 	raise_open_files_limit();
 
 	srv.db = db_pool_create(srv.cfg.database_url, srv.cfg.db_pool);
+	db_pool_set_timeouts(srv.db, srv.cfg.db_connect_timeout_seconds,
+			     srv.cfg.db_statement_timeout_ms);
 	int rc;
 	if (!db_pool_wait_ready(srv.db, srv.cfg.db_wait_seconds)) {
 		log_error("cannot reach the database (RUNOS_DATABASE_URL) after %d s",

@@ -25,6 +25,17 @@ struct db_pool;
 struct db_pool *db_pool_create(const char *conninfo, int size);
 void db_pool_destroy(struct db_pool *pool);
 
+/* Bounds on waiting for PostgreSQL (defaults 2 s and 5000 ms; set before the
+ * pool is used): connect_s for opening a connection (libpq connect_timeout),
+ * statement_ms as every connection's statement_timeout. A statement that has
+ * no answer statement_ms + 1 s after it was sent (a frozen or unreachable
+ * server) drops its connection and fails with DB_UNAVAILABLE; so does one
+ * cancelled by statement_timeout. After such a silence, or a connection that
+ * could not be opened, the pool suspects the server: its idle connections are
+ * reopened, and only one thread at a time tries to connect (the others fail
+ * at once with DB_UNAVAILABLE) until a connection opens again. */
+void db_pool_set_timeouts(struct db_pool *pool, int connect_s, int statement_ms);
+
 /* Work wake-ups: by default the transaction that queues a step's instructions
  * wakes their nodes with a NOTIFY on runos_work. With a publisher, their keys
  * ("aid/nid" separated by spaces) go to publish(arg, keys) instead, after that

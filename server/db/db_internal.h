@@ -22,6 +22,9 @@ struct db_conn;
 struct db_conn *db_conn_acquire(struct db_pool *pool);
 void db_conn_release(struct db_pool *pool, struct db_conn *conn);
 PGconn *db_conn_pg(struct db_conn *conn);
+/* Lifts statement_timeout and the pool's wait for an answer on conn until it
+ * is released (it is reopened then): for migrations, which may take long. */
+bool db_conn_unbounded(struct db_conn *conn) __attribute__((warn_unused_result));
 
 /* Runs a prepared statement with text parameters (NULL = SQL NULL). On DB_OK
  * *res (when res is not NULL) holds the result, to be PQclear()ed; the other

@@ -27,7 +27,10 @@ struct db_listener {
 
 static PGconn *connect_and_listen(struct db_listener *l)
 {
-	PGconn *conn = PQconnectdb(l->conninfo);
+	/* Bounded like the pool's connects (the URL's own values win). */
+	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *values[] = { "2", "runosd-listen", l->conninfo, NULL };
+	PGconn *conn = PQconnectdbParams(keys, values, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		PQfinish(conn);
 		return NULL;

@@ -115,7 +115,9 @@ enum db_result db_migrate(struct db_pool *pool, int *applied)
 	struct db_conn *c = db_conn_acquire(pool);
 	if (!c)
 		return DB_UNAVAILABLE;
-	enum db_result r = db_exec(c, &stmt_lock, 0, NULL, NULL);
+	enum db_result r = db_conn_unbounded(c) ? DB_OK : DB_UNAVAILABLE;
+	if (r == DB_OK)
+		r = db_exec(c, &stmt_lock, 0, NULL, NULL);
 	if (r == DB_OK) {
 		r = migrate_locked(c, applied);
 		enum db_result u = db_exec(c, &stmt_unlock, 0, NULL, NULL);

@@ -4,9 +4,16 @@
  * connection, and forgotten when the connection is re-opened.
  *
  * Failure handling: a connection found broken (on acquire, or by a statement)
- * is re-opened on its next acquire; attempts are spaced RECONNECT_SPACING_MS
- * apart so that while PostgreSQL is down every request fails in well under a
- * second instead of waiting on connects.
+ * is re-opened on its next acquire. Every wait on PostgreSQL is bounded:
+ * opening a connection by connect_timeout, a statement by statement_timeout
+ * (set on the connection) and, for a server that answers nothing at all
+ * (frozen with SIGSTOP, a network cut), by this side giving up ANSWER_MARGIN_MS
+ * later and dropping the connection. A failed connect or such a silence makes
+ * the pool suspect the server: its idle connections are reopened before use
+ * and only one thread at a time (RECONNECT_SPACING_MS apart) tries to connect
+ * while the others fail at once, so while PostgreSQL is down or frozen
+ * requests end quickly with 503 and the worker threads are not all stuck on
+ * it; the first connection that opens ends the suspicion.
  *
  * Request transactions (db_conn_pin): a thread may pin one connection, inside
  * BEGIN, for the rest of a request. Until it is unpinned, every acquire of
@@ -24,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "util/log.h"
@@ -32,14 +40,17 @@
 
 #define ACQUIRE_WAIT_MS 2000
 #define RECONNECT_SPACING_MS 200
+#define ANSWER_MARGIN_MS 1000
+#define DEFAULT_CONNECT_TIMEOUT_S 2
+#define DEFAULT_STATEMENT_TIMEOUT_MS 5000
 
 struct db_conn {
 	PGconn *pg;
 	const struct db_stmt **prepared;
 	size_t nprepared, prepared_cap;
-	int64_t next_connect_ms;
 	bool in_use;
 	bool broken;
+	bool unbounded; /* db_conn_unbounded: no statement_timeout until closed */
 	struct db_pool *pool;
 	char *wakes;	/* keys to publish once the transaction commits, or NULL */
 	int savepoints; /* open savepoints of a pinned connection's users */
@@ -61,6 +72,10 @@ struct db_pool {
 	int size;
 	int in_use;
 	int waiting; /* threads waiting for a connection */
+	int connect_timeout_s, statement_timeout_ms;
+	bool suspect;	     /* a connect failed, or the server went silent */
+	bool probing;	     /* while suspect: a thread is connecting */
+	int64_t probe_at_ms; /* while suspect: no connect before */
 	struct db_conn *conns;
 	void (*publish_wakes)(void *arg, const char *keys);
 	void *publish_arg;
@@ -80,26 +95,138 @@ static void conn_close(struct db_conn *c)
 	c->nprepared = 0;
 }
 
+static void trim_log_failure(const char *what, PGconn *pg)
+{
+	char *msg = PQerrorMessage(pg);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	log_warn("%s: %s", what, msg);
+}
+
+/* The server went silent (or the pool cannot reach it): idle connections are
+ * reopened before use, and connects go one at a time. */
+static void suspect_server(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->suspect = true;
+	pool->probe_at_ms = time_mono_ms() + RECONNECT_SPACING_MS;
+	for (int i = 0; i < pool->size; i++)
+		if (!pool->conns[i].in_use && pool->conns[i].pg)
+			pool->conns[i].broken = true;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* The answer of the statement sent last, or NULL when there was none in
+ * time: the connection is then shut down so that libpq sees it lost (status
+ * CONNECTION_BAD, nothing pending) and the pool suspects the server. */
+static PGresult *await_result(struct db_conn *c, const char *what)
+{
+	int timeout = c->unbounded ? -1 : c->pool->statement_timeout_ms + ANSWER_MARGIN_MS;
+	int64_t deadline = time_mono_ms() + timeout;
+	PGresult *kept = NULL;
+	for (;;) {
+		while (PQisBusy(c->pg)) {
+			int64_t left = deadline - time_mono_ms();
+			if (timeout >= 0 && left <= 0)
+				goto silent;
+			struct pollfd pfd = { .fd = PQsocket(c->pg), .events = POLLIN };
+			int n = poll(&pfd, 1, timeout < 0 ? -1 : (int)left);
+			if (n < 0 && errno != EINTR)
+				goto silent;
+			if (n > 0 && !PQconsumeInput(c->pg))
+				break; /* lost: PQgetResult gives the error */
+		}
+		PGresult *res = PQgetResult(c->pg);
+		if (!res)
+			return kept;
+		/* One statement, one result: keep the first error if any. */
+		if (kept && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+		} else {
+			PQclear(kept);
+			kept = res;
+		}
+	}
+silent:
+	PQclear(kept);
+	log_warn("database gave no answer to %s within %d ms; dropping the connection", what,
+		 timeout);
+	shutdown(PQsocket(c->pg), SHUT_RDWR);
+	PQconsumeInput(c->pg);
+	PGresult *res;
+	while (!PQisBusy(c->pg) && (res = PQgetResult(c->pg)))
+		PQclear(res);
+	c->broken = true;
+	suspect_server(c->pool);
+	return NULL;
+}
+
 static bool conn_open(struct db_pool *pool, struct db_conn *c)
 {
-	/* Defaults first: values in the URL given by the operator override them. */
-	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *values[] = { "2", "runosd", pool->conninfo, NULL };
+	/* Defaults first: values in the URL given by the operator override them.
+	 * Keepalives find a peer gone while a connection is idle. */
+	static const char *const keys[] = {
+		"connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "dbname",	 NULL
+	};
+	char connect_timeout[16];
+	snprintf(connect_timeout, sizeof(connect_timeout), "%d", pool->connect_timeout_s);
+	const char *values[] = { connect_timeout, "runosd", "1", "10", "5", "3",
+				 pool->conninfo,  NULL };
 
 	conn_close(c);
+	c->unbounded = false;
 	c->pg = PQconnectdbParams(keys, values, 1);
 	if (PQstatus(c->pg) != CONNECTION_OK) {
-		char *msg = PQerrorMessage(c->pg);
-		size_t n = strlen(msg);
-		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
-		log_warn("database connection failed: %s", msg);
+		trim_log_failure("database connection failed", c->pg);
 		conn_close(c);
 		return false;
 	}
 	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	char set[64];
+	snprintf(set, sizeof(set), "SET statement_timeout = %d", pool->statement_timeout_ms);
+	PGresult *res = PQsendQuery(c->pg, set) ? await_result(c, "SET statement_timeout") : NULL;
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok && res)
+		trim_log_failure("database connection set-up failed", c->pg);
+	PQclear(res);
+	if (!ok) {
+		conn_close(c);
+		return false;
+	}
 	c->broken = false;
 	return true;
+}
+
+/* Whether this thread may open a connection now; *probe: it is the one
+ * thread trying while the server is suspect. */
+static bool may_connect(struct db_pool *pool, bool *probe)
+{
+	*probe = false;
+	pthread_mutex_lock(&pool->lock);
+	bool may = true;
+	if (pool->suspect) {
+		may = !pool->probing && time_mono_ms() >= pool->probe_at_ms;
+		pool->probing |= may;
+		*probe = may;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return may;
+}
+
+static void connect_done(struct db_pool *pool, bool probe, bool opened)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (probe)
+		pool->probing = false;
+	if (opened) {
+		pool->suspect = false;
+	} else if (!pool->suspect || probe) {
+		pool->suspect = true;
+		pool->probe_at_ms = time_mono_ms() + RECONNECT_SPACING_MS;
+	}
+	pthread_mutex_unlock(&pool->lock);
 }
 
 /* A connection idle in the pool should have nothing to read. When it does,
@@ -125,12 +252,20 @@ struct db_pool *db_pool_create(const char *conninfo, int size)
 	struct db_pool *pool = xcalloc(1, sizeof(*pool));
 	pool->conninfo = xstrdup(conninfo);
 	pool->size = size;
+	pool->connect_timeout_s = DEFAULT_CONNECT_TIMEOUT_S;
+	pool->statement_timeout_ms = DEFAULT_STATEMENT_TIMEOUT_MS;
 	pool->conns = xcalloc((size_t)size, sizeof(struct db_conn));
 	for (int i = 0; i < size; i++)
 		pool->conns[i].pool = pool;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->released, NULL);
 	return pool;
+}
+
+void db_pool_set_timeouts(struct db_pool *pool, int connect_s, int statement_ms)
+{
+	pool->connect_timeout_s = connect_s;
+	pool->statement_timeout_ms = statement_ms;
 }
 
 void db_pool_destroy(struct db_pool *pool)
@@ -236,11 +371,13 @@ struct db_conn *db_conn_acquire(struct db_pool *pool)
 	if (conn_still_good(c))
 		return c;
 
-	int64_t now = time_mono_ms();
-	if (now >= c->next_connect_ms && conn_open(pool, c))
-		return c;
-	if (now >= c->next_connect_ms)
-		c->next_connect_ms = now + RECONNECT_SPACING_MS;
+	bool probe;
+	if (may_connect(pool, &probe)) {
+		bool opened = conn_open(pool, c);
+		connect_done(pool, probe, opened);
+		if (opened)
+			return c;
+	}
 	db_conn_release(pool, c);
 	return NULL;
 }
@@ -254,7 +391,10 @@ void db_conn_release(struct db_pool *pool, struct db_conn *c)
 		return;
 	}
 	PGTransactionStatusType state = c->pg ? PQtransactionStatus(c->pg) : PQTRANS_IDLE;
-	if (state == PQTRANS_UNKNOWN) {
+	if (c->unbounded) {
+		/* Back to the pool's bounds: reopened when next taken. */
+		c->broken = true;
+	} else if (state == PQTRANS_UNKNOWN) {
 		/* The connection died (the server went away): reopened when next
 		 * taken; the failure was reported where it happened. */
 		c->broken = true;
@@ -273,6 +413,17 @@ void db_conn_release(struct db_pool *pool, struct db_conn *c)
 PGconn *db_conn_pg(struct db_conn *c)
 {
 	return c->pg;
+}
+
+bool db_conn_unbounded(struct db_conn *c)
+{
+	PGresult *res = PQsendQuery(c->pg, "SET statement_timeout = 0")
+				? await_result(c, "SET statement_timeout = 0")
+				: NULL;
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	c->unbounded = ok;
+	return ok;
 }
 
 void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
@@ -298,6 +449,12 @@ static bool is_prepared(struct db_conn *c, const struct db_stmt *stmt)
 static enum db_result classify(struct db_conn *c, const struct db_stmt *stmt, PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state && strcmp(state, "57014") == 0) {
+		/* statement_timeout (or a cancel): the connection stays good. */
+		log_warn("database statement %s cancelled after statement_timeout %d ms",
+			 stmt->name, c->pool->statement_timeout_ms);
+		return DB_UNAVAILABLE;
+	}
 	if (PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "57P", 3) == 0) {
 		c->broken = true;
@@ -320,7 +477,9 @@ enum db_result db_exec(struct db_conn *c, const struct db_stmt *stmt, int nparam
 	if (res_out)
 		*res_out = NULL;
 	if (!is_prepared(c, stmt)) {
-		PGresult *prep = PQprepare(c->pg, stmt->name, stmt->sql, 0, NULL);
+		PGresult *prep = PQsendPrepare(c->pg, stmt->name, stmt->sql, 0, NULL)
+					 ? await_result(c, stmt->name)
+					 : NULL;
 		if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
 			enum db_result r = classify(c, stmt, prep);
 			PQclear(prep);
@@ -334,7 +493,9 @@ enum db_result db_exec(struct db_conn *c, const struct db_stmt *stmt, int nparam
 		c->prepared[c->nprepared++] = stmt;
 	}
 
-	PGresult *res = PQexecPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0);
+	PGresult *res = PQsendQueryPrepared(c->pg, stmt->name, nparams, params, NULL, NULL, 0)
+				? await_result(c, stmt->name)
+				: NULL;
 	ExecStatusType st = PQresultStatus(res);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		if (res_out)

@@ -47,6 +47,9 @@ TEST(defaults)
 	CHECK(cfg.auto_migrate);
 	CHECK_INT_EQ(cfg.node_offline_after_seconds, 30);
 	CHECK_INT_EQ(cfg.db_wait_seconds, 30);
+	/* A database that stops answering ends a request within 10 s. */
+	CHECK_INT_EQ(cfg.db_connect_timeout_seconds, 2);
+	CHECK_INT_EQ(cfg.db_statement_timeout_ms, 5000);
 	CHECK_INT_EQ(cfg.dns_server.port, 0); /* the system's resolver */
 	CHECK(cfg.cors_origins != NULL && cfg.cors_origins[0] == NULL);
 	config_finish(&cfg);
@@ -106,6 +109,8 @@ TEST(refusals_name_the_variable)
 	expect_refused("RUNOS_THREADS", "abc", NULL);
 	expect_refused("RUNOS_THREADS", "4x", NULL);
 	expect_refused("RUNOS_DB_POOL", "-1", NULL);
+	expect_refused("RUNOS_DB_CONNECT_TIMEOUT_S", "1", NULL);
+	expect_refused("RUNOS_DB_STATEMENT_TIMEOUT_MS", "50", NULL);
 	expect_refused("RUNOS_HTTP_ADDR", "nonsense", NULL);
 	expect_refused("RUNOS_HTTP_ADDR", "127.0.0.1:99999", NULL);
 	expect_refused("RUNOS_HTTP_ADDR", ":8080", NULL);
