@@ -29,6 +29,8 @@ struct config {
 	int db_wait_seconds;
 	int http_max_connections;
 	int http_timeout_seconds;
+	int http_max_connections_per_ip; /* 0: no limit */
+	int http_header_timeout_seconds; /* 0: none */
 	int agent_max_connections;
 	int instruction_lease_seconds;
 	int rate_limit_per_minute;

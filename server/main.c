@@ -117,7 +117,9 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		.nroutes = api_routes_count,
 		.max_connections = srv->cfg.http_max_connections,
 		.timeout_seconds = srv->cfg.http_timeout_seconds,
-		.connection_memory = 16 * 1024,
+		.max_connections_per_ip = srv->cfg.http_max_connections_per_ip,
+		.header_timeout_seconds = srv->cfg.http_header_timeout_seconds,
+		.connection_memory = 32 * 1024, /* over HTTP_MAX_TARGET + HTTP_MAX_HEADERS */
 		.idempotent_posts = true,
 	};
 	/* The agent listener first: once the API answers /readyz, agents can
