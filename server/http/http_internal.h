@@ -44,8 +44,8 @@ struct http_conn {
 	bool peer_checked;
 	bool peer_valid;
 	struct pki_peer peer;
-	int fd;			    /* a dup of the socket, or -1 */
-	int64_t header_deadline_ms; /* monotonic; 0: none (headers in, or a request running) */
+	int fd;				    /* a dup of the socket, or -1 */
+	_Atomic int64_t header_deadline_ms; /* monotonic; 0: none (headers in, a request running) */
 	struct http_conn *prev, *next;
 };
 
