@@ -31,6 +31,8 @@ struct config {
 	int db_statement_timeout_ms;	/* statement_timeout; the answer's bound + 1 s */
 	int http_max_connections;
 	int http_timeout_seconds;
+	int http_max_connections_per_ip; /* 0: no limit */
+	int http_header_timeout_seconds; /* 0: none */
 	int agent_max_connections;
 	int instruction_lease_seconds;
 	int rate_limit_per_minute;

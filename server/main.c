@@ -5,12 +5,16 @@
  * it then stops the listener (which drains in-flight requests) and frees the
  * server. Exit codes: 0 clean stop, 1 bad configuration or start-up failure,
  * 2 database unreachable for RUNOS_DB_WAIT seconds at start. */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fleet/fleet.h"
 #include "agent/listener.h"
@@ -58,6 +62,42 @@ static void raise_open_files_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 			log_warn("could not raise the open files limit");
 	}
+}
+
+/* The state directory holds the dev master key file (RUNOS_MASTER_KEY unset):
+ * made when missing, and a file written, synced and removed in it, so that a
+ * read-only or full disk, or a file where the directory should be, is a clear
+ * error at start rather than a failure when the key file is written. */
+static bool check_state_dir(const char *dir, char *err, size_t errcap)
+{
+	char probe[4200];
+	snprintf(probe, sizeof(probe), "%s/.runosd-probe-%d", dir, (int)getpid());
+	const char *failed = NULL;
+	int e = 0;
+	int fd = -1;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		failed = "cannot create it";
+	else if ((fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		failed = "cannot create a file in it";
+	else if (write(fd, "probe\n", 6) != 6)
+		failed = "cannot write a file in it";
+	else if (fsync(fd) != 0)
+		failed = "cannot sync a file in it";
+	if (failed)
+		e = errno;
+	if (fd >= 0) {
+		if (close(fd) != 0 && !failed) {
+			failed = "cannot write a file in it";
+			e = errno;
+		}
+		unlink(probe);
+	}
+	if (failed)
+		snprintf(err, errcap,
+			 "RUNOS_STATE_DIR: %s: %s: %s (it must be a writable directory while "
+			 "RUNOS_MASTER_KEY is not set)",
+			 dir, failed, e ? strerror(e) : "short write");
+	return !failed;
 }
 
 static void *jansson_alloc(size_t size)
@@ -117,7 +157,9 @@ static int serve(struct server *srv, sigset_t *stop_signals)
 		.nroutes = api_routes_count,
 		.max_connections = srv->cfg.http_max_connections,
 		.timeout_seconds = srv->cfg.http_timeout_seconds,
-		.connection_memory = 16 * 1024,
+		.max_connections_per_ip = srv->cfg.http_max_connections_per_ip,
+		.header_timeout_seconds = srv->cfg.http_header_timeout_seconds,
+		.connection_memory = 32 * 1024, /* over HTTP_MAX_TARGET + HTTP_MAX_HEADERS */
 		.idempotent_posts = true,
 	};
 	/* The agent listener first: once the API answers /readyz, agents can
@@ -194,6 +236,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_open_files_limit();
 
+	if (strcmp(command, "serve") == 0 && !srv.cfg.master_key &&
+	    !check_state_dir(srv.cfg.state_dir, err, sizeof(err))) {
+		log_error("%s", err);
+		config_finish(&srv.cfg);
+		return EXIT_BAD_CONFIG;
+	}
 	srv.db = db_pool_create(srv.cfg.database_url, srv.cfg.db_pool);
 	db_pool_set_timeouts(srv.db, srv.cfg.db_connect_timeout_seconds,
 			     srv.cfg.db_statement_timeout_ms);

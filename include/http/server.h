@@ -22,7 +22,9 @@ struct http_listener {
 	const struct route *routes;
 	size_t nroutes;
 	int max_connections, timeout_seconds;
-	size_t connection_memory; /* libmicrohttpd's pool per connection: headers, read buffer */
+	int max_connections_per_ip; /* from one client address at once; 0: no limit */
+	int header_timeout_seconds; /* a request's line and headers; 0: none (header_deadline.c) */
+	size_t connection_memory;   /* libmicrohttpd's pool per connection: headers, read buffer */
 	/* TLS, or all NULL for plain HTTP. With client_ca_pem, clients are asked
 	 * for a certificate (not required: routes of access ROUTE_AGENT verify
 	 * it themselves). */

@@ -314,6 +314,16 @@ static void answer_options(struct exchange *ex)
 void http_dispatch(struct exchange *ex)
 {
 	struct request *req = &ex->req;
+	if (ex->oversized == 414) {
+		request_error(req, 414, "request.uri_too_long", NULL,
+			      "The request target is longer than %d bytes", HTTP_MAX_TARGET);
+		return;
+	}
+	if (ex->oversized) {
+		request_error(req, 431, "request.headers_too_large", NULL,
+			      "The request headers are larger than %d bytes", HTTP_MAX_HEADERS);
+		return;
+	}
 	if (ex->body_too_large) {
 		request_error(req, 413, "request.too_large", NULL,
 			      "The body is larger than %d bytes", HTTP_MAX_BODY);

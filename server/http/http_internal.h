@@ -14,6 +14,12 @@
 
 /* Bytes of an unwanted body read and dropped before the connection is closed. */
 #define HTTP_MAX_DRAIN (16 * 1024 * 1024)
+/* A request's target (path and query) and its headers at most; past them:
+ * 414 and 431 as JSON errors. libmicrohttpd refuses what does not fit its
+ * per-connection pool (struct http_listener's connection_memory) itself, with
+ * the same statuses and a short HTML body: the pool is kept larger than these. */
+#define HTTP_MAX_TARGET (8 * 1024)
+#define HTTP_MAX_HEADERS (16 * 1024)
 
 struct http_server {
 	struct server *srv;
@@ -28,19 +34,39 @@ struct http_server {
 	struct parking_lot *parking;
 	http_peer_check_fn check_peer; /* ROUTE_AGENT: see struct http_listener */
 	void *check_peer_arg;
+	struct header_deadlines *deadlines; /* NULL: no header timeout */
 };
 
-/* What a TLS connection keeps between its requests: the client certificate,
- * verified once. */
+/* What a connection keeps from its start to its close: on TLS, the client
+ * certificate, verified once; with a header timeout, its deadline
+ * (header_deadline.c). */
 struct http_conn {
 	bool peer_checked;
 	bool peer_valid;
 	struct pki_peer peer;
+	int fd;				    /* a dup of the socket, or -1 */
+	_Atomic int64_t header_deadline_ms; /* monotonic; 0: none (headers in, a request running) */
+	struct http_conn *prev, *next;
 };
 
+/* Header timeouts (header_deadline.c). create returns NULL when
+ * header_seconds is 0 (no timeout); every other function accepts that NULL.
+ * open (from libmicrohttpd's connection start, with the socket) arms the
+ * deadline header_seconds ahead; met disarms it when a request's headers are
+ * in; rearm (when a request ends) arms it max(idle_seconds, header_seconds)
+ * ahead; close (connection closed) forgets c. Thread-safe. */
+struct header_deadlines;
+struct header_deadlines *http_header_deadlines_create(int header_seconds, int idle_seconds);
+void http_header_deadlines_destroy(struct header_deadlines *d);
+void http_header_deadline_open(struct header_deadlines *d, struct http_conn *c, int fd);
+void http_header_deadline_met(struct header_deadlines *d, struct http_conn *c);
+void http_header_deadline_rearm(struct header_deadlines *d, struct http_conn *c);
+void http_header_deadline_close(struct header_deadlines *d, struct http_conn *c);
+
 struct exchange {
-	struct request req;    /* first member: request pointers convert back */
-	struct http_conn *tls; /* NULL on plain HTTP */
+	struct request req;	      /* first member: request pointers convert back */
+	struct http_conn *tls;	      /* NULL on plain HTTP */
+	struct http_conn *conn_state; /* every connection's (tls is this one on TLS) */
 	struct http_server *owner;
 	struct MHD_Connection *conn;
 	struct router_match match;
@@ -50,6 +76,7 @@ struct exchange {
 	char *body;
 	size_t body_len;
 	bool body_too_large;
+	int oversized;	/* 414 or 431: the request line or headers over their limits */
 	size_t drained; /* bytes read and dropped */
 	bool answered;	/* a response is queued */
 	/* Long polls: what the handler asked for (request_park), and whether the

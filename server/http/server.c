@@ -102,9 +102,10 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 	ex->req.server = h->srv;
 	ex->req.method = ex->method;
 	ex->req.path = ex->path;
-	const union MHD_ConnectionInfo *tls =
+	const union MHD_ConnectionInfo *state =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	ex->tls = tls ? tls->socket_context : NULL;
+	ex->conn_state = state ? state->socket_context : NULL;
+	ex->tls = h->tls_pem[0] ? ex->conn_state : NULL;
 	assign_trace_id(ex);
 	client_ip(conn, ex->req.client_ip, sizeof(ex->req.client_ip));
 
@@ -123,6 +124,31 @@ static struct exchange *exchange_create(struct http_server *h, struct MHD_Connec
 	}
 	atomic_fetch_add(&h->in_flight, 1);
 	return ex;
+}
+
+struct sizes {
+	size_t bytes;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	(void)kind;
+	struct sizes *s = cls;
+	s->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
+	return MHD_YES;
+}
+
+/* 414 when the target (path and query, as decoded) is over HTTP_MAX_TARGET,
+ * 431 when the headers are over HTTP_MAX_HEADERS, else 0. */
+static int oversized(struct MHD_Connection *conn, const char *url)
+{
+	struct sizes target = { strlen(url) }, headers = { 0 };
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_size, &target);
+	if (target.bytes > HTTP_MAX_TARGET)
+		return 414;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_size, &headers);
+	return headers.bytes > HTTP_MAX_HEADERS ? 431 : 0;
 }
 
 static bool announced_too_large(struct MHD_Connection *conn)
@@ -155,8 +181,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!ex) {
 		ex = exchange_create(h, conn, url, method);
 		*con_cls = ex;
-		if (announced_too_large(conn)) {
-			ex->body_too_large = true;
+		http_header_deadline_met(h->deadlines, ex->conn_state);
+		ex->oversized = oversized(conn, url);
+		if (ex->oversized || announced_too_large(conn)) {
+			ex->body_too_large = !ex->oversized;
 			http_dispatch(ex);
 			return http_queue_reply(ex);
 		}
@@ -169,7 +197,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (ex->routed != ROUTER_FOUND || ex->body_too_large) {
+		if (ex->routed != ROUTER_FOUND || ex->body_too_large || ex->oversized) {
 			/* Read and drop: the answer is an error anyway. libmicrohttpd
 			 * 0.9.75 cannot queue a reply before the upload ends, so a
 			 * body over the limit (sent chunked, without Content-Length)
@@ -250,6 +278,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!ex)
 		return;
 	queue_parking_forget(h->parking, &ex->parked);
+	http_header_deadline_rearm(h->deadlines, ex->conn_state);
 	http_metrics_record(h->srv->metrics, h->name, ex->req.route, ex->req.status,
 			    time_mono_us() - ex->started_us);
 	if (log_enabled(LOG_INFO))
@@ -308,7 +337,6 @@ static int bind_errno(const struct sockaddr_storage *sa)
 	return e;
 }
 
-/* TLS listeners: a struct http_conn per connection, from start to close. */
 /* The parking lot's resume: ex's wait is over, its handler runs again. */
 static void resume_parked(void *arg, struct parked *p)
 {
@@ -317,14 +345,21 @@ static void resume_parked(void *arg, struct parked *p)
 	MHD_resume_connection(ex->conn);
 }
 
+/* A struct http_conn per connection, from start to close. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	(void)cls;
+	struct http_server *h = cls;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = xcalloc(1, sizeof(struct http_conn));
-		http_tls_pace_handshake(conn);
-	} else {
+		struct http_conn *c = xcalloc(1, sizeof(*c));
+		*socket_context = c;
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		http_header_deadline_open(h->deadlines, c, fd ? fd->connect_fd : -1);
+		if (h->tls_pem[0])
+			http_tls_pace_handshake(conn);
+	} else if (*socket_context) {
+		http_header_deadline_close(h->deadlines, *socket_context);
 		free(*socket_context);
 		*socket_context = NULL;
 	}
@@ -373,23 +408,24 @@ struct http_server *http_server_start(struct server *srv, const struct http_list
 	struct MHD_OptionItem tls[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_pem[0] },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_pem[1] },
-		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL },
 		{ h->tls_pem[2] ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->tls_pem[2] },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	if (l->cert_pem)
 		flags |= MHD_USE_TLS;
+	h->deadlines = http_header_deadlines_create(l->header_timeout_seconds, l->timeout_seconds);
 	/* The port is also given on its own, only so that libmicrohttpd's own
 	 * messages name it (it listens on the address of MHD_OPTION_SOCK_ADDR). */
-	h->daemon =
-		MHD_start_daemon(flags, (uint16_t)l->addr->port, NULL, NULL, on_request, h,
-				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-				 (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-				 (unsigned)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-				 (unsigned)l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-				 (unsigned)l->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				 l->connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				 MHD_OPTION_ARRAY, l->cert_pem ? tls : tls + 4, MHD_OPTION_END);
+	h->daemon = MHD_start_daemon(
+		flags, (uint16_t)l->addr->port, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout_seconds,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, l->connection_memory,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)l->max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		MHD_OPTION_ARRAY, l->cert_pem ? tls : tls + 3, MHD_OPTION_END);
 	if (!h->daemon) {
 		int e = bind_errno(&sa);
 		bool v6 = sa.ss_family == AF_INET6;
@@ -462,6 +498,7 @@ void http_server_stop(struct http_server *h, int drain_ms)
 			log_warn("stopping with %d requests still in flight", left);
 		MHD_stop_daemon(h->daemon);
 	}
+	http_header_deadlines_destroy(h->deadlines);
 	queue_parking_destroy(h->parking);
 	http_router_destroy(h->router);
 	for (int i = 0; i < 3; i++)

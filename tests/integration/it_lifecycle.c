@@ -151,6 +151,50 @@ TEST(fresh_key_file_names_itself)
 	free(url);
 }
 
+/* A state directory runosd cannot write in (the tests run as root, for whom
+ * modes do not count: a file where the directory should be, a directory
+ * under a file, /proc) stops it at start: exit 1, before the database is
+ * waited for, with a message naming RUNOS_STATE_DIR, the path and the reason.
+ * With RUNOS_MASTER_KEY set it is not used, and not checked. */
+TEST(state_dir_not_writable)
+{
+	char file[512];
+	snprintf(file, sizeof(file), "%s/state-is-a-file-%d", it_env.tmpdir, (int)getpid());
+	FILE *f = fopen(file, "w");
+	REQUIRE(f != NULL);
+	fclose(f);
+	const struct {
+		const char *dir, *reason;
+	} cases[] = {
+		{ file, "Not a directory" },
+		{ it_fmt("%s/sub", file), "Not a directory" },
+		{ "/proc/self", "cannot create a file in it" },
+	};
+	const char *serve[] = { "serve", NULL };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char setting[600];
+		snprintf(setting, sizeof(setting), "RUNOS_STATE_DIR=%s", cases[i].dir);
+		const char *extra[] = { setting, "RUNOS_MASTER_KEY",
+					"RUNOS_DATABASE_URL=postgresql://127.0.0.1:1/none",
+					"RUNOS_DB_WAIT=30", NULL };
+		struct it_cmd c;
+		it_run(serve, extra, CMD_TIMEOUT_MS, &c);
+		CHECK_MSG(c.code == 1 && !c.timed_out && c.seconds < 5, "%s: exit %d after %.1f s",
+			  cases[i].dir, c.code, c.seconds);
+		CHECK_MSG(contains(&c, it_fmt("RUNOS_STATE_DIR: %s: ", cases[i].dir)) &&
+				  contains(&c, cases[i].reason),
+			  "%s: output %s", cases[i].dir, c.output);
+		it_cmd_free(&c);
+	}
+	/* With a master key the directory is not looked at: the server starts. */
+	const char *with_key[] = { it_fmt("RUNOS_STATE_DIR=%s", file), NULL };
+	struct it_server *s = it_server_start("state-dir-unused", with_key);
+	CHECK(s != NULL);
+	if (s)
+		CHECK_INT_EQ(it_server_stop(s), 0);
+	unlink(file);
+}
+
 TEST(unreachable_database)
 {
 	const char *extra[] = {
@@ -423,6 +467,7 @@ int main(void)
 	RUN(commands);
 	RUN(bad_configuration);
 	RUN(port_in_use);
+	RUN(state_dir_not_writable);
 	RUN(unreachable_database);
 	RUN(migrate_fresh_and_again);
 	RUN(migrate_concurrently);
