@@ -344,18 +344,38 @@ static bool make_fixtures(void)
 	set_fixture("nodes", ":nid", node.nid);
 	set_fixture("jobs", ":id", node.job_id);
 	const char *p[] = { a.aid, cid, node.job_id };
-	it_node_free(&node);
 	/* Active as when its control plane reported its credentials. */
 	if (!it_db_exec(pg,
 			"UPDATE clusters SET status = 'active', configured = true"
 			" WHERE aid = $1 AND cid = $2",
 			2, p))
 		return false;
-	PGresult *res = PQexecParams(pg, "SELECT id FROM job_steps WHERE job_id = $1 LIMIT 1", 1,
-				     NULL, p + 2, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		set_fixture("workitems", ":wid", PQgetvalue(res, 0, 0));
-	PQclear(res);
+	/* A step of the join job: the first once the job starts it (else one
+	 * inserted as the job's start would). */
+	char wid[64] = "";
+	for (int i = 0; i < 50 && !*wid; i++) {
+		struct it_resp r =
+			it_call(srv, "GET", a.token, NULL, "/jobs/%s/workitems", node.job_id);
+		snprintf(wid, sizeof(wid), "%s", it_json_str(r.json, "workItems.0.id") ?: "");
+		it_resp_free(&r);
+		if (!*wid)
+			it_sleep_ms(100);
+	}
+	if (!*wid) {
+		PGresult *res =
+			PQexecParams(pg,
+				     "INSERT INTO job_steps (id, job_id, aid, step_number, name)"
+				     " VALUES (gen_random_uuid(), $3, $1, 1, 'sweep')"
+				     " RETURNING id",
+				     3, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+			snprintf(wid, sizeof(wid), "%s", PQgetvalue(res, 0, 0));
+			printf("  the join job had no step yet: one inserted\n");
+		} else
+			fprintf(stderr, "no job step: %s\n", PQerrorMessage(pg));
+		PQclear(res);
+	}
+	set_fixture("workitems", ":wid", wid);
 
 	struct it_key key;
 	if (!it_create_pat(srv, a.token, a.aid, "viewer", &key))
@@ -384,6 +404,23 @@ static bool make_fixtures(void)
 		  it_fmt("/%s/vpn/devices", a.aid)))
 		return false;
 	set_fixture("devices", ":id", v);
+	/* The device reaches the cluster, whose control plane serves wg1. */
+	struct it_resp r = it_call(srv, "PUT", a.token, it_fmt("{\"cids\":[\"%s\"]}", cid),
+				   "/%s/vpn/devices/%s/clusters", a.aid, v);
+	bool reaches = r.status == 200;
+	if (!reaches)
+		fprintf(stderr, "device clusters: %ld %s\n", r.status, r.body);
+	it_resp_free(&r);
+	it_wg_key("tenant-sweep-server", wg);
+	const char *w[] = { a.aid, node.nid, wg };
+	bool served =
+		it_db_exec(pg,
+			   "UPDATE nodes SET wg1_pub_key = $3, wg1_endpoint = '192.0.2.1:51821'"
+			   " WHERE aid = $1 AND nid = $2",
+			   3, w);
+	it_node_free(&node);
+	if (!reaches || !served)
+		return false;
 	for (int role = ROLE_VIEWER; role <= ROLE_ADMIN; role++)
 		if (!it_invite(srv, &a, &below[role], role_names[role]))
 			return false;
