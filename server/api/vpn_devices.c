@@ -212,7 +212,16 @@ void api_vpn_devices_clusters(struct request *req)
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const char *cid = json_string_value(json_array_get(list, i));
 		if (!cid || !idalloc_is_cid(cid)) {
-			bad_cluster(req, cid ? cid : "");
+			/* Another account's (or no) device is 404 whatever the
+			 * body says; only one's own hears about its cids. */
+			struct vpn_device dev;
+			enum db_result r =
+				db_vpn_devices_get(req->server->db, request_param(req, "aid"),
+						   api_vpn_owner(req), id, &dev);
+			if (r != DB_OK)
+				request_db_error(req, r, "vpn_device", id);
+			else
+				bad_cluster(req, cid ? cid : "");
 			return;
 		}
 		bool seen = false;
