@@ -25,6 +25,10 @@ struct job_instruction {
 };
 #define JOB_SEALED_AAD_FMT "%s/jobs/%s"
 
+/* The number (from 1) of job_type's step named step_name in its plan, 0
+ * when it has none: what a renderer puts an instruction's step from. */
+int db_job_step_of(const char *job_type, const char *step_name);
+
 struct job {
 	char id[IDALLOC_UUID_LEN + 1];
 	char aid[IDALLOC_SHORT_ID_LEN + 1];

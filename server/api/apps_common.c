@@ -428,7 +428,7 @@ static char *stored_access_token(struct request *req, const char *cid, const str
 }
 
 static bool render_build(struct request *req, const struct cluster *c, const struct app *a,
-			 const struct app_settings *s, const struct api_app_job *j,
+			 const struct app_settings *s, const struct api_app_job *j, int step,
 			 struct rendered_job *out)
 {
 	size_t len = 0;
@@ -447,23 +447,11 @@ static bool render_build(struct request *req, const struct cluster *c, const str
 				    .access_token = j->access_token ? j->access_token : stored,
 				    .job_id = j->job_id,
 				    .keys = req->server->keys };
-	app_render_build(&b, 1, out);
+	app_render_build(&b, step, out);
 	if (stored)
 		crypto_free_secret(stored, len);
 	return true;
 }
-
-/* Where each job type's objects go (0: none) and whether it builds. */
-static const struct {
-	const char *type;
-	bool builds;
-	int objects_step;
-	bool env_only;
-} job_shapes[] = {
-	{ "app.deploy", true, 3, false },    { "app.build", true, 0, false },
-	{ "app.rollback", false, 2, false }, { "app.configure", false, 1, false },
-	{ "app.env", false, 1, true },	     { "app.delete", false, 0, false },
-};
 
 /* The app's verified custom domains as routes (pointing into *rows, to
  * free); false when it replied. */
@@ -553,17 +541,20 @@ bool api_app_render(struct request *req, const struct cluster *c, const struct a
 		    struct rendered_job *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sizeof(job_shapes) / sizeof(job_shapes[0]); i++) {
-		if (strcmp(job_shapes[i].type, j->type) != 0)
-			continue;
-		if (job_shapes[i].builds && !render_build(req, c, a, s, j, out))
-			return false;
-		if (strcmp(j->type, "app.delete") == 0)
-			app_render_delete(a->osid, 1, out);
-		return job_shapes[i].objects_step == 0 ||
-		       render_objects(req, c, a, s, j, job_shapes[i].objects_step,
-				      job_shapes[i].env_only, out);
+	/* What goes in which step is the job's plan (server/db/job_steps_store.c):
+	 * BUILD_IMAGE in its "build", the objects in its "rollout" (only the
+	 * ConfigMap's and Secret's kind for app.env), the namespace's DELETE_CR
+	 * in app.delete's "namespace". */
+	int build = db_job_step_of(j->type, "build"), rollout = db_job_step_of(j->type, "rollout");
+	int removal = strcmp(j->type, "app.delete") == 0 ? db_job_step_of(j->type, "namespace") : 0;
+	if (!build && !rollout && !removal) {
+		request_error(req, 500, "internal", NULL, "No rendering for job type %s", j->type);
+		return false;
 	}
-	request_error(req, 500, "internal", NULL, "No rendering for job type %s", j->type);
-	return false;
+	if (build && !render_build(req, c, a, s, j, build, out))
+		return false;
+	if (removal)
+		app_render_delete(a->osid, removal, out);
+	return !rollout ||
+	       render_objects(req, c, a, s, j, rollout, strcmp(j->type, "app.env") == 0, out);
 }

@@ -388,6 +388,36 @@ static enum db_result insert_deployment(struct db_conn *c, const char *aid, cons
 	return db_exec(c, &stmt_insert_deployment, 10, params, NULL);
 }
 
+/* An app's settings as $4 to $19 of the insert and the update, in the
+ * order of their columns; the texts of the numbers are kept in t. */
+#define APP_SETTINGS_PARAMS 16
+struct settings_params {
+	char ports[80], nums[6][24];
+};
+
+static void settings_params(const struct app_fields *f, struct settings_params *t, const char **out)
+{
+	const char *p[APP_SETTINGS_PARAMS] = {
+		f->name,
+		f->dns_name,
+		f->repo_url,
+		f->repo_branch,
+		ports_param(f->ports, f->nports, t->ports, sizeof(t->ports)),
+		db_int64_param(f->replicas, t->nums[0]),
+		f->build_method,
+		f->dockerfile,
+		f->source_dir,
+		f->health_check_path,
+		db_int64_param(f->health_check_port, t->nums[1]),
+		db_int64_param(f->cpu_request_mc, t->nums[2]),
+		db_int64_param(f->memory_request_mb, t->nums[3]),
+		db_int64_param(f->cpu_limit_mc, t->nums[4]),
+		db_int64_param(f->memory_limit_mb, t->nums[5]),
+		f->deployment_strategy,
+	};
+	memcpy(out, p, sizeof(p));
+}
+
 struct create_args {
 	const struct app_create *in;
 	struct app *out;
@@ -430,33 +460,14 @@ static enum db_result create_tx(struct db_conn *c, void *arg)
 	enum db_result r = lock_cluster_and_services(c, in, a->result);
 	if (r != DB_OK || a->result->outcome != APP_WRITTEN)
 		return r;
-	char ports[80], nums[6][24];
-	const char *params[] = {
-		in->aid,
-		in->cid,
-		in->id,
-		f->name,
-		f->dns_name,
-		f->repo_url,
-		f->repo_branch,
-		ports_param(f->ports, f->nports, ports, sizeof(ports)),
-		db_int64_param(f->replicas, nums[0]),
-		f->build_method,
-		f->dockerfile,
-		f->source_dir,
-		f->health_check_path,
-		db_int64_param(f->health_check_port, nums[1]),
-		db_int64_param(f->cpu_request_mc, nums[2]),
-		db_int64_param(f->memory_request_mb, nums[3]),
-		db_int64_param(f->cpu_limit_mc, nums[4]),
-		db_int64_param(f->memory_limit_mb, nums[5]),
-		f->deployment_strategy,
-		in->sealed_access_token,
-		in->sealed_webhook_secret,
-		in->job.job_id,
-	};
+	struct settings_params sp;
+	const char *params[3 + APP_SETTINGS_PARAMS + 3] = { in->aid, in->cid, in->id };
+	settings_params(f, &sp, params + 3);
+	params[3 + APP_SETTINGS_PARAMS] = in->sealed_access_token;
+	params[4 + APP_SETTINGS_PARAMS] = in->sealed_webhook_secret;
+	params[5 + APP_SETTINGS_PARAMS] = in->job.job_id;
 	PGresult *res;
-	r = db_exec(c, &stmt_insert, 22, params, &res);
+	r = db_exec(c, &stmt_insert, 3 + APP_SETTINGS_PARAMS + 3, params, &res);
 	/* The name's unique index failed the statement (rolled back). */
 	if (r == DB_CONFLICT) {
 		a->result->outcome = APP_NAME_TAKEN;
@@ -576,31 +587,12 @@ static enum db_result update_tx(struct db_conn *c, void *arg)
 	enum db_result r = lock_app(c, in->aid, in->cid, in->id, in->if_version, a->result);
 	if (r != DB_OK || a->result->outcome != APP_WRITTEN)
 		return r;
-	char ports[80], nums[6][24];
-	const char *params[] = {
-		in->aid,
-		in->cid,
-		in->id,
-		f->name,
-		f->dns_name,
-		f->repo_url,
-		f->repo_branch,
-		ports_param(f->ports, f->nports, ports, sizeof(ports)),
-		db_int64_param(f->replicas, nums[0]),
-		f->build_method,
-		f->dockerfile,
-		f->source_dir,
-		f->health_check_path,
-		db_int64_param(f->health_check_port, nums[1]),
-		db_int64_param(f->cpu_request_mc, nums[2]),
-		db_int64_param(f->memory_request_mb, nums[3]),
-		db_int64_param(f->cpu_limit_mc, nums[4]),
-		db_int64_param(f->memory_limit_mb, nums[5]),
-		f->deployment_strategy,
-		in->sealed_access_token,
-		in->job.job_id,
-	};
-	r = db_exec(c, &stmt_update, 21, params, NULL);
+	struct settings_params sp;
+	const char *params[3 + APP_SETTINGS_PARAMS + 2] = { in->aid, in->cid, in->id };
+	settings_params(f, &sp, params + 3);
+	params[3 + APP_SETTINGS_PARAMS] = in->sealed_access_token;
+	params[4 + APP_SETTINGS_PARAMS] = in->job.job_id;
+	r = db_exec(c, &stmt_update, 3 + APP_SETTINGS_PARAMS + 2, params, NULL);
 	if (r == DB_CONFLICT) {
 		a->result->outcome = APP_NAME_TAKEN;
 		return DB_CONFLICT;

@@ -384,6 +384,14 @@ static const struct step_plan *plan_of(const char *job_type, int step_number)
 	return NULL;
 }
 
+int db_job_step_of(const char *job_type, const char *step_name)
+{
+	for (int n = 1; plan_of(job_type, n); n++)
+		if (strcmp(plan_of(job_type, n)->name, step_name) == 0)
+			return n;
+	return 0;
+}
+
 static const struct db_stmt stmt_insert_job = {
 	"job_insert", "INSERT INTO jobs (id, aid, cid, type, target_type, target_id, created_by)"
 		      " VALUES ($1, $2, $3, $4, $5, $6, $7)"
